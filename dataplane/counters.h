@@ -1,0 +1,49 @@
+// Per-core counters. Each worker writes only its own CoreCounters; the control thread reads all of
+// them without locks (aligned 64-bit loads) and sums. Indexed by the stable service and dest ids.
+#pragma once
+
+#include <cstdint>
+
+#include "drop_reason.h"
+#include "snapshot.h"
+
+namespace dplb {
+
+struct DestCounters {
+    uint64_t conns = 0;    // connections scheduled to this real
+    uint64_t inpkts = 0;   // client->server packets forwarded
+    uint64_t inbytes = 0;
+    uint32_t active = 0;   // ActiveConn: entries in ESTABLISHED
+    uint32_t inactive = 0; // InActConn: entries in any other state (UDP included)
+    uint32_t persist = 0;  // persistence templates pointing here
+    uint32_t pad = 0;
+};
+
+struct ServiceCounters {
+    uint64_t conns = 0;
+    uint64_t inpkts = 0;
+    uint64_t inbytes = 0;
+};
+
+struct alignas(64) CoreCounters {
+    uint64_t rx_packets = 0;
+    uint64_t tx_packets = 0;
+    uint64_t forwarded = 0;     // frames sent to a real server (with or without an entry)
+    uint64_t stateless = 0;     // of those, forwarded by mh without a connection entry
+    uint64_t table_full = 0;    // new flows that found the connection table full (forwarded by mh)
+    uint64_t arp_replies = 0;
+    uint64_t to_kernel = 0;     // not for a VIP: the exception path, or freed where the kernel sees the port
+    uint64_t not_for_us = 0;    // unicast to another host's MAC (promiscuous ports)
+    uint64_t expired = 0;       // entries removed by timeout
+    uint64_t drops[kDropCount] = {};
+    ServiceCounters svc[kMaxServices];
+    DestCounters dest[kMaxDests];
+
+    uint64_t drops_total() const {
+        uint64_t n = 0;
+        for (uint64_t d : drops) n += d;
+        return n;
+    }
+};
+
+}  // namespace dplb

@@ -1,0 +1,43 @@
+// Frame classification: Ethernet (one optional 802.1Q tag), ARP, IPv4, IPv6 (with its extension
+// header chain), TCP and UDP, with a bounds check on every length field. Works on plain bytes so it
+// is testable without EAL; the worker hands it the first segment of each mbuf.
+#pragma once
+
+#include <cstdint>
+
+#include "drop_reason.h"
+#include "net_types.h"
+
+namespace dplb {
+
+enum class Kind : uint8_t {
+    drop,         // malformed: `drop` says why
+    arp_request,  // ARP who-has (Ethernet/IPv4); arp_target is the address asked for
+    l4,           // IPv4/IPv6 TCP or UDP, headers complete; the flow fields are set
+    fragment,     // an IP fragment (ports unknown); dst address set
+    other,        // anything else well formed: ARP replies, ICMP, VRRP, IPv6 ND, non-IP
+};
+
+enum : uint8_t { kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10 };
+
+struct Parsed {
+    Kind kind = Kind::other;
+    Drop drop = Drop::count;
+    uint8_t family = 0;     // 4 or 6 for IP kinds
+    uint8_t proto = 0;      // IP protocol
+    uint8_t tcp_flags = 0;  // TCP only
+    bool dst_mac_broadcast_or_multicast = false;
+    uint16_t l3_off = 0;    // start of the ARP/IP header
+    uint16_t l4_off = 0;    // start of the TCP/UDP header
+    uint16_t sport = 0;     // host byte order
+    uint16_t dport = 0;
+    uint32_t arp_target_be = 0;
+    uint32_t src4_be = 0, dst4_be = 0;  // IPv4
+    const uint8_t* src6 = nullptr;      // IPv6, pointing into the frame
+    const uint8_t* dst6 = nullptr;
+};
+
+// `len` is the number of contiguous bytes available at `frame`.
+Parsed parse_frame(const uint8_t* frame, uint32_t len);
+
+}  // namespace dplb

@@ -1,0 +1,35 @@
+// Schedulers, named and behaving as IPVS's: rr, wrr, lc, wlc (overhead = active*256 + inactive),
+// sh (source hash) and mh (Maglev hashing, weights honoured). Weight 0 takes no new connections.
+// Per-core state is a SchedCursor per service; tables are precomputed into the snapshot.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "counters.h"
+#include "snapshot.h"
+
+namespace dplb {
+
+// A worker's own position in rr/wrr, one per service.
+struct SchedCursor {
+    uint32_t next = 0;
+};
+
+// Fill svc.tables from svc.dests and their weights. `mh_size` must be prime.
+void build_sched_tables(Service& svc, const std::vector<Dest>& dests, uint32_t mh_size = kDefaultMhTableSize);
+
+// Pick a real for a new connection, or kNoDest when none can take one.
+// `flow_hash` is flow_hash4/6 of the packet (mh); `src_hash` is src_hash4/6 (sh).
+// `load` is this core's per-dest counters (lc, wlc).
+uint16_t sched_pick(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cursor,
+                    const DestCounters* load, uint64_t flow_hash, uint64_t src_hash);
+
+// The Maglev table's choice for a flow, whatever the service's scheduler (stateless forwarding of
+// non-SYN misses and of new flows when the table is full). kNoDest when the table is empty.
+inline uint16_t mh_lookup(const Service& svc, uint64_t flow_hash) {
+    const auto& t = svc.tables.mh;
+    return t.empty() ? kNoDest : t[flow_hash % t.size()];
+}
+
+}  // namespace dplb

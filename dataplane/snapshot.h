@@ -1,0 +1,65 @@
+// The immutable picture of services and real servers that workers read. The control thread builds a
+// new one and publishes it; nothing a worker reads is edited in place.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "net_types.h"
+#include "tcp_state.h"
+
+namespace dplb {
+
+constexpr uint16_t kMaxServices = 256;
+constexpr uint16_t kMaxDests = 4096;
+constexpr uint16_t kNoDest = 0xffff;
+constexpr uint32_t kDefaultMhTableSize = 65537;  // prime, as Maglev and IPVS's mh use
+
+enum class Sched : uint8_t { rr, wrr, lc, wlc, sh, mh };
+const char* sched_name(Sched s);
+
+// A real server of one service. Its id (index in Snapshot::dests) stays the same across snapshots
+// for as long as the real exists, so per-core counters and connection entries can refer to it.
+struct Dest {
+    IpAddr ip;
+    uint16_t port = 0;
+    uint16_t weight = 1;  // 0: no new connections (drain)
+    uint16_t svc = 0;     // index into Snapshot::services
+    bool in_use = false;  // false for unused ids
+    MacAddr mac;
+    bool has_mac = false;
+};
+
+// Tables a scheduler precomputes from the reals and weights (see sched.h).
+struct SchedTables {
+    std::vector<uint16_t> mh;  // Maglev lookup table: dest ids; empty when no real has weight
+    std::vector<uint16_t> sh;  // source-hash buckets: dest ids; empty when no real has weight
+    std::vector<uint16_t> wrr_seq;  // one IPVS wrr cycle of dest ids
+};
+
+struct Service {
+    uint16_t id = 0;  // stable across snapshots: index of per-core service counters
+    IpAddr vip;
+    uint16_t port = 0;  // 0 = every port
+    uint8_t proto = kProtoTcp;
+    Sched sched = Sched::wlc;
+    uint32_t persistence_ms = 0;  // 0: no persistence
+    Timeouts timeouts = Timeouts::ipvs_defaults();
+    bool answer_arp = true;  // reply to ARP for the VIP (VRRP state drives it)
+    bool active = true;      // forward traffic for the VIP (this director owns it)
+    std::vector<uint16_t> dests;  // dest ids of this service
+    SchedTables tables;
+};
+
+struct Snapshot {
+    std::vector<Service> services;
+    std::vector<Dest> dests;  // indexed by dest id; size <= kMaxDests
+
+    // The service for a packet to vip:port/proto: an exact port first, then a port-0 service.
+    const Service* find_service4(uint32_t vip_be, uint16_t port, uint8_t proto) const;
+    const Service* find_service6(const uint8_t* vip, uint16_t port, uint8_t proto) const;
+    // Any service whose VIP is this address (for ARP).
+    const Service* find_vip4(uint32_t vip_be) const;
+};
+
+}  // namespace dplb
