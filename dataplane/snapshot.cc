@@ -37,10 +37,22 @@ const Service* Snapshot::find_service6(const uint8_t* vip, uint16_t port, uint8_
     return wildcard;
 }
 
-const Service* Snapshot::find_vip4(uint32_t vip_be) const {
+bool Snapshot::is_vip4(uint32_t vip_be) const {
     for (const Service& s : services)
-        if (s.vip.family == 4 && s.vip.v4_be() == vip_be) return &s;
-    return nullptr;
+        if (s.vip.family == 4 && s.vip.v4_be() == vip_be) return true;
+    return false;
+}
+
+bool Snapshot::is_vip6(const uint8_t* vip) const {
+    for (const Service& s : services)
+        if (s.vip.family == 6 && std::memcmp(s.vip.b.data(), vip, 16) == 0) return true;
+    return false;
+}
+
+bool Snapshot::answers_arp4(uint32_t vip_be) const {
+    for (const Service& s : services)
+        if (s.vip.family == 4 && s.vip.v4_be() == vip_be && s.answer_arp && s.active) return true;
+    return false;
 }
 
 }  // namespace dplb

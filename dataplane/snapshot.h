@@ -58,8 +58,11 @@ struct Snapshot {
     // The service for a packet to vip:port/proto: an exact port first, then a port-0 service.
     const Service* find_service4(uint32_t vip_be, uint16_t port, uint8_t proto) const;
     const Service* find_service6(const uint8_t* vip, uint16_t port, uint8_t proto) const;
-    // Any service whose VIP is this address (for ARP).
-    const Service* find_vip4(uint32_t vip_be) const;
+    // Whether any service has this VIP (fragments to a VIP are dropped, others go to the kernel).
+    bool is_vip4(uint32_t vip_be) const;
+    bool is_vip6(const uint8_t* vip) const;
+    // Whether ARP requests for this address get our reply: a service on it is active and answers ARP.
+    bool answers_arp4(uint32_t vip_be) const;
 };
 
 }  // namespace dplb

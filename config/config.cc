@@ -1,0 +1,53 @@
+#include "config.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <utility>
+
+namespace dplb::config {
+namespace {
+
+std::string join_lines(const std::vector<std::string>& lines) {
+    std::string out;
+    for (const std::string& l : lines) {
+        if (!out.empty()) out += '\n';
+        out += l;
+    }
+    return out;
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::vector<std::string> errs)
+    : std::runtime_error(join_lines(errs)), errors(std::move(errs)) {}
+
+// Table sizes are at most about 2^20, so trial division is instant.
+bool is_prime(uint32_t n) {
+    if (n < 2) return false;
+    if (n % 2 == 0) return n == 2;
+    for (uint32_t d = 3; d <= n / d; d += 2)
+        if (n % d == 0) return false;
+    return true;
+}
+
+uint32_t next_prime(uint32_t n) {
+    while (!is_prime(n)) n++;
+    return n;
+}
+
+Config load_config_file(const std::string& path) {
+    // stdio rather than iostreams: errno then tells the operator why (missing, permissions, a
+    // directory), which is the one thing they need to know.
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+    if (!f) throw ConfigError({path + ": cannot open: " + std::strerror(errno)});
+    std::string text;
+    char buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) text.append(buf, n);
+    if (std::ferror(f.get())) throw ConfigError({path + ": cannot open: " + std::strerror(errno)});
+    return load_config_string(text, path);
+}
+
+}  // namespace dplb::config

@@ -1,0 +1,265 @@
+// dplbd: the director. `dplbd [EAL args] -- --config FILE [options]`.
+// The main lcore is the control thread; every worker lcore runs the same packet loop.
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config.h"
+#include "port.h"
+#include "processor.h"
+#include "snapshot_builder.h"
+#include "stats_report.h"
+#include "worker.h"
+
+namespace {
+
+std::atomic<bool> g_quit{false};
+std::atomic<bool> g_dump{false};
+
+void on_signal(int sig) {
+    if (sig == SIGUSR1) g_dump = true;
+    else g_quit = true;
+}
+
+struct Options {
+    std::string config;
+    std::string stats_json;      // written at exit
+    uint32_t idle_sleep_us = 0;  // a shared lab host: give the CPU back when idle
+    bool check_only = false;
+};
+
+void usage() {
+    std::fprintf(stderr,
+                 "usage: dplbd [EAL options] -- --config FILE [--stats-json FILE] [--idle-sleep-us N]\n"
+                 "       dplbd --check-config FILE\n"
+                 "signals: SIGINT/SIGTERM stop; SIGUSR1 prints the ipvsadm -Ln table\n");
+}
+
+bool parse_options(int argc, char** argv, Options& o) {
+    for (int i = 0; i < argc; i++) {
+        std::string a = argv[i];
+        auto value = [&](std::string& out) {
+            if (i + 1 >= argc) return false;
+            out = argv[++i];
+            return true;
+        };
+        std::string v;
+        if (a == "--config") {
+            if (!value(o.config)) return false;
+        } else if (a == "--check-config") {
+            if (!value(o.config)) return false;
+            o.check_only = true;
+        } else if (a == "--stats-json") {
+            if (!value(o.stats_json)) return false;
+        } else if (a == "--idle-sleep-us") {
+            if (!value(v)) return false;
+            char* end = nullptr;
+            unsigned long n = std::strtoul(v.c_str(), &end, 10);
+            if (*end || n > 1000000) return false;
+            o.idle_sleep_us = static_cast<uint32_t>(n);
+        } else {
+            std::fprintf(stderr, "dplbd: unknown option '%s'\n", a.c_str());
+            return false;
+        }
+    }
+    return !o.config.empty();
+}
+
+bool load(const std::string& path, dplb::config::Config& cfg) {
+    try {
+        cfg = dplb::config::load_config_file(path);
+        return true;
+    } catch (const dplb::config::ConfigError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return false;
+    }
+}
+
+// What the control thread keeps for each worker.
+struct Worker {
+    unsigned lcore = 0;
+    rte_mempool* pool = nullptr;
+    std::unique_ptr<dplb::Processor> proc;
+    dplb::WorkerContext ctx;
+};
+
+int run(const Options& opt, const dplb::config::Config& cfg) {
+    std::vector<unsigned> lcores;
+    unsigned lc;
+    RTE_LCORE_FOREACH_WORKER(lc) lcores.push_back(lc);
+    if (lcores.empty()) {
+        std::fprintf(stderr, "dplbd: no worker lcore: give EAL at least two (-l 0,1): the first is the control thread\n");
+        return 1;
+    }
+    bool persistence = false;
+    for (const auto& s : cfg.services) persistence |= s.persistence_timeout_s > 0;
+
+    auto snapshot = std::make_unique<dplb::Snapshot>(dplb::build_snapshot(cfg));
+    std::atomic<const dplb::Snapshot*> published{snapshot.get()};
+
+    // One mbuf pool per worker (its RX queues on every port fill from it): no shared pool between cores.
+    std::vector<Worker> workers(lcores.size());
+    unsigned mbufs = static_cast<unsigned>(cfg.ports.size()) * 2048 + 2047;
+    for (size_t w = 0; w < workers.size(); w++) {
+        workers[w].lcore = lcores[w];
+        char name[32];
+        std::snprintf(name, sizeof name, "mbuf_w%zu", w);
+        int socket = static_cast<int>(rte_lcore_to_socket_id(lcores[w]));
+        workers[w].pool = rte_pktmbuf_pool_create(name, mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+        if (!workers[w].pool) {
+            std::fprintf(stderr, "dplbd: cannot create mbuf pool for lcore %u: %s (more memory: EAL -m)\n",
+                         lcores[w], rte_strerror(rte_errno));
+            return 1;
+        }
+        dplb::ProcessorConfig pc;
+        pc.ipv4_entries = cfg.conn_table_ipv4;
+        pc.ipv6_entries = cfg.conn_table_ipv6;
+        pc.socket = socket;
+        pc.id = static_cast<unsigned>(w);
+        std::string err;
+        workers[w].proc = dplb::Processor::create(pc, err);
+        if (!workers[w].proc) {
+            std::fprintf(stderr, "dplbd: lcore %u: %s (more memory: EAL -m, or smaller conn_table)\n", lcores[w],
+                         err.c_str());
+            return 1;
+        }
+        workers[w].proc->set_snapshot(snapshot.get());
+    }
+
+    std::vector<dplb::PortInfo> ports;
+    dplb::PortOptions popt;
+    popt.rss_addresses_only = persistence;
+    std::vector<rte_mempool*> pools;
+    for (const Worker& w : workers) pools.push_back(w.pool);
+    int rc = 0;
+    for (const auto& pc : cfg.ports) {
+        dplb::PortInfo info;
+        info.name = pc.name;
+        info.device = pc.device;
+        std::string err;
+        if (!dplb::port_start(info, pools, popt, err)) {
+            std::fprintf(stderr, "dplbd: %s\n", err.c_str());
+            rc = 1;
+            break;
+        }
+        std::printf("dplbd: port %s (%s) up, MAC %s, %u queue(s)%s\n", info.name.c_str(), info.device.c_str(),
+                    info.mac.str().c_str(), info.nb_queues, info.rss ? ", RSS" : "");
+        ports.push_back(info);
+    }
+
+    if (rc == 0) {
+        for (size_t w = 0; w < workers.size(); w++) {
+            dplb::WorkerContext& ctx = workers[w].ctx;
+            ctx.proc = workers[w].proc.get();
+            ctx.snapshot = &published;
+            ctx.quit = &g_quit;
+            ctx.idle_sleep_us = opt.idle_sleep_us;
+            for (const auto& p : ports)
+                ctx.queues.push_back(dplb::WorkerQueue{p.port_id, static_cast<uint16_t>(w), p.mac, nullptr});
+            if (!dplb::worker_prepare(ctx, static_cast<int>(rte_lcore_to_socket_id(workers[w].lcore)))) {
+                std::fprintf(stderr, "dplbd: cannot allocate TX buffers\n");
+                rc = 1;
+                break;
+            }
+        }
+    }
+    if (rc == 0) {
+        for (Worker& w : workers) rte_eal_remote_launch(dplb::worker_main, &w.ctx, w.lcore);
+        std::printf("dplbd: %zu worker(s) running, %zu service(s); SIGUSR1 prints the table\n", workers.size(),
+                    snapshot->services.size());
+        std::fflush(stdout);
+    }
+
+    std::vector<const dplb::CoreCounters*> cores;
+    for (const Worker& w : workers)
+        if (w.proc) cores.push_back(&w.proc->counters());
+    auto totals = std::make_unique<dplb::CoreCounters>();
+    while (rc == 0 && !g_quit.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (g_dump.exchange(false)) {
+            dplb::sum_counters(cores, *totals);
+            std::fputs(dplb::format_ipvsadm(*snapshot, *totals).c_str(), stdout);
+            std::fflush(stdout);
+        }
+    }
+    g_quit = true;
+    rte_eal_mp_wait_lcore();
+
+    dplb::sum_counters(cores, *totals);
+    if (rc == 0) {
+        std::printf("dplbd: stopping; rx %llu, forwarded %llu, tx %llu, drops %llu\n",
+                    static_cast<unsigned long long>(totals->rx_packets),
+                    static_cast<unsigned long long>(totals->forwarded),
+                    static_cast<unsigned long long>(totals->tx_packets),
+                    static_cast<unsigned long long>(totals->drops_total()));
+        std::fputs(dplb::format_ipvsadm(*snapshot, *totals).c_str(), stdout);
+    }
+    if (!opt.stats_json.empty()) {
+        std::ofstream f(opt.stats_json);
+        f << dplb::format_stats_json(*snapshot, *totals) << "\n";
+        if (!f) {
+            std::fprintf(stderr, "dplbd: cannot write %s\n", opt.stats_json.c_str());
+            rc = 1;
+        }
+    }
+    for (const auto& p : ports) dplb::port_stop(p);
+    for (Worker& w : workers) {
+        dplb::worker_release(w.ctx);
+        w.proc.reset();
+        rte_mempool_free(w.pool);
+    }
+    return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc >= 2 && std::strcmp(argv[1], "--check-config") == 0) {
+        Options opt;
+        if (!parse_options(argc - 1, argv + 1, opt)) {
+            usage();
+            return 2;
+        }
+        dplb::config::Config cfg;
+        if (!load(opt.config, cfg)) return 1;
+        std::printf("%s: configuration ok (%zu service(s))\n", opt.config.c_str(), cfg.services.size());
+        return 0;
+    }
+    int eal_args = rte_eal_init(argc, argv);
+    if (eal_args < 0) {
+        std::fprintf(stderr, "dplbd: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+        return 1;
+    }
+    Options opt;
+    // argv[eal_args] is the "--" separator when given.
+    int first = eal_args + 1;
+    if (first < argc && std::strcmp(argv[first], "--") == 0) first++;
+    if (!parse_options(argc - first, argv + first, opt) || opt.check_only) {
+        usage();
+        rte_eal_cleanup();
+        return 2;
+    }
+    dplb::config::Config cfg;
+    if (!load(opt.config, cfg)) {
+        rte_eal_cleanup();
+        return 1;
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGUSR1, on_signal);
+    int rc = run(opt, cfg);
+    rte_eal_cleanup();
+    return rc;
+}

@@ -1,0 +1,90 @@
+#include "conn_table.h"
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include <cstring>
+
+namespace dplb {
+
+ConnTable::~ConnTable() {
+    if (hash_) rte_hash_free(hash_);
+    if (entries_) rte_free(entries_);
+}
+
+bool ConnTable::init(const char* name, uint32_t capacity, uint32_t key_len, int socket) {
+    rte_hash_parameters params{};
+    params.name = name;
+    params.entries = capacity;
+    params.key_len = key_len;
+    params.hash_func = rte_hash_crc;  // SSE4.2 CRC32: cheaper than jhash for 16/40-byte keys
+    params.hash_func_init_val = 0;
+    params.socket_id = socket;
+    params.extra_flag = 0;  // one writer, no concurrent readers: no locks, no RCU
+    hash_ = rte_hash_create(&params);
+    if (!hash_) return false;
+    entries_ = static_cast<ConnEntry*>(rte_malloc_socket(name, sizeof(ConnEntry) * capacity, 64, socket));
+    if (!entries_) {
+        rte_hash_free(hash_);
+        hash_ = nullptr;
+        rte_errno = ENOMEM;
+        return false;
+    }
+    for (uint32_t i = 0; i < capacity; i++) entries_[i] = ConnEntry{0, 0, kFreeEntry, 0};
+    capacity_ = capacity;
+    key_len_ = key_len;
+    return true;
+}
+
+int32_t ConnTable::lookup(const void* key) const { return rte_hash_lookup(hash_, key); }
+
+void ConnTable::lookup_bulk(const void** keys, uint32_t n, int32_t* positions) const {
+    rte_hash_lookup_bulk(hash_, keys, n, positions);
+}
+
+int32_t ConnTable::add(const void* key) {
+    int32_t pos = rte_hash_add_key(hash_, key);
+    // rte_hash may hand out positions up to its key-store size; our array is `capacity_` long.
+    if (pos >= static_cast<int32_t>(capacity_)) {
+        rte_hash_del_key(hash_, key);
+        return -ENOSPC;
+    }
+    return pos;
+}
+
+void ConnTable::remove(int32_t pos) {
+    uint8_t key[64];
+    if (get_key(pos, key)) rte_hash_del_key(hash_, key);
+    entries_[pos].state = kFreeEntry;
+}
+
+bool ConnTable::get_key(int32_t pos, void* key_out) const {
+    void* k = nullptr;
+    if (rte_hash_get_key_with_position(hash_, pos, &k) != 0 || !k) return false;
+    std::memcpy(key_out, k, key_len_);
+    return true;
+}
+
+uint32_t ConnTable::size() const { return static_cast<uint32_t>(rte_hash_count(hash_)); }
+
+size_t ConnTable::memory_bytes() const {
+    if (!hash_) return 0;
+    // rte_hash does not report its footprint; this mirrors rte_hash_create's allocations for a
+    // single-writer table: 64-byte buckets of 8 slots (power of two >= entries/8), a key store of
+    // (entries + 1) slots of key+8 bytes rounded to 16, and a free-slot ring of 4-byte indexes
+    // (power of two > entries), plus our 8-byte entries.
+    auto pow2 = [](uint64_t v) {
+        uint64_t p = 1;
+        while (p < v) p <<= 1;
+        return p;
+    };
+    uint64_t buckets = pow2((capacity_ + 7) / 8);
+    uint64_t key_slot = (key_len_ + 8 + 15) / 16 * 16;
+    uint64_t bytes = buckets * 64 + (uint64_t{capacity_} + 1) * key_slot + pow2(uint64_t{capacity_} + 1) * 4 +
+                     uint64_t{capacity_} * sizeof(ConnEntry);
+    return static_cast<size_t>(bytes);
+}
+
+}  // namespace dplb

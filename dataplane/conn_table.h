@@ -1,0 +1,100 @@
+// A worker's own connection table: an rte_hash keyed by the 5-tuple, whose positions index a flat
+// array of 8-byte entries. Single writer (its worker), no locks. Entries leave by an incremental sweep
+// (bounded work per loop pass) or when a packet finds them expired: no timer per connection.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+struct rte_hash;
+
+namespace dplb {
+
+struct ConnKey4 {
+    uint32_t src = 0, dst = 0;  // network order
+    uint16_t sport = 0, dport = 0;  // host order
+    uint8_t proto = 0;          // 0 marks a persistence template
+    uint8_t pad[3] = {};
+};
+static_assert(sizeof(ConnKey4) == 16, "ConnKey4 must stay 16 bytes");
+
+struct ConnKey6 {
+    uint8_t src[16] = {}, dst[16] = {};
+    uint16_t sport = 0, dport = 0;
+    uint8_t proto = 0;
+    uint8_t pad[3] = {};
+};
+static_assert(sizeof(ConnKey6) == 40, "ConnKey6 must stay 40 bytes");
+
+constexpr uint8_t kFreeEntry = 0xff;
+
+struct ConnEntry {
+    uint32_t expire_ms;  // the entry is gone once now_ms reaches this (wrap-safe compare)
+    uint16_t dest;       // dest id in the snapshot
+    uint8_t state;       // TcpState, kUdpState, kTemplateState, or kFreeEntry
+    uint8_t svc;         // service id (low byte; services are < 256)
+};
+static_assert(sizeof(ConnEntry) == 8, "ConnEntry must stay 8 bytes");
+
+inline bool time_reached(uint32_t now_ms, uint32_t deadline_ms) {
+    return static_cast<int32_t>(now_ms - deadline_ms) >= 0;
+}
+
+class ConnTable {
+public:
+    ConnTable() = default;
+    ~ConnTable();
+    ConnTable(const ConnTable&) = delete;
+    ConnTable& operator=(const ConnTable&) = delete;
+
+    // Allocates the hash and the entry array on `socket`. Returns false (and sets rte_errno) on failure.
+    bool init(const char* name, uint32_t capacity, uint32_t key_len, int socket);
+
+    int32_t lookup(const void* key) const;  // position, or negative when absent
+    // Up to 64 keys; positions[i] < 0 when absent.
+    void lookup_bulk(const void** keys, uint32_t n, int32_t* positions) const;
+    // Position of the key, added if absent (check entry state to tell which); negative when full.
+    int32_t add(const void* key);
+    void remove(int32_t pos);
+
+    ConnEntry& at(int32_t pos) { return entries_[pos]; }
+    const ConnEntry& at(int32_t pos) const { return entries_[pos]; }
+    bool get_key(int32_t pos, void* key_out) const;
+    uint32_t capacity() const { return capacity_; }
+    uint32_t size() const;
+    // Bytes actually allocated for the table: hash buckets, key store, free-slot rings, entries.
+    size_t memory_bytes() const;
+
+    // Looks at up to `budget` positions from where the last call stopped; each expired entry is
+    // handed to on_expire(entry) and removed. Returns the number removed.
+    template <class F>
+    uint32_t sweep(uint32_t now_ms, uint32_t budget, F&& on_expire) {
+        uint32_t removed = 0;
+        for (uint32_t i = 0; i < budget && capacity_ > 0; i++) {
+            uint32_t pos = cursor_;
+            cursor_ = (cursor_ + 1 == capacity_) ? 0 : cursor_ + 1;
+            ConnEntry& e = entries_[pos];
+            if (e.state == kFreeEntry || !time_reached(now_ms, e.expire_ms)) continue;
+            on_expire(e);
+            remove(static_cast<int32_t>(pos));
+            removed++;
+        }
+        return removed;
+    }
+
+    // Visits every live entry (control-plane listing; not for the hot path).
+    template <class F>
+    void for_each(F&& fn) const {
+        for (uint32_t pos = 0; pos < capacity_; pos++)
+            if (entries_[pos].state != kFreeEntry) fn(static_cast<int32_t>(pos), entries_[pos]);
+    }
+
+private:
+    rte_hash* hash_ = nullptr;
+    ConnEntry* entries_ = nullptr;
+    uint32_t capacity_ = 0;
+    uint32_t key_len_ = 0;
+    uint32_t cursor_ = 0;
+};
+
+}  // namespace dplb

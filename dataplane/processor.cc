@@ -1,0 +1,300 @@
+#include "processor.h"
+
+#include <rte_errno.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "flow_hash.h"
+
+namespace dplb {
+
+std::unique_ptr<Processor> Processor::create(const ProcessorConfig& cfg, std::string& err) {
+    std::unique_ptr<Processor> p(new Processor());
+    p->counters_ = std::make_unique<CoreCounters>();
+    char name[32];
+    std::snprintf(name, sizeof name, "conn4_%u", cfg.id);
+    if (!p->t4_.init(name, cfg.ipv4_entries, sizeof(ConnKey4), cfg.socket)) {
+        err = std::string("cannot allocate IPv4 connection table (") + std::to_string(cfg.ipv4_entries) +
+              " entries): " + rte_strerror(rte_errno);
+        return nullptr;
+    }
+    std::snprintf(name, sizeof name, "conn6_%u", cfg.id);
+    if (!p->t6_.init(name, cfg.ipv6_entries, sizeof(ConnKey6), cfg.socket)) {
+        err = std::string("cannot allocate IPv6 connection table (") + std::to_string(cfg.ipv6_entries) +
+              " entries): " + rte_strerror(rte_errno);
+        return nullptr;
+    }
+    return p;
+}
+
+namespace {
+
+inline bool is_tcp(const Parsed& p) { return p.proto == kProtoTcp; }
+
+inline void make_key4(ConnKey4& k, const Parsed& p) {
+    k = ConnKey4{};
+    k.src = p.src4_be;
+    k.dst = p.dst4_be;
+    k.sport = p.sport;
+    k.dport = p.dport;
+    k.proto = p.proto;
+}
+
+inline void make_key6(ConnKey6& k, const Parsed& p) {
+    k = ConnKey6{};
+    std::memcpy(k.src, p.src6, 16);
+    std::memcpy(k.dst, p.dst6, 16);
+    k.sport = p.sport;
+    k.dport = p.dport;
+    k.proto = p.proto;
+}
+
+inline uint64_t flow_hash(const Parsed& p) {
+    return p.family == 4 ? flow_hash4(p.src4_be, p.dst4_be, p.sport, p.dport, p.proto)
+                         : flow_hash6(p.src6, p.dst6, p.sport, p.dport, p.proto);
+}
+
+inline uint64_t source_hash(const Parsed& p) {
+    return p.family == 4 ? src_hash4(p.src4_be) : src_hash6(p.src6);
+}
+
+inline bool mac_is(const uint8_t* p, const MacAddr& m) { return std::memcmp(p, m.b.data(), 6) == 0; }
+
+}  // namespace
+
+void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t now_ms, const MacAddr& port_mac) {
+    Parsed parsed[kMaxBurst];
+    const Service* svcs[kMaxBurst];
+    ConnKey4 k4[kMaxBurst];
+    ConnKey6 k6[kMaxBurst];
+    const void* k4p[kMaxBurst];
+    const void* k6p[kMaxBurst];
+    uint16_t i4[kMaxBurst], i6[kMaxBurst];
+    int32_t pos[kMaxBurst];
+    unsigned n4 = 0, n6 = 0;
+    const Snapshot& snap = *snap_;
+    CoreCounters& c = *counters_;
+    if (n > kMaxBurst) n = kMaxBurst;
+    c.rx_packets += n;
+
+    // Pass 1: classify every frame; gather the connection keys to look up in bulk.
+    for (uint16_t i = 0; i < n; i++) {
+        Frame& f = frames[i];
+        Parsed& p = parsed[i];
+        p = parse_frame(f.data, f.len);
+        svcs[i] = nullptr;
+        if (p.kind == Kind::drop) {
+            verdicts[i] = drop(p.drop);
+            continue;
+        }
+        if (!p.dst_mac_broadcast_or_multicast && !mac_is(f.data, port_mac)) {
+            c.not_for_us++;  // a promiscuous port sees other hosts' unicast
+            verdicts[i] = Verdict::drop;
+            continue;
+        }
+        switch (p.kind) {
+        case Kind::arp_request: verdicts[i] = answer_arp(f, p, port_mac); continue;
+        case Kind::fragment: {
+            bool vip = p.family == 4 ? snap.is_vip4(p.dst4_be) : snap.is_vip6(p.dst6);
+            verdicts[i] = vip ? drop(Drop::fragment) : to_kernel();
+            continue;
+        }
+        case Kind::l4: break;
+        default: verdicts[i] = to_kernel(); continue;
+        }
+        const Service* svc = p.family == 4 ? snap.find_service4(p.dst4_be, p.dport, p.proto)
+                                           : snap.find_service6(p.dst6, p.dport, p.proto);
+        if (!svc || p.dst_mac_broadcast_or_multicast) {
+            verdicts[i] = to_kernel();
+            continue;
+        }
+        if (!svc->active) {
+            verdicts[i] = drop(Drop::vip_inactive);
+            continue;
+        }
+        svcs[i] = svc;
+        if (p.family == 4) {
+            make_key4(k4[n4], p);
+            k4p[n4] = &k4[n4];
+            i4[n4++] = i;
+        } else {
+            make_key6(k6[n6], p);
+            k6p[n6] = &k6[n6];
+            i6[n6++] = i;
+        }
+    }
+
+    // Pass 2: bulk lookups, then each flow in arrival order.
+    int32_t bulk4[kMaxBurst], bulk6[kMaxBurst];
+    if (n4) t4_.lookup_bulk(k4p, n4, bulk4);
+    if (n6) t6_.lookup_bulk(k6p, n6, bulk6);
+    const void* keyp[kMaxBurst];
+    for (unsigned j = 0; j < n4; j++) pos[i4[j]] = bulk4[j], keyp[i4[j]] = k4p[j];
+    for (unsigned j = 0; j < n6; j++) pos[i6[j]] = bulk6[j], keyp[i6[j]] = k6p[j];
+
+    removed_in_burst_ = added_in_burst_ = false;
+    for (uint16_t i = 0; i < n; i++) {
+        if (!svcs[i]) continue;
+        ConnTable& table = parsed[i].family == 4 ? t4_ : t6_;
+        // The bulk lookup saw the table as it was before this burst: an earlier packet may have added
+        // this flow (a miss is stale) or removed an entry whose position an add then reused.
+        int32_t p = pos[i];
+        if (removed_in_burst_ || (p < 0 && added_in_burst_)) p = table.lookup(keyp[i]);
+        verdicts[i] = handle_l4(frames[i], parsed[i], *svcs[i], table, keyp[i], p, now_ms, port_mac);
+    }
+}
+
+Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, ConnTable& table, const void* key,
+                             int32_t pos, uint32_t now_ms, const MacAddr& port_mac) {
+    if (pos >= 0) {
+        ConnEntry& e = table.at(pos);
+        if (!time_reached(now_ms, e.expire_ms)) return hit(f, p, svc, e, now_ms, port_mac);
+        expire_at(table, pos);  // expired: the flow starts again as a miss
+    }
+    uint64_t fh = flow_hash(p);
+    if (is_tcp(p) && (!(p.tcp_flags & kTcpSyn) || (p.tcp_flags & kTcpRst))) {
+        // Only a SYN opens a connection. Under mh the table choice is the scheduler's choice, so a
+        // flow that another director (or an expired entry) started still reaches its real.
+        if (svc.sched != Sched::mh) return drop(Drop::tcp_no_conn);
+        return forward_stateless(f, svc, fh, port_mac);
+    }
+    pos = table.add(key);
+    if (pos < 0) {
+        counters_->table_full++;
+        return forward_stateless(f, svc, fh, port_mac);
+    }
+    ConnEntry& e = table.at(pos);
+    if (e.state != kFreeEntry) return hit(f, p, svc, e, now_ms, port_mac);  // added earlier in this burst
+    added_in_burst_ = true;
+    uint16_t dest = choose_dest(svc, table, p, fh, now_ms);
+    if (dest == kNoDest) {
+        table.remove(pos);
+        return drop(Drop::no_dest);
+    }
+    uint8_t state = is_tcp(p) ? static_cast<uint8_t>(tcp_next_state(TcpState::none, p.tcp_flags)) : kUdpState;
+    e = ConnEntry{now_ms + svc.timeouts.ms[state], dest, state, static_cast<uint8_t>(svc.id)};
+    DestCounters& dc = counters_->dest[dest];
+    dc.conns++;
+    (state_is_active(state) ? dc.active : dc.inactive)++;
+    counters_->svc[svc.id].conns++;
+    return forward(f, svc, dest, port_mac);
+}
+
+Verdict Processor::hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry& e, uint32_t now_ms,
+                       const MacAddr& port_mac) {
+    if (is_tcp(p)) {
+        uint8_t next = static_cast<uint8_t>(tcp_next_state(static_cast<TcpState>(e.state), p.tcp_flags));
+        if (next != e.state) {
+            bool was = state_is_active(e.state), now = state_is_active(next);
+            if (was != now) {
+                DestCounters& dc = counters_->dest[e.dest];
+                (was ? dc.active : dc.inactive)--;
+                (now ? dc.active : dc.inactive)++;
+            }
+            e.state = next;
+        }
+    }
+    e.expire_ms = now_ms + svc.timeouts.ms[e.state];
+    return forward(f, svc, e.dest, port_mac);
+}
+
+Verdict Processor::forward_stateless(Frame& f, const Service& svc, uint64_t fh, const MacAddr& port_mac) {
+    uint16_t dest = mh_lookup(svc, fh);
+    if (dest == kNoDest) return drop(Drop::no_dest);
+    counters_->stateless++;
+    return forward(f, svc, dest, port_mac);
+}
+
+Verdict Processor::forward(Frame& f, const Service& svc, uint16_t dest, const MacAddr& port_mac) {
+    const Dest& d = snap_->dests[dest];
+    if (!d.has_mac) return drop(Drop::no_dest_mac);
+    std::memcpy(f.data, d.mac.b.data(), 6);
+    std::memcpy(f.data + 6, port_mac.b.data(), 6);
+    CoreCounters& c = *counters_;
+    c.forwarded++;
+    c.svc[svc.id].inpkts++;
+    c.svc[svc.id].inbytes += f.wire_len;
+    c.dest[dest].inpkts++;
+    c.dest[dest].inbytes += f.wire_len;
+    return Verdict::tx;
+}
+
+uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t fh, uint32_t now_ms) {
+    const std::vector<Dest>& dests = snap_->dests;
+    uint64_t sh = source_hash(p);
+    if (svc.persistence_ms == 0) return sched_pick(svc, dests, cursors_[svc.id], counters_->dest, fh, sh);
+
+    // Persistence: a template (client address, VIP, service port, proto 0) binds the client to a real.
+    ConnKey4 t4;
+    ConnKey6 t6;
+    const void* tkey;
+    if (p.family == 4) {
+        t4.src = p.src4_be;
+        t4.dst = p.dst4_be;
+        t4.dport = svc.port;
+        tkey = &t4;
+    } else {
+        std::memcpy(t6.src, p.src6, 16);
+        std::memcpy(t6.dst, p.dst6, 16);
+        t6.dport = svc.port;
+        tkey = &t6;
+    }
+    int32_t pos = table.lookup(tkey);
+    if (pos >= 0) {
+        ConnEntry& e = table.at(pos);
+        if (!time_reached(now_ms, e.expire_ms) && dests[e.dest].in_use) {
+            e.expire_ms = now_ms + svc.persistence_ms;
+            return e.dest;
+        }
+        expire_at(table, pos);
+    }
+    uint16_t dest = sched_pick(svc, dests, cursors_[svc.id], counters_->dest, fh, sh);
+    if (dest == kNoDest) return dest;
+    pos = table.add(tkey);
+    if (pos >= 0 && table.at(pos).state == kFreeEntry) {
+        table.at(pos) = ConnEntry{now_ms + svc.persistence_ms, dest, kTemplateState, static_cast<uint8_t>(svc.id)};
+        counters_->dest[dest].persist++;
+    }
+    return dest;
+}
+
+Verdict Processor::answer_arp(Frame& f, const Parsed& p, const MacAddr& port_mac) {
+    uint8_t* a = f.data + p.l3_off;
+    uint8_t* sender_mac = a + 8;
+    uint8_t* sender_ip = a + 14;
+    uint8_t* target_mac = a + 18;
+    uint8_t* target_ip = a + 24;
+    // A gratuitous ARP (sender = target) announces, it does not ask.
+    if (std::memcmp(sender_ip, target_ip, 4) == 0 || !snap_->answers_arp4(p.arp_target_be)) return to_kernel();
+    std::memcpy(f.data, sender_mac, 6);
+    std::memcpy(f.data + 6, port_mac.b.data(), 6);
+    a[7] = 2;  // op: reply
+    std::memcpy(target_mac, sender_mac, 6);
+    std::memcpy(target_ip, sender_ip, 4);
+    std::memcpy(sender_mac, port_mac.b.data(), 6);
+    std::memcpy(sender_ip, &p.arp_target_be, 4);
+    counters_->arp_replies++;
+    return Verdict::tx;
+}
+
+void Processor::release(const ConnEntry& e) {
+    DestCounters& dc = counters_->dest[e.dest];
+    if (e.state == kTemplateState) dc.persist--;
+    else if (state_is_active(e.state)) dc.active--;
+    else dc.inactive--;
+    counters_->expired++;
+}
+
+void Processor::expire_at(ConnTable& table, int32_t pos) {
+    release(table.at(pos));
+    table.remove(pos);
+    removed_in_burst_ = true;
+}
+
+uint32_t Processor::expire(uint32_t now_ms, uint32_t budget) {
+    auto on_expire = [this](const ConnEntry& e) { release(e); };
+    return t4_.sweep(now_ms, budget, on_expire) + t6_.sweep(now_ms, budget, on_expire);
+}
+
+}  // namespace dplb

@@ -1,0 +1,90 @@
+// The packet path of one worker, on plain bytes: classify, look up / create the connection, advance
+// its TCP state, rewrite MACs for Direct Routing, answer ARP for owned VIPs. One Processor per worker
+// core; it owns that core's connection tables, counters and scheduler cursors (shared-nothing).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "conn_table.h"
+#include "counters.h"
+#include "net_types.h"
+#include "parse.h"
+#include "scheduler.h"
+#include "snapshot.h"
+
+namespace dplb {
+
+enum class Verdict : uint8_t {
+    drop,    // counted in CoreCounters::drops (or not_for_us)
+    tx,      // frame rewritten in place: send it out of the port it came in on
+    kernel,  // not for a VIP: the exception path (or nothing, where the kernel sees the port)
+};
+
+struct Frame {
+    uint8_t* data;      // first segment
+    uint32_t len;       // bytes contiguous at data
+    uint32_t wire_len;  // whole frame (for byte counters)
+};
+
+constexpr unsigned kMaxBurst = 64;
+
+struct ProcessorConfig {
+    uint32_t ipv4_entries = 262144;
+    uint32_t ipv6_entries = 65536;
+    int socket = 0;
+    unsigned id = 0;  // unique per process (names the hash tables)
+};
+
+class Processor {
+public:
+    // Returns nullptr (with a message in `err`) when the tables cannot be allocated.
+    static std::unique_ptr<Processor> create(const ProcessorConfig& cfg, std::string& err);
+
+    // Picked up at a safe point of the worker loop; the snapshot must outlive its use.
+    void set_snapshot(const Snapshot* snap) { snap_ = snap; }
+    const Snapshot* snapshot() const { return snap_; }
+
+    // Classifies and handles up to kMaxBurst frames received on a port whose MAC is `port_mac`.
+    void process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t now_ms, const MacAddr& port_mac);
+
+    // Removes expired entries, looking at no more than `budget` slots per table.
+    uint32_t expire(uint32_t now_ms, uint32_t budget);
+
+    CoreCounters& counters() { return *counters_; }
+    const CoreCounters& counters() const { return *counters_; }
+    const ConnTable& table4() const { return t4_; }
+    const ConnTable& table6() const { return t6_; }
+
+private:
+    Processor() = default;
+
+    Verdict handle_l4(Frame& f, const Parsed& p, const Service& svc, ConnTable& table, const void* key,
+                      int32_t pos, uint32_t now_ms, const MacAddr& port_mac);
+    Verdict hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry& e, uint32_t now_ms,
+                const MacAddr& port_mac);
+    Verdict forward_stateless(Frame& f, const Service& svc, uint64_t fh, const MacAddr& port_mac);
+    Verdict forward(Frame& f, const Service& svc, uint16_t dest, const MacAddr& port_mac);
+    uint16_t choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t fh, uint32_t now_ms);
+    Verdict answer_arp(Frame& f, const Parsed& p, const MacAddr& port_mac);
+    void release(const ConnEntry& e);
+    void expire_at(ConnTable& table, int32_t pos);
+    Verdict to_kernel() {
+        counters_->to_kernel++;
+        return Verdict::kernel;
+    }
+    Verdict drop(Drop why) {
+        counters_->drops[static_cast<unsigned>(why)]++;
+        return Verdict::drop;
+    }
+
+    const Snapshot* snap_ = nullptr;
+    std::unique_ptr<CoreCounters> counters_;
+    ConnTable t4_;
+    ConnTable t6_;
+    SchedCursor cursors_[kMaxServices];
+    bool removed_in_burst_ = false;
+    bool added_in_burst_ = false;
+};
+
+}  // namespace dplb

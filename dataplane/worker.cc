@@ -1,0 +1,93 @@
+#include "worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <unistd.h>
+
+namespace dplb {
+namespace {
+
+constexpr uint16_t kBurst = 32;
+constexpr uint64_t kFlushUs = 100;  // flush partially filled TX buffers this often
+
+void on_tx_error(rte_mbuf** unsent, uint16_t count, void* userdata) {
+    auto* proc = static_cast<Processor*>(userdata);
+    proc->counters().drops[static_cast<unsigned>(Drop::tx_full)] += count;
+    for (uint16_t i = 0; i < count; i++) rte_pktmbuf_free(unsent[i]);
+}
+
+}  // namespace
+
+uint32_t now_ms() {
+    static const uint64_t per_ms = rte_get_tsc_hz() / 1000;
+    return static_cast<uint32_t>(rte_rdtsc() / per_ms);
+}
+
+bool worker_prepare(WorkerContext& ctx, int socket) {
+    for (WorkerQueue& q : ctx.queues) {
+        q.tx = static_cast<rte_eth_dev_tx_buffer*>(
+            rte_zmalloc_socket("tx_buffer", RTE_ETH_TX_BUFFER_SIZE(kBurst), 0, socket));
+        if (!q.tx) return false;
+        rte_eth_tx_buffer_init(q.tx, kBurst);
+        rte_eth_tx_buffer_set_err_callback(q.tx, on_tx_error, ctx.proc);
+    }
+    return true;
+}
+
+void worker_release(WorkerContext& ctx) {
+    for (WorkerQueue& q : ctx.queues) {
+        rte_free(q.tx);
+        q.tx = nullptr;
+    }
+}
+
+int worker_main(void* arg) {
+    auto& ctx = *static_cast<WorkerContext*>(arg);
+    Processor& proc = *ctx.proc;
+    CoreCounters& c = proc.counters();
+    const uint64_t flush_tsc = (rte_get_tsc_hz() + US_PER_S - 1) / US_PER_S * kFlushUs;
+    uint64_t last_flush = rte_rdtsc();
+    rte_mbuf* pkts[kBurst];
+    Frame frames[kBurst];
+    Verdict verdicts[kBurst];
+
+    while (!ctx.quit->load(std::memory_order_relaxed)) {
+        // Safe point: no packet of this pass has seen the previous snapshot yet.
+        proc.set_snapshot(ctx.snapshot->load(std::memory_order_acquire));
+        uint32_t now = now_ms();
+        unsigned received = 0;
+        for (WorkerQueue& q : ctx.queues) {
+            uint16_t n = rte_eth_rx_burst(q.port_id, q.queue, pkts, kBurst);
+            if (n == 0) continue;
+            received += n;
+            for (uint16_t i = 0; i < n; i++) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+            for (uint16_t i = 0; i < n; i++)
+                frames[i] = Frame{rte_pktmbuf_mtod(pkts[i], uint8_t*), pkts[i]->data_len, pkts[i]->pkt_len};
+            proc.process(frames, n, verdicts, now, q.mac);
+            for (uint16_t i = 0; i < n; i++) {
+                switch (verdicts[i]) {
+                case Verdict::tx: c.tx_packets += rte_eth_tx_buffer(q.port_id, q.queue, q.tx, pkts[i]); break;
+                case Verdict::kernel:  // no exception path yet: the kernel sees af_packet ports itself
+                    rte_pktmbuf_free(pkts[i]);
+                    break;
+                case Verdict::drop: rte_pktmbuf_free(pkts[i]); break;
+                }
+            }
+        }
+        uint64_t tsc = rte_rdtsc();
+        if (tsc - last_flush > flush_tsc) {
+            for (WorkerQueue& q : ctx.queues) c.tx_packets += rte_eth_tx_buffer_flush(q.port_id, q.queue, q.tx);
+            last_flush = tsc;
+        }
+        proc.expire(now, ctx.sweep_budget);
+        ctx.quiescent.fetch_add(1, std::memory_order_release);
+        if (received == 0 && ctx.idle_sleep_us) usleep(ctx.idle_sleep_us);
+    }
+    for (WorkerQueue& q : ctx.queues) c.tx_packets += rte_eth_tx_buffer_flush(q.port_id, q.queue, q.tx);
+    return 0;
+}
+
+}  // namespace dplb

@@ -1,0 +1,97 @@
+#include "dataplane_fixture.h"
+
+namespace dplb::test {
+
+Counters flatten(const CoreCounters& c, const Snapshot& snap) {
+    Counters m{{"rx_packets", c.rx_packets},   {"tx_packets", c.tx_packets}, {"forwarded", c.forwarded},
+               {"stateless", c.stateless},     {"table_full", c.table_full}, {"arp_replies", c.arp_replies},
+               {"to_kernel", c.to_kernel},     {"not_for_us", c.not_for_us}, {"expired", c.expired}};
+    for (unsigned i = 0; i < kDropCount; i++) m[std::string("drops.") + drop_name(static_cast<Drop>(i))] = c.drops[i];
+    for (const Service& s : snap.services) {
+        std::string p = "svc" + std::to_string(s.id) + ".";
+        m[p + "conns"] = c.svc[s.id].conns;
+        m[p + "inpkts"] = c.svc[s.id].inpkts;
+        m[p + "inbytes"] = c.svc[s.id].inbytes;
+    }
+    for (size_t id = 0; id < snap.dests.size(); id++) {
+        std::string p = "dest" + std::to_string(id) + ".";
+        const DestCounters& d = c.dest[id];
+        m[p + "conns"] = d.conns;
+        m[p + "inpkts"] = d.inpkts;
+        m[p + "inbytes"] = d.inbytes;
+        m[p + "active"] = d.active;
+        m[p + "inactive"] = d.inactive;
+        m[p + "persist"] = d.persist;
+    }
+    return m;
+}
+
+Snapshot make_snapshot(const std::vector<ServiceSpec>& specs) {
+    Snapshot snap;
+    for (const ServiceSpec& sp : specs) {
+        Service s;
+        s.id = static_cast<uint16_t>(snap.services.size());
+        s.vip = ip(sp.vip);
+        s.port = sp.port;
+        s.proto = sp.proto;
+        s.sched = sp.sched;
+        s.active = sp.active;
+        s.answer_arp = sp.answer_arp;
+        s.persistence_ms = sp.persistence_s * 1000;
+        s.timeouts.ms[kTemplateState] = s.persistence_ms;
+        for (auto& [rip, weight, rmac] : sp.reals) {
+            Dest d;
+            d.ip = ip(rip);
+            d.port = sp.port;
+            d.weight = weight;
+            d.svc = s.id;
+            d.in_use = true;
+            d.has_mac = rmac != nullptr;
+            if (rmac) d.mac = mac(rmac);
+            s.dests.push_back(static_cast<uint16_t>(snap.dests.size()));
+            snap.dests.push_back(d);
+        }
+        snap.services.push_back(s);
+    }
+    for (Service& s : snap.services) build_sched_tables(s, snap.dests, 251);
+    return snap;
+}
+
+Snapshot golden_snapshot() {
+    const char* m1 = "02:00:00:00:00:11";
+    const char* m2 = "02:00:00:00:00:12";
+    return make_snapshot({
+        /* svc0 dest0,1 */ {"10.0.0.100", 80, kProtoTcp, Sched::rr, {{"10.0.0.11", 1, m1}, {"10.0.0.12", 1, m2}}},
+        /* svc1 dest2   */ {"10.0.0.100", 53, kProtoUdp, Sched::rr, {{"10.0.0.11", 1, m1}}},
+        /* svc2 dest3   */ {"2001:db8::100", 80, kProtoTcp, Sched::rr, {{"2001:db8::11", 1, m1}}},
+        /* svc3 dest4,5 */ {"10.0.0.101", 0, kProtoTcp, Sched::mh, {{"10.0.0.11", 1, m1}, {"10.0.0.12", 1, m2}}},
+        /* svc4 dest6   */ {"10.0.0.102", 80, kProtoTcp, Sched::rr, {{"10.0.0.11", 0, m1}}},
+        /* svc5 dest7   */ {"10.0.0.103", 80, kProtoTcp, Sched::rr, {{"10.0.0.11", 1, m1}}, false},
+        /* svc6 dest8   */ {"10.0.0.104", 80, kProtoTcp, Sched::rr, {{"10.0.0.11", 1, m1}}, true, false},
+        /* svc7 dest9,10*/ {"10.0.0.105", 80, kProtoTcp, Sched::rr, {{"10.0.0.11", 1, m1}, {"10.0.0.12", 1, m2}},
+                            true, true, 300},
+        /* svc8 dest11  */ {"10.0.0.106", 80, kProtoTcp, Sched::rr, {{"10.0.0.13", 1, nullptr}}},
+    });
+}
+
+void ProcessorTest::SetUp() {
+    static unsigned next_id = 0;
+    snap_ = golden_snapshot();
+    ProcessorConfig pc;
+    pc.ipv4_entries = 1024;
+    pc.ipv6_entries = 1024;
+    pc.id = next_id++;
+    std::string err;
+    proc_ = Processor::create(pc, err);
+    ASSERT_TRUE(proc_) << err;
+    proc_->set_snapshot(&snap_);
+}
+
+Verdict ProcessorTest::send(Bytes& frame, uint32_t now_ms) {
+    Frame f{frame.data(), static_cast<uint32_t>(frame.size()), static_cast<uint32_t>(frame.size())};
+    Verdict v = Verdict::drop;
+    proc_->process(&f, 1, &v, now_ms, kLbMac);
+    return v;
+}
+
+}  // namespace dplb::test

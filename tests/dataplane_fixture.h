@@ -1,0 +1,55 @@
+// A Processor over a fixed test snapshot, plus counters flattened to name -> value so a test can
+// state exactly which counters a packet changes (and that no other counter moved).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "frame_builder.h"
+#include "frame_diff.h"
+#include "processor.h"
+#include "scheduler.h"
+
+namespace dplb::test {
+
+inline const MacAddr kLbMac = mac("02:00:00:00:00:01");
+inline const MacAddr kClientMac = mac("02:00:00:00:00:aa");
+inline const MacAddr kOtherMac = mac("02:00:00:00:00:bb");
+inline const MacAddr kRs1Mac = mac("02:00:00:00:00:11");
+inline const MacAddr kRs2Mac = mac("02:00:00:00:00:12");
+inline const MacAddr kBroadcast = mac("ff:ff:ff:ff:ff:ff");
+
+using Counters = std::map<std::string, uint64_t>;
+
+Counters flatten(const CoreCounters& c, const Snapshot& snap);
+
+struct ServiceSpec {
+    const char* vip;
+    uint16_t port;
+    uint8_t proto;
+    Sched sched;
+    std::vector<std::tuple<const char*, uint16_t /*weight*/, const char* /*mac or nullptr*/>> reals;
+    bool active = true;
+    bool answer_arp = true;
+    uint32_t persistence_s = 0;
+};
+
+Snapshot make_snapshot(const std::vector<ServiceSpec>& specs);
+
+class ProcessorTest : public ::testing::Test {
+protected:
+    void SetUp() override;
+    // Processes one frame in place at time `now_ms`; returns the verdict.
+    Verdict send(Bytes& frame, uint32_t now_ms);
+
+    Snapshot snap_;
+    std::unique_ptr<Processor> proc_;
+};
+
+// The snapshot the golden tests use (see dataplane_fixture.cc for the list).
+Snapshot golden_snapshot();
+
+}  // namespace dplb::test

@@ -1,0 +1,39 @@
+// Builds test frames byte by byte (checksums included), so golden cases read as what they send.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "net_types.h"
+
+namespace dplb::test {
+
+using Bytes = std::vector<uint8_t>;
+
+MacAddr mac(const char* s);
+IpAddr ip(const char* s);
+
+struct L2 {
+    MacAddr dst;
+    MacAddr src;
+    int vlan = -1;  // 802.1Q VLAN id, -1 = untagged
+};
+
+// TCP or UDP over IPv4/IPv6 (the family follows the addresses).
+Bytes tcp(const L2& l2, const char* src, const char* dst, uint16_t sport, uint16_t dport, uint8_t flags,
+          size_t payload = 0);
+Bytes udp(const L2& l2, const char* src, const char* dst, uint16_t sport, uint16_t dport, size_t payload = 0);
+// Any IPv4 payload with the given protocol (ICMP, VRRP, ...).
+Bytes ipv4(const L2& l2, const char* src, const char* dst, uint8_t proto, const Bytes& payload,
+           uint16_t frag_field = 0);
+Bytes ipv6(const L2& l2, const char* src, const char* dst, uint8_t next_header, const Bytes& payload);
+Bytes arp(const L2& l2, uint16_t op, const MacAddr& sha, const char* spa, const MacAddr& tha, const char* tpa);
+
+// Overwrites `len` bytes at `off` (for malformed cases).
+Bytes patch(Bytes b, size_t off, std::initializer_list<uint8_t> bytes);
+Bytes truncate(Bytes b, size_t len);
+// Offset of the L3 header (after Ethernet and an optional VLAN tag).
+size_t l3_offset(const Bytes& b);
+
+}  // namespace dplb::test

@@ -1,0 +1,192 @@
+// The real dplbd on a net_pcap port (--no-huge --no-pci): frames in from a pcap file, frames out to
+// another; every output frame is checked against its input, and the counters dplbd reports at exit
+// against what was sent.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "frame_builder.h"
+#include "frame_diff.h"
+#include "parse.h"
+#include "pcap_file.h"
+
+#ifndef DPLBD_PATH
+#define DPLBD_PATH "dplbd"
+#endif
+
+namespace dplb::test {
+namespace {
+
+const MacAddr kPortMac = mac("02:70:63:61:70:00");  // net_pcap's first port: "\x02pcap\x00"
+const MacAddr kClient = mac("02:00:00:00:00:aa");
+const MacAddr kRs1 = mac("02:00:00:00:00:11");
+const MacAddr kRs2 = mac("02:00:00:00:00:12");
+
+const char* kConfig = R"(ports:
+  - name: lan0
+    device: net_pcap0
+conn_table:
+  ipv4_entries: 4096
+  ipv6_entries: 1024
+services:
+  - vip: 10.10.0.100
+    port: 80
+    protocol: tcp
+    scheduler: rr
+    real_servers:
+      - ip: 10.10.0.11
+        mac: "02:00:00:00:00:11"
+      - ip: 10.10.0.12
+        mac: "02:00:00:00:00:12"
+)";
+
+std::string slurp(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+uint64_t json_number(const std::string& json, const std::string& key, size_t from = 0) {
+    size_t p = json.find("\"" + key + "\":", from);
+    if (p == std::string::npos) return UINT64_MAX;
+    return std::strtoull(json.c_str() + p + key.size() + 3, nullptr, 10);
+}
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/dplbd-test-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~TempDir() { std::system(("rm -rf " + path).c_str()); }
+};
+
+TEST(Dplbd, ForwardsTcpFlowsOnAPcapPortWithTheRightMacsAndCounters) {
+    TempDir dir;
+    const L2 in{kPortMac, kClient};
+    // Three short HTTP-like flows, interleaved, plus frames that must not come out.
+    std::vector<Bytes> frames;
+    std::vector<std::pair<size_t, MacAddr>> expect;  // input index -> real MAC
+    auto flow_pkt = [&](int flow, uint8_t flags, size_t payload) {
+        uint16_t sport = static_cast<uint16_t>(40000 + flow);
+        frames.push_back(tcp(in, "192.0.2.1", "10.10.0.100", sport, 80, flags, payload));
+        expect.emplace_back(frames.size() - 1, flow % 2 == 0 ? kRs1 : kRs2);  // rr: flow 0 -> rs1, 1 -> rs2, ...
+    };
+    for (int f = 0; f < 3; f++) flow_pkt(f, kTcpSyn, 0);
+    for (int f = 0; f < 3; f++) flow_pkt(f, kTcpAck, 0);
+    for (int f = 0; f < 3; f++) flow_pkt(f, kTcpAck | 0x08, 300);
+    frames.push_back(tcp(in, "192.0.2.1", "10.10.0.100", 50000, 80, kTcpAck));   // no connection: dropped
+    frames.push_back(tcp(in, "192.0.2.1", "10.10.0.1", 50000, 22, kTcpSyn));     // not a VIP: kernel
+    frames.push_back(truncate(tcp(in, "192.0.2.1", "10.10.0.100", 1, 80, 2), 20)); // malformed: dropped
+    for (int f = 0; f < 3; f++) flow_pkt(f, kTcpFin | kTcpAck, 0);
+    for (int f = 0; f < 3; f++) flow_pkt(f, kTcpAck, 0);
+    frames.push_back(arp(L2{mac("ff:ff:ff:ff:ff:ff"), kClient}, 1, kClient, "10.10.0.1", MacAddr{}, "10.10.0.100"));
+    const size_t arp_index = frames.size() - 1;
+
+    ASSERT_TRUE(write_pcap(dir.path + "/in.pcap", frames));
+    std::ofstream(dir.path + "/lb.yaml") << kConfig;
+    std::string out_pcap = dir.path + "/out.pcap";
+    std::string vdev = "net_pcap0,rx_pcap=" + dir.path + "/in.pcap,tx_pcap=" + out_pcap;
+    std::string cfg = dir.path + "/lb.yaml", stats = dir.path + "/stats.json", log = dir.path + "/dplbd.log";
+
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(DPLBD_PATH, "dplbd", "-l", "0,1", "--no-huge", "--no-pci", "--no-shconf", "-m", "256",
+              "--no-telemetry", "--log-level", "lib.eal:error", "--vdev", vdev.c_str(), "--", "--config", cfg.c_str(),
+              "--stats-json", stats.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    const size_t want_out = expect.size() + 1;  // + the ARP reply
+    std::vector<Bytes> out;
+    for (int i = 0; i < 200 && out.size() < want_out; i++) {  // at most 20 s
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        out = read_pcap(out_pcap);
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            pid = -1;
+            break;
+        }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // anything extra would show up now
+    int status = -1;
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, &status, 0);
+    }
+    std::string logtext = slurp(log);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "dplbd did not exit cleanly:\n" << logtext;
+    out = read_pcap(out_pcap);
+    ASSERT_EQ(out.size(), want_out) << logtext;
+    EXPECT_NE(logtext.find("MAC " + kPortMac.str()), std::string::npos) << logtext;
+
+    // Frames out against frames in: same order, only the MACs changed.
+    size_t k = 0;
+    for (size_t j = 0; j < out.size(); j++) {
+        if (k < expect.size() && expect[k].first < arp_index) {
+            Bytes want = frames[expect[k].first];
+            std::copy(expect[k].second.b.begin(), expect[k].second.b.end(), want.begin());
+            std::copy(kPortMac.b.begin(), kPortMac.b.end(), want.begin() + 6);
+            EXPECT_EQ(frame_diff(want, out[j]), "") << "output frame " << j;
+            k++;
+        } else {
+            Bytes want = arp(L2{kClient, kPortMac}, 2, kPortMac, "10.10.0.100", kClient, "10.10.0.1");
+            EXPECT_EQ(frame_diff(want, out[j]), "") << "ARP reply";
+        }
+    }
+
+    // Counters: 3 connections (2 to rs1 and 1 to rs2 under rr), all in FIN_WAIT: InActConn 2 / 1.
+    std::string json = slurp(stats);
+    uint64_t fwd_bytes = 0;
+    for (auto& e : expect) fwd_bytes += frames[e.first].size();
+    EXPECT_EQ(json_number(json, "rx_packets"), frames.size()) << json;
+    EXPECT_EQ(json_number(json, "forwarded"), expect.size()) << json;
+    EXPECT_EQ(json_number(json, "tx_packets"), want_out) << json;
+    EXPECT_EQ(json_number(json, "arp_replies"), 1u) << json;
+    EXPECT_EQ(json_number(json, "to_kernel"), 1u) << json;
+    EXPECT_EQ(json_number(json, "tcp_no_conn"), 1u) << json;
+    EXPECT_EQ(json_number(json, "ipv4_truncated"), 1u) << json;
+    EXPECT_EQ(json_number(json, "conns"), 3u) << json;
+    EXPECT_EQ(json_number(json, "inpkts"), expect.size()) << json;
+    EXPECT_EQ(json_number(json, "inbytes"), fwd_bytes) << json;
+    size_t rs1 = json.find("\"ip\":\"10.10.0.11\""), rs2 = json.find("\"ip\":\"10.10.0.12\"");
+    ASSERT_NE(rs1, std::string::npos);
+    ASSERT_NE(rs2, std::string::npos);
+    EXPECT_EQ(json_number(json, "inactive", rs1), 2u);
+    EXPECT_EQ(json_number(json, "active", rs1), 0u);
+    EXPECT_EQ(json_number(json, "conns", rs1), 2u);
+    EXPECT_EQ(json_number(json, "inactive", rs2), 1u);
+    EXPECT_EQ(json_number(json, "conns", rs2), 1u);
+    // The ipvsadm -Ln table printed at exit.
+    EXPECT_NE(logtext.find("TCP  10.10.0.100:80 rr\n"), std::string::npos) << logtext;
+    EXPECT_NE(logtext.find("  -> 10.10.0.11:80                Route   1      0          2         \n"),
+              std::string::npos)
+        << logtext;
+}
+
+TEST(Dplbd, BadConfigExitsNonZeroWithTheError) {
+    TempDir dir;
+    std::ofstream(dir.path + "/bad.yaml") << "ports: []\nservices: []\nbogus: 1\n";
+    std::string cmd = std::string(DPLBD_PATH) + " --check-config " + dir.path + "/bad.yaml > " + dir.path +
+                      "/out.txt 2>&1";
+    int rc = std::system(cmd.c_str());
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(slurp(dir.path + "/out.txt").find("bogus: unknown key"), std::string::npos)
+        << slurp(dir.path + "/out.txt");
+}
+
+}  // namespace
+}  // namespace dplb::test

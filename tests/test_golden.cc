@@ -1,0 +1,284 @@
+// Golden packet tests: each case is a description, an input frame built in code, the expected
+// verdict, the expected output frame and the exact counter changes. A mismatch prints the decoded
+// fields and a hex dump of expected and actual frames.
+#include <gtest/gtest.h>
+
+#include "dataplane_fixture.h"
+#include "flow_hash.h"
+
+namespace dplb::test {
+namespace {
+
+const char* verdict_name(Verdict v) {
+    switch (v) {
+    case Verdict::drop: return "drop";
+    case Verdict::tx: return "tx";
+    case Verdict::kernel: return "kernel";
+    }
+    return "?";
+}
+
+struct Golden {
+    std::string what;
+    Bytes in;
+    Verdict verdict;
+    Bytes out;  // empty: the frame must come out unchanged
+    std::map<std::string, int64_t> delta;
+    uint32_t now_ms = 1000;
+};
+
+// Frames from the client, addressed to the director's MAC.
+const L2 kToLb{kLbMac, kClientMac};
+const L2 kToLbVlan{kLbMac, kClientMac, 7};
+const L2 kBcast{kBroadcast, kClientMac};
+// What a forward to a real looks like at layer 2.
+const L2 kToRs1{kRs1Mac, kLbMac};
+const L2 kToRs2{kRs2Mac, kLbMac};
+
+class Golden_ : public ProcessorTest {
+protected:
+    void run(const std::vector<Golden>& cases) {
+        for (const Golden& g : cases) {
+            SCOPED_TRACE(g.what);
+            Counters before = flatten(proc_->counters(), snap_);
+            Bytes frame = g.in;
+            Verdict v = send(frame, g.now_ms);
+            EXPECT_EQ(verdict_name(g.verdict), std::string(verdict_name(v))) << g.what;
+            const Bytes& want = g.out.empty() ? g.in : g.out;
+            std::string diff = frame_diff(want, frame);
+            EXPECT_TRUE(diff.empty()) << g.what << ": " << diff;
+            Counters after = flatten(proc_->counters(), snap_);
+            std::string cdiff;
+            for (auto& [name, value] : after) {
+                int64_t got = static_cast<int64_t>(value - before[name]);
+                auto it = g.delta.find(name);
+                int64_t want_d = it == g.delta.end() ? 0 : it->second;
+                if (got != want_d)
+                    cdiff += "  " + name + ": expected " + std::to_string(want_d) + ", changed by " +
+                             std::to_string(got) + "\n";
+            }
+            for (auto& [name, d] : g.delta)
+                if (!after.count(name)) cdiff += "  " + name + ": no such counter\n";
+            EXPECT_TRUE(cdiff.empty()) << g.what << ": counters differ:\n" << cdiff;
+        }
+    }
+};
+
+// A forwarded packet of `len` bytes to service `svc`, real `dest`.
+std::map<std::string, int64_t> fwd(int svc, int dest, size_t len, bool new_conn, bool active = false) {
+    std::string s = "svc" + std::to_string(svc) + ".", d = "dest" + std::to_string(dest) + ".";
+    std::map<std::string, int64_t> m{{"rx_packets", 1},
+                                     {"forwarded", 1},
+                                     {s + "inpkts", 1},
+                                     {s + "inbytes", static_cast<int64_t>(len)},
+                                     {d + "inpkts", 1},
+                                     {d + "inbytes", static_cast<int64_t>(len)}};
+    if (new_conn) {
+        m[s + "conns"] = 1;
+        m[d + "conns"] = 1;
+        m[d + (active ? "active" : "inactive")] = 1;
+    }
+    return m;
+}
+
+std::map<std::string, int64_t> dropped(const char* reason) { return {{"rx_packets", 1}, {std::string("drops.") + reason, 1}}; }
+const std::map<std::string, int64_t> kKernel{{"rx_packets", 1}, {"to_kernel", 1}};
+
+Bytes syn4(const L2& l2, const char* src, const char* dst, uint16_t sport, uint16_t dport) {
+    return tcp(l2, src, dst, sport, dport, kTcpSyn);
+}
+
+TEST_F(Golden_, Arp) {
+    Bytes req = arp(kBcast, 1, kClientMac, "10.0.0.1", MacAddr{}, "10.0.0.100");
+    Bytes reply = arp(L2{kClientMac, kLbMac}, 2, kLbMac, "10.0.0.100", kClientMac, "10.0.0.1");
+    Bytes req_vlan = arp(L2{kBroadcast, kClientMac, 7}, 1, kClientMac, "10.0.0.1", MacAddr{}, "10.0.0.100");
+    Bytes reply_vlan = arp(L2{kClientMac, kLbMac, 7}, 2, kLbMac, "10.0.0.100", kClientMac, "10.0.0.1");
+    run({
+        {"ARP who-has VIP -> reply with the port MAC", req, Verdict::tx, reply, {{"rx_packets", 1}, {"arp_replies", 1}}},
+        {"ARP who-has VIP in VLAN 7 -> reply keeps the tag", req_vlan, Verdict::tx, reply_vlan,
+         {{"rx_packets", 1}, {"arp_replies", 1}}},
+        {"ARP unicast to our MAC (refresh) -> reply",
+         arp(kToLb, 1, kClientMac, "10.0.0.1", MacAddr{}, "10.0.0.100"), Verdict::tx, reply,
+         {{"rx_packets", 1}, {"arp_replies", 1}}},
+        {"ARP who-has the director's own address -> kernel",
+         arp(kBcast, 1, kClientMac, "10.0.0.1", MacAddr{}, "10.0.0.2"), Verdict::kernel, {}, kKernel},
+        {"ARP for a VIP with answer_arp off -> kernel",
+         arp(kBcast, 1, kClientMac, "10.0.0.1", MacAddr{}, "10.0.0.104"), Verdict::kernel, {}, kKernel},
+        {"ARP for a VIP this director does not own -> kernel",
+         arp(kBcast, 1, kClientMac, "10.0.0.1", MacAddr{}, "10.0.0.103"), Verdict::kernel, {}, kKernel},
+        {"gratuitous ARP for the VIP from a peer -> kernel, no reply",
+         arp(kBcast, 1, kOtherMac, "10.0.0.100", MacAddr{}, "10.0.0.100"), Verdict::kernel, {}, kKernel},
+        {"ARP reply -> kernel", arp(kToLb, 2, kClientMac, "10.0.0.1", kLbMac, "10.0.0.2"), Verdict::kernel, {},
+         kKernel},
+        {"ARP unicast to another host -> not ours",
+         arp(L2{kOtherMac, kClientMac}, 1, kClientMac, "10.0.0.1", MacAddr{}, "10.0.0.100"), Verdict::drop, {},
+         {{"rx_packets", 1}, {"not_for_us", 1}}},
+    });
+}
+
+TEST_F(Golden_, ForwardTcpUdpIpv6Vlan) {
+    Bytes s1 = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80);
+    Bytes s2 = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40001, 80);
+    Bytes sv = syn4(kToLbVlan, "192.0.2.1", "10.0.0.100", 40002, 80);
+    Bytes u1 = udp(kToLb, "192.0.2.1", "10.0.0.100", 5353, 53, 20);
+    Bytes s6 = tcp(kToLb, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn);
+    run({
+        {"SYN to VIP:80 -> rs1 (rr first), dst MAC := rs1, src MAC := port, IP untouched", s1, Verdict::tx,
+         syn4(kToRs1, "192.0.2.1", "10.0.0.100", 40000, 80), fwd(0, 0, s1.size(), true)},
+        {"next SYN -> rs2 (rr)", s2, Verdict::tx, syn4(kToRs2, "192.0.2.1", "10.0.0.100", 40001, 80),
+         fwd(0, 1, s2.size(), true)},
+        {"SYN in VLAN 7 -> rs1, tag kept", sv, Verdict::tx,
+         syn4(L2{kRs1Mac, kLbMac, 7}, "192.0.2.1", "10.0.0.100", 40002, 80), fwd(0, 0, sv.size(), true)},
+        {"UDP to VIP:53 -> entry + forward", u1, Verdict::tx, udp(kToRs1, "192.0.2.1", "10.0.0.100", 5353, 53, 20),
+         fwd(1, 2, u1.size(), true)},
+        {"UDP again, same flow -> forward, no new connection", u1, Verdict::tx,
+         udp(kToRs1, "192.0.2.1", "10.0.0.100", 5353, 53, 20), fwd(1, 2, u1.size(), false)},
+        {"IPv6 SYN to [VIP6]:80 -> rs1", s6, Verdict::tx,
+         tcp(kToRs1, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn), fwd(2, 3, s6.size(), true)},
+    });
+}
+
+TEST_F(Golden_, Ipv6ExtensionHeaders) {
+    // Hop-by-hop (8 bytes, PadN) then TCP: still a connection to the VIP.
+    Bytes tcp_only = tcp(kToLb, "2001:db8::1", "2001:db8::100", 40010, 80, kTcpSyn);
+    Bytes l4(tcp_only.begin() + 54, tcp_only.end());
+    Bytes hbh{kProtoTcp, 0, 1, 4, 0, 0, 0, 0};
+    hbh.insert(hbh.end(), l4.begin(), l4.end());
+    Bytes in = ipv6(kToLb, "2001:db8::1", "2001:db8::100", 0, hbh);
+    Bytes out = ipv6(kToRs1, "2001:db8::1", "2001:db8::100", 0, hbh);
+    Bytes frag{kProtoTcp, 0, 0, 1, 0, 0, 0, 9};
+    frag.insert(frag.end(), l4.begin(), l4.end());
+    Bytes long_ext{kProtoTcp, 200, 0, 0, 0, 0, 0, 0};
+    run({
+        {"IPv6 hop-by-hop + TCP SYN -> forwarded", in, Verdict::tx, out, fwd(2, 3, in.size(), true)},
+        {"IPv6 fragment header to VIP -> drop", ipv6(kToLb, "2001:db8::1", "2001:db8::100", 44, frag), Verdict::drop,
+         {}, dropped("fragment")},
+        {"IPv6 extension header longer than the payload -> drop",
+         ipv6(kToLb, "2001:db8::1", "2001:db8::100", 0, long_ext), Verdict::drop, {}, dropped("ipv6_bad_ext_header")},
+        {"ICMPv6 to VIP -> kernel", ipv6(kToLb, "2001:db8::1", "2001:db8::100", 58, Bytes(8, 0)), Verdict::kernel, {},
+         kKernel},
+    });
+}
+
+TEST_F(Golden_, NotForAService) {
+    run({
+        {"SYN to VIP on a port with no service -> kernel", syn4(kToLb, "192.0.2.1", "10.0.0.100", 40000, 22),
+         Verdict::kernel, {}, kKernel},
+        {"SYN to the director's own address -> kernel", syn4(kToLb, "192.0.2.1", "10.0.0.2", 40000, 80),
+         Verdict::kernel, {}, kKernel},
+        {"ICMP echo to VIP -> kernel", ipv4(kToLb, "192.0.2.1", "10.0.0.100", 1, Bytes(8, 0)), Verdict::kernel, {},
+         kKernel},
+        {"VRRP multicast -> kernel",
+         ipv4(L2{mac("01:00:5e:00:00:12"), kOtherMac}, "10.0.0.3", "224.0.0.18", 112, Bytes(20, 0)),
+         Verdict::kernel, {}, kKernel},
+        {"SYN to VIP with a broadcast MAC -> kernel", syn4(kBcast, "192.0.2.1", "10.0.0.100", 40000, 80),
+         Verdict::kernel, {}, kKernel},
+        {"SYN to VIP but another host's MAC -> not ours",
+         syn4(L2{kOtherMac, kClientMac}, "192.0.2.1", "10.0.0.100", 40000, 80), Verdict::drop, {},
+         {{"rx_packets", 1}, {"not_for_us", 1}}},
+        {"non-IP ethertype (LLDP) -> kernel", patch(syn4(kToLb, "192.0.2.1", "10.0.0.2", 1, 2), 12, {0x88, 0xcc}),
+         Verdict::kernel, {}, kKernel},
+        {"IPv4 fragment to a non-VIP -> kernel",
+         ipv4(kToLb, "192.0.2.1", "10.0.0.2", kProtoTcp, Bytes(24, 0), 0x2000), Verdict::kernel, {}, kKernel},
+    });
+}
+
+TEST_F(Golden_, ServiceLevelDrops) {
+    Bytes s = syn4(kToLb, "192.0.2.1", "10.0.0.106", 40000, 80);
+    auto no_mac = std::map<std::string, int64_t>{{"rx_packets", 1}, {"drops.no_dest_mac", 1}, {"svc8.conns", 1},
+                                                 {"dest11.conns", 1}, {"dest11.inactive", 1}};
+    run({
+        {"ACK without a connection on an rr service -> drop",
+         tcp(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80, kTcpAck), Verdict::drop, {}, dropped("tcp_no_conn")},
+        {"SYN+RST without a connection -> drop (RST wins)",
+         tcp(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80, kTcpSyn | kTcpRst), Verdict::drop, {},
+         dropped("tcp_no_conn")},
+        {"SYN to a service whose reals all have weight 0 -> drop", syn4(kToLb, "192.0.2.1", "10.0.0.102", 40000, 80),
+         Verdict::drop, {}, dropped("no_dest")},
+        {"SYN to a VIP this director does not own -> drop", syn4(kToLb, "192.0.2.1", "10.0.0.103", 40000, 80),
+         Verdict::drop, {}, dropped("vip_inactive")},
+        {"SYN to a real whose MAC is unknown -> drop (the entry stays)", s, Verdict::drop, {}, no_mac},
+        {"IPv4 fragment (MF) to VIP -> drop",
+         ipv4(kToLb, "192.0.2.1", "10.0.0.100", kProtoTcp, Bytes(24, 0), 0x2000), Verdict::drop, {},
+         dropped("fragment")},
+        {"IPv4 non-first fragment to VIP -> drop",
+         ipv4(kToLb, "192.0.2.1", "10.0.0.100", kProtoTcp, Bytes(24, 0), 0x0010), Verdict::drop, {},
+         dropped("fragment")},
+    });
+}
+
+TEST_F(Golden_, MalformedFrames) {
+    Bytes s = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80);  // 14 eth + 20 ip + 20 tcp
+    Bytes u = udp(kToLb, "192.0.2.1", "10.0.0.100", 5353, 53, 4);  // 14 + 20 + 8 + 4
+    Bytes s6 = tcp(kToLb, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn);
+    Bytes a = arp(kBcast, 1, kClientMac, "10.0.0.1", MacAddr{}, "10.0.0.100");
+    Bytes vlan_only{0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 0xaa, 0x81, 0x00, 0x00};
+    run({
+        {"10-byte frame", truncate(s, 10), Verdict::drop, {}, dropped("eth_truncated")},
+        {"VLAN tag cut short", vlan_only, Verdict::drop, {}, dropped("vlan_truncated")},
+        {"ARP cut to 20 bytes", truncate(a, 34), Verdict::drop, {}, dropped("arp_truncated")},
+        {"ARP with htype 6", patch(a, 14, {0, 6}), Verdict::drop, {}, dropped("arp_malformed")},
+        {"IPv4 header cut to 10 bytes", truncate(s, 24), Verdict::drop, {}, dropped("ipv4_truncated")},
+        {"IPv4 ethertype, version 5", patch(s, 14, {0x55}), Verdict::drop, {}, dropped("ipv4_bad_version")},
+        {"IPv4 IHL 4 (16 bytes)", patch(s, 14, {0x44}), Verdict::drop, {}, dropped("ipv4_bad_ihl")},
+        {"IPv4 IHL 15 past a 24-byte packet", truncate(patch(s, 14, {0x4f}), 14 + 24), Verdict::drop, {},
+         dropped("ipv4_bad_ihl")},
+        {"IPv4 total length 2000 in a 54-byte frame", patch(s, 16, {0x07, 0xd0}), Verdict::drop, {},
+         dropped("ipv4_bad_total_length")},
+        {"IPv4 total length 10, below the header", patch(s, 16, {0x00, 0x0a}), Verdict::drop, {},
+         dropped("ipv4_bad_total_length")},
+        {"TCP header cut: IP length leaves 10 bytes", patch(s, 16, {0x00, 30}), Verdict::drop, {},
+         dropped("tcp_truncated")},
+        {"TCP data offset 4", patch(s, 14 + 20 + 12, {0x40}), Verdict::drop, {}, dropped("tcp_bad_doff")},
+        {"TCP data offset 15 past the segment", patch(s, 14 + 20 + 12, {0xf0}), Verdict::drop, {},
+         dropped("tcp_bad_doff")},
+        {"UDP header cut: IP length leaves 6 bytes", patch(u, 16, {0x00, 26}), Verdict::drop, {},
+         dropped("udp_truncated")},
+        {"UDP length 4", patch(u, 14 + 20 + 4, {0x00, 0x04}), Verdict::drop, {}, dropped("udp_bad_length")},
+        {"UDP length 1000 past the datagram", patch(u, 14 + 20 + 4, {0x03, 0xe8}), Verdict::drop, {},
+         dropped("udp_bad_length")},
+        {"IPv6 header cut to 30 bytes", truncate(s6, 44), Verdict::drop, {}, dropped("ipv6_truncated")},
+        {"IPv6 ethertype, version 4", patch(s6, 14, {0x40}), Verdict::drop, {}, dropped("ipv6_bad_version")},
+        {"IPv6 payload length 1000 past the frame", patch(s6, 18, {0x03, 0xe8}), Verdict::drop, {},
+         dropped("ipv6_bad_payload_length")},
+    });
+}
+
+TEST_F(Golden_, StatelessMhForNonSynMiss) {
+    // svc3 is mh on every port: a mid-flow ACK without an entry (e.g. after a failover) is forwarded to
+    // the Maglev choice, and a later packet of the same flow goes to the same real.
+    Bytes ack = tcp(kToLb, "192.0.2.9", "10.0.0.101", 41000, 443, kTcpAck, 100);
+    uint16_t d = mh_lookup(snap_.services[3], flow_hash4(ip("192.0.2.9").v4_be(), ip("10.0.0.101").v4_be(), 41000, 443,
+                                                         kProtoTcp));
+    ASSERT_NE(d, kNoDest);
+    const L2 to = d == 4 ? kToRs1 : kToRs2;
+    auto delta = fwd(3, d, ack.size(), false);
+    delta["stateless"] = 1;
+    run({
+        {"ACK miss on mh -> stateless forward", ack, Verdict::tx,
+         tcp(to, "192.0.2.9", "10.0.0.101", 41000, 443, kTcpAck, 100), delta},
+        {"same flow again -> same real", ack, Verdict::tx, tcp(to, "192.0.2.9", "10.0.0.101", 41000, 443, kTcpAck, 100),
+         delta},
+    });
+}
+
+TEST_F(Golden_, Persistence) {
+    // svc7: persistence 300 s, rr over dest9/dest10. Same client, other ports -> same real.
+    Bytes a = syn4(kToLb, "192.0.2.1", "10.0.0.105", 40000, 80);
+    Bytes b = syn4(kToLb, "192.0.2.1", "10.0.0.105", 40001, 80);
+    Bytes c = syn4(kToLb, "192.0.2.2", "10.0.0.105", 40000, 80);
+    auto first = fwd(7, 9, a.size(), true);
+    first["dest9.persist"] = 1;
+    auto other = fwd(7, 10, c.size(), true);
+    other["dest10.persist"] = 1;
+    run({
+        {"client A's first SYN -> rs1 + template", a, Verdict::tx, syn4(kToRs1, "192.0.2.1", "10.0.0.105", 40000, 80),
+         first},
+        {"client A, another port -> rs1 again (template)", b, Verdict::tx,
+         syn4(kToRs1, "192.0.2.1", "10.0.0.105", 40001, 80), fwd(7, 9, b.size(), true)},
+        {"client B -> rs2 (rr continues)", c, Verdict::tx, syn4(kToRs2, "192.0.2.2", "10.0.0.105", 40000, 80), other},
+    });
+}
+
+}  // namespace
+}  // namespace dplb::test

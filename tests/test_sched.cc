@@ -1,0 +1,457 @@
+// Property tests of the schedulers: shares follow weights, weight 0 takes nothing, hashing tables
+// are deterministic and Maglev moves few flows when a real goes. No EAL needed.
+#include "scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "counters.h"
+#include "flow_hash.h"
+#include "snapshot.h"
+
+namespace dplb {
+namespace {
+
+constexpr Sched kAllScheds[] = {Sched::rr, Sched::wrr, Sched::lc, Sched::wlc, Sched::sh, Sched::mh};
+
+// One service and its reals, as a snapshot would hold them. Real i is 10.0.<i/256>.<i%256+1>:80
+// with dest id i (unless the caller reorders svc.dests).
+struct Lb {
+    std::vector<Dest> dests;
+    Service svc;
+};
+
+Lb make_service(Sched sched, const std::vector<uint16_t>& weights, uint32_t mh_size = kDefaultMhTableSize) {
+    Lb s;
+    s.svc.sched = sched;
+    s.svc.vip = *IpAddr::parse("192.0.2.1");
+    s.svc.port = 80;
+    for (size_t i = 0; i < weights.size(); ++i) {
+        Dest d;
+        d.ip.family = 4;
+        d.ip.b[0] = 10;
+        d.ip.b[2] = static_cast<uint8_t>(i / 256);
+        d.ip.b[3] = static_cast<uint8_t>(i % 256 + 1);
+        d.port = 80;
+        d.weight = weights[i];
+        d.in_use = true;
+        s.dests.push_back(d);
+        s.svc.dests.push_back(static_cast<uint16_t>(i));
+    }
+    build_sched_tables(s.svc, s.dests, mh_size);
+    return s;
+}
+
+// A fixed-seed stream of IPv4 flows: (flow hash, source hash) pairs.
+struct Flows {
+    std::mt19937_64 rng{0x5eed};
+    std::pair<uint64_t, uint64_t> next() {
+        uint64_t r = rng();
+        uint32_t src = static_cast<uint32_t>(r);
+        uint16_t sport = static_cast<uint16_t>(r >> 32);
+        uint32_t dst = 0x010200c0;  // 192.0.2.1 in network order on a little-endian host; any constant will do
+        return {flow_hash4(src, dst, sport, 80, kProtoTcp), src_hash4(src)};
+    }
+};
+
+// How many of `picks` new connections each dest id gets.
+std::map<uint16_t, uint64_t> count_picks(const Lb& s, uint64_t picks, const DestCounters* load = nullptr) {
+    std::map<uint16_t, uint64_t> n;
+    SchedCursor cur;
+    Flows flows;
+    for (uint64_t i = 0; i < picks; ++i) {
+        auto [fh, sh] = flows.next();
+        ++n[sched_pick(s.svc, s.dests, cur, load, fh, sh)];
+    }
+    return n;
+}
+
+// Expected share of each real: weight / sum of weights.
+double expected_share(const std::vector<uint16_t>& weights, size_t i) {
+    double sum = 0;
+    for (uint16_t w : weights) sum += w;
+    return weights[i] / sum;
+}
+
+void expect_shares(const Lb& s, const std::vector<uint16_t>& weights, uint64_t picks, double tolerance,
+                   const std::string& label) {
+    auto n = count_picks(s, picks);
+    EXPECT_EQ(n.count(kNoDest), 0u) << label;
+    for (size_t i = 0; i < weights.size(); ++i) {
+        double share = static_cast<double>(n[static_cast<uint16_t>(i)]) / picks;
+        double want = expected_share(weights, i);
+        std::cout << "  " << label << " real " << i << " weight " << weights[i] << ": share " << share
+                  << " (want " << want << ")\n";
+        EXPECT_NEAR(share, want, tolerance) << label << " real " << i;
+    }
+}
+
+// ---- rr ----
+
+TEST(SchedRr, CyclesInOrderSkippingWeightZeroAndUnused) {
+    Lb s = make_service(Sched::rr, {1, 0, 3, 1, 2});
+    s.dests[3].in_use = false;  // an id no longer in use is ignored even if listed
+    SchedCursor cur;
+    std::vector<uint16_t> got;
+    for (int i = 0; i < 9; ++i) got.push_back(sched_pick(s.svc, s.dests, cur, nullptr, 0, 0));
+    // Plain rr ignores the size of positive weights: every usable real once per cycle.
+    EXPECT_EQ(got, (std::vector<uint16_t>{0, 2, 4, 0, 2, 4, 0, 2, 4}));
+}
+
+TEST(SchedRr, CursorsAreIndependentAndSurviveAShrinkingService) {
+    Lb s = make_service(Sched::rr, {1, 1, 1, 1});
+    SchedCursor a, b;
+    EXPECT_EQ(sched_pick(s.svc, s.dests, a, nullptr, 0, 0), 0);
+    EXPECT_EQ(sched_pick(s.svc, s.dests, a, nullptr, 0, 0), 1);
+    EXPECT_EQ(sched_pick(s.svc, s.dests, a, nullptr, 0, 0), 2);
+    EXPECT_EQ(sched_pick(s.svc, s.dests, b, nullptr, 0, 0), 0);  // another core starts afresh
+    // A new snapshot with fewer reals: a stale cursor must not read past the end.
+    s.svc.dests.resize(2);
+    build_sched_tables(s.svc, s.dests);
+    a.next = 3;
+    uint16_t id = sched_pick(s.svc, s.dests, a, nullptr, 0, 0);
+    EXPECT_TRUE(id == 0 || id == 1);
+}
+
+// ---- wrr ----
+
+TEST(SchedWrr, SequenceIsIpvsInterleave) {
+    // Current weight 4: {0}; 3: {0,1}; 2: {0,1,2}; 1: {0,1,2}.
+    EXPECT_EQ(make_service(Sched::wrr, {4, 3, 2}).svc.tables.wrr_seq,
+              (std::vector<uint16_t>{0, 0, 1, 0, 1, 2, 0, 1, 2}));
+    // The gcd (2) is divided out: the cycle is sum/gcd = 6 long.
+    EXPECT_EQ(make_service(Sched::wrr, {2, 4, 6}).svc.tables.wrr_seq, (std::vector<uint16_t>{2, 1, 2, 0, 1, 2}));
+    // Weight 0 never appears; equal weights degrade to rr.
+    EXPECT_EQ(make_service(Sched::wrr, {5, 0, 5}).svc.tables.wrr_seq, (std::vector<uint16_t>{0, 2}));
+}
+
+TEST(SchedWrr, SharesAreExact) {
+    const std::vector<uint16_t> w = {1, 2, 3, 4};
+    Lb s = make_service(Sched::wrr, w);
+    ASSERT_EQ(s.svc.tables.wrr_seq.size(), 10u);
+    // 1,000,000 picks are exactly 100,000 cycles.
+    auto n = count_picks(s, 1000000);
+    for (size_t i = 0; i < w.size(); ++i) EXPECT_EQ(n[static_cast<uint16_t>(i)], 100000u * w[i]) << "real " << i;
+    RecordProperty("wrr_1234_counts", std::to_string(n[0]) + "/" + std::to_string(n[1]) + "/" +
+                                          std::to_string(n[2]) + "/" + std::to_string(n[3]));
+}
+
+TEST(SchedWrr, HugeWeightSumsAreCappedAndStayClose) {
+    // 200 reals with distinct weights near 65535: sum/gcd is about 13 million, past the cap.
+    std::vector<uint16_t> w;
+    for (int i = 0; i < 200; ++i) w.push_back(static_cast<uint16_t>(65535 - 97 * i));
+    Lb s = make_service(Sched::wrr, w);
+    const auto& seq = s.svc.tables.wrr_seq;
+    ASSERT_LE(seq.size(), 1000000u);
+    ASSERT_GT(seq.size(), 900000u);
+    std::vector<uint64_t> n(w.size());
+    for (uint16_t id : seq) ++n.at(id);
+    double worst = 0;
+    for (size_t i = 0; i < w.size(); ++i) {
+        double share = static_cast<double>(n[i]) / seq.size();
+        worst = std::max(worst, std::fabs(share / expected_share(w, i) - 1));
+    }
+    std::cout << "  wrr capped cycle: " << seq.size() << " entries, worst relative share error " << worst << "\n";
+    EXPECT_LT(worst, 0.01);
+}
+
+TEST(SchedWrr, SmallWeightAmongHugeOnesKeepsItsTurn) {
+    // Scaling must not round a positive weight down to 0.
+    std::vector<uint16_t> w;
+    for (int i = 0; i < 100; ++i) w.push_back(static_cast<uint16_t>(65521 - i));
+    w.push_back(1);
+    Lb s = make_service(Sched::wrr, w);
+    const auto& seq = s.svc.tables.wrr_seq;
+    EXPECT_LE(seq.size(), 1000000u);
+    EXPECT_NE(std::find(seq.begin(), seq.end(), 100), seq.end());
+}
+
+// ---- lc / wlc ----
+
+TEST(SchedLc, PicksLeastActiveTimes256PlusInactive) {
+    Lb s = make_service(Sched::lc, {1, 1, 1, 0});
+    std::vector<DestCounters> load(4);
+    load[0].active = 1;      // 256
+    load[1].inactive = 300;  // 300
+    load[2].inactive = 257;  // 257
+    // dest 3 is idle but has weight 0
+    SchedCursor cur;
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+    load[2].inactive = 255;
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 2);
+    load[2].inactive = 256;  // tie with dest 0: the first in service order wins
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+    // lc ignores the size of positive weights.
+    s.dests[1].weight = 100;
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+}
+
+TEST(SchedWlc, PicksLeastOverheadPerWeight) {
+    Lb s = make_service(Sched::wlc, {1, 3});
+    std::vector<DestCounters> load(2);
+    SchedCursor cur;
+    load[0].inactive = 100;  // 100 / 1
+    load[1].inactive = 299;  // 299 / 3 = 99.7: lighter
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 1);
+    load[1].inactive = 300;  // 100 exactly: tie, the first wins
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+    load[1].inactive = 301;
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+    // Active counts 256 times: one active on 0 (256) against 3 active on 1 (768 / 3 = 256): tie.
+    load[0] = DestCounters{};
+    load[1] = DestCounters{};
+    load[0].active = 1;
+    load[1].active = 3;
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+    load[1].active = 2;
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 1);
+}
+
+TEST(SchedWlc, LargeCountersDoNotOverflow) {
+    Lb s = make_service(Sched::wlc, {65535, 1});
+    std::vector<DestCounters> load(2);
+    load[0].active = 4000000000u;  // overhead ~ 2^40, times weight 65535 still fits in 64 bits
+    load[1].active = 61036;       // 61036 * 256 vs 4e9 * 256 / 65535 = 61036.08 * 256
+    SchedCursor cur;
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 1);
+    load[1].active = 61037;
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+}
+
+TEST(SchedWlc, ConvergesToWeightsWhenConnectionsStay) {
+    // Feed each pick back as an active connection: the counts end up proportional to weight.
+    const std::vector<uint16_t> w = {1, 2, 3, 4};
+    Lb s = make_service(Sched::wlc, w);
+    std::vector<DestCounters> load(w.size());
+    SchedCursor cur;
+    for (int i = 0; i < 10000; ++i) ++load.at(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0)).active;
+    for (size_t i = 0; i < w.size(); ++i) EXPECT_EQ(load[i].active, 1000u * w[i]) << "real " << i;
+}
+
+// ---- sh ----
+
+TEST(SchedSh, BucketsFollowWeightsAndAreDeterministic) {
+    Lb s = make_service(Sched::sh, {1, 2, 3});
+    const auto& t = s.svc.tables.sh;
+    ASSERT_EQ(t.size(), 256u);
+    // 256 * 1/6, 2/6, 3/6 = 42.67, 85.33, 128: rounded to the nearest, adding up to 256.
+    EXPECT_EQ(std::count(t.begin(), t.end(), 0), 43);
+    EXPECT_EQ(std::count(t.begin(), t.end(), 1), 85);
+    EXPECT_EQ(std::count(t.begin(), t.end(), 2), 128);
+    EXPECT_EQ(t, make_service(Sched::sh, {1, 2, 3}).svc.tables.sh);
+
+    // The same source always lands on the same real, whatever the ports.
+    SchedCursor cur;
+    for (uint32_t src = 1; src < 1000; ++src) {
+        uint16_t a = sched_pick(s.svc, s.dests, cur, nullptr, flow_hash4(src, 7, 1000, 80, kProtoTcp), src_hash4(src));
+        uint16_t b = sched_pick(s.svc, s.dests, cur, nullptr, flow_hash4(src, 7, 2000, 80, kProtoTcp), src_hash4(src));
+        EXPECT_EQ(a, b);
+    }
+}
+
+TEST(SchedSh, WeightsAboveTheTableSizeStillShare) {
+    // Reduced by their gcd these stay 1000 and 999: more than the 256 buckets. Taking `weight`
+    // buckets per turn would give every bucket to the first real; quotas split them evenly.
+    Lb s = make_service(Sched::sh, {1000, 999});
+    const auto& t = s.svc.tables.sh;
+    EXPECT_EQ(std::count(t.begin(), t.end(), 0), 128);
+    EXPECT_EQ(std::count(t.begin(), t.end(), 1), 128);
+}
+
+TEST(SchedSh, SourcesSpreadByWeight) {
+    const std::vector<uint16_t> w = {1, 1, 1, 1};
+    expect_shares(make_service(Sched::sh, w), w, 1000000, 0.01, "sh 1,1,1,1");
+}
+
+// ---- mh ----
+
+TEST(SchedMh, TableHasRequestedSizeAndValidIds) {
+    for (uint32_t size : {251u, 65537u}) {
+        Lb s = make_service(Sched::mh, {1, 0, 2, 5}, size);
+        const auto& t = s.svc.tables.mh;
+        ASSERT_EQ(t.size(), size);
+        for (uint16_t id : t) ASSERT_TRUE(id == 0 || id == 2 || id == 3) << id;
+    }
+}
+
+// Every real holds its exact weighted share of the table's slots, to within one slot.
+void expect_slots_follow_weights(const std::vector<uint16_t>& w, uint32_t size, const std::string& label) {
+    Lb s = make_service(Sched::mh, w, size);
+    const auto& t = s.svc.tables.mh;
+    ASSERT_EQ(t.size(), size) << label;
+    std::vector<uint64_t> n(w.size());
+    for (uint16_t id : t) ++n.at(id);
+    for (size_t i = 0; i < w.size(); ++i)
+        EXPECT_LT(std::fabs(static_cast<double>(n[i]) - expected_share(w, i) * size), 1.0) << label << " real " << i;
+}
+
+TEST(SchedMh, SlotsFollowWeightsToOneSlot) {
+    expect_slots_follow_weights({1, 2, 3, 4}, kDefaultMhTableSize, "1,2,3,4");
+    expect_slots_follow_weights({1000, 999, 1}, kDefaultMhTableSize, "1000,999,1");
+    expect_slots_follow_weights({65535, 1}, kDefaultMhTableSize, "65535,1");
+    expect_slots_follow_weights({7, 7, 7}, 251, "7,7,7 in 251");
+    // A large pool with random weights: turns are scaled down, quotas still exact.
+    std::mt19937_64 rng(7);
+    std::vector<uint16_t> w(kMaxDests);
+    for (uint16_t& x : w) x = static_cast<uint16_t>(rng() % 65535 + 1);
+    expect_slots_follow_weights(w, kDefaultMhTableSize, "4096 random");
+}
+
+TEST(SchedMh, NonPrimeSizeIsRoundedUpToAPrime) {
+    EXPECT_EQ(make_service(Sched::mh, {1, 1}, 1000).svc.tables.mh.size(), 1009u);
+}
+
+TEST(SchedMh, SharesEqualWeights) {
+    const std::vector<uint16_t> w = {1, 1, 1, 1, 1};
+    expect_shares(make_service(Sched::mh, w), w, 1000000, 0.01, "mh 1x5");
+}
+
+TEST(SchedMh, SharesUnequalWeights) {
+    const std::vector<uint16_t> w = {1, 2, 3, 4};
+    expect_shares(make_service(Sched::mh, w), w, 1000000, 0.01, "mh 1,2,3,4");
+    const std::vector<uint16_t> w2 = {100, 300, 50};
+    expect_shares(make_service(Sched::mh, w2), w2, 1000000, 0.01, "mh 100,300,50");
+}
+
+TEST(SchedMh, RemovingARealMovesFewOtherFlows) {
+    const size_t n = 5;
+    Lb before = make_service(Sched::mh, std::vector<uint16_t>(n, 1));
+    Lb after = before;
+    after.svc.dests.erase(after.svc.dests.begin() + 2);  // real 2 leaves
+    build_sched_tables(after.svc, after.dests);
+
+    Flows flows;
+    SchedCursor cur;
+    const uint64_t total = 1000000;
+    uint64_t changed = 0, on_survivors = 0, survivors_moved = 0;
+    for (uint64_t i = 0; i < total; ++i) {
+        auto [fh, sh] = flows.next();
+        uint16_t a = sched_pick(before.svc, before.dests, cur, nullptr, fh, sh);
+        uint16_t b = sched_pick(after.svc, after.dests, cur, nullptr, fh, sh);
+        ASSERT_NE(b, 2);
+        if (a != b) ++changed;
+        if (a != 2) {
+            ++on_survivors;
+            if (a != b) ++survivors_moved;
+        }
+    }
+    double changed_frac = static_cast<double>(changed) / total;
+    double survivor_frac = static_cast<double>(survivors_moved) / on_survivors;
+    std::cout << "  mh 5 reals, one removed: " << changed_frac << " of all flows changed real, " << survivor_frac
+              << " of flows on surviving reals moved\n";
+    RecordProperty("mh_disruption_all", std::to_string(changed_frac));
+    RecordProperty("mh_disruption_survivors", std::to_string(survivor_frac));
+    EXPECT_LE(changed_frac, 1.0 / n + 0.02);
+    EXPECT_LE(survivor_frac, 0.03);
+}
+
+TEST(SchedMh, AddingARealMovesAboutItsShare) {
+    Lb before = make_service(Sched::mh, std::vector<uint16_t>(5, 1));
+    Lb after = make_service(Sched::mh, std::vector<uint16_t>(6, 1));
+    uint64_t changed = 0;
+    for (uint32_t i = 0; i < before.svc.tables.mh.size(); ++i)
+        changed += before.svc.tables.mh[i] != after.svc.tables.mh[i];
+    double frac = static_cast<double>(changed) / before.svc.tables.mh.size();
+    std::cout << "  mh 5 -> 6 reals: " << frac << " of slots changed\n";
+    EXPECT_LE(frac, 1.0 / 6 + 0.02);
+}
+
+TEST(SchedMh, DeterministicAndIndependentOfConfigOrder) {
+    Lb a = make_service(Sched::mh, {3, 1, 2, 2, 1});
+    Lb b = make_service(Sched::mh, {3, 1, 2, 2, 1});
+    EXPECT_EQ(a.svc.tables.mh, b.svc.tables.mh);
+
+    // Same reals, listed in another order: the table (and the sh buckets) must match.
+    std::reverse(b.svc.dests.begin(), b.svc.dests.end());
+    std::swap(b.svc.dests[0], b.svc.dests[2]);
+    build_sched_tables(b.svc, b.dests);
+    EXPECT_EQ(a.svc.tables.mh, b.svc.tables.mh);
+    EXPECT_EQ(a.svc.tables.sh, b.svc.tables.sh);
+}
+
+TEST(SchedMh, LookupMatchesPickAndIsBuiltForEveryScheduler) {
+    for (Sched sched : kAllScheds) {
+        Lb s = make_service(sched, {1, 2, 3});
+        ASSERT_EQ(s.svc.tables.mh.size(), kDefaultMhTableSize) << sched_name(sched);
+        ASSERT_EQ(s.svc.tables.sh.size(), 256u) << sched_name(sched);
+        ASSERT_EQ(s.svc.tables.wrr_seq.size(), 6u) << sched_name(sched);
+    }
+    Lb s = make_service(Sched::mh, {1, 2, 3});
+    Flows flows;
+    SchedCursor cur;
+    for (int i = 0; i < 10000; ++i) {
+        auto [fh, sh] = flows.next();
+        EXPECT_EQ(sched_pick(s.svc, s.dests, cur, nullptr, fh, sh), mh_lookup(s.svc, fh));
+    }
+}
+
+TEST(SchedMh, Ipv6RealsWork) {
+    Lb s = make_service(Sched::mh, {1, 1, 1});
+    for (size_t i = 0; i < s.dests.size(); ++i)
+        s.dests[i].ip = *IpAddr::parse("2001:db8::" + std::to_string(i + 1));
+    build_sched_tables(s.svc, s.dests);
+    expect_shares(s, {1, 1, 1}, 300000, 0.01, "mh v6 1,1,1");
+}
+
+// ---- every scheduler ----
+
+TEST(SchedAll, WeightZeroIsNeverChosen) {
+    for (Sched sched : kAllScheds) {
+        Lb s = make_service(sched, {2, 0, 1, 0, 3});
+        std::vector<DestCounters> load(5);
+        load[0].active = 7;  // make the idle weight-0 reals the least loaded
+        load[2].active = 7;
+        load[4].active = 7;
+        SchedCursor cur;
+        Flows flows;
+        for (int i = 0; i < 100000; ++i) {
+            auto [fh, sh] = flows.next();
+            uint16_t id = sched_pick(s.svc, s.dests, cur, load.data(), fh, sh);
+            ASSERT_TRUE(id == 0 || id == 2 || id == 4) << sched_name(sched) << " picked " << id;
+        }
+    }
+}
+
+TEST(SchedAll, NoRealWithWeightGivesNoDest) {
+    for (Sched sched : kAllScheds) {
+        Lb s = make_service(sched, {0, 0, 0});
+        EXPECT_TRUE(s.svc.tables.mh.empty());
+        EXPECT_TRUE(s.svc.tables.sh.empty());
+        EXPECT_TRUE(s.svc.tables.wrr_seq.empty());
+        std::vector<DestCounters> load(3);
+        SchedCursor cur;
+        Flows flows;
+        for (int i = 0; i < 100; ++i) {
+            auto [fh, sh] = flows.next();
+            EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), fh, sh), kNoDest) << sched_name(sched);
+            EXPECT_EQ(mh_lookup(s.svc, fh), kNoDest);
+        }
+        Lb empty = make_service(sched, {});
+        EXPECT_EQ(sched_pick(empty.svc, empty.dests, cur, load.data(), 1, 1), kNoDest) << sched_name(sched);
+
+        // Positive weights but no real in use.
+        Lb unused = make_service(sched, {1, 1});
+        for (Dest& d : unused.dests) d.in_use = false;
+        build_sched_tables(unused.svc, unused.dests);
+        EXPECT_EQ(sched_pick(unused.svc, unused.dests, cur, load.data(), 1, 1), kNoDest) << sched_name(sched);
+    }
+}
+
+TEST(SchedAll, SingleRealTakesEverything) {
+    for (Sched sched : kAllScheds) {
+        Lb s = make_service(sched, {0, 9});
+        auto n = count_picks(s, 1000);
+        EXPECT_EQ(n[1], 1000u) << sched_name(sched);
+    }
+}
+
+}  // namespace
+}  // namespace dplb
