@@ -28,6 +28,7 @@ struct WorkerContext {
     const std::atomic<bool>* quit = nullptr;
     uint32_t idle_sleep_us = 0;   // sleep this long after a pass that received nothing (0 = busy poll)
     uint32_t sweep_budget = 64;   // connection slots examined per table per pass
+    bool macswap_only = false;    // bench/ I/O ceiling: swap MACs and send back instead of processing
 };
 
 // Allocates the TX buffers of ctx.queues on `socket`; false on allocation failure.
