@@ -23,6 +23,14 @@ std::string join_lines(const std::vector<std::string>& lines) {
 ConfigError::ConfigError(std::vector<std::string> errs)
     : std::runtime_error(join_lines(errs)), errors(std::move(errs)) {}
 
+ExceptionPath default_exception_path(const std::string& device) {
+    // These PMDs sit on a kernel interface already (af_packet, af_xdp) or have no kernel side at all
+    // (pcap files, rings, null): a TAP would duplicate or go nowhere.
+    for (const char* prefix : {"net_af_packet", "net_af_xdp", "net_pcap", "net_ring", "net_null"})
+        if (device.compare(0, std::strlen(prefix), prefix) == 0) return ExceptionPath::off;
+    return ExceptionPath::tap;
+}
+
 // Table sizes are at most about 2^20, so trial division is instant.
 bool is_prime(uint32_t n) {
     if (n < 2) return false;

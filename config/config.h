@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -22,17 +23,68 @@ constexpr uint32_t kMinMhTableSize = 251;
 constexpr uint32_t kMaxMhTableSize = 1048573;  // the largest prime below 2^20
 constexpr uint32_t kMaxPersistenceS = 86400;
 constexpr uint32_t kMaxTimeoutS = 86400;
+constexpr uint32_t kDefaultDelayLoopS = 60;  // keepalived's delay_loop
+constexpr uint32_t kMaxCheckS = 3600;        // health check timers
+constexpr uint32_t kMaxCheckRetry = 100;
+constexpr uint32_t kMaxAdvertIntV3Cs = 4095;  // VRRPv3's 12-bit Max Adver Int, in centiseconds
+constexpr uint32_t kMaxPreemptDelayS = 1000;  // keepalived's limit
+constexpr uint32_t kMaxGarpDelayS = 3600;
+constexpr size_t kMaxAuthPass = 8;  // VRRPv2 simple text password, as keepalived keeps it
+constexpr const char* kDefaultControlSocket = "/run/dplb/dplb.sock";
+constexpr uint32_t kDefaultControlMode = 0600;
+constexpr uint16_t kDefaultMetricsPort = 9642;
+
+// What to do with frames addressed to the director itself (ARP, SSH, BGP, ...).
+enum class ExceptionPath : uint8_t {
+    off,  // drop them (answering ARP for VIPs and VRRP are handled in the data plane regardless)
+    tap,  // hand them to the kernel through a TAP interface
+};
+
+// One of the director's own addresses on a port, with its prefix length (10.0.0.2/24).
+struct PortAddress {
+    IpAddr ip;
+    uint8_t prefix_len = 0;
+};
 
 struct Port {
     std::string name;    // label for logs and metrics
     std::string device;  // DPDK device as EAL knows it: a vdev name or a PCI address
+    std::vector<PortAddress> addresses;  // may be empty
+    // Resolved: `auto` in the file is already turned into off or tap (see default_exception_path).
+    ExceptionPath exception_path = ExceptionPath::tap;
+    bool exception_path_auto = true;  // whether the file said auto (or nothing)
+};
+
+enum class CheckType : uint8_t { tcp, http, misc };
+
+// How a real server is health-checked; keepalived's TCP_CHECK, HTTP_GET and MISC_CHECK. Every field
+// holds its resolved value: defaults applied, connect_port and timeout_s filled in.
+struct HealthCheck {
+    CheckType type = CheckType::tcp;
+    uint32_t connect_timeout_s = 5;
+    uint32_t retry = 1;                 // extra attempts before the real is marked down
+    uint32_t delay_before_retry_s = 1;  // 1 for tcp, 3 for http and misc when not given
+    uint32_t warmup_s = 0;              // first check after a random delay in [0, warmup_s]
+    bool alpha = false;                 // start DOWN until the first success
+    uint16_t connect_port = 0;          // tcp, http: the real's port when not given
+    // http
+    std::string path;                     // starts with '/'
+    std::vector<uint16_t> status_codes;   // sorted, unique; {200} when not given
+    std::string digest;                   // md5 of the body, 32 lowercase hex digits; empty = not checked
+    // misc
+    std::string script;    // command line: program and arguments separated by spaces
+    uint32_t timeout_s = 0;  // script timeout; connect_timeout_s when not given
+    bool dynamic = false;    // exit 0 = up, 1 = down, 2..255 = up with weight (code - 2)
 };
 
 struct RealServer {
     IpAddr ip;
     uint16_t port = 0;
     uint16_t weight = 1;
-    MacAddr mac;
+    MacAddr mac;           // meaningful only when has_mac
+    bool has_mac = false;  // false: neighbour resolution finds it; a static MAC wins
+    bool inhibit_on_failure = false;  // on failure set weight 0 rather than removing the real
+    std::optional<HealthCheck> health_check;  // absent: always up
 };
 
 struct Service {
@@ -47,7 +99,54 @@ struct Service {
     // Milliseconds, IPVS defaults with the file's overrides; the template slot holds
     // persistence_timeout_s * 1000.
     Timeouts timeouts = Timeouts::ipvs_defaults();
+    uint32_t delay_loop_s = kDefaultDelayLoopS;  // seconds between health checks of each real
     std::vector<RealServer> reals;
+};
+
+enum class VrrpState : uint8_t { backup, master };
+enum class VrrpAuth : uint8_t { none, pass };
+
+// One VRRP instance, as keepalived's vrrp_instance.
+struct VrrpInstance {
+    std::string name;
+    std::string interface;  // a port name
+    size_t port_index = 0;  // that port's index in Config::ports
+    VrrpState state = VrrpState::backup;  // initial state
+    uint8_t virtual_router_id = 0;        // 1..255
+    uint8_t priority = 100;               // 1..255; 255 = address owner
+    uint32_t advert_int_cs = 100;         // centiseconds; whole seconds for version 2
+    uint8_t version = 2;                  // 2 or 3; IPv6 addresses always go out as VRRPv3
+    bool preempt = true;
+    uint32_t preempt_delay_s = 0;
+    VrrpAuth auth = VrrpAuth::none;       // version 2 only
+    std::string auth_pass;                // at most kMaxAuthPass characters (longer ones are cut)
+    std::vector<IpAddr> virtual_ipaddresses;  // each the vip of a service; IPv4, IPv6 or both
+    std::vector<std::string> track_interfaces;  // port names
+    std::vector<std::string> track_services;    // service names
+    uint32_t garp_master_delay_s = 5;
+    uint32_t garp_master_repeat = 5;
+};
+
+inline IpAddr ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+    IpAddr ip;
+    ip.family = 4;
+    ip.b[0] = a;
+    ip.b[1] = b;
+    ip.b[2] = c;
+    ip.b[3] = d;
+    return ip;
+}
+
+struct ControlConfig {
+    std::string socket = kDefaultControlSocket;  // absolute path of the UNIX socket
+    uint32_t mode = kDefaultControlMode;         // its permission bits
+};
+
+struct MetricsConfig {
+    bool enabled = true;
+    std::string listen = "127.0.0.1:9642";  // normalised host:port or [v6]:port
+    IpAddr ip = ipv4(127, 0, 0, 1);
+    uint16_t port = kDefaultMetricsPort;
 };
 
 struct Config {
@@ -56,6 +155,10 @@ struct Config {
     uint32_t conn_table_ipv4 = kDefaultConnTableIpv4;  // entries per worker core
     uint32_t conn_table_ipv6 = kDefaultConnTableIpv6;
     std::vector<Service> services;
+    bool expire_nodest_conn = false;  // IPVS's sysctl: drop connections of a removed or weight-0 real at once
+    ControlConfig control;
+    MetricsConfig metrics;
+    std::vector<VrrpInstance> vrrp_instances;
 };
 
 // Everything wrong with one file. what() is the messages joined by '\n'.
@@ -68,6 +171,10 @@ public:
 // Both throw ConfigError. `name` is the file name to print in messages.
 Config load_config_file(const std::string& path);
 Config load_config_string(const std::string& text, const std::string& name);
+
+// off for devices that have no kernel side worth a TAP (net_af_packet*, net_af_xdp*, net_pcap*,
+// net_ring*, net_null*), tap for everything else; what `exception_path: auto` resolves to.
+ExceptionPath default_exception_path(const std::string& device);
 
 // Used by the loader for mh_table_size; public so the tests can check them.
 bool is_prime(uint32_t n);

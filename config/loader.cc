@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -178,6 +179,39 @@ std::optional<T> read_choice(Errors& errs, const Field& f, const Choices<T>& cho
     return std::nullopt;
 }
 
+// Plain decimal seconds with at most two decimals ("1", "0.5", "40.95"), as centiseconds.
+std::optional<uint32_t> parse_centiseconds(const std::string& s) {
+    size_t i = 0;
+    uint64_t whole = 0;
+    if (i == s.size() || s[i] < '0' || s[i] > '9') return std::nullopt;
+    if (s[0] == '0' && s.size() > 1 && s[1] != '.') return std::nullopt;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+        whole = whole * 10 + static_cast<uint64_t>(s[i++] - '0');
+        if (whole > 1000000) return std::nullopt;
+    }
+    uint32_t frac = 0;
+    if (i < s.size()) {
+        if (s[i++] != '.') return std::nullopt;
+        size_t digits = 0;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9' && digits < 2) {
+            frac = frac * 10 + static_cast<uint32_t>(s[i++] - '0');
+            digits++;
+        }
+        if (digits == 0 || i != s.size()) return std::nullopt;
+        if (digits == 1) frac *= 10;
+    }
+    return static_cast<uint32_t>(whole * 100 + frac);
+}
+
+std::string format_centiseconds(uint32_t cs) {
+    std::string out = std::to_string(cs / 100);
+    if (cs % 100) {
+        out += "." + std::to_string(cs % 100 / 10);
+        if (cs % 10) out += std::to_string(cs % 10);
+    }
+    return out;
+}
+
 // ---- containers ----
 
 bool expect_map(Errors& errs, const Field& f) {
@@ -247,7 +281,22 @@ private:
     std::map<std::string, Field> found_;
 };
 
+// The names a list of names may refer to, for "expected one of" messages.
+std::string name_list(const std::vector<std::string>& names) {
+    std::string out;
+    for (const std::string& n : names) out += std::string(out.empty() ? "" : ", ") + n;
+    return out;
+}
+
 // ---- the schema ----
+
+// nullopt = auto, resolved from the device name.
+const Choices<std::optional<ExceptionPath>> kExceptionPaths = {
+    {"auto", std::nullopt}, {"tap", ExceptionPath::tap}, {"off", ExceptionPath::off}};
+const Choices<CheckType> kCheckTypes = {{"tcp", CheckType::tcp}, {"http", CheckType::http}, {"misc", CheckType::misc}};
+const Choices<VrrpState> kVrrpStates = {{"MASTER", VrrpState::master}, {"BACKUP", VrrpState::backup}};
+const Choices<VrrpAuth> kVrrpAuthTypes = {{"PASS", VrrpAuth::pass}};
+const Choices<uint8_t> kVrrpVersions = {{"2", 2}, {"3", 3}};
 
 const Choices<Sched> kSchedulers = {{"rr", Sched::rr}, {"wrr", Sched::wrr}, {"lc", Sched::lc},
                                     {"wlc", Sched::wlc}, {"sh", Sched::sh},   {"mh", Sched::mh}};
@@ -275,11 +324,34 @@ std::string endpoint(const IpAddr& ip, uint16_t port) {
     return a + ":" + std::to_string(port);
 }
 
-void read_ports(Errors& errs, const Field& f, std::vector<Port>& out) {
+// "10.0.0.2/24" or "2001:db8::2/64": the director's own address and its subnet.
+std::optional<PortAddress> read_port_address(Errors& errs, const Field& f) {
+    if (f.node.IsScalar()) {
+        const std::string& s = f.node.Scalar();
+        size_t slash = s.find('/');
+        if (slash != std::string::npos) {
+            auto ip = IpAddr::parse(s.substr(0, slash));
+            std::string len = s.substr(slash + 1);
+            bool digits = !len.empty() && len.size() <= 3 && (len.size() == 1 || len[0] != '0') &&
+                          len.find_first_not_of("0123456789") == std::string::npos;
+            if (ip && digits) {
+                unsigned n = static_cast<unsigned>(std::stoul(len));
+                if (n <= (ip->is_v4() ? 32u : 128u)) return PortAddress{*ip, static_cast<uint8_t>(n)};
+            }
+        }
+    }
+    errs.add(f, "expected an address with its prefix length like 10.0.0.2/24 or 2001:db8::2/64, got " +
+                    describe(f.node));
+    return std::nullopt;
+}
+
+void read_ports(Errors& errs, const Field& f, std::vector<Port>& out, bool& names_ok) {
     std::map<std::string, std::string> names, devices;  // value -> path of its first use
+    std::map<std::string, std::string> addrs;            // address -> path of its first use
     for (const Field& item : read_list(errs, f)) {
+        names_ok = names_ok && item.node.IsMap();
         if (!expect_map(errs, item)) continue;
-        MapFields m(errs, item, {"name", "device"});
+        MapFields m(errs, item, {"name", "device", "addresses", "exception_path"});
         Port p;
         auto name_f = m.need("name");
         auto dev_f = m.need("device");
@@ -291,7 +363,25 @@ void read_ports(Errors& errs, const Field& f, std::vector<Port>& out) {
         if (dev && !devices.emplace(*dev, item.path).second)
             errs.add(*dev_f, "duplicate device " + quoted(*dev) + ", first at " + devices[*dev]);
         if (name) p.name = *name;
+        names_ok = names_ok && name.has_value();
         if (dev) p.device = *dev;
+        if (auto af = m.get("addresses")) {
+            for (const Field& a : read_list(errs, *af)) {
+                auto pa = read_port_address(errs, a);
+                if (!pa) continue;
+                std::string key = pa->ip.str();
+                if (!addrs.emplace(key, a.path).second)
+                    errs.add(a, "duplicate address " + key + ", first at " + addrs[key]);
+                p.addresses.push_back(*pa);
+            }
+        }
+        // auto picks by device; a device that failed to read leaves tap, and the file is refused anyway.
+        if (dev) p.exception_path = default_exception_path(*dev);
+        if (auto ef = m.get("exception_path"))
+            if (auto e = read_choice(errs, *ef, kExceptionPaths); e && *e) {
+                p.exception_path = **e;
+                p.exception_path_auto = false;
+            }
         out.push_back(std::move(p));
     }
 }
@@ -328,11 +418,137 @@ void read_mh_table_size(Errors& errs, const Field& f, uint32_t& out) {
     out = n;
 }
 
+// "200" or "200-299"; codes as HTTP defines them, 100..599.
+bool read_status_item(Errors& errs, const Field& f, std::vector<uint16_t>& out) {
+    auto code = [](const std::string& s) -> std::optional<uint16_t> {
+        if (s.size() != 3 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+        int v = std::stoi(s);
+        if (v < 100 || v > 599) return std::nullopt;
+        return static_cast<uint16_t>(v);
+    };
+    if (f.node.IsScalar()) {
+        const std::string& s = f.node.Scalar();
+        size_t dash = s.find('-');
+        auto lo = code(s.substr(0, dash));
+        auto hi = dash == std::string::npos ? lo : code(s.substr(dash + 1));
+        if (lo && hi && *lo <= *hi) {
+            for (uint16_t c = *lo; c <= *hi; c++) out.push_back(c);
+            return true;
+        }
+    }
+    errs.add(f, "expected a status code 100..599 or a range like 200-299, got " + describe(f.node));
+    return false;
+}
+
+std::optional<std::string> read_digest(Errors& errs, const Field& f) {
+    if (f.node.IsScalar() && f.node.Scalar().size() == 32 &&
+        f.node.Scalar().find_first_not_of("0123456789abcdefABCDEF") == std::string::npos) {
+        std::string d = f.node.Scalar();
+        for (char& c : d)
+            if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+        return d;
+    }
+    errs.add(f, "expected an MD5 digest of 32 hex digits, got " + describe(f.node));
+    return std::nullopt;
+}
+
+// Keys of health_check and the check types each belongs to; the rest apply to every type.
+const std::vector<std::pair<std::string, std::vector<CheckType>>> kTypedCheckKeys = {
+    {"connect_port", {CheckType::tcp, CheckType::http}},
+    {"path", {CheckType::http}},
+    {"status_codes", {CheckType::http}},
+    {"digest", {CheckType::http}},
+    {"script", {CheckType::misc}},
+    {"timeout", {CheckType::misc}},
+    {"dynamic", {CheckType::misc}},
+};
+
+std::string type_names(const std::vector<CheckType>& types) {
+    std::string out;
+    for (CheckType t : types)
+        for (const auto& [word, value] : kCheckTypes)
+            if (value == t) out += std::string(out.empty() ? "" : " and ") + word;
+    return out;
+}
+
+// A real's health check. `real_port_ok` says r.port was read, so the default connect_port means something.
+std::optional<HealthCheck> read_health_check(Errors& errs, const Field& f, const RealServer& r, bool real_port_ok) {
+    if (!expect_map(errs, f)) return std::nullopt;
+    MapFields m(errs, f, {"type", "connect_timeout", "retry", "delay_before_retry", "warmup", "alpha", "connect_port",
+                          "path", "status_codes", "digest", "script", "timeout", "dynamic"});
+    HealthCheck hc;
+    std::optional<CheckType> type;
+    if (auto tf = m.need("type")) type = read_choice(errs, *tf, kCheckTypes);
+    if (type) {
+        hc.type = *type;
+        hc.delay_before_retry_s = *type == CheckType::tcp ? 1 : 3;
+        for (const auto& [key, types] : kTypedCheckKeys)
+            if (auto kf = m.get(key); kf && std::find(types.begin(), types.end(), *type) == types.end())
+                errs.add(*kf, "only for type " + type_names(types));
+    }
+    bool ok = type.has_value();
+    auto seconds = [&](const char* key, uint64_t lo, uint32_t& out) {
+        if (auto kf = m.get(key)) {
+            auto v = read_uint(errs, *kf, lo, kMaxCheckS);
+            if (v) out = static_cast<uint32_t>(*v);
+            ok = ok && v.has_value();
+        }
+    };
+    seconds("connect_timeout", 1, hc.connect_timeout_s);
+    seconds("delay_before_retry", 0, hc.delay_before_retry_s);
+    seconds("warmup", 0, hc.warmup_s);
+    if (auto kf = m.get("retry"))
+        if (auto v = read_uint(errs, *kf, 0, kMaxCheckRetry)) hc.retry = static_cast<uint32_t>(*v);
+    if (auto kf = m.get("alpha"))
+        if (auto b = read_bool(errs, *kf)) hc.alpha = *b;
+    if (!type) return std::nullopt;
+
+    if (*type == CheckType::tcp || *type == CheckType::http) {
+        if (auto kf = m.get("connect_port")) {
+            if (auto p = read_uint(errs, *kf, 1, 65535)) hc.connect_port = static_cast<uint16_t>(*p);
+        } else if (real_port_ok && r.port == 0) {
+            errs.add(f.mark, child_path(f.path, "connect_port"), "required key missing (the real server's port is 0)");
+        } else {
+            hc.connect_port = r.port;
+        }
+    }
+    if (*type == CheckType::http) {
+        if (auto kf = m.need("path")) {
+            auto p = read_string(errs, *kf);
+            if (p && (*p)[0] != '/') {
+                errs.add(*kf, "expected a path starting with \"/\", got " + describe(kf->node));
+                p.reset();
+            }
+            if (p) hc.path = *p;
+        }
+        hc.status_codes = {200};
+        if (auto kf = m.get("status_codes")) {
+            std::vector<uint16_t> codes;
+            for (const Field& item : read_list(errs, *kf)) read_status_item(errs, item, codes);
+            std::sort(codes.begin(), codes.end());
+            codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
+            if (!codes.empty()) hc.status_codes = codes;
+        }
+        if (auto kf = m.get("digest"))
+            if (auto d = read_digest(errs, *kf)) hc.digest = *d;
+    }
+    if (*type == CheckType::misc) {
+        if (auto kf = m.need("script"))
+            if (auto sc = read_string(errs, *kf)) hc.script = *sc;
+        hc.timeout_s = hc.connect_timeout_s;
+        seconds("timeout", 1, hc.timeout_s);
+        if (auto kf = m.get("dynamic"))
+            if (auto b = read_bool(errs, *kf)) hc.dynamic = *b;
+    }
+    if (!ok) return std::nullopt;
+    return hc;
+}
+
 // One real server. `svc_ok` says the service's vip and port were read, so family and the default
 // port mean something.
 std::optional<RealServer> read_real(Errors& errs, const Field& item, const Service& svc, bool svc_ok) {
     if (!expect_map(errs, item)) return std::nullopt;
-    MapFields m(errs, item, {"ip", "port", "weight", "mac"});
+    MapFields m(errs, item, {"ip", "port", "weight", "mac", "inhibit_on_failure", "health_check"});
     RealServer r;
     r.port = svc.port;
     bool ok = svc_ok;
@@ -348,15 +564,23 @@ std::optional<RealServer> read_real(Errors& errs, const Field& item, const Servi
     } else {
         ok = false;
     }
+    bool port_ok = svc_ok;
     if (auto f = m.get("port")) {
         auto p = read_uint(errs, *f, 0, 65535);
         if (p) r.port = static_cast<uint16_t>(*p);
+        port_ok = p.has_value();
         ok = ok && p.has_value();
     }
     if (auto f = m.get("weight"))
         if (auto w = read_uint(errs, *f, 0, 65535)) r.weight = static_cast<uint16_t>(*w);
-    if (auto f = m.need("mac"))
-        if (auto mac = read_mac(errs, *f)) r.mac = *mac;
+    if (auto f = m.get("mac"))
+        if (auto mac = read_mac(errs, *f)) {
+            r.mac = *mac;
+            r.has_mac = true;
+        }
+    if (auto f = m.get("inhibit_on_failure"))
+        if (auto b = read_bool(errs, *f)) r.inhibit_on_failure = *b;
+    if (auto f = m.get("health_check")) r.health_check = read_health_check(errs, *f, r, port_ok);
     // Only a real whose address is known can take part in the duplicate check.
     if (!ok) return std::nullopt;
     return r;
@@ -376,13 +600,20 @@ void read_reals(Errors& errs, const Field& f, Service& svc, bool svc_ok) {
 
 // One service. Returns whether vip, port and protocol were all read, i.e. whether the service can
 // take part in the duplicate check.
-bool read_service(Errors& errs, const Field& item, Service& svc) {
+// `name_f` is set to the name's field when one was given; `name_ok` says nothing is wrong with the name.
+bool read_service(Errors& errs, const Field& item, Service& svc, std::optional<Field>& name_f, bool& name_ok) {
+    name_ok = false;
     if (!expect_map(errs, item)) return false;
     MapFields m(errs, item, {"name", "vip", "port", "protocol", "scheduler", "persistence_timeout", "answer_arp",
-                             "mh_table_size", "timeouts", "real_servers"});
+                             "mh_table_size", "timeouts", "delay_loop", "real_servers"});
     bool ok = true;
-    if (auto f = m.get("name"))
-        if (auto s = read_string(errs, *f)) svc.name = *s;
+    name_ok = true;
+    name_f = m.get("name");
+    if (name_f) {
+        auto s = read_string(errs, *name_f);
+        if (s) svc.name = *s;
+        name_ok = s.has_value();
+    }
     if (auto f = m.need("vip")) {
         auto ip = read_ip(errs, *f);
         if (ip) svc.vip = *ip;
@@ -413,6 +644,8 @@ bool read_service(Errors& errs, const Field& item, Service& svc) {
     if (auto f = m.get("mh_table_size")) read_mh_table_size(errs, *f, svc.mh_table_size);
     if (auto f = m.get("timeouts")) read_timeouts(errs, *f, svc.timeouts);
     svc.timeouts.ms[kTemplateState] = svc.persistence_timeout_s * 1000;
+    if (auto f = m.get("delay_loop"))
+        if (auto s = read_uint(errs, *f, 1, kMaxTimeoutS)) svc.delay_loop_s = static_cast<uint32_t>(*s);
     if (auto f = m.need("real_servers")) read_reals(errs, *f, svc, ok);
     return ok;
 }
@@ -437,26 +670,266 @@ void check_limits(Errors& errs, const Field& f) {
                         std::to_string(reals));
 }
 
-void read_services(Errors& errs, const Field& f, std::vector<Service>& out) {
+// What the VRRP section may refer to, and whether every one of them was read: when one was not,
+// a reference to it would be reported as unknown on top of the real mistake, so references go unchecked.
+struct Known {
+    std::vector<std::string> ports;
+    bool ports_ok = true;
+    std::vector<std::string> services;  // the names given
+    bool services_ok = true;
+    std::vector<IpAddr> vips;
+    bool vips_ok = true;
+};
+
+void read_services(Errors& errs, const Field& f, std::vector<Service>& out, Known& known) {
     check_limits(errs, f);
-    std::map<std::string, std::string> seen;  // "TCP vip:port" -> path of its first use
+    known.services_ok = known.vips_ok = f.node.IsSequence();
+    std::map<std::string, std::string> seen;   // "TCP vip:port" -> path of its first use
+    std::map<std::string, std::string> names;  // name -> path of its first use
     for (const Field& item : read_list(errs, f)) {
         Service svc;
-        if (read_service(errs, item, svc)) {
+        std::optional<Field> name_f;
+        bool name_ok = false;
+        if (read_service(errs, item, svc, name_f, name_ok)) {
             std::string key = std::string(proto_name(svc.proto)) + " " + endpoint(svc.vip, svc.port);
             if (!seen.emplace(key, item.path).second)
                 errs.add(item, "duplicate service " + key + ", first at " + seen[key]);
         }
+        known.vips_ok = known.vips_ok && svc.vip.family != 0;
+        known.services_ok = known.services_ok && name_ok;
+        // vrrp_instances[].track_services names services, so a name must say which one.
+        if (name_f && name_ok && !names.emplace(svc.name, item.path).second)
+            errs.add(*name_f, "duplicate service name " + quoted(svc.name) + ", first at " + names[svc.name]);
+        if (!svc.name.empty()) known.services.push_back(svc.name);
+        if (svc.vip.family != 0) known.vips.push_back(svc.vip);
         out.push_back(std::move(svc));
+    }
+}
+
+void read_control(Errors& errs, const Field& f, ControlConfig& out) {
+    if (!expect_map(errs, f)) return;
+    MapFields m(errs, f, {"socket", "mode"});
+    if (auto sf = m.get("socket")) {
+        // sun_path holds 108 bytes with the terminating NUL.
+        constexpr size_t kMaxSocketPath = 107;
+        auto s = read_string(errs, *sf);
+        if (s && (*s)[0] != '/') {
+            errs.add(*sf, "expected an absolute path, got " + describe(sf->node));
+        } else if (s && s->size() > kMaxSocketPath) {
+            errs.add(*sf, "expected at most " + std::to_string(kMaxSocketPath) +
+                              " characters (the limit of a UNIX socket path), got " + std::to_string(s->size()));
+        } else if (s) {
+            out.socket = *s;
+        }
+    }
+    if (auto mf = m.get("mode")) {
+        const std::string s = mf->node.IsScalar() ? mf->node.Scalar() : "";
+        size_t digits = s.size() == 4 && s[0] == '0' ? 1 : 0;
+        if ((s.size() == 3 || digits == 1) && s.find_first_not_of("01234567", digits) == std::string::npos) {
+            out.mode = static_cast<uint32_t>(std::stoul(s, nullptr, 8));
+        } else {
+            errs.add(*mf, "expected an octal mode like \"0600\", got " + describe(mf->node));
+        }
+    }
+}
+
+// "127.0.0.1:9642", "[::1]:9642" or "off". Addresses only: a host name would need a resolver at start.
+void read_metrics(Errors& errs, const Field& f, MetricsConfig& out) {
+    if (!expect_map(errs, f)) return;
+    MapFields m(errs, f, {"listen"});
+    auto lf = m.get("listen");
+    if (!lf) return;
+    if (lf->node.IsScalar()) {
+        const std::string& s = lf->node.Scalar();
+        if (s == "off") {
+            out.enabled = false;
+            out.listen = "off";
+            return;
+        }
+        std::string host, port;
+        if (!s.empty() && s[0] == '[') {
+            size_t close = s.find("]:");
+            if (close != std::string::npos) {
+                host = s.substr(1, close - 1);
+                port = s.substr(close + 2);
+            }
+        } else if (size_t colon = s.rfind(':'); colon != std::string::npos) {
+            host = s.substr(0, colon);
+            port = s.substr(colon + 1);
+        }
+        auto ip = IpAddr::parse(host);
+        bool bracketed = !s.empty() && s[0] == '[';
+        bool port_ok = !port.empty() && port.size() <= 5 && port[0] != '0' &&
+                       port.find_first_not_of("0123456789") == std::string::npos && std::stoul(port) <= 65535;
+        if (ip && port_ok && ip->is_v6() == bracketed) {
+            out.enabled = true;
+            out.ip = *ip;
+            out.port = static_cast<uint16_t>(std::stoul(port));
+            out.listen = endpoint(out.ip, out.port);
+            return;
+        }
+    }
+    errs.add(*lf, "expected ADDRESS:PORT, [IPv6]:PORT or off, got " + describe(lf->node));
+}
+
+// A list of names, each one of `names`; `what` says what they are for the message.
+std::vector<std::string> read_name_list(Errors& errs, const Field& f, const std::vector<std::string>& names,
+                                        bool check, const std::string& what) {
+    std::vector<std::string> out;
+    for (const Field& item : read_list(errs, f)) {
+        auto s = read_string(errs, item);
+        if (!s) continue;
+        if (check && std::find(names.begin(), names.end(), *s) == names.end()) {
+            errs.add(item, "expected " + what + ", got " + quoted(*s));
+            continue;
+        }
+        out.push_back(*s);
+    }
+    return out;
+}
+
+std::string port_names_hint(const std::vector<std::string>& ports) {
+    return ports.empty() ? "the name of a port" : "one of the port names " + name_list(ports);
+}
+
+// Everything the instances must agree on between them.
+struct VrrpSeen {
+    std::map<std::string, std::string> names;  // instance name -> path
+    std::map<std::string, std::string> vrids;  // "lan0 51 IPv4" -> path
+    std::map<std::string, std::string> vips;   // address -> path
+};
+
+void read_vrrp_instance(Errors& errs, const Field& item, const Known& known, VrrpSeen& seen, VrrpInstance& vi) {
+    if (!expect_map(errs, item)) return;
+    MapFields m(errs, item, {"name", "interface", "state", "virtual_router_id", "priority", "advert_int", "version",
+                             "preempt", "preempt_delay", "authentication", "virtual_ipaddresses", "track_interfaces",
+                             "track_services", "garp_master_delay", "garp_master_repeat"});
+    if (auto f = m.need("name"))
+        if (auto s = read_string(errs, *f)) {
+            vi.name = *s;
+            if (!seen.names.emplace(*s, item.path).second)
+                errs.add(*f, "duplicate instance name " + quoted(*s) + ", first at " + seen.names[*s]);
+        }
+    bool iface_ok = false;
+    if (auto f = m.need("interface"))
+        if (auto s = read_string(errs, *f)) {
+            auto it = std::find(known.ports.begin(), known.ports.end(), *s);
+            if (known.ports_ok && it == known.ports.end()) {
+                errs.add(*f, "expected " + port_names_hint(known.ports) + ", got " + quoted(*s));
+            } else {
+                vi.interface = *s;
+                vi.port_index = static_cast<size_t>(it - known.ports.begin());
+                iface_ok = known.ports_ok;
+            }
+        }
+    if (auto f = m.get("state"))
+        if (auto s = read_choice(errs, *f, kVrrpStates)) vi.state = *s;
+    std::optional<Field> vrid_f = m.need("virtual_router_id");
+    std::optional<uint64_t> vrid;
+    if (vrid_f) vrid = read_uint(errs, *vrid_f, 1, 255);
+    if (vrid) vi.virtual_router_id = static_cast<uint8_t>(*vrid);
+    if (auto f = m.get("priority"))
+        if (auto p = read_uint(errs, *f, 1, 255)) vi.priority = static_cast<uint8_t>(*p);
+    bool version_ok = true;
+    if (auto f = m.get("version")) {
+        auto v = read_choice(errs, *f, kVrrpVersions);
+        if (v) vi.version = *v;
+        version_ok = v.has_value();
+    }
+    if (auto f = m.get("advert_int")) {
+        auto cs = f->node.IsScalar() ? parse_centiseconds(f->node.Scalar()) : std::nullopt;
+        if (version_ok && vi.version == 2) {
+            if (cs && *cs % 100 == 0 && *cs >= 100 && *cs <= 25500)
+                vi.advert_int_cs = *cs;
+            else
+                errs.add(*f, "expected integer 1..255 (fractions need version 3), got " + describe(f->node));
+        } else if (cs && *cs >= 1 && *cs <= kMaxAdvertIntV3Cs) {
+            vi.advert_int_cs = *cs;
+        } else {
+            errs.add(*f, "expected seconds 0.01.." + format_centiseconds(kMaxAdvertIntV3Cs) +
+                             " with at most 2 decimals, got " + describe(f->node));
+        }
+    }
+    if (auto f = m.get("preempt"))
+        if (auto b = read_bool(errs, *f)) vi.preempt = *b;
+    if (auto f = m.get("preempt_delay"))
+        if (auto v = read_uint(errs, *f, 0, kMaxPreemptDelayS)) vi.preempt_delay_s = static_cast<uint32_t>(*v);
+    if (auto f = m.get("authentication")) {
+        if (version_ok && vi.version == 3) {
+            errs.add(*f, "only with version 2 (VRRPv3 has no authentication)");
+        } else if (expect_map(errs, *f)) {
+            MapFields a(errs, *f, {"type", "password"});
+            std::optional<VrrpAuth> type;
+            if (auto tf = a.need("type")) type = read_choice(errs, *tf, kVrrpAuthTypes);
+            std::optional<std::string> pass;
+            if (auto pf = a.need("password")) pass = read_string(errs, *pf);
+            if (type && pass) {
+                vi.auth = *type;
+                vi.auth_pass = pass->substr(0, kMaxAuthPass);  // what keepalived sends too
+            }
+        }
+    }
+    std::set<uint8_t> families;
+    if (auto f = m.need("virtual_ipaddresses")) {
+        for (const Field& a : read_list(errs, *f)) {
+            auto ip = read_ip(errs, a);
+            if (!ip) continue;
+            families.insert(ip->family);
+            if (known.vips_ok && std::find(known.vips.begin(), known.vips.end(), *ip) == known.vips.end()) {
+                errs.add(a, "expected the vip of a service, got " + describe(a.node));
+                continue;
+            }
+            if (!seen.vips.emplace(ip->str(), a.path).second) {
+                errs.add(a, "duplicate virtual address " + ip->str() + ", first at " + seen.vips[ip->str()]);
+                continue;
+            }
+            vi.virtual_ipaddresses.push_back(*ip);
+        }
+    }
+    // VRRP tells routers apart by interface, router id and family: IPv4 and IPv6 run separately.
+    if (iface_ok && vrid)
+        for (uint8_t fam : families) {
+            std::string key = vi.interface + " " + std::to_string(*vrid) + (fam == 4 ? " IPv4" : " IPv6");
+            if (!seen.vrids.emplace(key, item.path).second)
+                errs.add(*vrid_f, "duplicate virtual_router_id " + std::to_string(*vrid) + " on " + vi.interface +
+                                      " for " + (fam == 4 ? "IPv4" : "IPv6") + ", first at " + seen.vrids[key]);
+        }
+    if (auto f = m.get("track_interfaces"))
+        vi.track_interfaces = read_name_list(errs, *f, known.ports, known.ports_ok, port_names_hint(known.ports));
+    if (auto f = m.get("track_services"))
+        vi.track_services = read_name_list(errs, *f, known.services, known.services_ok, "the name of a service");
+    if (auto f = m.get("garp_master_delay"))
+        if (auto v = read_uint(errs, *f, 0, kMaxGarpDelayS)) vi.garp_master_delay_s = static_cast<uint32_t>(*v);
+    if (auto f = m.get("garp_master_repeat"))
+        if (auto v = read_uint(errs, *f, 1, 255)) vi.garp_master_repeat = static_cast<uint32_t>(*v);
+}
+
+void read_vrrp_instances(Errors& errs, const Field& f, const Known& known, std::vector<VrrpInstance>& out) {
+    VrrpSeen seen;
+    for (const Field& item : read_list(errs, f)) {
+        VrrpInstance vi;
+        read_vrrp_instance(errs, item, known, seen, vi);
+        out.push_back(std::move(vi));
     }
 }
 
 void read_root(Errors& errs, const Field& root, Config& cfg) {
     if (!expect_map(errs, root)) return;
-    MapFields m(errs, root, {"ports", "conn_table", "services"});
-    if (auto f = m.need("ports")) read_ports(errs, *f, cfg.ports);
+    MapFields m(errs, root, {"ports", "conn_table", "services", "expire_nodest_conn", "control", "metrics",
+                             "vrrp_instances"});
+    Known known;
+    if (auto f = m.need("ports")) {
+        known.ports_ok = f->node.IsSequence();
+        read_ports(errs, *f, cfg.ports, known.ports_ok);
+    }
+    for (const Port& p : cfg.ports) known.ports.push_back(p.name);
     if (auto f = m.get("conn_table")) read_conn_table(errs, *f, cfg);
-    if (auto f = m.need("services")) read_services(errs, *f, cfg.services);
+    if (auto f = m.need("services")) read_services(errs, *f, cfg.services, known);
+    if (auto f = m.get("expire_nodest_conn"))
+        if (auto b = read_bool(errs, *f)) cfg.expire_nodest_conn = *b;
+    if (auto f = m.get("control")) read_control(errs, *f, cfg.control);
+    if (auto f = m.get("metrics")) read_metrics(errs, *f, cfg.metrics);
+    if (auto f = m.get("vrrp_instances")) read_vrrp_instances(errs, *f, known, cfg.vrrp_instances);
 }
 
 }  // namespace

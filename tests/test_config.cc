@@ -145,19 +145,349 @@ TEST(ConfigLoad, EveryKeyRead) {
     EXPECT_EQ(r.mac.str(), "02:ab:cd:00:00:11");
 }
 
-// The README's schema block is a full example; keep it loadable.
-TEST(ConfigLoad, ReadmeExample) {
+// Every ```yaml block of the README, in order.
+std::vector<std::string> readme_yaml_blocks() {
     const std::string md = read_text(kRoot + "/config/README.md");
     const std::string open = "```yaml\n";
-    size_t begin = md.find(open);
-    ASSERT_NE(begin, std::string::npos);
-    begin += open.size();
-    size_t end = md.find("```", begin);
-    ASSERT_NE(end, std::string::npos);
-    Config c = load_config_string(md.substr(begin, end - begin), "README.md");
+    std::vector<std::string> blocks;
+    for (size_t begin = md.find(open); begin != std::string::npos; begin = md.find(open, begin)) {
+        begin += open.size();
+        size_t end = md.find("```", begin);
+        if (end == std::string::npos) break;
+        blocks.push_back(md.substr(begin, end - begin));
+        begin = end + 3;
+    }
+    return blocks;
+}
+
+// The README's schema block is a full example of every key; keep it loadable and keep it saying
+// what the loader does.
+TEST(ConfigLoad, ReadmeSchemaExample) {
+    const std::vector<std::string> blocks = readme_yaml_blocks();
+    ASSERT_FALSE(blocks.empty());
+    Config c = load_config_string(blocks[0], "README.md");
+    ASSERT_EQ(c.ports.size(), 1u);
+    const Port& p = c.ports[0];
+    ASSERT_EQ(p.addresses.size(), 2u);
+    EXPECT_EQ(p.addresses[0].ip, *IpAddr::parse("10.0.0.2"));
+    EXPECT_EQ(p.addresses[0].prefix_len, 24);
+    EXPECT_EQ(p.addresses[1].ip, *IpAddr::parse("2001:db8::2"));
+    EXPECT_EQ(p.addresses[1].prefix_len, 64);
+    EXPECT_EQ(p.exception_path, ExceptionPath::off);
+    EXPECT_TRUE(p.exception_path_auto);
+    EXPECT_FALSE(c.expire_nodest_conn);
+    EXPECT_EQ(c.control.socket, "/run/dplb/dplb.sock");
+    EXPECT_EQ(c.control.mode, 0600u);
+    EXPECT_TRUE(c.metrics.enabled);
+    EXPECT_EQ(c.metrics.listen, "127.0.0.1:9642");
+
     ASSERT_EQ(c.services.size(), 2u);
-    EXPECT_EQ(c.services[0].timeouts.ms, Timeouts::ipvs_defaults().ms);
+    const Service& web = c.services[0];
+    EXPECT_EQ(web.timeouts.ms, Timeouts::ipvs_defaults().ms);
+    EXPECT_EQ(web.delay_loop_s, 60u);
+    ASSERT_EQ(web.reals.size(), 3u);
+    const RealServer& r0 = web.reals[0];
+    EXPECT_TRUE(r0.has_mac);
+    EXPECT_FALSE(r0.inhibit_on_failure);
+    ASSERT_TRUE(r0.health_check);
+    EXPECT_EQ(r0.health_check->type, CheckType::tcp);
+    EXPECT_EQ(r0.health_check->connect_port, 80);
+    const HealthCheck& http = web.reals[1].health_check.value();
+    EXPECT_FALSE(web.reals[1].has_mac);
+    EXPECT_EQ(http.type, CheckType::http);
+    EXPECT_EQ(http.path, "/health");
+    EXPECT_EQ(http.status_codes, (std::vector<uint16_t>{200, 301, 302}));
+    EXPECT_EQ(http.digest, "9b3a0c85a887a256d6939da88aabd8cd");
+    EXPECT_EQ(http.delay_before_retry_s, 3u);
+    const HealthCheck& misc = web.reals[2].health_check.value();
+    EXPECT_EQ(misc.type, CheckType::misc);
+    EXPECT_EQ(misc.script, "/usr/local/bin/check_web 10.0.0.13");
+    EXPECT_EQ(misc.timeout_s, 5u);
+    EXPECT_FALSE(misc.dynamic);
     EXPECT_EQ(c.services[1].reals.at(1).weight, 0);
+    EXPECT_FALSE(c.services[1].reals.at(1).health_check);
+
+    ASSERT_EQ(c.vrrp_instances.size(), 1u);
+    const VrrpInstance& vi = c.vrrp_instances[0];
+    EXPECT_EQ(vi.name, "VI_1");
+    EXPECT_EQ(vi.interface, "lan0");
+    EXPECT_EQ(vi.port_index, 0u);
+    EXPECT_EQ(vi.state, VrrpState::backup);
+    EXPECT_EQ(vi.virtual_router_id, 51);
+    EXPECT_EQ(vi.priority, 100);
+    EXPECT_EQ(vi.advert_int_cs, 100u);
+    EXPECT_EQ(vi.version, 2);
+    EXPECT_TRUE(vi.preempt);
+    EXPECT_EQ(vi.preempt_delay_s, 0u);
+    EXPECT_EQ(vi.auth, VrrpAuth::pass);
+    EXPECT_EQ(vi.auth_pass, "secret");
+    EXPECT_EQ(vi.virtual_ipaddresses,
+              (std::vector<IpAddr>{*IpAddr::parse("10.0.0.100"), *IpAddr::parse("2001:db8::100")}));
+    EXPECT_EQ(vi.track_interfaces, std::vector<std::string>{"lan0"});
+    EXPECT_EQ(vi.track_services, std::vector<std::string>{"web"});
+    EXPECT_EQ(vi.garp_master_delay_s, 5u);
+    EXPECT_EQ(vi.garp_master_repeat, 5u);
+}
+
+// The per-feature examples further down are complete files too.
+TEST(ConfigLoad, ReadmeFeatureExamples) {
+    const std::vector<std::string> blocks = readme_yaml_blocks();
+    ASSERT_GE(blocks.size(), 5u);
+    for (size_t i = 1; i < blocks.size(); i++) {
+        try {
+            load_config_string(blocks[i], "README.md block " + std::to_string(i));
+        } catch (const ConfigError& e) {
+            ADD_FAILURE() << e.what() << "\n" << blocks[i];
+        }
+    }
+}
+
+TEST(ConfigLoad, NewKeysDefaults) {
+    Config c = load_config_string(one_service("    port: 80\n    protocol: tcp\n" + std::string(kOneReal)), "d.yaml");
+    EXPECT_TRUE(c.ports.at(0).addresses.empty());
+    EXPECT_EQ(c.ports[0].exception_path, ExceptionPath::off);  // net_af_packet0
+    EXPECT_TRUE(c.ports[0].exception_path_auto);
+    EXPECT_FALSE(c.expire_nodest_conn);
+    EXPECT_EQ(c.control.socket, "/run/dplb/dplb.sock");
+    EXPECT_EQ(c.control.mode, 0600u);
+    EXPECT_TRUE(c.metrics.enabled);
+    EXPECT_EQ(c.metrics.ip, *IpAddr::parse("127.0.0.1"));
+    EXPECT_EQ(c.metrics.port, 9642);
+    EXPECT_EQ(c.metrics.listen, "127.0.0.1:9642");
+    EXPECT_TRUE(c.vrrp_instances.empty());
+    const Service& s = c.services.at(0);
+    EXPECT_EQ(s.delay_loop_s, 60u);
+    const RealServer& r = s.reals.at(0);
+    EXPECT_TRUE(r.has_mac);
+    EXPECT_FALSE(r.inhibit_on_failure);
+    EXPECT_FALSE(r.health_check);
+}
+
+TEST(ConfigLoad, MacIsOptional) {
+    Config c = load_config_string(one_service("    port: 80\n    protocol: tcp\n    real_servers:\n"
+                                              "      - ip: 10.0.0.11\n"),
+                                  "m.yaml");
+    const RealServer& r = c.services.at(0).reals.at(0);
+    EXPECT_FALSE(r.has_mac);
+    EXPECT_TRUE(r.mac.is_zero());
+}
+
+TEST(ConfigLoad, ExceptionPathAuto) {
+    for (const char* dev : {"net_af_packet0", "net_af_packet1,iface=eth1", "net_af_xdp0", "net_pcap0", "net_ring0",
+                            "net_null0"})
+        EXPECT_EQ(default_exception_path(dev), ExceptionPath::off) << dev;
+    for (const char* dev : {"0000:03:00.0", "net_tap0", "net_vhost0", "net_memif0", "af_packet"})
+        EXPECT_EQ(default_exception_path(dev), ExceptionPath::tap) << dev;
+
+    Config c = load_config_string("ports:\n"
+                                  "  - {name: a, device: \"0000:03:00.0\"}\n"
+                                  "  - {name: b, device: \"0000:03:00.1\", exception_path: off}\n"
+                                  "  - {name: c, device: net_pcap0, exception_path: tap}\n"
+                                  "  - {name: d, device: net_pcap1, exception_path: auto}\n"
+                                  "services:\n  - vip: 10.0.0.100\n    port: 80\n    protocol: tcp\n" +
+                                      std::string(kOneReal),
+                                  "x.yaml");
+    ASSERT_EQ(c.ports.size(), 4u);
+    EXPECT_EQ(c.ports[0].exception_path, ExceptionPath::tap);
+    EXPECT_TRUE(c.ports[0].exception_path_auto);
+    EXPECT_EQ(c.ports[1].exception_path, ExceptionPath::off);
+    EXPECT_FALSE(c.ports[1].exception_path_auto);
+    EXPECT_EQ(c.ports[2].exception_path, ExceptionPath::tap);
+    EXPECT_FALSE(c.ports[2].exception_path_auto);
+    EXPECT_EQ(c.ports[3].exception_path, ExceptionPath::off);
+    EXPECT_TRUE(c.ports[3].exception_path_auto);
+}
+
+TEST(ConfigLoad, ControlAndMetrics) {
+    auto with = [](const std::string& extra) {
+        return load_config_string(one_service("    port: 80\n    protocol: tcp\n" + std::string(kOneReal)) + extra,
+                                  "c.yaml");
+    };
+    Config a = with("control:\n  socket: /tmp/x.sock\n  mode: 660\nmetrics:\n  listen: off\n"
+                    "expire_nodest_conn: true\n");
+    EXPECT_EQ(a.control.socket, "/tmp/x.sock");
+    EXPECT_EQ(a.control.mode, 0660u);
+    EXPECT_FALSE(a.metrics.enabled);
+    EXPECT_TRUE(a.expire_nodest_conn);
+    Config b = with("control:\n  mode: \"0640\"\nmetrics:\n  listen: \"[2001:DB8:0::1]:80\"\n");
+    EXPECT_EQ(b.control.socket, "/run/dplb/dplb.sock");
+    EXPECT_EQ(b.control.mode, 0640u);
+    EXPECT_TRUE(b.metrics.enabled);
+    EXPECT_EQ(b.metrics.ip, *IpAddr::parse("2001:db8::1"));
+    EXPECT_EQ(b.metrics.port, 80);
+    EXPECT_EQ(b.metrics.listen, "[2001:db8::1]:80");
+    Config d = with("metrics:\n  listen: 0.0.0.0:65535\n");
+    EXPECT_EQ(d.metrics.listen, "0.0.0.0:65535");
+    for (const char* bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:09642",
+                            "[127.0.0.1]:80", "[::1]80", "::1:80", "host:80", "on"}) {
+        auto errs = errors_of(one_service("    port: 80\n    protocol: tcp\n" + std::string(kOneReal)) +
+                              "metrics:\n  listen: \"" + bad + "\"\n");
+        ASSERT_EQ(errs.size(), 1u) << bad;
+        EXPECT_NE(errs[0].find("metrics.listen: expected ADDRESS:PORT"), std::string::npos) << errs[0];
+    }
+    for (const char* bad : {"0800", "60", "06000", "rw", "\"\"", "1777"}) {
+        auto errs = errors_of(one_service("    port: 80\n    protocol: tcp\n" + std::string(kOneReal)) +
+                              "control:\n  mode: " + bad + "\n");
+        ASSERT_EQ(errs.size(), 1u) << bad;
+        EXPECT_NE(errs[0].find("control.mode: expected an octal mode"), std::string::npos) << errs[0];
+    }
+}
+
+// One service on port 80 whose single real carries `check` (indented 8) and `real_extra`.
+Config with_check(const std::string& check, const std::string& real_extra = "", const std::string& port = "80") {
+    return load_config_string(one_service("    port: " + port + "\n    protocol: tcp\n    real_servers:\n" +
+                                          "      - ip: 10.0.0.11\n" + real_extra + "        health_check:\n" +
+                                          check),
+                              "h.yaml");
+}
+
+TEST(ConfigLoad, HealthCheckDefaults) {
+    const HealthCheck tcp = with_check("          type: tcp\n").services[0].reals[0].health_check.value();
+    EXPECT_EQ(tcp.type, CheckType::tcp);
+    EXPECT_EQ(tcp.connect_timeout_s, 5u);
+    EXPECT_EQ(tcp.retry, 1u);
+    EXPECT_EQ(tcp.delay_before_retry_s, 1u);
+    EXPECT_EQ(tcp.warmup_s, 0u);
+    EXPECT_FALSE(tcp.alpha);
+    EXPECT_EQ(tcp.connect_port, 80);
+
+    const HealthCheck http =
+        with_check("          type: http\n          path: /\n", "        port: 8080\n").services[0].reals[0].health_check.value();
+    EXPECT_EQ(http.connect_port, 8080);  // the real's port
+    EXPECT_EQ(http.delay_before_retry_s, 3u);
+    EXPECT_EQ(http.status_codes, std::vector<uint16_t>{200});
+    EXPECT_EQ(http.digest, "");
+
+    const HealthCheck misc = with_check("          type: misc\n          script: /bin/true\n          connect_timeout: 7\n")
+                                 .services[0].reals[0].health_check.value();
+    EXPECT_EQ(misc.delay_before_retry_s, 3u);
+    EXPECT_EQ(misc.timeout_s, 7u);  // connect_timeout
+    EXPECT_EQ(misc.retry, 1u);
+    EXPECT_FALSE(misc.dynamic);
+    EXPECT_EQ(misc.connect_port, 0);
+}
+
+TEST(ConfigLoad, HealthCheckEveryKey) {
+    const Config c = with_check("          type: http\n          connect_timeout: 3\n          retry: 0\n"
+                                "          delay_before_retry: 0\n          warmup: 10\n          alpha: true\n"
+                                "          connect_port: 8443\n          path: /a?b=c\n"
+                                "          status_codes: [204, 200-202, 201]\n"
+                                "          digest: 9B3A0C85A887A256D6939DA88AABD8CD\n",
+                                "        inhibit_on_failure: true\n");
+    const RealServer& r = c.services[0].reals[0];
+    EXPECT_TRUE(r.inhibit_on_failure);
+    const HealthCheck& h = r.health_check.value();
+    EXPECT_EQ(h.connect_timeout_s, 3u);
+    EXPECT_EQ(h.retry, 0u);
+    EXPECT_EQ(h.delay_before_retry_s, 0u);
+    EXPECT_EQ(h.warmup_s, 10u);
+    EXPECT_TRUE(h.alpha);
+    EXPECT_EQ(h.connect_port, 8443);
+    EXPECT_EQ(h.path, "/a?b=c");
+    EXPECT_EQ(h.status_codes, (std::vector<uint16_t>{200, 201, 202, 204}));
+    EXPECT_EQ(h.digest, "9b3a0c85a887a256d6939da88aabd8cd");
+
+    const HealthCheck m = with_check("          type: misc\n          script: \"/x y\"\n          timeout: 30\n"
+                                     "          dynamic: true\n          delay_before_retry: 2\n")
+                              .services[0].reals[0].health_check.value();
+    EXPECT_EQ(m.script, "/x y");
+    EXPECT_EQ(m.timeout_s, 30u);
+    EXPECT_TRUE(m.dynamic);
+    EXPECT_EQ(m.delay_before_retry_s, 2u);
+
+    // A port-0 service: tcp and http need connect_port, misc does not.
+    const HealthCheck p0 =
+        with_check("          type: tcp\n          connect_port: 22\n", "", "0").services[0].reals[0].health_check.value();
+    EXPECT_EQ(p0.connect_port, 22);
+    EXPECT_NO_THROW(with_check("          type: misc\n          script: /bin/true\n", "", "0"));
+}
+
+// A file with two ports, two named services and the given instances (indented 2).
+std::string vrrp_file(const std::string& instances) {
+    return "ports:\n  - {name: lan0, device: net_af_packet0}\n  - {name: lan1, device: net_af_packet1}\n"
+           "services:\n"
+           "  - {name: web, vip: 10.0.0.100, port: 80, protocol: tcp, real_servers: [{ip: 10.0.0.11}]}\n"
+           "  - {name: web6, vip: \"2001:db8::100\", port: 80, protocol: tcp, real_servers: [{ip: \"2001:db8::11\"}]}\n"
+           "  - {vip: 10.0.0.101, port: 80, protocol: tcp, real_servers: [{ip: 10.0.0.11}]}\n"
+           "vrrp_instances:\n" +
+           instances;
+}
+
+TEST(ConfigLoad, VrrpEveryKey) {
+    Config c = load_config_string(
+        vrrp_file("  - name: VI_6\n    interface: lan1\n    state: MASTER\n    virtual_router_id: 255\n"
+                  "    priority: 255\n    advert_int: 0.05\n    version: 3\n    preempt: false\n"
+                  "    preempt_delay: 1000\n    virtual_ipaddresses: [\"2001:db8::100\"]\n"
+                  "    track_interfaces: [lan0, lan1]\n    track_services: [web6]\n"
+                  "    garp_master_delay: 0\n    garp_master_repeat: 255\n"
+                  "  - name: VI_4\n    interface: lan1\n    virtual_router_id: 255\n    advert_int: 255\n"
+                  "    authentication: {type: PASS, password: \"longer than eight\"}\n"
+                  "    virtual_ipaddresses: [10.0.0.100, 10.0.0.101]\n"),
+        "v.yaml");
+    ASSERT_EQ(c.vrrp_instances.size(), 2u);
+    const VrrpInstance& a = c.vrrp_instances[0];
+    EXPECT_EQ(a.port_index, 1u);
+    EXPECT_EQ(a.state, VrrpState::master);
+    EXPECT_EQ(a.virtual_router_id, 255);
+    EXPECT_EQ(a.priority, 255);
+    EXPECT_EQ(a.advert_int_cs, 5u);
+    EXPECT_EQ(a.version, 3);
+    EXPECT_FALSE(a.preempt);
+    EXPECT_EQ(a.preempt_delay_s, 1000u);
+    EXPECT_EQ(a.auth, VrrpAuth::none);
+    EXPECT_EQ(a.track_interfaces, (std::vector<std::string>{"lan0", "lan1"}));
+    EXPECT_EQ(a.track_services, std::vector<std::string>{"web6"});
+    EXPECT_EQ(a.garp_master_delay_s, 0u);
+    EXPECT_EQ(a.garp_master_repeat, 255u);
+    const VrrpInstance& b = c.vrrp_instances[1];
+    EXPECT_EQ(b.advert_int_cs, 25500u);
+    EXPECT_EQ(b.auth, VrrpAuth::pass);
+    EXPECT_EQ(b.auth_pass, "longer t");  // keepalived's 8
+    EXPECT_EQ(b.virtual_ipaddresses.size(), 2u);
+}
+
+TEST(ConfigLoad, VrrpAdvertIntV3) {
+    for (const auto& [text, cs] : std::vector<std::pair<std::string, uint32_t>>{
+             {"0.01", 1}, {"0.1", 10}, {"1", 100}, {"1.5", 150}, {"40.95", 4095}, {"\"2.25\"", 225}}) {
+        Config c = load_config_string(vrrp_file("  - {name: V, interface: lan0, virtual_router_id: 1, version: 3, "
+                                                "advert_int: " +
+                                                text + ", virtual_ipaddresses: [10.0.0.100]}\n"),
+                                      "a.yaml");
+        EXPECT_EQ(c.vrrp_instances.at(0).advert_int_cs, cs) << text;
+    }
+    for (const char* bad : {"0", "0.00", "40.96", "1.234", ".5", "1.", "01", "-1", "1e1", "0x10"}) {
+        auto errs = errors_of(vrrp_file(std::string("  - {name: V, interface: lan0, virtual_router_id: 1, version: 3, "
+                                                    "advert_int: ") +
+                                        bad + ", virtual_ipaddresses: [10.0.0.100]}\n"));
+        ASSERT_EQ(errs.size(), 1u) << bad;
+        EXPECT_NE(errs[0].find("advert_int: expected seconds 0.01..40.95 with at most 2 decimals"), std::string::npos)
+            << errs[0];
+    }
+}
+
+TEST(ConfigErrors, VrrpRouterIdsPerInterfaceAndFamily) {
+    // Same id on another port, or for the other family on the same port: separate routers.
+    EXPECT_EQ(errors_of(vrrp_file("  - {name: A, interface: lan0, virtual_router_id: 7, virtual_ipaddresses: [10.0.0.100]}\n"
+                                  "  - {name: B, interface: lan1, virtual_router_id: 7, virtual_ipaddresses: [10.0.0.101]}\n"
+                                  "  - {name: C, interface: lan0, virtual_router_id: 7, virtual_ipaddresses: [\"2001:db8::100\"]}\n")),
+              std::vector<std::string>{});
+    EXPECT_EQ(errors_of(vrrp_file("  - {name: A, interface: lan0, virtual_router_id: 7, virtual_ipaddresses: [10.0.0.100]}\n"
+                                  "  - {name: B, interface: lan0, virtual_router_id: 7, virtual_ipaddresses: [10.0.0.101]}\n"),
+                        "v.yaml"),
+              std::vector<std::string>{"v.yaml:10:51: vrrp_instances[1].virtual_router_id: duplicate virtual_router_id 7 "
+                                       "on lan0 for IPv4, first at vrrp_instances[0]"});
+}
+
+// A mistake in a service or a port must not also be reported as a dangling reference from VRRP.
+TEST(ConfigErrors, VrrpReferencesToBrokenEntriesNotReported) {
+    auto errs = errors_of("ports:\n  - {name: [lan0], device: net_af_packet0}\n"
+                          "services:\n  - {name: web, vip: 10.0.0.300, port: 80, protocol: tcp, real_servers: [{ip: 10.0.0.11}]}\n"
+                          "vrrp_instances:\n"
+                          "  - {name: V, interface: lan0, virtual_router_id: 1, virtual_ipaddresses: [10.0.0.100]}\n",
+                          "b.yaml");
+    ASSERT_EQ(errs.size(), 2u);
+    EXPECT_NE(errs[0].find("ports[0].name: expected a non-empty string"), std::string::npos) << errs[0];
+    EXPECT_NE(errs[1].find("services[0].vip: expected an IPv4 or IPv6 address"), std::string::npos) << errs[1];
 }
 
 TEST(ConfigErrors, GoldenBadFiles) {
