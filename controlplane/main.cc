@@ -6,6 +6,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <boost/asio.hpp>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -16,7 +17,11 @@
 #include <thread>
 #include <vector>
 
+#include "commands.h"
 #include "config.h"
+#include "control_server.h"
+#include "director.h"
+#include "metrics.h"
 #include "port.h"
 #include "processor.h"
 #include "snapshot_builder.h"
@@ -26,12 +31,8 @@
 namespace {
 
 std::atomic<bool> g_quit{false};
-std::atomic<bool> g_dump{false};
 
-void on_signal(int sig) {
-    if (sig == SIGUSR1) g_dump = true;
-    else g_quit = true;
-}
+void on_early_signal(int) { g_quit = true; }
 
 struct Options {
     std::string config;
@@ -44,7 +45,7 @@ void usage() {
     std::fprintf(stderr,
                  "usage: dplbd [EAL options] -- --config FILE [--stats-json FILE] [--idle-sleep-us N]\n"
                  "       dplbd --check-config FILE\n"
-                 "signals: SIGINT/SIGTERM stop; SIGUSR1 prints the ipvsadm -Ln table\n");
+                 "signals: SIGINT/SIGTERM stop; SIGHUP reloads the configuration; SIGUSR1 prints the table\n");
 }
 
 bool parse_options(int argc, char** argv, Options& o) {
@@ -87,6 +88,65 @@ bool load(const std::string& path, dplb::config::Config& cfg) {
     }
 }
 
+// The control thread: signals, the once-a-second tick, the control socket and /metrics, until
+// SIGINT/SIGTERM. Returns the exit status.
+int control_loop(dplb::Director& director, const dplb::config::Config& cfg, const std::vector<dplb::PortInfo>& ports) {
+    boost::asio::io_context io;
+    std::unique_ptr<dplb::ControlServer> control;
+    std::unique_ptr<dplb::Metrics> metrics;
+    try {
+        control = std::make_unique<dplb::ControlServer>(
+            io, cfg.control.socket, cfg.control.mode,
+            [&director](const std::vector<std::string>& words) { return dplb::run_command(director, words); });
+        if (cfg.metrics.enabled) {
+            std::vector<dplb::MetricsPort> mp;
+            for (const auto& p : ports) mp.push_back({p.name, p.port_id, p.nb_queues});
+            metrics = std::make_unique<dplb::Metrics>(cfg.metrics.listen, director, mp);
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "dplbd: %s\n", e.what());
+        return 1;
+    }
+    std::printf("dplbd: control socket %s%s%s\n", cfg.control.socket.c_str(),
+                metrics ? ", metrics on http://" : "", metrics ? (cfg.metrics.listen + "/metrics").c_str() : "");
+    std::fflush(stdout);
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+    signals.add(SIGUSR1);
+    std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                                int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+            std::string err = director.reload();
+            if (err.empty()) std::printf("dplbd: reloaded %s\n", director.config().file.c_str());
+            else std::fprintf(stderr, "dplbd: reload failed, running configuration kept:\n%s\n", err.c_str());
+        } else if (sig == SIGUSR1) {
+            auto t = std::make_unique<dplb::CoreCounters>();
+            director.totals(*t);
+            std::fputs(dplb::format_ipvsadm(*director.snapshot(), *t).c_str(), stdout);
+        } else {
+            g_quit = true;
+            io.stop();
+            return;
+        }
+        std::fflush(stdout);
+        signals.async_wait(on_signal);
+    };
+    signals.async_wait(on_signal);
+
+    boost::asio::steady_timer tick(io);
+    std::function<void(const boost::system::error_code&)> on_tick = [&](const boost::system::error_code& ec) {
+        if (ec) return;
+        director.tick();
+        tick.expires_after(std::chrono::seconds(1));
+        tick.async_wait(on_tick);
+    };
+    tick.expires_after(std::chrono::seconds(1));
+    tick.async_wait(on_tick);
+    if (!g_quit) io.run();  // a stop asked for during start-up is honoured here
+    return 0;
+}
+
 // What the control thread keeps for each worker.
 struct Worker {
     unsigned lcore = 0;
@@ -106,8 +166,7 @@ int run(const Options& opt, const dplb::config::Config& cfg) {
     bool persistence = false;
     for (const auto& s : cfg.services) persistence |= s.persistence_timeout_s > 0;
 
-    auto snapshot = std::make_unique<dplb::Snapshot>(dplb::build_snapshot(cfg));
-    std::atomic<const dplb::Snapshot*> published{snapshot.get()};
+    std::atomic<const dplb::Snapshot*> published{nullptr};
 
     // One mbuf pool per worker (its RX queues on every port fill from it): no shared pool between cores.
     std::vector<Worker> workers(lcores.size());
@@ -135,7 +194,6 @@ int run(const Options& opt, const dplb::config::Config& cfg) {
                          err.c_str());
             return 1;
         }
-        workers[w].proc->set_snapshot(snapshot.get());
     }
 
     std::vector<dplb::PortInfo> ports;
@@ -175,43 +233,43 @@ int run(const Options& opt, const dplb::config::Config& cfg) {
             }
         }
     }
-    if (rc == 0) {
-        for (Worker& w : workers) rte_eal_remote_launch(dplb::worker_main, &w.ctx, w.lcore);
-        std::printf("dplbd: %zu worker(s) running, %zu service(s); SIGUSR1 prints the table\n", workers.size(),
-                    snapshot->services.size());
-        std::fflush(stdout);
+    std::vector<dplb::Processor*> procs;
+    std::vector<dplb::WorkerContext*> ctxs;
+    for (Worker& w : workers) {
+        if (w.proc) procs.push_back(w.proc.get());
+        ctxs.push_back(&w.ctx);
     }
-
-    std::vector<const dplb::CoreCounters*> cores;
-    for (const Worker& w : workers)
-        if (w.proc) cores.push_back(&w.proc->counters());
-    auto totals = std::make_unique<dplb::CoreCounters>();
-    while (rc == 0 && !g_quit.load()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        if (g_dump.exchange(false)) {
-            dplb::sum_counters(cores, *totals);
-            std::fputs(dplb::format_ipvsadm(*snapshot, *totals).c_str(), stdout);
-            std::fflush(stdout);
+    dplb::Director director(cfg, procs, ctxs, &published);
+    if (rc == 0) {
+        director.rebuild(false);  // the first snapshot, before any worker runs
+        for (Worker& w : workers) {
+            w.proc->set_snapshot(published.load());
+            rte_eal_remote_launch(dplb::worker_main, &w.ctx, w.lcore);
         }
+        std::printf("dplbd: %zu worker(s) running, %zu service(s)\n", workers.size(),
+                    director.snapshot()->services.size());
+        std::fflush(stdout);
+        rc = control_loop(director, cfg, ports);
     }
     g_quit = true;
     rte_eal_mp_wait_lcore();
 
-    dplb::sum_counters(cores, *totals);
-    if (rc == 0) {
+    auto totals = std::make_unique<dplb::CoreCounters>();
+    director.totals(*totals);
+    if (director.snapshot()) {
         std::printf("dplbd: stopping; rx %llu, forwarded %llu, tx %llu, drops %llu\n",
                     static_cast<unsigned long long>(totals->rx_packets),
                     static_cast<unsigned long long>(totals->forwarded),
                     static_cast<unsigned long long>(totals->tx_packets),
                     static_cast<unsigned long long>(totals->drops_total()));
-        std::fputs(dplb::format_ipvsadm(*snapshot, *totals).c_str(), stdout);
-    }
-    if (!opt.stats_json.empty()) {
-        std::ofstream f(opt.stats_json);
-        f << dplb::format_stats_json(*snapshot, *totals) << "\n";
-        if (!f) {
-            std::fprintf(stderr, "dplbd: cannot write %s\n", opt.stats_json.c_str());
-            rc = 1;
+        std::fputs(dplb::format_ipvsadm(*director.snapshot(), *totals).c_str(), stdout);
+        if (!opt.stats_json.empty()) {
+            std::ofstream f(opt.stats_json);
+            f << dplb::format_stats_json(*director.snapshot(), *totals) << "\n";
+            if (!f) {
+                std::fprintf(stderr, "dplbd: cannot write %s\n", opt.stats_json.c_str());
+                rc = 1;
+            }
         }
     }
     for (const auto& p : ports) dplb::port_stop(p);
@@ -256,9 +314,9 @@ int main(int argc, char** argv) {
         rte_eal_cleanup();
         return 1;
     }
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    std::signal(SIGUSR1, on_signal);
+    // The control loop handles signals with Asio; until it runs, SIGINT/SIGTERM only ask to stop.
+    std::signal(SIGINT, on_early_signal);
+    std::signal(SIGTERM, on_early_signal);
     int rc = run(opt, cfg);
     rte_eal_cleanup();
     return rc;

@@ -9,56 +9,156 @@
 namespace dplb {
 namespace {
 
-// Ids are 16 bits and index fixed per-core counter arrays, so an oversized config must not wrap.
-void check_limits(const config::Config& cfg) {
-    size_t reals = 0;
-    for (const config::Service& s : cfg.services) reals += s.reals.size();
-    if (cfg.services.size() > kMaxServices)
-        throw std::invalid_argument("build_snapshot: " + std::to_string(cfg.services.size()) +
-                                    " services, at most " + std::to_string(kMaxServices));
-    if (reals > kMaxDests)
-        throw std::invalid_argument("build_snapshot: " + std::to_string(reals) + " real servers, at most " +
-                                    std::to_string(kMaxDests));
+using ServiceKey = std::tuple<uint8_t, std::array<uint8_t, 16>, uint16_t, uint8_t>;
+
+ServiceKey service_key(const IpAddr& vip, uint16_t port, uint8_t proto) { return {vip.family, vip.b, port, proto}; }
+
+RealKey config_key(const config::Service& s, const config::RealServer& r) {
+    return RealKey{s.vip, s.port, s.proto, r.ip, r.port};
 }
 
-Dest make_dest(const config::RealServer& r, uint16_t svc_id) {
-    Dest d;
-    d.ip = r.ip;
-    d.port = r.port;
-    d.weight = r.weight;
-    d.svc = svc_id;
-    d.in_use = true;
-    d.mac = r.mac;
-    d.has_mac = true;
-    return d;
+// Hands out the lowest id not taken, so ids stay dense.
+class IdPool {
+public:
+    explicit IdPool(size_t limit) : taken_(limit, false) {}
+    void take(uint16_t id) { taken_[id] = true; }
+    uint16_t next(const char* what) {
+        for (; cursor_ < taken_.size(); cursor_++)
+            if (!taken_[cursor_]) {
+                taken_[cursor_] = true;
+                return static_cast<uint16_t>(cursor_);
+            }
+        throw std::invalid_argument(std::string("build_snapshot: more ") + what + " than the data plane has ids for (" +
+                                    std::to_string(taken_.size()) + ")");
+    }
+
+private:
+    std::vector<bool> taken_;
+    size_t cursor_ = 0;
+};
+
+void place(std::vector<Dest>& dests, uint16_t id, const Dest& d) {
+    if (dests.size() <= id) dests.resize(id + 1u);
+    dests[id] = d;
 }
 
 }  // namespace
 
-Snapshot build_snapshot(const config::Config& cfg) {
-    check_limits(cfg);
-    Snapshot snap;
-    snap.services.reserve(cfg.services.size());
-    for (size_t i = 0; i < cfg.services.size(); i++) {
-        const config::Service& cs = cfg.services[i];
+RealKey real_key(const Service& svc, const Dest& d) { return RealKey{svc.vip, svc.port, svc.proto, d.ip, d.port}; }
+
+uint16_t effective_weight(const config::RealServer& r, const RealRuntime* rt) {
+    if (!rt) return r.weight;
+    if (rt->drained) return 0;
+    if (rt->weight_override >= 0) return static_cast<uint16_t>(rt->weight_override);
+    if (rt->dynamic_weight >= 0) return static_cast<uint16_t>(rt->dynamic_weight);
+    return r.weight;
+}
+
+BuildResult build_snapshot(const BuildInput& in) {
+    const config::Config& cfg = *in.cfg;
+    BuildResult out;
+    Snapshot& snap = out.snap;
+    snap.expire_nodest_conn = cfg.expire_nodest_conn;
+
+    // The previous snapshot's ids, by what the operator calls things.
+    std::map<ServiceKey, uint16_t> prev_svc;
+    std::map<RealKey, uint16_t> prev_dest;
+    if (in.prev) {
+        for (const Service& s : in.prev->services) prev_svc[service_key(s.vip, s.port, s.proto)] = s.id;
+        for (size_t id = 0; id < in.prev->dests.size(); id++) {
+            const Dest& d = in.prev->dests[id];
+            if (d.in_use) prev_dest[RealKey{d.vip, d.vport, d.proto, d.ip, d.port}] = static_cast<uint16_t>(id);
+        }
+    }
+
+    // Configured services and reals keep their ids; reals that left keep theirs while draining.
+    IdPool svc_ids(kMaxServices), dest_ids(kMaxDests);
+    std::map<RealKey, bool> configured;
+    for (const config::Service& cs : cfg.services) {
+        auto it = prev_svc.find(service_key(cs.vip, cs.port, cs.proto));
+        if (it != prev_svc.end()) svc_ids.take(it->second);
+        for (const config::RealServer& r : cs.reals) {
+            RealKey k = config_key(cs, r);
+            configured[k] = true;
+            auto d = prev_dest.find(k);
+            if (d != prev_dest.end()) dest_ids.take(d->second);
+        }
+    }
+    for (auto& [k, id] : prev_dest) {
+        if (configured.count(k)) continue;
+        const Dest& old = in.prev->dests[id];
+        if (!in.conns_of || in.conns_of(id) == 0) continue;  // nothing refers to it any more: free
+        Dest d = old;
+        d.draining = true;
+        d.weight = 0;
+        dest_ids.take(id);
+        place(snap.dests, id, d);
+    }
+
+    for (const config::Service& cs : cfg.services) {
         Service svc;
-        svc.id = static_cast<uint16_t>(i);
+        auto it = prev_svc.find(service_key(cs.vip, cs.port, cs.proto));
+        if (it != prev_svc.end()) {
+            svc.id = it->second;
+        } else {
+            svc.id = svc_ids.next("services");
+            out.new_service_ids.push_back(svc.id);
+        }
         svc.vip = cs.vip;
         svc.port = cs.port;
         svc.proto = cs.proto;
         svc.sched = cs.sched;
         svc.persistence_ms = cs.persistence_timeout_s * 1000;
         svc.timeouts = cs.timeouts;
-        svc.answer_arp = cs.answer_arp;
-        svc.active = true;
+        svc.active = !in.owns_vip || in.owns_vip(cs.vip);
+        svc.answer_arp = cs.answer_arp && svc.active;
         for (const config::RealServer& r : cs.reals) {
-            svc.dests.push_back(static_cast<uint16_t>(snap.dests.size()));
-            snap.dests.push_back(make_dest(r, svc.id));
+            RealKey k = config_key(cs, r);
+            const RealRuntime* rt = nullptr;
+            if (in.runtime) {
+                auto f = in.runtime->find(k);
+                if (f != in.runtime->end()) rt = &f->second;
+            }
+            uint16_t id;
+            auto p = prev_dest.find(k);
+            if (p != prev_dest.end()) {
+                id = p->second;
+            } else {
+                id = dest_ids.next("real servers");
+                out.new_dest_ids.push_back(id);
+            }
+            Dest d;
+            d.ip = r.ip;
+            d.port = r.port;
+            d.vip = cs.vip;
+            d.vport = cs.port;
+            d.proto = cs.proto;
+            d.svc = svc.id;
+            d.in_use = true;
+            d.weight = effective_weight(r, rt);
+            if (r.has_mac) {
+                d.mac = r.mac;
+                d.has_mac = true;
+            } else if (rt && rt->resolved_mac) {
+                d.mac = *rt->resolved_mac;
+                d.has_mac = true;
+            }
+            bool healthy = !rt || rt->healthy;
+            if (!healthy && r.inhibit_on_failure) d.weight = 0;  // stays listed, takes nothing new
+            d.draining = !healthy && !r.inhibit_on_failure;    // leaves the service, as IPVS removes it
+            if (!d.draining) svc.dests.push_back(id);
+            place(snap.dests, id, d);
         }
         build_sched_tables(svc, snap.dests, cs.mh_table_size);
         snap.services.push_back(std::move(svc));
     }
-    return snap;
+    return out;
+}
+
+Snapshot build_snapshot(const config::Config& cfg) {
+    BuildInput in;
+    in.cfg = &cfg;
+    return build_snapshot(in).snap;
 }
 
 }  // namespace dplb

@@ -1,20 +1,70 @@
-// Config -> Snapshot: what the control thread publishes to the workers.
+// Config (+ what the control plane has learnt since: health, operator weights, resolved MACs)
+// -> Snapshot, the immutable picture the workers read.
+//
+// Ids are stable: a service or real that was in the previous snapshot keeps its id, so per-core
+// counters and connection entries stay with it across reloads. A real that leaves its service keeps
+// its id as `draining` while connections still refer to it (IPVS's drain), and its id is freed only
+// once none do.
 #pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "config.h"
 #include "snapshot.h"
 
 namespace dplb {
 
-// One Service per configured service (id = its index) and one Dest per real, ids handed out in
-// file order, with the scheduler tables built. Every service starts active; VRRP clears `active`
-// and `answer_arp` on a backup director later.
-//
-// Ids are fresh each call: keeping a real's id across a reload (so counters and connection entries
-// stay with it) needs the previous snapshot and is not done here.
-//
-// Throws std::invalid_argument when cfg has more services or reals than the data plane has ids for;
-// load_config_* never returns such a config.
+// A real server as the operator names it: service (VIP, port, protocol) and real (IP, port).
+struct RealKey {
+    IpAddr vip;
+    uint16_t vport = 0;
+    uint8_t proto = 0;
+    IpAddr rip;
+    uint16_t rport = 0;
+    bool operator<(const RealKey& o) const {
+        return std::tie(vip.family, vip.b, vport, proto, rip.family, rip.b, rport) <
+               std::tie(o.vip.family, o.vip.b, o.vport, o.proto, o.rip.family, o.rip.b, o.rport);
+    }
+};
+
+// What the control plane knows about a real beyond its configuration.
+struct RealRuntime {
+    bool healthy = true;
+    int dynamic_weight = -1;   // MISC_CHECK dynamic weight; -1 = none
+    int weight_override = -1;  // `dplbctl weight`; -1 = none
+    bool drained = false;      // `dplbctl drain`: weight 0 until the next reload
+    std::optional<MacAddr> resolved_mac;  // from neighbour resolution; a static MAC wins
+};
+
+struct BuildInput {
+    const config::Config* cfg = nullptr;
+    const Snapshot* prev = nullptr;  // nullptr at start-up
+    const std::map<RealKey, RealRuntime>* runtime = nullptr;
+    // Connections (of any state, templates included) that still refer to a dest id, over all cores.
+    std::function<uint64_t(uint16_t)> conns_of;
+    // Services whose VIPs this director owns now (VRRP); nullptr = all.
+    std::function<bool(const IpAddr& vip)> owns_vip;
+};
+
+struct BuildResult {
+    Snapshot snap;
+    std::vector<uint16_t> new_dest_ids;     // ids handed to a real that did not have one
+    std::vector<uint16_t> new_service_ids;
+};
+
+// Throws std::invalid_argument when the configuration needs more ids than the data plane has.
+BuildResult build_snapshot(const BuildInput& in);
+
+// Start-up convenience: no previous snapshot, no runtime state.
 Snapshot build_snapshot(const config::Config& cfg);
+
+RealKey real_key(const Service& svc, const Dest& d);
+// The weight the scheduler sees for a configured real, given what is known at run time.
+uint16_t effective_weight(const config::RealServer& r, const RealRuntime* rt);
 
 }  // namespace dplb

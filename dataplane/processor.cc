@@ -2,6 +2,7 @@
 
 #include <rte_errno.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -149,8 +150,8 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
                              int32_t pos, uint32_t now_ms, const MacAddr& port_mac) {
     if (pos >= 0) {
         ConnEntry& e = table.at(pos);
-        if (!time_reached(now_ms, e.expire_ms)) return hit(f, p, svc, e, now_ms, port_mac);
-        expire_at(table, pos);  // expired: the flow starts again as a miss
+        if (!time_reached(now_ms, e.expire_ms) && !cut_nodest(e)) return hit(f, p, svc, e, now_ms, port_mac);
+        expire_at(table, pos);  // expired (or its real is gone): the flow starts again as a miss
     }
     uint64_t fh = flow_hash(p);
     if (is_tcp(p) && (!(p.tcp_flags & kTcpSyn) || (p.tcp_flags & kTcpRst))) {
@@ -243,7 +244,7 @@ uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Pars
     int32_t pos = table.lookup(tkey);
     if (pos >= 0) {
         ConnEntry& e = table.at(pos);
-        if (!time_reached(now_ms, e.expire_ms) && dests[e.dest].in_use) {
+        if (!time_reached(now_ms, e.expire_ms) && dests[e.dest].in_use && !dests[e.dest].draining) {
             e.expire_ms = now_ms + svc.persistence_ms;
             return e.dest;
         }
@@ -294,7 +295,51 @@ void Processor::expire_at(ConnTable& table, int32_t pos) {
 
 uint32_t Processor::expire(uint32_t now_ms, uint32_t budget) {
     auto on_expire = [this](const ConnEntry& e) { release(e); };
-    return t4_.sweep(now_ms, budget, on_expire) + t6_.sweep(now_ms, budget, on_expire);
+    uint32_t n = t4_.sweep(now_ms, budget, on_expire) + t6_.sweep(now_ms, budget, on_expire);
+    if (dump_.load(std::memory_order_relaxed)) serve_dump(now_ms);
+    return n;
+}
+
+void Processor::serve_dump(uint32_t now_ms) {
+    constexpr uint32_t kSlotsPerPass = 4096;
+    DumpRequest& req = *dump_.load(std::memory_order_acquire);
+    auto take = [&](ConnTable& t, uint32_t& cursor, bool v6) {
+        uint32_t end = std::min(t.capacity(), cursor + kSlotsPerPass);
+        for (; cursor < end && req.out.size() < req.out.capacity(); cursor++) {
+            const ConnEntry& e = t.at(static_cast<int32_t>(cursor));
+            if (e.state == kFreeEntry || time_reached(now_ms, e.expire_ms)) continue;
+            ConnInfo c;
+            if (v6) {
+                ConnKey6 k;
+                if (!t.get_key(static_cast<int32_t>(cursor), &k)) continue;
+                c.src = IpAddr::from_v6(k.src);
+                c.dst = IpAddr::from_v6(k.dst);
+                c.sport = k.sport;
+                c.dport = k.dport;
+                c.proto = k.proto;
+            } else {
+                ConnKey4 k;
+                if (!t.get_key(static_cast<int32_t>(cursor), &k)) continue;
+                c.src = IpAddr::from_v4_be(k.src);
+                c.dst = IpAddr::from_v4_be(k.dst);
+                c.sport = k.sport;
+                c.dport = k.dport;
+                c.proto = k.proto;
+            }
+            c.state = e.state;
+            c.dest = e.dest;
+            c.expires_in_ms = e.expire_ms - now_ms;
+            req.out.push_back(c);
+        }
+        return cursor >= t.capacity() || req.out.size() >= req.out.capacity();
+    };
+    bool full = req.out.size() >= req.out.capacity();
+    bool done4 = full || take(t4_, req.cursor4, false);
+    bool done6 = done4 && (req.out.size() >= req.out.capacity() || take(t6_, req.cursor6, true));
+    if (done4 && done6) {
+        dump_.store(nullptr, std::memory_order_relaxed);
+        req.done.store(true, std::memory_order_release);
+    }
 }
 
 }  // namespace dplb

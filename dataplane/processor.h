@@ -3,8 +3,10 @@
 // core; it owns that core's connection tables, counters and scheduler cursors (shared-nothing).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "conn_table.h"
 #include "counters.h"
@@ -14,6 +16,24 @@
 #include "snapshot.h"
 
 namespace dplb {
+
+// One connection entry as the control plane lists it (`dplbctl list --connections`).
+struct ConnInfo {
+    IpAddr src, dst;
+    uint16_t sport = 0, dport = 0;
+    uint8_t proto = 0;   // 0 for a persistence template
+    uint8_t state = 0;
+    uint16_t dest = 0;
+    uint32_t expires_in_ms = 0;
+};
+
+// A listing asked of a worker: it fills `out` (never past its reserved capacity, so the worker
+// does not allocate) a bounded number of slots per loop pass, then sets `done`.
+struct DumpRequest {
+    std::vector<ConnInfo> out;  // reserve() the most entries wanted before handing it over
+    std::atomic<bool> done{false};
+    uint32_t cursor4 = 0, cursor6 = 0;
+};
 
 enum class Verdict : uint8_t {
     drop,    // counted in CoreCounters::drops (or not_for_us)
@@ -48,8 +68,12 @@ public:
     // Classifies and handles up to kMaxBurst frames received on a port whose MAC is `port_mac`.
     void process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t now_ms, const MacAddr& port_mac);
 
-    // Removes expired entries, looking at no more than `budget` slots per table.
+    // Removes expired entries, looking at no more than `budget` slots per table; also serves a
+    // pending connection listing, a bounded chunk per call.
     uint32_t expire(uint32_t now_ms, uint32_t budget);
+
+    // Called by the control thread; the worker serves it from expire(). One at a time.
+    void request_dump(DumpRequest* req) { dump_.store(req, std::memory_order_release); }
 
     CoreCounters& counters() { return *counters_; }
     const CoreCounters& counters() const { return *counters_; }
@@ -69,6 +93,12 @@ private:
     Verdict answer_arp(Frame& f, const Parsed& p, const MacAddr& port_mac);
     void release(const ConnEntry& e);
     void expire_at(ConnTable& table, int32_t pos);
+    // expire_nodest_conn: an entry whose real was removed or set to weight 0 is cut at its next packet.
+    bool cut_nodest(const ConnEntry& e) const {
+        if (!snap_->expire_nodest_conn) return false;
+        const Dest& d = snap_->dests[e.dest];
+        return d.draining || d.weight == 0;
+    }
     Verdict to_kernel() {
         counters_->to_kernel++;
         return Verdict::kernel;
@@ -78,6 +108,9 @@ private:
         return Verdict::drop;
     }
 
+    void serve_dump(uint32_t now_ms);
+
+    std::atomic<DumpRequest*> dump_{nullptr};
     const Snapshot* snap_ = nullptr;
     std::unique_ptr<CoreCounters> counters_;
     ConnTable t4_;

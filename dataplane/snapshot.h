@@ -21,13 +21,22 @@ const char* sched_name(Sched s);
 // A real server of one service. Its id (index in Snapshot::dests) stays the same across snapshots
 // for as long as the real exists, so per-core counters and connection entries can refer to it.
 struct Dest {
-    IpAddr ip;
-    uint16_t port = 0;
-    uint16_t weight = 1;  // 0: no new connections (drain)
-    uint16_t svc = 0;     // index into Snapshot::services
-    bool in_use = false;  // false for unused ids
+    // Read per forwarded packet: first.
     MacAddr mac;
     bool has_mac = false;
+    bool in_use = false;  // false for unused ids
+    // Removed from its service (by the configuration or a failed health check) but still holding
+    // connections: they keep forwarding here until they expire (IPVS's drain), or are cut at once
+    // when Snapshot::expire_nodest_conn is set. The id is freed once no connection refers to it.
+    bool draining = false;
+    uint16_t weight = 1;  // 0: no new connections (quiescent)
+    uint16_t svc = 0;     // id of its service
+    uint16_t port = 0;
+    IpAddr ip;
+    // The service it belongs to, by address (so a draining real is known after its service left).
+    IpAddr vip;
+    uint16_t vport = 0;
+    uint8_t proto = 0;
 };
 
 // Tables a scheduler precomputes from the reals and weights (see sched.h).
@@ -54,6 +63,8 @@ struct Service {
 struct Snapshot {
     std::vector<Service> services;
     std::vector<Dest> dests;  // indexed by dest id; size <= kMaxDests
+    // Cut connections to a draining or weight-0 real at their next packet (IPVS sysctl of that name).
+    bool expire_nodest_conn = false;
 
     // The service for a packet to vip:port/proto: an exact port first, then a port-0 service.
     const Service* find_service4(uint32_t vip_be, uint16_t port, uint8_t proto) const;

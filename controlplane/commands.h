@@ -1,0 +1,26 @@
+// The control-socket commands (`dplbctl ...`): parse the words, act on the Director, format the
+// answer as ipvsadm prints it or as JSON.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "director.h"
+
+namespace dplb {
+
+struct Reply {
+    bool ok = true;
+    std::string text;  // what dplbctl prints (stdout when ok, stderr otherwise)
+};
+
+Reply run_command(Director& director, const std::vector<std::string>& words);
+
+// Formatting, public for tests.
+std::string format_list(const Snapshot& snap, const CoreCounters& t, bool json);
+std::string format_list_stats(const Snapshot& snap, const CoreCounters& t, bool json);
+std::string format_list_rate(const Snapshot& snap, const Director& d, bool json);
+std::string format_connections(const Snapshot& snap, const std::vector<ConnInfo>& conns, bool json);
+std::string format_timeouts(const config::Config& cfg, bool json);
+
+}  // namespace dplb

@@ -1,0 +1,47 @@
+// Prometheus /metrics: the figures operators graph today from ipvsadm and keepalived, with the
+// Prometheus conventions (dplb_ prefix, base units, _total counters). Counters derived from the
+// workers are computed at scrape time; the health-check histogram and reload figures are kept in a
+// registry the control thread updates.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace prometheus {
+class Exposer;
+class Registry;
+template <typename T>
+class Family;
+class Histogram;
+}  // namespace prometheus
+
+namespace dplb {
+
+class Director;
+
+struct MetricsPort {
+    std::string name;
+    uint16_t port_id;
+    uint16_t nb_queues;
+};
+
+class Metrics {
+public:
+    // Listens on `listen` (host:port); throws std::runtime_error with a clear message when it cannot.
+    Metrics(const std::string& listen, Director& director, std::vector<MetricsPort> ports);
+    ~Metrics();
+
+    // Called by the health checker for every completed check.
+    void observe_health_check(const std::string& vip, const std::string& real, double seconds);
+    // VRRP state per instance: 0 init, 1 backup, 2 master, 3 fault.
+    void set_vrrp_state(const std::string& instance, int state);
+
+private:
+    std::unique_ptr<prometheus::Exposer> exposer_;
+    std::shared_ptr<prometheus::Registry> registry_;
+    std::shared_ptr<class DirectorCollector> collector_;
+    prometheus::Family<prometheus::Histogram>* hc_duration_ = nullptr;
+};
+
+}  // namespace dplb
