@@ -1,0 +1,71 @@
+// Health checks of real servers with keepalived's semantics (TCP_CHECK, HTTP_GET, MISC_CHECK):
+// one Checker per target, driven by a Boost.Asio io_context, never blocking it. Independent of the
+// configuration and the dataplane; whoever owns both turns OnChange into weight/quiescence updates.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+namespace dplb::health {
+
+enum class CheckType { tcp, http, misc };
+
+struct CheckSpec {
+    CheckType type;
+    std::string host;  // target (IPv4 or IPv6 literal)
+    uint16_t port;
+    std::chrono::milliseconds delay_loop{60000}, connect_timeout{5000}, delay_before_retry{1000},
+        warmup{0};
+    unsigned retry = 1;
+    bool alpha = false;  // alpha: start DOWN until the first success; else start UP
+    std::string path = "/";
+    std::vector<int> status_codes{200};
+    std::string digest{};  // http: md5 hex of body, optional
+    std::string script{};
+    std::chrono::milliseconds script_timeout{5000};
+    bool dynamic = false;  // misc
+};
+
+struct Result {
+    bool up;
+    std::string reason;
+    int dynamic_weight = -1;  // MISC_CHECK with dynamic: exit code - 2 for codes 2..255
+    std::chrono::microseconds duration;
+};
+
+// One line for logs, e.g. "HTTP_GET 10.0.0.1:80/health status 200 timeout 5000ms".
+std::string describe(const CheckSpec& spec);
+
+// One per target; owns its timers and the check in flight. Callbacks run on the io_context.
+// start(), stop() and the destructor must be called from the thread running the io_context (or
+// while it does not run): after stop() returns no callback is called any more and a running
+// MISC_CHECK script has been sent SIGKILL. up() and dynamic_weight() may be read from any thread.
+class Checker {
+public:
+    using OnChange = std::function<void(bool up, const std::string& reason)>;  // once per change
+    using OnResult = std::function<void(const Result&)>;  // every completed check (for a histogram)
+
+    Checker(boost::asio::io_context& io, CheckSpec spec, OnChange on_change, OnResult on_result = {});
+    ~Checker();
+    Checker(const Checker&) = delete;
+    Checker& operator=(const Checker&) = delete;
+
+    void start();
+    void stop();
+    bool up() const;
+    // Weight last reported by a dynamic MISC_CHECK (exit code - 2); -1 until one reports one.
+    int dynamic_weight() const;
+
+private:
+    class Impl;
+    // Shared with the completion handlers in flight, which outlive stop() until they are aborted.
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace dplb::health
