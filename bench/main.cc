@@ -14,6 +14,7 @@
 
 #include "options.h"
 #include "rig.h"
+#include "sysload.h"
 
 namespace dplb::bench {
 namespace {
@@ -64,12 +65,14 @@ bool run_mode(Rig& rig, const Options& opt, bool macswap, Checker& chk) {
         return false;
     }
     Sample a = rig.sample();
+    CpuTimes cpu_a = read_cpu_times();
     if (opt.packets) {
         while (!rig.quit().load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     } else {
         std::this_thread::sleep_for(std::chrono::duration<double>(opt.seconds));
     }
     Sample b = rig.sample();
+    CpuTimes cpu_b = read_cpu_times();
     rig.stop();
     Sample post = rig.sample();
 
@@ -79,6 +82,7 @@ bool run_mode(Rig& rig, const Options& opt, bool macswap, Checker& chk) {
     double mpps = static_cast<double>(b.tx - a.tx) / dt / 1e6;
     double per_core = mpps / static_cast<double>(ws.size());
     double ns_per_pkt = per_core > 0 ? 1e3 / per_core : 0;
+    double others = other_cpus(cpu_a, cpu_b, dt);
     double conns_s = macswap ? 0 : static_cast<double>(b.conns - a.conns) / dt;
     WorkerRig& w0 = *ws[0];
     double bytes_per_conn = static_cast<double>(w0.heap_bytes) / static_cast<double>(w0.capacity);
@@ -92,19 +96,20 @@ bool run_mode(Rig& rig, const Options& opt, bool macswap, Checker& chk) {
     if (!macswap)
         std::printf("  new conns %.3f M/s, table %llu entries, %.1f B/conn", conns_s / 1e6,
                     static_cast<unsigned long long>(entries), bytes_per_conn);
+    if (others > 0.1) std::printf("  [other processes used %.2f CPUs meanwhile]", others);
     std::printf("\n");
     std::printf(
         "RESULT {\"mode\":\"%s\",\"traffic\":\"%s\",\"flows\":%llu,\"size\":%u,\"workers\":%zu,\"frames\":%u,"
         "\"sched\":\"%s\",\"seconds\":%.3f,\"packets\":%llu,\"mpps\":%.4f,\"mpps_per_core\":%.4f,\"ns_per_pkt\":%.2f,"
         "\"new_conns_per_sec\":%.0f,\"table_full\":%llu,\"drops\":%llu,\"expired\":%llu,\"entries\":%llu,"
         "\"capacity\":%llu,\"heap_bytes\":%llu,\"bytes_per_conn\":%.2f,\"model_bytes_per_conn\":%.2f,"
-        "\"hugepages\":%s}\n",
+        "\"other_cpus\":%.2f,\"hugepages\":%s}\n",
         mode, traffic_name(opt.traffic), static_cast<unsigned long long>(opt.flows), opt.size, ws.size(), opt.frames,
         sched_name(opt.sched), dt, static_cast<unsigned long long>(b.tx - a.tx), mpps, per_core, ns_per_pkt,
         conns_s, static_cast<unsigned long long>(b.table_full - a.table_full),
         static_cast<unsigned long long>(b.drops - a.drops), static_cast<unsigned long long>(b.expired - a.expired),
         static_cast<unsigned long long>(entries), static_cast<unsigned long long>(w0.capacity),
-        static_cast<unsigned long long>(w0.heap_bytes), bytes_per_conn, model_bytes,
+        static_cast<unsigned long long>(w0.heap_bytes), bytes_per_conn, model_bytes, others,
         rte_eal_has_hugepages() ? "true" : "false");
     std::fflush(stdout);
 
