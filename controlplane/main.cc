@@ -26,6 +26,7 @@
 #include "processor.h"
 #include "snapshot_builder.h"
 #include "stats_report.h"
+#include "telemetry.h"
 #include "worker.h"
 
 namespace {
@@ -242,6 +243,7 @@ int run(const Options& opt, const dplb::config::Config& cfg) {
     dplb::Director director(cfg, procs, ctxs, &published);
     if (rc == 0) {
         director.rebuild(false);  // the first snapshot, before any worker runs
+        dplb::register_telemetry(director);
         for (Worker& w : workers) {
             w.proc->set_snapshot(published.load());
             rte_eal_remote_launch(dplb::worker_main, &w.ctx, w.lcore);
