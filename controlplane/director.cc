@@ -128,6 +128,7 @@ std::string Director::reload(const std::string& path) {
     rebuild();
     reloads_ok_++;
     last_reload_ok_ = true;
+    if (after_reload_) after_reload_();
     return "";
 }
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,6 +42,8 @@ public:
     // Returns "" on success, else the errors.
     std::string reload(const std::string& path);
     std::string reload() { return reload(cfg_.file); }
+    // Runs after each successful reload (the health manager re-syncs its checkers).
+    void set_after_reload(std::function<void()> fn) { after_reload_ = std::move(fn); }
 
     const config::Config& config() const { return cfg_; }
     std::shared_ptr<const Snapshot> snapshot() const;
@@ -88,6 +91,7 @@ private:
     std::unique_ptr<CoreCounters> last_, now_;
     std::chrono::steady_clock::time_point last_tick_;
     std::vector<Rates> svc_rates_, dest_rates_;
+    std::function<void()> after_reload_;
     uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
     bool last_reload_ok_ = true;
     std::chrono::system_clock::time_point last_reload_;

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "control_server.h"
 #include "director.h"
+#include "health_manager.h"
 #include "metrics.h"
 #include "port.h"
 #include "processor.h"
@@ -108,6 +109,11 @@ int control_loop(dplb::Director& director, const dplb::config::Config& cfg, cons
         std::fprintf(stderr, "dplbd: %s\n", e.what());
         return 1;
     }
+    dplb::HealthManager health(io, director, [&metrics](const std::string& vip, const std::string& real, double s) {
+        if (metrics) metrics->observe_health_check(vip, real, s);
+    });
+    director.set_after_reload([&health] { health.sync(); });
+    health.sync();
     std::printf("dplbd: control socket %s%s%s\n", cfg.control.socket.c_str(),
                 metrics ? ", metrics on http://" : "", metrics ? (cfg.metrics.listen + "/metrics").c_str() : "");
     std::fflush(stdout);
@@ -145,6 +151,7 @@ int control_loop(dplb::Director& director, const dplb::config::Config& cfg, cons
     tick.expires_after(std::chrono::seconds(1));
     tick.async_wait(on_tick);
     if (!g_quit) io.run();  // a stop asked for during start-up is honoured here
+    director.set_after_reload({});
     return 0;
 }
 

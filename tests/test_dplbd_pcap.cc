@@ -37,6 +37,8 @@ const char* kConfig = R"(ports:
 conn_table:
   ipv4_entries: 4096
   ipv6_entries: 1024
+metrics:
+  listen: off
 services:
   - vip: 10.10.0.100
     port: 80
@@ -94,7 +96,7 @@ TEST(Dplbd, ForwardsTcpFlowsOnAPcapPortWithTheRightMacsAndCounters) {
     const size_t arp_index = frames.size() - 1;
 
     ASSERT_TRUE(write_pcap(dir.path + "/in.pcap", frames));
-    std::ofstream(dir.path + "/lb.yaml") << kConfig;
+    std::ofstream(dir.path + "/lb.yaml") << kConfig << "control:\n  socket: " << dir.path << "/dplb.sock\n";
     std::string out_pcap = dir.path + "/out.pcap";
     std::string vdev = "net_pcap0,rx_pcap=" + dir.path + "/in.pcap,tx_pcap=" + out_pcap;
     std::string cfg = dir.path + "/lb.yaml", stats = dir.path + "/stats.json", log = dir.path + "/dplbd.log";

@@ -1,0 +1,103 @@
+#include "health_manager.h"
+
+#include <cstdio>
+
+namespace dplb {
+namespace {
+
+std::string endpoint(const IpAddr& ip, uint16_t port) {
+    return (ip.is_v6() ? "[" + ip.str() + "]" : ip.str()) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+health::CheckSpec check_spec(const config::Service& svc, const config::RealServer& r) {
+    const config::HealthCheck& hc = *r.health_check;
+    using std::chrono::seconds;
+    health::CheckSpec s{};
+    s.type = hc.type == config::CheckType::tcp    ? health::CheckType::tcp
+             : hc.type == config::CheckType::http ? health::CheckType::http
+                                                  : health::CheckType::misc;
+    s.host = r.ip.str();
+    s.port = hc.connect_port ? hc.connect_port : r.port;
+    s.delay_loop = seconds(svc.delay_loop_s);
+    s.connect_timeout = seconds(hc.connect_timeout_s);
+    s.delay_before_retry = seconds(hc.delay_before_retry_s);
+    s.warmup = seconds(hc.warmup_s);
+    s.retry = hc.retry;
+    s.alpha = hc.alpha;
+    if (!hc.path.empty()) s.path = hc.path;
+    s.status_codes.assign(hc.status_codes.begin(), hc.status_codes.end());
+    if (s.status_codes.empty()) s.status_codes = {200};
+    s.digest = hc.digest;
+    s.script = hc.script;
+    s.script_timeout = seconds(hc.timeout_s ? hc.timeout_s : hc.connect_timeout_s);
+    s.dynamic = hc.dynamic;
+    return s;
+}
+
+HealthManager::HealthManager(boost::asio::io_context& io, Director& director, Observe observe)
+    : io_(io), director_(director), observe_(std::move(observe)) {}
+
+HealthManager::~HealthManager() {
+    for (auto& [k, r] : running_) r.checker->stop();
+}
+
+void HealthManager::sync() {
+    std::map<RealKey, Running> next;
+    bool changed = false;
+    for (const auto& svc : director_.config().services) {
+        for (const auto& r : svc.reals) {
+            if (!r.health_check) continue;
+            RealKey key{svc.vip, svc.port, svc.proto, r.ip, r.port};
+            health::CheckSpec spec = check_spec(svc, r);
+            std::string text = health::describe(spec) + " every " + std::to_string(svc.delay_loop_s) + "s";
+            auto old = running_.find(key);
+            if (old != running_.end() && old->second.spec_text == text) {
+                next[key] = std::move(old->second);
+                running_.erase(old);
+                continue;
+            }
+            std::string what = std::string(proto_name(svc.proto)) + " " + endpoint(svc.vip, svc.port) + " -> " +
+                               endpoint(r.ip, r.port);
+            std::string vip = endpoint(svc.vip, svc.port), real = endpoint(r.ip, r.port);
+            auto checker = std::make_unique<health::Checker>(
+                io_, spec, [this, key, what](bool up, const std::string& reason) { on_change(key, what, up, reason); },
+                [this, vip, real](const health::Result& res) {
+                    if (observe_) observe_(vip, real, std::chrono::duration<double>(res.duration).count());
+                });
+            // alpha: DOWN until the first success; otherwise UP until a check says otherwise.
+            RealRuntime& rt = director_.runtime()[key];
+            rt.healthy = !spec.alpha;
+            rt.dynamic_weight = -1;
+            changed = true;
+            next[key] = Running{text, std::move(checker)};
+        }
+    }
+    // Checkers of reals that left (or lost their check): stop them; such a real counts as up again.
+    for (auto& [k, r] : running_) {
+        r.checker->stop();
+        auto it = director_.runtime().find(k);
+        if (it != director_.runtime().end()) {
+            it->second.healthy = true;
+            it->second.dynamic_weight = -1;
+        }
+        changed = true;
+    }
+    running_ = std::move(next);
+    if (changed) director_.rebuild();
+    for (auto& [k, r] : running_) r.checker->start();
+}
+
+void HealthManager::on_change(const RealKey& key, const std::string& what, bool up, const std::string& reason) {
+    RealRuntime& rt = director_.runtime()[key];
+    auto it = running_.find(key);
+    int dyn = it != running_.end() ? it->second.checker->dynamic_weight() : -1;
+    rt.healthy = up;
+    rt.dynamic_weight = dyn;
+    std::printf("dplbd: health: %s is %s: %s\n", what.c_str(), up ? "UP" : "DOWN", reason.c_str());
+    std::fflush(stdout);
+    director_.rebuild();
+}
+
+}  // namespace dplb

@@ -1,0 +1,43 @@
+// Runs a health checker for every real server that has a health_check in the configuration, and
+// turns its verdicts into the Director's runtime state (up/down, MISC_CHECK dynamic weight), which
+// the next snapshot applies. After a reload, checkers whose real and check are unchanged keep running
+// (and keep their state); the others are replaced.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "director.h"
+#include "health_check.h"
+
+namespace dplb {
+
+class HealthManager {
+public:
+    using Observe = std::function<void(const std::string& vip, const std::string& real, double seconds)>;
+    HealthManager(boost::asio::io_context& io, Director& director, Observe observe = {});
+    ~HealthManager();
+
+    // Starts, keeps or stops checkers to match the Director's configuration. Call after each reload.
+    void sync();
+
+private:
+    struct Running {
+        std::string spec_text;  // describe() of the spec: unchanged text = unchanged check
+        std::unique_ptr<health::Checker> checker;
+    };
+    void on_change(const RealKey& key, const std::string& what, bool up, const std::string& reason);
+
+    boost::asio::io_context& io_;
+    Director& director_;
+    Observe observe_;
+    std::map<RealKey, Running> running_;
+};
+
+// The checker's spec for a configured real (public for tests).
+health::CheckSpec check_spec(const config::Service& svc, const config::RealServer& real);
+
+}  // namespace dplb
