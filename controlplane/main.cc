@@ -23,6 +23,7 @@
 #include "director.h"
 #include "health_manager.h"
 #include "metrics.h"
+#include "neighbours.h"
 #include "port.h"
 #include "processor.h"
 #include "snapshot_builder.h"
@@ -112,8 +113,13 @@ int control_loop(dplb::Director& director, const dplb::config::Config& cfg, cons
     dplb::HealthManager health(io, director, [&metrics](const std::string& vip, const std::string& real, double s) {
         if (metrics) metrics->observe_health_check(vip, real, s);
     });
-    director.set_after_reload([&health] { health.sync(); });
+    dplb::NeighbourResolver neighbours(io, director);
+    director.set_after_reload([&health, &neighbours] {
+        health.sync();
+        neighbours.refresh();
+    });
     health.sync();
+    neighbours.start();
     std::printf("dplbd: control socket %s%s%s\n", cfg.control.socket.c_str(),
                 metrics ? ", metrics on http://" : "", metrics ? (cfg.metrics.listen + "/metrics").c_str() : "");
     std::fflush(stdout);

@@ -30,6 +30,7 @@ struct IpAddr {
     bool is_v6() const { return family == 6; }
     bool operator==(const IpAddr& o) const { return family == o.family && b == o.b; }
     bool operator!=(const IpAddr& o) const { return !(*this == o); }
+    bool operator<(const IpAddr& o) const { return family != o.family ? family < o.family : b < o.b; }
     // IPv4 as a big-endian word, as it sits in a packet.
     uint32_t v4_be() const {
         uint32_t v;

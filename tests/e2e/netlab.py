@@ -158,7 +158,7 @@ class Wire:
         self.lab = lab
         self.got = []
         self.sniffer = AsyncSniffer(iface="cl0", store=False, prn=self.got.append,
-                                    lfilter=lambda p: p.src == lab.lb_mac)
+                                    lfilter=lambda p: p.src == lab.lb_mac and not p.dst.startswith("33:33:"))
         self.sniffer.start()
         time.sleep(0.3)
 
