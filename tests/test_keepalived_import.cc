@@ -1,0 +1,380 @@
+// keepalived.conf -> YAML: the corpus of hand-written configurations with their exact output and
+// warnings, the corpus of broken ones with their exact errors, and the rules one at a time.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "keepalived_import.h"
+
+#ifndef DPLB_SOURCE_ROOT
+#define DPLB_SOURCE_ROOT "."
+#endif
+
+namespace dplb::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kRoot = DPLB_SOURCE_ROOT;
+const fs::path kCorpus = kRoot + "/config/examples/keepalived";
+
+std::string read_text(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    EXPECT_TRUE(in) << "cannot read " << path;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string join(const std::vector<std::string>& lines) {
+    std::string out;
+    for (const std::string& l : lines) out += l + "\n";
+    return out;
+}
+
+// The messages import_keepalived throws for `text`, or an empty list when it converts.
+std::vector<std::string> errors_of(const std::string& text, const std::string& name = "k.conf") {
+    try {
+        import_keepalived(text, name);
+    } catch (const ConfigError& e) {
+        return e.errors;
+    }
+    return {};
+}
+
+// Converts `text`, which must convert, and checks that the result loads.
+ImportResult convert(const std::string& text, const std::string& name = "k.conf") {
+    try {
+        ImportResult r = import_keepalived(text, name);
+        EXPECT_NO_THROW(load_config_string(r.yaml, name)) << r.yaml;
+        return r;
+    } catch (const ConfigError& e) {
+        ADD_FAILURE() << e.what();
+        return {};
+    }
+}
+
+bool has_warning(const ImportResult& r, const std::string& part) {
+    return std::any_of(r.warnings.begin(), r.warnings.end(),
+                       [&](const std::string& w) { return w.find(part) != std::string::npos; });
+}
+
+// A virtual_server on 10.0.0.100:80 with one real server whose block is `real` and whose own
+// block adds `vs`; enough around it to convert.
+std::string one_vs(const std::string& vs, const std::string& real = "        weight 1\n") {
+    return "virtual_server 10.0.0.100 80 {\n    lb_kind DR\n" + vs + "    real_server 10.0.0.11 80 {\n" + real +
+           "    }\n}\n";
+}
+
+TEST(KeepalivedImport, GoldenCorpus) {
+    int checked = 0;
+    for (const auto& entry : fs::directory_iterator(kCorpus)) {
+        if (entry.path().extension() != ".conf") continue;
+        const std::string name = entry.path().filename().string();
+        fs::path yaml_path = entry.path(), warn_path = entry.path();
+        yaml_path.replace_extension(".yaml.expected");
+        warn_path.replace_extension(".warnings.expected");
+        ASSERT_TRUE(fs::exists(yaml_path)) << name << " has no .yaml.expected";
+        ASSERT_TRUE(fs::exists(warn_path)) << name << " has no .warnings.expected";
+        try {
+            ImportResult r = import_keepalived(read_text(entry.path()), name);
+            EXPECT_EQ(r.yaml, read_text(yaml_path)) << "in " << name;
+            EXPECT_EQ(join(r.warnings), read_text(warn_path)) << "in " << name;
+            // What comes out is a configuration dplbd takes as it is.
+            EXPECT_NO_THROW(load_config_string(r.yaml, name + ".yaml")) << "in " << name;
+        } catch (const ConfigError& e) {
+            ADD_FAILURE() << name << ": " << e.what();
+        }
+        checked++;
+    }
+    EXPECT_GE(checked, 6);
+}
+
+TEST(KeepalivedImport, GoldenBadCorpus) {
+    const std::regex format(R"([a-z_]+\.conf:[0-9]+:[0-9]+: .+)");
+    int checked = 0;
+    for (const auto& entry : fs::directory_iterator(kCorpus / "bad")) {
+        if (entry.path().extension() != ".conf") continue;
+        const std::string name = entry.path().filename().string();
+        fs::path expected_path = entry.path();
+        expected_path.replace_extension(".expected");
+        ASSERT_TRUE(fs::exists(expected_path)) << name << " has no .expected";
+        std::string expected = read_text(expected_path);
+        while (!expected.empty() && expected.back() == '\n') expected.pop_back();
+        try {
+            import_keepalived(read_text(entry.path()), name);
+            ADD_FAILURE() << name << " converted without errors";
+        } catch (const ConfigError& e) {
+            EXPECT_EQ(e.what(), expected) << "in " << name;
+            for (const std::string& m : e.errors) EXPECT_TRUE(std::regex_match(m, format)) << m;
+        }
+        checked++;
+    }
+    EXPECT_GE(checked, 5);
+}
+
+// The smallest useful conversion, whole.
+TEST(KeepalivedImport, Minimal) {
+    ImportResult r = convert(
+        "vrrp_instance VI_1 {\n"
+        "    interface eth0\n"
+        "    virtual_router_id 51\n"
+        "    virtual_ipaddress {\n        10.0.0.100\n    }\n"
+        "}\n" +
+            one_vs("    lb_algo rr\n"),
+        "m.conf");
+    EXPECT_EQ(r.yaml,
+              "# Converted from m.conf by dplb's keepalived import. Read its warnings before use.\n"
+              "ports:\n"
+              "  - name: eth0\n"
+              "    device: net_af_packet0\n"
+              "services:\n"
+              "  # m.conf:8: virtual_server 10.0.0.100 80\n"
+              "  - vip: 10.0.0.100\n"
+              "    port: 80\n"
+              "    protocol: tcp\n"
+              "    scheduler: rr\n"
+              "    real_servers:\n"
+              "      - ip: 10.0.0.11\n"
+              "        weight: 1\n"
+              "vrrp_instances:\n"
+              "  # m.conf:1: vrrp_instance VI_1\n"
+              "  - name: VI_1\n"
+              "    interface: eth0\n"
+              "    virtual_router_id: 51\n"
+              "    virtual_ipaddresses:\n"
+              "      - 10.0.0.100\n");
+    EXPECT_EQ(r.warnings, std::vector<std::string>{"m.conf:2: interface eth0: becomes port \"eth0\" on device "
+                                                   "net_af_packet0; run dplbd with --vdev net_af_packet0,iface=eth0 "
+                                                   "or set device to the NIC's PCI address, and list the director's "
+                                                   "own address on it under addresses"});
+}
+
+TEST(KeepalivedImport, Deterministic) {
+    const std::string text = read_text(kCorpus / "messy.conf");
+    ImportResult a = import_keepalived(text, "messy.conf");
+    ImportResult b = import_keepalived(text, "messy.conf");
+    EXPECT_EQ(a.yaml, b.yaml);
+    EXPECT_EQ(a.warnings, b.warnings);
+}
+
+TEST(KeepalivedImport, CommentsQuotesAndLayout) {
+    // '#' and '!' start comments outside quotes only; quotes keep spaces and may sit inside a word;
+    // "{" may sit on the next line, and a block may sit on one line.
+    ImportResult r = convert(
+        "# comment\n! comment too\n"
+        "virtual_server 10.0.0.100 80   # trailing\n"
+        "{\n"
+        "\tlb_kind DR ! trailing\n"
+        "  real_server 10.0.0.11 80 { MISC_CHECK { misc_path \"/bin/check #1\"' a b'!x\n"
+        "  } }\n"
+        "}\r\n");
+    EXPECT_NE(r.yaml.find("script: \"/bin/check #1 a b\"\n"), std::string::npos) << r.yaml;
+}
+
+TEST(KeepalivedImport, OptionsInheritedFromVirtualToRealToChecker) {
+    ImportResult r = convert(
+        "virtual_server 10.0.0.100 80 {\n    lb_kind DR\n    delay_loop 7\n"
+        "    connect_timeout 9\n    retry 4\n    delay_before_retry 2\n    warmup 5\n    alpha\n    "
+        "inhibit_on_failure\n"
+        "    real_server 10.0.0.11 80 {\n        retry 6\n        TCP_CHECK {\n            warmup 1\n        }\n    }\n"
+        "    real_server 10.0.0.12 80 {\n        inhibit_on_failure off\n        TCP_CHECK {\n            alpha no\n"
+        "        }\n    }\n}\n");
+    Config c = load_config_string(r.yaml, "i.yaml");
+    const Service& s = c.services.at(0);
+    EXPECT_EQ(s.delay_loop_s, 7u);
+    const RealServer& a = s.reals.at(0);
+    EXPECT_TRUE(a.inhibit_on_failure);
+    ASSERT_TRUE(a.health_check);
+    EXPECT_EQ(a.health_check->connect_timeout_s, 9u);
+    EXPECT_EQ(a.health_check->retry, 6u);
+    EXPECT_EQ(a.health_check->delay_before_retry_s, 2u);
+    EXPECT_EQ(a.health_check->warmup_s, 1u);
+    EXPECT_TRUE(a.health_check->alpha);
+    const RealServer& b = s.reals.at(1);
+    EXPECT_FALSE(b.inhibit_on_failure);
+    EXPECT_EQ(b.health_check->retry, 4u);
+    EXPECT_FALSE(b.health_check->alpha);
+}
+
+// dplb's defaults for misc and http are not keepalived's; the import writes keepalived's out.
+TEST(KeepalivedImport, KeepalivedDefaultsWrittenOut) {
+    Config c = load_config_string(
+        convert(one_vs("", "        MISC_CHECK {\n            misc_path /bin/true\n        }\n")).yaml, "d.yaml");
+    const HealthCheck& m = c.services.at(0).reals.at(0).health_check.value();
+    EXPECT_EQ(m.retry, 0u);
+    EXPECT_EQ(m.delay_before_retry_s, 1u);
+    EXPECT_EQ(m.timeout_s, 60u);  // keepalived's delay_loop
+    c = load_config_string(
+        convert(one_vs("", "        HTTP_GET {\n            url {\n                path /\n            }\n        }\n"))
+            .yaml,
+        "d.yaml");
+    const HealthCheck& h = c.services.at(0).reals.at(0).health_check.value();
+    EXPECT_EQ(h.status_codes.size(), 100u);
+    EXPECT_EQ(h.status_codes.front(), 200);
+    EXPECT_EQ(h.status_codes.back(), 299);
+    EXPECT_EQ(h.retry, 1u);
+    EXPECT_EQ(h.delay_before_retry_s, 3u);
+}
+
+TEST(KeepalivedImport, FractionalSecondsRoundedUp) {
+    ImportResult r =
+        convert(one_vs("    delay_loop 2.5\n", "        TCP_CHECK {\n            connect_timeout 0.2\n        }\n"));
+    EXPECT_NE(r.yaml.find("    delay_loop: 3\n"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("          connect_timeout: 1\n"), std::string::npos) << r.yaml;
+    EXPECT_TRUE(has_warning(r, "k.conf:3: delay_loop 2.5: rounded up to 3 seconds (dplb counts whole seconds)"));
+    EXPECT_TRUE(has_warning(r, "k.conf:6: connect_timeout 0.2: rounded up to 1 second (dplb counts whole seconds)"));
+}
+
+std::string instance(const std::string& body, const std::string& vips = "        10.0.0.100\n") {
+    return "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 9\n" + body + "    virtual_ipaddress {\n" +
+           vips + "    }\n}\n";
+}
+
+TEST(KeepalivedImport, AdvertIntByVersion) {
+    ImportResult v2 = convert(instance("    advert_int 0.5\n") + one_vs(""));
+    EXPECT_NE(v2.yaml.find("    advert_int: 1\n"), std::string::npos) << v2.yaml;
+    EXPECT_TRUE(has_warning(v2, "k.conf:4: advert_int 0.5: rounded up to 1 second (VRRPv2 counts whole seconds)"));
+    ImportResult v3 = convert(instance("    version 3\n    advert_int 0.125\n") + one_vs(""));
+    EXPECT_NE(v3.yaml.find("    advert_int: 0.13\n    version: 3\n"), std::string::npos) << v3.yaml;
+    EXPECT_TRUE(has_warning(v3, "k.conf:5: advert_int: rounded up to 0.13 seconds (VRRPv3 counts centiseconds)"));
+    EXPECT_EQ(errors_of(instance("    version 3\n    advert_int 41\n") + one_vs("")),
+              std::vector<std::string>{"k.conf:5:1: advert_int: at most 40.95 seconds with VRRPv3, got 41"});
+}
+
+TEST(KeepalivedImport, Ipv6InstancesRunVrrpV3) {
+    const std::string vs6 =
+        "virtual_server 2001:db8::100 80 {\n    lb_kind DR\n    real_server 2001:db8::11 80 {\n"
+        "    }\n}\n";
+    ImportResult r = convert(instance("    authentication {\n        auth_type PASS\n        auth_pass x\n    }\n",
+                                      "        2001:db8::100/64\n") +
+                             vs6);
+    EXPECT_NE(r.yaml.find("    version: 3\n"), std::string::npos) << r.yaml;
+    EXPECT_EQ(r.yaml.find("authentication"), std::string::npos) << r.yaml;
+    EXPECT_TRUE(has_warning(r, "k.conf:4: authentication: not converted (VRRPv3 has no authentication)"));
+    ImportResult e = convert(instance("    version 2\n", "        2001:db8::100\n") + vs6);
+    EXPECT_TRUE(has_warning(e, "k.conf:4: version 2: converted as 3 (IPv6 runs VRRPv3, as keepalived does)"));
+}
+
+TEST(KeepalivedImport, VipsThatAreNoServiceAreDropped) {
+    ImportResult r = convert(instance("", "        10.0.0.100\n        10.0.0.1/24 dev eth0\n") +
+                             "vrrp_instance VI_2 {\n    interface eth1\n    virtual_router_id 10\n"
+                             "    virtual_ipaddress {\n        10.0.0.2\n    }\n}\n" +
+                             one_vs(""));
+    EXPECT_TRUE(has_warning(r,
+                            "k.conf:6: virtual_ipaddress 10.0.0.1: not converted (no virtual_server has this "
+                            "address; dplb announces the vips of its services only)"));
+    EXPECT_TRUE(has_warning(r,
+                            "k.conf:9: vrrp_instance VI_2: not converted (none of its virtual addresses is the "
+                            "vip of a converted virtual_server)"));
+    // The dropped instance's interface does not become a port.
+    EXPECT_EQ(r.yaml.find("eth1"), std::string::npos) << r.yaml;
+}
+
+TEST(KeepalivedImport, NoInstanceGivesADefaultPort) {
+    ImportResult r = convert(one_vs(""), "p.conf");
+    EXPECT_NE(r.yaml.find("ports:\n  - name: lan0\n    device: net_af_packet0\n"), std::string::npos) << r.yaml;
+    ASSERT_FALSE(r.warnings.empty());
+    EXPECT_EQ(r.warnings.back(),
+              "p.conf: no vrrp_instance names an interface: wrote port \"lan0\" on device "
+              "net_af_packet0; set device to the NIC the virtual servers are reached on");
+}
+
+TEST(KeepalivedImport, NothingToConvert) {
+    EXPECT_EQ(errors_of("global_defs {\n    router_id x\n}\n", "e.conf"),
+              std::vector<std::string>{"e.conf: no virtual_server could be converted, and dplb needs at least one"});
+    EXPECT_EQ(errors_of("", "e.conf"),
+              std::vector<std::string>{"e.conf: no virtual_server could be converted, and dplb needs at least one"});
+}
+
+TEST(KeepalivedImport, CollisionsAreErrors) {
+    EXPECT_EQ(
+        errors_of(instance("") +
+                  "vrrp_instance VI_2 {\n    interface eth0\n    virtual_router_id 9\n"
+                  "    virtual_ipaddress {\n        10.0.0.101\n    }\n}\n" +
+                  one_vs("") + "virtual_server 10.0.0.101 80 {\n    lb_kind DR\n    real_server 10.0.0.11 80\n}\n"),
+        std::vector<std::string>{"k.conf:10:5: virtual_router_id 9: already used on eth0 for IPv4 by "
+                                 "vrrp_instance VI_1 at line 1"});
+    EXPECT_EQ(errors_of(one_vs("") + one_vs("")),
+              std::vector<std::string>{"k.conf:7:1: virtual_server 10.0.0.100 80: duplicate of the virtual_server at "
+                                       "line 1"});
+}
+
+TEST(KeepalivedImport, RepeatedKeywordKeepsTheLast) {
+    ImportResult r = convert(one_vs("    lb_algo rr\n    lb_algo sh\n"));
+    EXPECT_NE(r.yaml.find("    scheduler: sh\n"), std::string::npos) << r.yaml;
+    EXPECT_TRUE(has_warning(r, "k.conf:4: lb_algo: given again; this one replaces the one at line 3"));
+}
+
+TEST(KeepalivedImport, UnsupportedSchedulersAndForwarding) {
+    ImportResult r = convert(
+        "virtual_server 10.0.0.100 80 {\n    lb_algo sed\n    lb_kind TUN\n"
+        "    real_server 10.0.0.11 80 {\n        lvs_method NAT\n    }\n}\n");
+    EXPECT_NE(r.yaml.find("    scheduler: wlc\n"), std::string::npos) << r.yaml;
+    EXPECT_TRUE(has_warning(r, "k.conf:2: lb_algo sed: converted as wlc"));
+    EXPECT_TRUE(has_warning(r, "k.conf:3: lb_kind TUN: converted as DR"));
+    EXPECT_TRUE(has_warning(r, "k.conf:5: lvs_method NAT: converted as DR"));
+    ImportResult none = convert("virtual_server 10.0.0.100 80 {\n    real_server 10.0.0.11 80\n}\n");
+    EXPECT_TRUE(has_warning(none, "k.conf:1: virtual_server 10.0.0.100 80: no lb_kind, which keepalived takes as NAT"));
+}
+
+TEST(KeepalivedImport, UnconvertibleVirtualServersAreSkipped) {
+    ImportResult r = convert(one_vs("") +
+                             "virtual_server 10.0.0.100 5060 {\n    protocol SCTP\n"
+                             "    real_server 10.0.0.11 5060\n}\n"
+                             "virtual_server 10.0.0.100 81 {\n    lb_kind DR\n}\n"
+                             "virtual_server group G1 {\n    real_server 10.0.0.11 80\n}\n");
+    EXPECT_TRUE(has_warning(r,
+                            "k.conf:7: virtual_server 10.0.0.100 5060: not converted (dplb balances TCP and UDP, "
+                            "not SCTP), nor are its real servers"));
+    EXPECT_TRUE(has_warning(r,
+                            "k.conf:11: virtual_server 10.0.0.100 81: not converted (it has no real_server, and "
+                            "dplb needs one)"));
+    EXPECT_TRUE(has_warning(r,
+                            "k.conf:14: virtual_server group G1: not converted (dplb has no virtual server "
+                            "groups), nor are its real servers"));
+    EXPECT_EQ(load_config_string(r.yaml, "u.yaml").services.size(), 1u);
+}
+
+TEST(KeepalivedImport, PortlessPersistentService) {
+    ImportResult r = convert(
+        "virtual_server 10.0.0.100 {\n    lb_kind DR\n    persistence_timeout 600\n"
+        "    real_server 10.0.0.11 {\n        TCP_CHECK {\n            connect_port 22\n"
+        "        }\n    }\n}\n");
+    Config c = load_config_string(r.yaml, "p.yaml");
+    EXPECT_EQ(c.services.at(0).port, 0);
+    EXPECT_EQ(c.services[0].persistence_timeout_s, 600u);
+    EXPECT_EQ(c.services[0].reals.at(0).health_check->connect_port, 22);
+    // Without connect_port there is nothing to connect to.
+    EXPECT_EQ(errors_of("virtual_server 10.0.0.100 {\n    persistence_timeout\n    real_server 10.0.0.11 {\n"
+                        "        TCP_CHECK {\n        }\n    }\n}\n"),
+              std::vector<std::string>{"k.conf:4:9: TCP_CHECK: connect_port missing (the real server has no port to "
+                                       "check)"});
+}
+
+TEST(KeepalivedImport, PreprocessorLinesWarned) {
+    ImportResult r = convert("$PRIO=100\n$LONG=a \\\n  b\n@lb1 router_id a\n~SEQ(n, 1, 3) x\n" + one_vs(""));
+    EXPECT_TRUE(has_warning(r, "k.conf:1: parameter definition $PRIO: not converted"));
+    EXPECT_TRUE(has_warning(r, "k.conf:2: parameter definition $LONG: not converted"));
+    EXPECT_TRUE(has_warning(r, "k.conf:4: conditional line @lb1: not converted"));
+    EXPECT_TRUE(has_warning(r, "k.conf:5: line ~SEQ: not converted"));
+    EXPECT_FALSE(has_warning(r, "k.conf:3:"));  // the continuation belongs to line 2
+}
+
+TEST(KeepalivedImport, SyntaxErrorsStopBeforeConversion) {
+    // Only the brace is reported, not the bad value inside the unbalanced text.
+    EXPECT_EQ(errors_of("virtual_server 10.0.0.100 80 {\n    lb_algo nonsense\n"),
+              std::vector<std::string>{"k.conf:1:1: virtual_server 10.0.0.100 80: \"{\" is never closed (missing \"}\" "
+                                       "at the end of the file)"});
+    EXPECT_EQ(errors_of("}\n"), std::vector<std::string>{"k.conf:1:1: \"}\" closes no block (one \"}\" too many)"});
+}
+
+}  // namespace
+}  // namespace dplb::config
