@@ -351,15 +351,20 @@ TEST(ConfigLoad, HealthCheckDefaults) {
     EXPECT_FALSE(tcp.alpha);
     EXPECT_EQ(tcp.connect_port, 80);
 
-    const HealthCheck http =
-        with_check("          type: http\n          path: /\n", "        port: 8080\n").services[0].reals[0].health_check.value();
+    const HealthCheck http = with_check("          type: http\n          path: /\n", "        port: 8080\n")
+                                 .services[0]
+                                 .reals[0]
+                                 .health_check.value();
     EXPECT_EQ(http.connect_port, 8080);  // the real's port
     EXPECT_EQ(http.delay_before_retry_s, 3u);
     EXPECT_EQ(http.status_codes, std::vector<uint16_t>{200});
     EXPECT_EQ(http.digest, "");
 
-    const HealthCheck misc = with_check("          type: misc\n          script: /bin/true\n          connect_timeout: 7\n")
-                                 .services[0].reals[0].health_check.value();
+    const HealthCheck misc =
+        with_check("          type: misc\n          script: /bin/true\n          connect_timeout: 7\n")
+            .services[0]
+            .reals[0]
+            .health_check.value();
     EXPECT_EQ(misc.delay_before_retry_s, 3u);
     EXPECT_EQ(misc.timeout_s, 7u);  // connect_timeout
     EXPECT_EQ(misc.retry, 1u);
@@ -396,8 +401,10 @@ TEST(ConfigLoad, HealthCheckEveryKey) {
     EXPECT_EQ(m.delay_before_retry_s, 2u);
 
     // A port-0 service: tcp and http need connect_port, misc does not.
-    const HealthCheck p0 =
-        with_check("          type: tcp\n          connect_port: 22\n", "", "0").services[0].reals[0].health_check.value();
+    const HealthCheck p0 = with_check("          type: tcp\n          connect_port: 22\n", "", "0")
+                               .services[0]
+                               .reals[0]
+                               .health_check.value();
     EXPECT_EQ(p0.connect_port, 22);
     EXPECT_NO_THROW(with_check("          type: misc\n          script: /bin/true\n", "", "0"));
 }
@@ -467,21 +474,23 @@ TEST(ConfigLoad, VrrpAdvertIntV3) {
 
 TEST(ConfigErrors, VrrpRouterIdsPerInterfaceAndFamily) {
     // Same id on another port, or for the other family on the same port: separate routers.
-    EXPECT_EQ(errors_of(vrrp_file("  - {name: A, interface: lan0, virtual_router_id: 7, virtual_ipaddresses: [10.0.0.100]}\n"
-                                  "  - {name: B, interface: lan1, virtual_router_id: 7, virtual_ipaddresses: [10.0.0.101]}\n"
-                                  "  - {name: C, interface: lan0, virtual_router_id: 7, virtual_ipaddresses: [\"2001:db8::100\"]}\n")),
+    auto inst = [](const char* name, const char* port, const char* vip) {
+        return std::string("  - {name: ") + name + ", interface: " + port + ", virtual_router_id: 7, " +
+               "virtual_ipaddresses: [" + vip + "]}\n";
+    };
+    EXPECT_EQ(errors_of(vrrp_file(inst("A", "lan0", "10.0.0.100") + inst("B", "lan1", "10.0.0.101") +
+                                  inst("C", "lan0", "\"2001:db8::100\""))),
               std::vector<std::string>{});
-    EXPECT_EQ(errors_of(vrrp_file("  - {name: A, interface: lan0, virtual_router_id: 7, virtual_ipaddresses: [10.0.0.100]}\n"
-                                  "  - {name: B, interface: lan0, virtual_router_id: 7, virtual_ipaddresses: [10.0.0.101]}\n"),
-                        "v.yaml"),
-              std::vector<std::string>{"v.yaml:10:51: vrrp_instances[1].virtual_router_id: duplicate virtual_router_id 7 "
-                                       "on lan0 for IPv4, first at vrrp_instances[0]"});
+    EXPECT_EQ(errors_of(vrrp_file(inst("A", "lan0", "10.0.0.100") + inst("B", "lan0", "10.0.0.101")), "v.yaml"),
+              std::vector<std::string>{"v.yaml:10:51: vrrp_instances[1].virtual_router_id: duplicate "
+                                       "virtual_router_id 7 on lan0 for IPv4, first at vrrp_instances[0]"});
 }
 
 // A mistake in a service or a port must not also be reported as a dangling reference from VRRP.
 TEST(ConfigErrors, VrrpReferencesToBrokenEntriesNotReported) {
     auto errs = errors_of("ports:\n  - {name: [lan0], device: net_af_packet0}\n"
-                          "services:\n  - {name: web, vip: 10.0.0.300, port: 80, protocol: tcp, real_servers: [{ip: 10.0.0.11}]}\n"
+                          "services:\n"
+                          "  - {name: web, vip: 10.0.0.300, port: 80, protocol: tcp, real_servers: [{ip: 10.0.0.11}]}\n"
                           "vrrp_instances:\n"
                           "  - {name: V, interface: lan0, virtual_router_id: 1, virtual_ipaddresses: [10.0.0.100]}\n",
                           "b.yaml");
