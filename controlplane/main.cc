@@ -21,6 +21,7 @@
 #include "config.h"
 #include "control_server.h"
 #include "director.h"
+#include "exception_path.h"
 #include "health_manager.h"
 #include "metrics.h"
 #include "neighbours.h"
@@ -216,6 +217,7 @@ int run(const Options& opt, const dplb::config::Config& cfg) {
     std::vector<rte_mempool*> pools;
     for (const Worker& w : workers) pools.push_back(w.pool);
     int rc = 0;
+    std::vector<dplb::PortInfo> taps;  // exception path per port; port_id kNoPort when off
     for (const auto& pc : cfg.ports) {
         dplb::PortInfo info;
         info.name = pc.name;
@@ -229,6 +231,15 @@ int run(const Options& opt, const dplb::config::Config& cfg) {
         std::printf("dplbd: port %s (%s) up, MAC %s, %u queue(s)%s\n", info.name.c_str(), info.device.c_str(),
                     info.mac.str().c_str(), info.nb_queues, info.rss ? ", RSS" : "");
         ports.push_back(info);
+        dplb::PortInfo tap;
+        tap.port_id = dplb::kNoPort;
+        if (pc.exception_path == dplb::config::ExceptionPath::tap &&
+            !dplb::exception_start(pc, info, pools, tap, err)) {
+            std::fprintf(stderr, "dplbd: %s\n", err.c_str());
+            rc = 1;
+            break;
+        }
+        taps.push_back(tap);
     }
 
     if (rc == 0) {
@@ -238,8 +249,14 @@ int run(const Options& opt, const dplb::config::Config& cfg) {
             ctx.snapshot = &published;
             ctx.quit = &g_quit;
             ctx.idle_sleep_us = opt.idle_sleep_us;
-            for (const auto& p : ports)
-                ctx.queues.push_back(dplb::WorkerQueue{p.port_id, static_cast<uint16_t>(w), p.mac, nullptr});
+            for (size_t i = 0; i < ports.size(); i++) {
+                dplb::WorkerQueue q;
+                q.port_id = ports[i].port_id;
+                q.queue = static_cast<uint16_t>(w);
+                q.mac = ports[i].mac;
+                if (i < taps.size()) q.exc_port = taps[i].port_id;
+                ctx.queues.push_back(q);
+            }
             if (!dplb::worker_prepare(ctx, static_cast<int>(rte_lcore_to_socket_id(workers[w].lcore)))) {
                 std::fprintf(stderr, "dplbd: cannot allocate TX buffers\n");
                 rc = 1;
@@ -288,6 +305,8 @@ int run(const Options& opt, const dplb::config::Config& cfg) {
         }
     }
     for (const auto& p : ports) dplb::port_stop(p);
+    for (const auto& t : taps)
+        if (t.port_id != dplb::kNoPort) dplb::port_stop(t);
     for (Worker& w : workers) {
         dplb::worker_release(w.ctx);
         w.proc.reset();

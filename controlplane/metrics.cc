@@ -76,6 +76,7 @@ public:
         outcome("table_full", t->table_full);
         outcome("arp_reply", t->arp_replies);
         outcome("to_kernel", t->to_kernel);
+        outcome("from_kernel", t->from_kernel);
         outcome("not_for_us", t->not_for_us);
         outcome("transmitted", t->tx_packets);
 

@@ -15,6 +15,7 @@ void sum_counters(const std::vector<const CoreCounters*>& cores, CoreCounters& t
         t.table_full += c->table_full;
         t.arp_replies += c->arp_replies;
         t.to_kernel += c->to_kernel;
+        t.from_kernel += c->from_kernel;
         t.not_for_us += c->not_for_us;
         t.expired += c->expired;
         for (unsigned i = 0; i < kDropCount; i++) t.drops[i] += c->drops[i];
@@ -92,9 +93,10 @@ std::string format_stats_json(const Snapshot& snap, const CoreCounters& t) {
     std::snprintf(buf, sizeof buf,
                   "],\"rx_packets\":%" PRIu64 ",\"tx_packets\":%" PRIu64 ",\"forwarded\":%" PRIu64
                   ",\"stateless\":%" PRIu64 ",\"table_full\":%" PRIu64 ",\"arp_replies\":%" PRIu64
-                  ",\"to_kernel\":%" PRIu64 ",\"not_for_us\":%" PRIu64 ",\"expired\":%" PRIu64 ",\"drops\":{",
+                  ",\"to_kernel\":%" PRIu64 ",\"from_kernel\":%" PRIu64 ",\"not_for_us\":%" PRIu64
+                  ",\"expired\":%" PRIu64 ",\"drops\":{",
                   t.rx_packets, t.tx_packets, t.forwarded, t.stateless, t.table_full, t.arp_replies, t.to_kernel,
-                  t.not_for_us, t.expired);
+                  t.from_kernel, t.not_for_us, t.expired);
     o += buf;
     for (unsigned i = 0; i < kDropCount; i++) {
         std::snprintf(buf, sizeof buf, "%s\"%s\":%" PRIu64, i ? "," : "", drop_name(static_cast<Drop>(i)), t.drops[i]);

@@ -61,6 +61,7 @@ int stats_cmd(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(d, "table_full", t->table_full);
     rte_tel_data_add_dict_u64(d, "arp_replies", t->arp_replies);
     rte_tel_data_add_dict_u64(d, "to_kernel", t->to_kernel);
+    rte_tel_data_add_dict_u64(d, "from_kernel", t->from_kernel);
     rte_tel_data_add_dict_u64(d, "not_for_us", t->not_for_us);
     rte_tel_data_add_dict_u64(d, "expired", t->expired);
     for (unsigned i = 0; i < kDropCount; i++)

@@ -39,13 +39,20 @@ uint32_t now_ms() {
     return static_cast<uint32_t>(rte_rdtsc() / per_ms);
 }
 
+static rte_eth_dev_tx_buffer* tx_buffer(Processor* proc, int socket) {
+    auto* b = static_cast<rte_eth_dev_tx_buffer*>(
+        rte_zmalloc_socket("tx_buffer", RTE_ETH_TX_BUFFER_SIZE(kBurst), 0, socket));
+    if (!b) return nullptr;
+    rte_eth_tx_buffer_init(b, kBurst);
+    rte_eth_tx_buffer_set_err_callback(b, on_tx_error, proc);
+    return b;
+}
+
 bool worker_prepare(WorkerContext& ctx, int socket) {
     for (WorkerQueue& q : ctx.queues) {
-        q.tx = static_cast<rte_eth_dev_tx_buffer*>(
-            rte_zmalloc_socket("tx_buffer", RTE_ETH_TX_BUFFER_SIZE(kBurst), 0, socket));
+        q.tx = tx_buffer(ctx.proc, socket);
         if (!q.tx) return false;
-        rte_eth_tx_buffer_init(q.tx, kBurst);
-        rte_eth_tx_buffer_set_err_callback(q.tx, on_tx_error, ctx.proc);
+        if (q.exc_port != kNoPort && !(q.exc_tx = tx_buffer(ctx.proc, socket))) return false;
     }
     return true;
 }
@@ -53,7 +60,16 @@ bool worker_prepare(WorkerContext& ctx, int socket) {
 void worker_release(WorkerContext& ctx) {
     for (WorkerQueue& q : ctx.queues) {
         rte_free(q.tx);
-        q.tx = nullptr;
+        rte_free(q.exc_tx);
+        q.tx = q.exc_tx = nullptr;
+    }
+}
+
+// Everything buffered goes out now.
+static void flush_all(WorkerContext& ctx, CoreCounters& c) {
+    for (WorkerQueue& q : ctx.queues) {
+        c.tx_packets += rte_eth_tx_buffer_flush(q.port_id, q.queue, q.tx);
+        if (q.exc_tx) rte_eth_tx_buffer_flush(q.exc_port, q.queue, q.exc_tx);
     }
 }
 
@@ -84,23 +100,32 @@ int worker_main(void* arg) {
             for (uint16_t i = 0; i < n; i++) {
                 switch (verdicts[i]) {
                 case Verdict::tx: c.tx_packets += rte_eth_tx_buffer(q.port_id, q.queue, q.tx, pkts[i]); break;
-                case Verdict::kernel:  // no exception path yet: the kernel sees af_packet ports itself
-                    rte_pktmbuf_free(pkts[i]);
+                case Verdict::kernel:  // without an exception path the kernel sees the port itself
+                    if (q.exc_tx) rte_eth_tx_buffer(q.exc_port, q.queue, q.exc_tx, pkts[i]);
+                    else rte_pktmbuf_free(pkts[i]);
                     break;
                 case Verdict::drop: rte_pktmbuf_free(pkts[i]); break;
                 }
             }
         }
+        // What the kernel sends on the exception path leaves by the port, untouched.
+        for (WorkerQueue& q : ctx.queues) {
+            if (q.exc_port == kNoPort) continue;
+            uint16_t n = rte_eth_rx_burst(q.exc_port, q.queue, pkts, kBurst);
+            received += n;
+            c.from_kernel += n;
+            for (uint16_t i = 0; i < n; i++) c.tx_packets += rte_eth_tx_buffer(q.port_id, q.queue, q.tx, pkts[i]);
+        }
         uint64_t tsc = rte_rdtsc();
         if (tsc - last_flush > flush_tsc) {
-            for (WorkerQueue& q : ctx.queues) c.tx_packets += rte_eth_tx_buffer_flush(q.port_id, q.queue, q.tx);
+            flush_all(ctx, c);
             last_flush = tsc;
         }
         proc.expire(now, ctx.sweep_budget);
         ctx.quiescent.fetch_add(1, std::memory_order_release);
         if (received == 0 && ctx.idle_sleep_us) usleep(ctx.idle_sleep_us);
     }
-    for (WorkerQueue& q : ctx.queues) c.tx_packets += rte_eth_tx_buffer_flush(q.port_id, q.queue, q.tx);
+    flush_all(ctx, c);
     return 0;
 }
 

@@ -13,11 +13,17 @@ struct rte_eth_dev_tx_buffer;
 
 namespace dplb {
 
+constexpr uint16_t kNoPort = 0xffff;
+
 struct WorkerQueue {
     uint16_t port_id = 0;
     uint16_t queue = 0;
     MacAddr mac;
     rte_eth_dev_tx_buffer* tx = nullptr;
+    // Exception path: the kernel TAP port paired with this port (kNoPort = none). Frames not for a
+    // VIP go to its queue `queue`; what the kernel sends there goes out of `port_id`.
+    uint16_t exc_port = kNoPort;
+    rte_eth_dev_tx_buffer* exc_tx = nullptr;
 };
 
 struct WorkerContext {

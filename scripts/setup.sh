@@ -11,7 +11,7 @@ PACKAGES=(
   dpdk libdpdk-dev libpcap-dev libyaml-cpp-dev prometheus-cpp-dev libboost-dev libboost-system-dev
   libgtest-dev libgmock-dev googletest
   # tests, lab and benchmarks
-  python3-scapy tcpdump ethtool iproute2 curl procps nginx-light keepalived valgrind gnuplot-nox
+  python3-scapy tcpdump ethtool iproute2 iputils-ping curl procps nginx-light keepalived valgrind gnuplot-nox
 )
 
 as_root() {
