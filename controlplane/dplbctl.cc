@@ -1,11 +1,16 @@
 // dplbctl: the operator's tool. Talks to dplbd over its control socket, as ipvsadm talks to the
 // kernel; `import-keepalived` converts a keepalived.conf without a daemon.
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "config.h"
 #include "control_server.h"
+#include "keepalived_import.h"
 
 namespace {
 
@@ -17,8 +22,29 @@ void usage() {
                  "  list [--stats | --rate | --connections]   timeouts   status   reload\n"
                  "  weight [tcp:|udp:]VIP:PORT REAL:PORT N     drain REAL:PORT\n"
                  "  help (from the daemon)\n"
+                 "  import-keepalived keepalived.conf > lb.yaml   (no daemon needed; warnings on stderr)\n"
                  "default socket: %s (or $DPLB_SOCKET)\n",
                  kDefaultSocket);
+}
+
+// keepalived.conf -> YAML on stdout; what does not carry over is listed on stderr with line numbers.
+int import_keepalived(const std::string& path) {
+    std::ifstream f(path);
+    if (!f) {
+        std::fprintf(stderr, "dplbctl: %s: cannot open: %s\n", path.c_str(), std::strerror(errno));
+        return 1;
+    }
+    std::stringstream text;
+    text << f.rdbuf();
+    try {
+        dplb::config::ImportResult r = dplb::config::import_keepalived(text.str(), path);
+        std::fputs(r.yaml.c_str(), stdout);
+        for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+        return 0;
+    } catch (const dplb::config::ConfigError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 1;
+    }
 }
 
 }  // namespace
@@ -37,6 +63,13 @@ int main(int argc, char** argv) {
     if (words.empty()) {
         usage();
         return 2;
+    }
+    if (words[0] == "import-keepalived") {
+        if (words.size() != 2) {
+            std::fprintf(stderr, "usage: dplbctl import-keepalived keepalived.conf > lb.yaml\n");
+            return 2;
+        }
+        return import_keepalived(words[1]);
     }
     try {
         dplb::Reply r = dplb::control_request(sock, words);

@@ -190,5 +190,22 @@ TEST(Dplbd, BadConfigExitsNonZeroWithTheError) {
         << slurp(dir.path + "/out.txt");
 }
 
+TEST(Dplbctl, ImportKeepalivedOutputPassesCheckConfig) {
+    TempDir dir;
+    std::string src = std::string(DPLB_SOURCE_ROOT) + "/config/examples/keepalived/dr_tcp_check.conf";
+    std::string yaml = dir.path + "/lb.yaml", warn = dir.path + "/warnings.txt";
+    int rc = std::system((std::string(DPLBCTL_PATH) + " import-keepalived " + src + " > " + yaml + " 2> " + warn).c_str());
+    ASSERT_EQ(rc, 0) << slurp(warn);
+    EXPECT_NE(slurp(warn).find("warning: "), std::string::npos) << "the interface mapping is always warned about";
+    rc = std::system((std::string(DPLBD_PATH) + " --check-config " + yaml + " > " + dir.path + "/check.txt 2>&1").c_str());
+    EXPECT_EQ(rc, 0) << slurp(dir.path + "/check.txt") << slurp(yaml);
+    // A config with an unbalanced brace gives a clear error and a non-zero status.
+    std::ofstream(dir.path + "/bad.conf") << "virtual_server 10.0.0.1 80 {\n  lb_algo rr\n";
+    rc = std::system((std::string(DPLBCTL_PATH) + " import-keepalived " + dir.path + "/bad.conf > /dev/null 2> " +
+                      warn).c_str());
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(slurp(warn).find("bad.conf:1"), std::string::npos) << slurp(warn);
+}
+
 }  // namespace
 }  // namespace dplb::test
