@@ -176,3 +176,43 @@ TEST_F(ConnState, FullTableForwardsNewFlowsByMaglevAndCountsThem) {
 
 }  // namespace
 }  // namespace dplb::test
+
+namespace dplb::test {
+namespace {
+
+// expire_nodest_conn: with the option, a connection whose real was drained (weight 0) or removed is
+// cut at its next packet; without it, it keeps its real until it expires.
+TEST_F(ConnState, ExpireNodestConnCutsConnectionsOfAQuiescentReal) {
+    // send() rewrites the frame in place: every call gets a fresh copy.
+    const Bytes syn_frame = tcp(L2{kLbMac, kClientMac}, "192.0.2.1", "10.0.0.100", 9000, 80, kTcpSyn);
+    const Bytes ack_frame = tcp(L2{kLbMac, kClientMac}, "192.0.2.1", "10.0.0.100", 9000, 80, kTcpAck);
+    auto send = [this](const Bytes& f, uint32_t now) {
+        Bytes copy = f;
+        return ProcessorTest::send(copy, now);
+    };
+    const Bytes& syn = syn_frame;
+    const Bytes& ack = ack_frame;
+    ASSERT_EQ(send(syn, 0), Verdict::tx);  // rr: dest0
+    ASSERT_EQ(send(ack, 1), Verdict::tx);
+    ASSERT_EQ(proc_->counters().dest[0].active, 1u);
+
+    Snapshot drained = snap_;
+    drained.dests[0].weight = 0;
+    build_sched_tables(drained.services[0], drained.dests, 251);
+    proc_->set_snapshot(&drained);
+    EXPECT_EQ(send(ack, 2), Verdict::tx) << "drain: the connection keeps its real";
+    EXPECT_EQ(proc_->counters().dest[0].active, 1u);
+
+    Snapshot cut = drained;
+    cut.expire_nodest_conn = true;
+    proc_->set_snapshot(&cut);
+    EXPECT_EQ(send(ack, 3), Verdict::drop) << "expire_nodest_conn: cut, and an ACK alone opens nothing";
+    EXPECT_EQ(proc_->counters().dest[0].active, 0u);
+    EXPECT_EQ(proc_->counters().drops[static_cast<unsigned>(Drop::tcp_no_conn)], 1u);
+    EXPECT_EQ(send(syn, 4), Verdict::tx) << "a new SYN is scheduled to a real that takes connections";
+    EXPECT_EQ(proc_->counters().dest[1].inactive, 1u);
+    proc_->set_snapshot(&snap_);
+}
+
+}  // namespace
+}  // namespace dplb::test

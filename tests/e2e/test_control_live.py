@@ -98,6 +98,13 @@ def main():
                                "            destination\n") and conns.count("ESTABLISHED") == 4 and
               conns.count("TIME_WAIT") == 2, "list --connections: 4 ESTABLISHED, 2 TIME_WAIT (SYN then FIN):\n" + conns)
         check("Timeout (tcp tcpfin udp): 900 120 300" in lab.ctl_ok("timeouts"), "timeouts shows IPVS defaults")
+        check(oct(os.stat(lab.sock).st_mode & 0o777) == "0o600", "control socket mode 0600")
+        rate = lab.ctl_ok("list", "--rate")
+        check("Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS\n" in rate,
+              "list --rate has ipvsadm's columns")
+        check(lab.ctl_json("list", "--connections")["connections"][0]["state"] in ("ESTABLISHED", "TIME_WAIT"),
+              "list --connections --json")
+        check(lab.ctl_json("status")["reals"][0]["health"] == "up", "status --json shows health")
 
         # A bad file changes nothing.
         good = open(lab.config).read()
