@@ -9,13 +9,14 @@ set logscale x
 set xlabel "concurrent flows"
 set ylabel "Mpps"
 set yrange [0:*]
-set key top right
+set key center left
 set grid
 plot workdir.'/flows.dat' using 1:2 with linespoints lw 2 pt 7 title "dplb", \
      workdir.'/flows.dat' using 1:3 with linespoints lw 2 pt 5 title "MAC-swap ceiling (same loop)", \
      14.88 with lines dt 2 lc rgb "gray" title "10GbE line rate, 64 B"
 
 unset logscale x
+set key top left
 set title "Mpps (all workers) vs worker cores"
 set xlabel "worker lcores"
 set xtics 1
