@@ -300,6 +300,26 @@ uint32_t Processor::expire(uint32_t now_ms, uint32_t budget) {
     return n;
 }
 
+namespace {
+
+IpAddr key_addr(uint32_t be) { return IpAddr::from_v4_be(be); }
+IpAddr key_addr(const uint8_t (&a)[16]) { return IpAddr::from_v6(a); }
+
+// The 5-tuple of the entry at `pos`, from the hash's key store.
+template <class Key>
+bool fill_addresses(const ConnTable& t, uint32_t pos, ConnInfo& c) {
+    Key k;
+    if (!t.get_key(static_cast<int32_t>(pos), &k)) return false;
+    c.src = key_addr(k.src);
+    c.dst = key_addr(k.dst);
+    c.sport = k.sport;
+    c.dport = k.dport;
+    c.proto = k.proto;
+    return true;
+}
+
+}  // namespace
+
 void Processor::serve_dump(uint32_t now_ms) {
     constexpr uint32_t kSlotsPerPass = 4096;
     DumpRequest& req = *dump_.load(std::memory_order_acquire);
@@ -309,23 +329,8 @@ void Processor::serve_dump(uint32_t now_ms) {
             const ConnEntry& e = t.at(static_cast<int32_t>(cursor));
             if (e.state == kFreeEntry || time_reached(now_ms, e.expire_ms)) continue;
             ConnInfo c;
-            if (v6) {
-                ConnKey6 k;
-                if (!t.get_key(static_cast<int32_t>(cursor), &k)) continue;
-                c.src = IpAddr::from_v6(k.src);
-                c.dst = IpAddr::from_v6(k.dst);
-                c.sport = k.sport;
-                c.dport = k.dport;
-                c.proto = k.proto;
-            } else {
-                ConnKey4 k;
-                if (!t.get_key(static_cast<int32_t>(cursor), &k)) continue;
-                c.src = IpAddr::from_v4_be(k.src);
-                c.dst = IpAddr::from_v4_be(k.dst);
-                c.sport = k.sport;
-                c.dport = k.dport;
-                c.proto = k.proto;
-            }
+            bool ok = v6 ? fill_addresses<ConnKey6>(t, cursor, c) : fill_addresses<ConnKey4>(t, cursor, c);
+            if (!ok) continue;
             c.state = e.state;
             c.dest = e.dest;
             c.expires_in_ms = e.expire_ms - now_ms;
