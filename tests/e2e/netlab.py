@@ -63,6 +63,11 @@ class Lab:
             die("setns: errno %d" % ctypes.get_errno())
         os.close(fd)
         self.sock = os.path.join(self.dir, "dplb.sock")
+        self._cleanups = []
+
+    def on_close(self, fn):
+        """Runs `fn` when the lab closes (last registered first)."""
+        self._cleanups.append(fn)
 
     def exec_ns(self, *args, check_rc=True):
         return sh("ip", "netns", "exec", self.ns, *args, check_rc=check_rc)
@@ -111,18 +116,23 @@ class Lab:
             return r.read().decode()
 
     def stop(self):
+        """SIGTERM to dplbd; returns its exit status (the same status again if already stopped)."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                rc = self.proc.wait(timeout=10)
+                self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                rc = self.proc.wait()
-            self.proc = None
-            return rc
-        return None
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
 
     def close(self):
+        for fn in reversed(self._cleanups):
+            try:
+                fn()
+            except Exception as e:  # cleanup goes on whatever one step says
+                print("cleanup: %s" % e)
+        self._cleanups = []
         self.stop()
         if getattr(self, "_orig_ns", None) is not None:
             ctypes.CDLL(None).setns(self._orig_ns, CLONE_NEWNET)
@@ -149,6 +159,23 @@ def open_ns_file(ns, path):
     return subprocess.run(["ip", "netns", "exec", ns, "cat", path], capture_output=True, text=True).stdout
 
 
+def run(body):
+    """Runs body(lab) on a fresh Lab: prints dplbd's log when a check fails, checks that dplbd exits 0,
+    prints the closing line, and removes everything the test made."""
+    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+    lab = Lab(build)
+    try:
+        body(lab)
+        check(lab.stop() == 0, "dplbd exits 0")
+        print("1 passed, 0 failed")
+    except SystemExit:
+        if lab.log:
+            print("--- dplbd log ---\n" + lab.read_log())
+        raise
+    finally:
+        lab.close()
+
+
 class Wire:
     """Sends client frames on cl0 and collects what dplbd transmits back on it."""
 
@@ -160,6 +187,7 @@ class Wire:
         self.sniffer = AsyncSniffer(iface="cl0", store=False, prn=self.got.append,
                                     lfilter=lambda p: p.src == lab.lb_mac and not p.dst.startswith("33:33:"))
         self.sniffer.start()
+        lab.on_close(self.close)
         time.sleep(0.3)
 
     def send(self, frames):

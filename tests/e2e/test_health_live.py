@@ -11,9 +11,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netlab import Lab, Wire, check  # noqa: E402
+from netlab import Wire, check, run  # noqa: E402
 
-BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 VIP = "10.10.0.100"
 METRICS_PORT = 20000 + os.getpid() % 1000
 # delay_loop 1 + (retry 1 + 1) x connect_timeout 1 + retry 1 x delay_before_retry 1
@@ -29,87 +28,73 @@ def listener(ip):
     return s
 
 
-def main():
-    lab = Lab(BUILD)
-    wire = None
+def body(lab):
     listeners = {}
-    try:
-        from scapy.all import Ether, IP, TCP
-        # The reals' addresses live on cl0; the director's kernel reaches them over the veth.
-        lab.exec_ns("ip", "addr", "add", "10.10.0.2/24", "dev", "lb0")
-        for ip in ("10.10.0.11", "10.10.0.12"):
-            lab.exec_ns("ip", "addr", "add", ip + "/32", "dev", "cl0")
-        listeners["10.10.0.11"] = listener("10.10.0.11")
-        reals = ""
-        for ip, mac in (("10.10.0.11", "02:00:00:00:00:11"), ("10.10.0.12", "02:00:00:00:00:12")):
-            reals += ('      - ip: %s\n        mac: "%s"\n        health_check:\n          type: tcp\n'
-                      '          connect_timeout: 1\n          retry: 1\n          delay_before_retry: 1\n' % (ip, mac))
-        cfg = ("ports:\n  - name: lan0\n    device: net_af_packet0\n"
-               "conn_table:\n  ipv4_entries: 4096\n  ipv6_entries: 1024\n"
-               "control:\n  socket: %s\nmetrics:\n  listen: 127.0.0.1:%d\n" % (lab.sock, METRICS_PORT) +
-               "services:\n  - vip: %s\n    port: 80\n    protocol: tcp\n    scheduler: rr\n    delay_loop: 1\n"
-               "    real_servers:\n%s" % (VIP, reals))
-        t0 = time.time()
-        lab.start(cfg)
-        wire = Wire(lab)
+    lab.on_close(lambda: [s.close() for s in listeners.values()])
+    from scapy.all import Ether, IP, TCP
+    # The reals' addresses live on cl0; the director's kernel reaches them over the veth.
+    lab.exec_ns("ip", "addr", "add", "10.10.0.2/24", "dev", "lb0")
+    for ip in ("10.10.0.11", "10.10.0.12"):
+        lab.exec_ns("ip", "addr", "add", ip + "/32", "dev", "cl0")
+    listeners["10.10.0.11"] = listener("10.10.0.11")
+    reals = ""
+    for ip, mac in (("10.10.0.11", "02:00:00:00:00:11"), ("10.10.0.12", "02:00:00:00:00:12")):
+        reals += ('      - ip: %s\n        mac: "%s"\n        health_check:\n          type: tcp\n'
+                  '          connect_timeout: 1\n          retry: 1\n          delay_before_retry: 1\n' % (ip, mac))
+    cfg = ("ports:\n  - name: lan0\n    device: net_af_packet0\n"
+           "conn_table:\n  ipv4_entries: 4096\n  ipv6_entries: 1024\n"
+           "control:\n  socket: %s\nmetrics:\n  listen: 127.0.0.1:%d\n" % (lab.sock, METRICS_PORT) +
+           "services:\n  - vip: %s\n    port: 80\n    protocol: tcp\n    scheduler: rr\n    delay_loop: 1\n"
+           "    real_servers:\n%s" % (VIP, reals))
+    t0 = time.time()
+    lab.start(cfg)
+    wire = Wire(lab)
 
-        def wait_for(pred, what, limit):
-            start = time.time()
-            while time.time() - start < limit:
-                if pred():
-                    took = time.time() - start
-                    check(True, "%s after %.1f s (bound %.1f s)" % (what, took, limit))
-                    return took
-                time.sleep(0.1)
-            check(False, what + " within %.1f s:\n%s" % (limit, lab.ctl_ok("status")))
+    def wait_for(pred, what, limit):
+        start = time.time()
+        while time.time() - start < limit:
+            if pred():
+                took = time.time() - start
+                check(True, "%s after %.1f s (bound %.1f s)" % (what, took, limit))
+                return took
+            time.sleep(0.1)
+        check(False, what + " within %.1f s:\n%s" % (limit, lab.ctl_ok("status")))
 
-        wait_for(lambda: "10.10.0.12:80 DOWN" in lab.ctl_ok("status"), ".12 (no listener) DOWN", BOUND + MARGIN + (time.time() - t0))
-        check("10.10.0.12:80" not in lab.ctl_ok("list"), ".12 left the table")
+    wait_for(lambda: "10.10.0.12:80 DOWN" in lab.ctl_ok("status"), ".12 (no listener) DOWN", BOUND + MARGIN + (time.time() - t0))
+    check("10.10.0.12:80" not in lab.ctl_ok("list"), ".12 left the table")
 
-        sport = [45000]
+    sport = [45000]
 
-        def new_flows(n):
-            frames = []
-            for _ in range(n):
-                sport[0] += 1
-                frames.append(Ether(dst=lab.lb_mac, src="02:00:00:00:00:aa") / IP(src="192.0.2.7", dst=VIP) /
-                              TCP(sport=sport[0], dport=80, flags="S"))
-            before = len(wire.got)
-            wire.send(frames)
-            return {p.dst for p in wire.collect(before + n)[before:]}
+    def new_flows(n):
+        frames = []
+        for _ in range(n):
+            sport[0] += 1
+            frames.append(Ether(dst=lab.lb_mac, src="02:00:00:00:00:aa") / IP(src="192.0.2.7", dst=VIP) /
+                          TCP(sport=sport[0], dport=80, flags="S"))
+        before = len(wire.got)
+        wire.send(frames)
+        return {p.dst for p in wire.collect(before + n)[before:]}
 
-        check(new_flows(6) == {"02:00:00:00:00:11"}, "new flows go only to .11 while .12 is down")
+    check(new_flows(6) == {"02:00:00:00:00:11"}, "new flows go only to .11 while .12 is down")
 
-        listeners["10.10.0.12"] = listener("10.10.0.12")
-        wait_for(lambda: "10.10.0.12:80 up" in lab.ctl_ok("status"), ".12 back UP", 1 + 1 + MARGIN)
-        check(new_flows(6) == {"02:00:00:00:00:11", "02:00:00:00:00:12"}, "new flows reach both reals again")
+    listeners["10.10.0.12"] = listener("10.10.0.12")
+    wait_for(lambda: "10.10.0.12:80 up" in lab.ctl_ok("status"), ".12 back UP", 1 + 1 + MARGIN)
+    check(new_flows(6) == {"02:00:00:00:00:11", "02:00:00:00:00:12"}, "new flows reach both reals again")
 
-        listeners.pop("10.10.0.11").close()
-        wait_for(lambda: "10.10.0.11:80 DOWN" in lab.ctl_ok("status"), ".11 DOWN after its listener closed",
-                 BOUND + MARGIN)
-        check(new_flows(6) == {"02:00:00:00:00:12"}, "no new flow goes to .11 once it is down")
+    listeners.pop("10.10.0.11").close()
+    wait_for(lambda: "10.10.0.11:80 DOWN" in lab.ctl_ok("status"), ".11 DOWN after its listener closed",
+             BOUND + MARGIN)
+    check(new_flows(6) == {"02:00:00:00:00:12"}, "no new flow goes to .11 once it is down")
 
-        text = lab.scrape(METRICS_PORT)
-        check(re.search(r'^dplb_real_up\{[^}]*real="10\.10\.0\.11:80"[^}]*\} 0$', text, re.M) is not None,
-              "metrics: dplb_real_up 0 for .11")
-        check(re.search(r'^dplb_health_check_duration_seconds_count\{[^}]*real="10\.10\.0\.12:80"[^}]*\} [1-9]',
-                        text, re.M) is not None, "metrics: health check duration histogram for .12")
-        log = lab.read_log()
-        check(log.count("10.10.0.11:80 is DOWN") == 1, "the state change is logged once, with its reason:\n" +
-              "\n".join(l for l in log.splitlines() if "health" in l))
-        check(lab.stop() == 0, "dplbd exits 0")
-        print("1 passed, 0 failed")
-    except SystemExit:
-        if lab.log:
-            print("--- dplbd log ---\n" + lab.read_log())
-        raise
-    finally:
-        for s in listeners.values():
-            s.close()
-        if wire:
-            wire.close()
-        lab.close()
+    text = lab.scrape(METRICS_PORT)
+    check(re.search(r'^dplb_real_up\{[^}]*real="10\.10\.0\.11:80"[^}]*\} 0$', text, re.M) is not None,
+          "metrics: dplb_real_up 0 for .11")
+    check(re.search(r'^dplb_health_check_duration_seconds_count\{[^}]*real="10\.10\.0\.12:80"[^}]*\} [1-9]',
+                    text, re.M) is not None, "metrics: health check duration histogram for .12")
+    log = lab.read_log()
+    check(log.count("10.10.0.11:80 is DOWN") == 1, "the state change is logged once, with its reason:\n" +
+          "\n".join(l for l in log.splitlines() if "health" in l))
 
 
 if __name__ == "__main__":
-    main()
+    run(body)
