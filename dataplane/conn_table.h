@@ -10,19 +10,21 @@ struct rte_hash;
 
 namespace dplb {
 
+// Keys have no member initialisers (a burst's worth live on the worker's stack): value-initialise
+// them (`ConnKey4 k{}`) so the padding, which the hash reads, is zero.
 struct ConnKey4 {
-    uint32_t src = 0, dst = 0;  // network order
-    uint16_t sport = 0, dport = 0;  // host order
-    uint8_t proto = 0;          // 0 marks a persistence template
-    uint8_t pad[3] = {};
+    uint32_t src, dst;      // network order
+    uint16_t sport, dport;  // host order
+    uint8_t proto;          // 0 marks a persistence template
+    uint8_t pad[3];
 };
 static_assert(sizeof(ConnKey4) == 16, "ConnKey4 must stay 16 bytes");
 
 struct ConnKey6 {
-    uint8_t src[16] = {}, dst[16] = {};
-    uint16_t sport = 0, dport = 0;
-    uint8_t proto = 0;
-    uint8_t pad[3] = {};
+    uint8_t src[16], dst[16];
+    uint16_t sport, dport;
+    uint8_t proto;
+    uint8_t pad[3];
 };
 static_assert(sizeof(ConnKey6) == 40, "ConnKey6 must stay 40 bytes");
 

@@ -97,7 +97,9 @@ Parsed parse_ipv6(Parsed p, const uint8_t* f, uint32_t off, uint32_t len) {
 }  // namespace
 
 Parsed parse_frame(const uint8_t* f, uint32_t len) {
-    Parsed p;
+    Parsed p{};
+    p.kind = Kind::other;
+    p.drop = Drop::count;
     if (len < kEthHdr) return dropped(p, Drop::eth_truncated);
     p.dst_mac_broadcast_or_multicast = (f[0] & 1) != 0;
     uint32_t off = 12;

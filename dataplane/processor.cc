@@ -227,8 +227,8 @@ uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Pars
     if (svc.persistence_ms == 0) return sched_pick(svc, dests, cursors_[svc.id], counters_->dest, fh, sh);
 
     // Persistence: a template (client address, VIP, service port, proto 0) binds the client to a real.
-    ConnKey4 t4;
-    ConnKey6 t6;
+    ConnKey4 t4{};
+    ConnKey6 t6{};
     const void* tkey;
     if (p.family == 4) {
         t4.src = p.src4_be;

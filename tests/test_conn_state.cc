@@ -18,7 +18,7 @@ protected:
         return send(f, now);
     }
     uint8_t state_of(uint16_t sport) {
-        ConnKey4 k;
+        ConnKey4 k{};
         k.src = ip("192.0.2.1").v4_be();
         k.dst = ip("10.0.0.100").v4_be();
         k.sport = sport;
