@@ -121,7 +121,7 @@ int worker_main(void* arg) {
             flush_all(ctx, c);
             last_flush = tsc;
         }
-        proc.expire(now, ctx.sweep_budget);
+        proc.expire_paced(now);
         ctx.quiescent.fetch_add(1, std::memory_order_release);
         if (received == 0 && ctx.idle_sleep_us) usleep(ctx.idle_sleep_us);
     }

@@ -33,7 +33,6 @@ struct WorkerContext {
     std::atomic<uint64_t> quiescent{0};  // bumped every pass: the control thread waits on it to free snapshots
     const std::atomic<bool>* quit = nullptr;
     uint32_t idle_sleep_us = 0;   // sleep this long after a pass that received nothing (0 = busy poll)
-    uint32_t sweep_budget = 64;   // connection slots examined per table per pass
     bool macswap_only = false;    // bench/ I/O ceiling: swap MACs and send back instead of processing
 };
 
