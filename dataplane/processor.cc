@@ -320,26 +320,26 @@ bool fill_addresses(const ConnTable& t, uint32_t pos, ConnInfo& c) {
 
 }  // namespace
 
-uint32_t Processor::sweep_budget(const ConnTable& t, uint32_t elapsed_ms) {
+uint32_t Processor::sweep_budget(const ConnTable& t, uint32_t elapsed_ms, bool reclaiming) {
     uint32_t live = t.size();
     if (live == 0) return 0;
+    // Over 3/4 full and the last sweep found expired entries: reclaim on every pass, as fast as new
+    // flows arrive. A full table of live flows finds nothing and stays on the calm, timed pace.
+    if (reclaiming && uint64_t{live} * 4 > uint64_t{t.capacity()} * 3) return kPressureSweepSlots;
+    if (elapsed_ms == 0) return 0;
     uint64_t slots = uint64_t{t.capacity()} * elapsed_ms / kSweepPeriodMs;
-    if (uint64_t{live} * 4 > uint64_t{t.capacity()} * 3 && slots < 64) slots = 64;
     return static_cast<uint32_t>(std::min<uint64_t>(std::max<uint64_t>(slots, 1), kMaxSweepSlots));
 }
 
 uint32_t Processor::expire_paced(uint32_t now_ms) {
     uint32_t elapsed = std::min<uint32_t>(now_ms - last_sweep_ms_, kSweepPeriodMs);
-    uint32_t n = 0;
-    if (elapsed > 0) {
-        last_sweep_ms_ = now_ms;
-        auto on_expire = [this](const ConnEntry& e) { release(e); };
-        uint32_t b4 = sweep_budget(t4_, elapsed), b6 = sweep_budget(t6_, elapsed);
-        if (b4) n += t4_.sweep(now_ms, b4, on_expire);
-        if (b6) n += t6_.sweep(now_ms, b6, on_expire);
-    }
+    if (elapsed > 0) last_sweep_ms_ = now_ms;
+    auto on_expire = [this](const ConnEntry& e) { release(e); };
+    uint32_t n4 = 0, n6 = 0;
+    if (uint32_t b = sweep_budget(t4_, elapsed, reclaiming4_)) reclaiming4_ = (n4 = t4_.sweep(now_ms, b, on_expire)) > 0;
+    if (uint32_t b = sweep_budget(t6_, elapsed, reclaiming6_)) reclaiming6_ = (n6 = t6_.sweep(now_ms, b, on_expire)) > 0;
     if (dump_.load(std::memory_order_relaxed)) serve_dump(now_ms);
-    return n;
+    return n4 + n6;
 }
 
 void Processor::serve_dump(uint32_t now_ms) {

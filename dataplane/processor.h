@@ -74,11 +74,13 @@ public:
 
     // The worker's sweep: each table once per kSweepPeriodMs whatever the packet rate (a fixed budget
     // per loop pass swept a 1M table 30 times a second at line rate, ~70 instructions per packet),
-    // faster while a table is over 3/4 full, nothing for an empty table; at most once a millisecond,
-    // at most kMaxSweepSlots per table per call.
+    // kPressureSweepSlots on every pass while a table is over 3/4 full and sweeps keep finding expired
+    // entries (a SYN flood with short timeouts), nothing for an empty table;
+    // the time-based part at most once a millisecond and kMaxSweepSlots per table per call.
     uint32_t expire_paced(uint32_t now_ms);
     static constexpr uint32_t kSweepPeriodMs = 1000;
     static constexpr uint32_t kMaxSweepSlots = 4096;
+    static constexpr uint32_t kPressureSweepSlots = 64;
 
     // Called by the control thread; the worker serves it from expire(). One at a time.
     void request_dump(DumpRequest* req) { dump_.store(req, std::memory_order_release); }
@@ -117,7 +119,7 @@ private:
     }
 
     void serve_dump(uint32_t now_ms);
-    static uint32_t sweep_budget(const ConnTable& t, uint32_t elapsed_ms);
+    static uint32_t sweep_budget(const ConnTable& t, uint32_t elapsed_ms, bool reclaiming);
 
     std::atomic<DumpRequest*> dump_{nullptr};
     const Snapshot* snap_ = nullptr;
@@ -127,6 +129,7 @@ private:
     SchedCursor cursors_[kMaxServices];
     bool removed_in_burst_ = false;
     uint32_t last_sweep_ms_ = 0;
+    bool reclaiming4_ = false, reclaiming6_ = false;  // the last sweep of that table removed something
     bool added_in_burst_ = false;
 };
 
