@@ -74,6 +74,9 @@ struct Counters {
     uint64_t interval_mismatch = 0;  // v2: Adver Int differs from ours (RFC 3768 §7.1)
     uint64_t address_mismatch = 0;   // address list differs (dropped unless from the owner)
     uint64_t became_master = 0;
+    // Counted by Instance (instance.h) as it does the I/O, never by the machine itself:
+    uint64_t send_errors = 0;        // adverts or announcement frames the kernel refused
+    uint64_t announcements_sent = 0; // gratuitous ARP / unsolicited NA frames sent
 };
 
 namespace event {

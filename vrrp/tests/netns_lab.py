@@ -43,9 +43,8 @@ class Lab:
 
     def __init__(self, tag="vr"):
         self.prefix = "%s%d" % (tag, os.getpid())
-        self.dir = tempfile.mkdtemp(prefix="dplb-vrrp-")
         self.namespaces = []
-        self.procs = []  # (name, Popen)
+        self.procs = []  # (label, Popen, log file)
         self.extra_pids = []  # pids we learnt from pid files (keepalived's children)
         self.closed = False
         if os.geteuid() != 0 or shutil.which("ip") is None:
@@ -53,11 +52,13 @@ class Lab:
             sys.exit(SKIP)
         self.sw = self.prefix + "sw"
         if subprocess.run(["ip", "netns", "add", self.sw], capture_output=True).returncode != 0:
-            shutil.rmtree(self.dir, ignore_errors=True)
             print("SKIP: this machine cannot create network namespaces", flush=True)
             sys.exit(SKIP)
         self.namespaces.append(self.sw)
+        self.dir = tempfile.mkdtemp(prefix="dplb-vrrp-")
         atexit.register(self.close)
+        # meson stops a test that runs over its time with SIGTERM: clean up on the way out then too.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
         self.sh("ip", "-n", self.sw, "link", "set", "lo", "up")
         self.sh("ip", "-n", self.sw, "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0",
                 "mcast_snooping", "0")
@@ -216,6 +217,8 @@ def read_pcap(path):
     while off + 16 <= len(data):
         sec, frac, caplen, _ = struct.unpack(endian + "IIII", data[off:off + 16])
         off += 16
+        if off + caplen > len(data):
+            break  # a record still being written
         out.append((sec + frac * scale, data[off:off + caplen]))
         off += caplen
     return out
