@@ -208,7 +208,17 @@ std::string format_status(Director& dir, bool json) {
             }
             first = false;
         }
-    if (json) o += "]}\n";
+    if (json) {
+        o += "],\"vrrp\":[";
+        bool f = true;
+        for (const auto& [name, st] : dir.vrrp_states()) {
+            o += (f ? "" : ",") + std::string("{\"instance\":") + quoted(name) + ",\"state\":" + quoted(st) + "}";
+            f = false;
+        }
+        o += "]}\n";
+    } else {
+        for (const auto& [name, st] : dir.vrrp_states()) o += "  vrrp " + name + " " + st + "\n";
+    }
     (void)snap;
     return o;
 }

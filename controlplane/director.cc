@@ -71,6 +71,7 @@ void Director::rebuild(bool wait) {
     in.prev = current_.get();
     in.runtime = &runtime_;
     in.conns_of = [this](uint16_t id) { return conns_of(id); };
+    in.owns_vip = [this](const IpAddr& vip) { return owns_vip(vip); };
     BuildResult r = build_snapshot(in);
     auto next = std::make_shared<const Snapshot>(std::move(r.snap));
     {
@@ -89,6 +90,25 @@ void Director::rebuild(bool wait) {
     current_ = std::move(next);  // the previous snapshot is freed here unless the metrics thread holds it
     health_view_.clear();
     for (const auto& [k, rt] : runtime_) health_view_[k] = rt.healthy;
+}
+
+bool Director::owns_vip(const IpAddr& vip) const {
+    auto it = vip_owned_.find(vip);
+    if (it != vip_owned_.end()) return it->second;
+    for (const auto& inst : cfg_.vrrp_instances)
+        for (const auto& v : inst.virtual_ipaddresses)
+            if (v == vip) return false;  // an instance's VIP that no instance has claimed yet
+    return true;
+}
+
+void Director::set_vips_owned(const std::vector<IpAddr>& vips, bool owned) {
+    bool changed = false;
+    for (const auto& v : vips) {
+        auto it = vip_owned_.find(v);
+        if (it == vip_owned_.end() || it->second != owned) changed = true;
+        vip_owned_[v] = owned;
+    }
+    if (changed) rebuild();
 }
 
 bool Director::healthy(const RealKey& k) const {

@@ -61,6 +61,14 @@ public:
     std::string set_weight(const std::string& service, const std::string& real, int weight);
     std::string drain(const std::string& real);
     std::map<RealKey, RealRuntime>& runtime() { return runtime_; }
+    // VRRP: VIPs of an instance are forwarded and answered for only while this director is its
+    // MASTER. VIPs in no instance are always owned. Rebuilds the snapshot when something changed.
+    void set_vips_owned(const std::vector<IpAddr>& vips, bool owned);
+    bool owns_vip(const IpAddr& vip) const;
+    // VRRP instance states for `dplbctl status` ("MASTER", "BACKUP", ...).
+    void set_vrrp_state(const std::string& instance, const std::string& state) { vrrp_states_[instance] = state; }
+    const std::map<std::string, std::string>& vrrp_states() const { return vrrp_states_; }
+
     // Health as of the last published snapshot; safe from the metrics thread.
     bool healthy(const RealKey& k) const;
 
@@ -83,7 +91,9 @@ private:
     std::shared_ptr<const Snapshot> current_;
     mutable std::mutex mu_;  // guards current_ and the bases against the metrics thread
     std::map<RealKey, RealRuntime> runtime_;
-    std::map<RealKey, bool> health_view_;  // copy of runtime_ health for other threads, under mu_
+    std::map<RealKey, bool> health_view_;
+    std::map<IpAddr, bool> vip_owned_;
+    std::map<std::string, std::string> vrrp_states_;  // VIPs of VRRP instances -> whether we are MASTER for them  // copy of runtime_ health for other threads, under mu_
     // Cumulative counts an id had when it was handed to a new real: subtracted in totals().
     std::vector<DestCounters> dest_base_;
     std::vector<ServiceCounters> svc_base_;

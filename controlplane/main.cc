@@ -4,6 +4,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <net/if.h>
 #include <rte_mbuf.h>
 
 #include <boost/asio.hpp>
@@ -30,6 +31,7 @@
 #include "snapshot_builder.h"
 #include "stats_report.h"
 #include "telemetry.h"
+#include "vrrp_manager.h"
 #include "worker.h"
 
 namespace {
@@ -94,7 +96,26 @@ bool load(const std::string& path, dplb::config::Config& cfg) {
 
 // The control thread: signals, the once-a-second tick, the control socket and /metrics, until
 // SIGINT/SIGTERM. Returns the exit status.
-int control_loop(dplb::Director& director, const dplb::config::Config& cfg, const std::vector<dplb::PortInfo>& ports) {
+// The kernel interface carrying port i's own address: its exception-path TAP, or for a port the
+// kernel already sees (net_af_packet) the interface itself. "" when there is none.
+std::vector<std::string> kernel_ifnames(const dplb::config::Config& cfg, const std::vector<dplb::PortInfo>& ports,
+                                        const std::vector<dplb::PortInfo>& taps) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < ports.size(); i++) {
+        if (i < taps.size() && taps[i].port_id != dplb::kNoPort) {
+            out.push_back(dplb::exception_ifname(cfg.ports[i].name));
+            continue;
+        }
+        rte_eth_dev_info info{};
+        char name[IF_NAMESIZE] = "";
+        if (rte_eth_dev_info_get(ports[i].port_id, &info) == 0 && info.if_index) if_indextoname(info.if_index, name);
+        out.push_back(name);
+    }
+    return out;
+}
+
+int control_loop(dplb::Director& director, const dplb::config::Config& cfg, const std::vector<dplb::PortInfo>& ports,
+                 const std::vector<dplb::PortInfo>& taps) {
     boost::asio::io_context io;
     std::unique_ptr<dplb::ControlServer> control;
     std::unique_ptr<dplb::Metrics> metrics;
@@ -115,12 +136,20 @@ int control_loop(dplb::Director& director, const dplb::config::Config& cfg, cons
         if (metrics) metrics->observe_health_check(vip, real, s);
     });
     dplb::NeighbourResolver neighbours(io, director);
-    director.set_after_reload([&health, &neighbours] {
+    std::vector<uint16_t> port_ids;
+    for (const auto& p : ports) port_ids.push_back(p.port_id);
+    dplb::VrrpManager vrrp(io, director, kernel_ifnames(cfg, ports, taps), port_ids,
+                           [&metrics](const std::string& name, int state) {
+                               if (metrics) metrics->set_vrrp_state(name, state);
+                           });
+    director.set_after_reload([&health, &neighbours, &vrrp] {
         health.sync();
         neighbours.refresh();
+        vrrp.sync();
     });
     health.sync();
     neighbours.start();
+    vrrp.sync();
     std::printf("dplbd: control socket %s%s%s\n", cfg.control.socket.c_str(),
                 metrics ? ", metrics on http://" : "", metrics ? (cfg.metrics.listen + "/metrics").c_str() : "");
     std::fflush(stdout);
@@ -139,6 +168,7 @@ int control_loop(dplb::Director& director, const dplb::config::Config& cfg, cons
             director.totals(*t);
             std::fputs(dplb::format_ipvsadm(*director.snapshot(), *t).c_str(), stdout);
         } else {
+            vrrp.stop();  // a MASTER resigns (priority 0) so its backup takes over at once
             g_quit = true;
             io.stop();
             return;
@@ -152,6 +182,7 @@ int control_loop(dplb::Director& director, const dplb::config::Config& cfg, cons
     std::function<void(const boost::system::error_code&)> on_tick = [&](const boost::system::error_code& ec) {
         if (ec) return;
         director.tick();
+        vrrp.tick();
         tick.expires_after(std::chrono::seconds(1));
         tick.async_wait(on_tick);
     };
@@ -281,7 +312,7 @@ int run(const Options& opt, const dplb::config::Config& cfg) {
         std::printf("dplbd: %zu worker(s) running, %zu service(s)\n", workers.size(),
                     director.snapshot()->services.size());
         std::fflush(stdout);
-        rc = control_loop(director, cfg, ports);
+        rc = control_loop(director, cfg, ports, taps);
     }
     g_quit = true;
     rte_eal_mp_wait_lcore();

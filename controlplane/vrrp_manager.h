@@ -1,0 +1,51 @@
+// Runs the configuration's VRRP instances (vrrp/instance.h) on the control thread and turns their
+// states into VIP ownership: while MASTER the data plane answers ARP and forwards for the instance's
+// VIPs (through a new snapshot), otherwise it does neither. Also feeds tracking (port link state,
+// services whose reals are all down), `dplbctl status` and dplb_vrrp_state.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "director.h"
+#include "vrrp/instance.h"
+
+namespace dplb {
+
+class VrrpManager {
+public:
+    using OnState = std::function<void(const std::string& instance, int state)>;  // for metrics
+    // `kernel_ifnames[i]` is the kernel interface that carries port i's own address.
+    VrrpManager(boost::asio::io_context& io, Director& director, std::vector<std::string> kernel_ifnames,
+                std::vector<uint16_t> port_ids, OnState on_state = {});
+    ~VrrpManager();
+
+    // (Re)creates the instances when the VRRP part of the configuration changed. Errors (a missing
+    // interface, no address of the family) are logged and leave that instance in FAULT.
+    void sync();
+    // Once a second: link state of tracked ports, tracked services' health.
+    void tick();
+    // Shutdown: every MASTER resigns with priority 0 (RFC 3768 §6.4.3).
+    void stop();
+
+private:
+    struct Running {
+        std::unique_ptr<vrrp::Instance> instance;
+        std::string label;  // "VI_1" or "VI_1/v6"
+    };
+    std::string describe_config() const;
+
+    boost::asio::io_context& io_;
+    Director& director_;
+    std::vector<std::string> ifnames_;
+    std::vector<uint16_t> port_ids_;
+    OnState on_state_;
+    std::vector<Running> running_;
+    std::string running_config_;
+};
+
+}  // namespace dplb
