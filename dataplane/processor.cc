@@ -1,6 +1,7 @@
 #include "processor.h"
 
 #include <rte_errno.h>
+#include <rte_prefetch.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -131,8 +132,14 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
     if (n4) t4_.lookup_bulk(k4p, n4, bulk4);
     if (n6) t6_.lookup_bulk(k6p, n6, bulk6);
     const void* keyp[kMaxBurst];
-    for (unsigned j = 0; j < n4; j++) pos[i4[j]] = bulk4[j], keyp[i4[j]] = k4p[j];
-    for (unsigned j = 0; j < n6; j++) pos[i6[j]] = bulk6[j], keyp[i6[j]] = k6p[j];
+    for (unsigned j = 0; j < n4; j++) {
+        pos[i4[j]] = bulk4[j], keyp[i4[j]] = k4p[j];
+        if (bulk4[j] >= 0) rte_prefetch0(&t4_.at(bulk4[j]));  // the entry is the next cache miss
+    }
+    for (unsigned j = 0; j < n6; j++) {
+        pos[i6[j]] = bulk6[j], keyp[i6[j]] = k6p[j];
+        if (bulk6[j] >= 0) rte_prefetch0(&t6_.at(bulk6[j]));
+    }
 
     removed_in_burst_ = added_in_burst_ = false;
     for (uint16_t i = 0; i < n; i++) {
