@@ -8,7 +8,9 @@ an IPv4 address, VRRPv3 for an IPv6 one.
      is killed (no priority 0); dplb takes both addresses within 3 x advert + skew (+ margin), sends
      gratuitous ARP / unsolicited NA, and the client's neighbour entries point to dplb.
   B. dplb MASTER, keepalived BACKUP: the same the other way round.
-  C. dplb preempts keepalived, then stops cleanly: its priority 0 hands over within Skew_Time.
+  C. dplb preempts keepalived; a fault of its own (set_fault) and then a clean stop each send
+     priority 0, and keepalived takes over within Skew_Time.
+  Along the way dplb goes FAULT while its interface is down, and counts no refused advert.
 
     test_interop_keepalived.py PATH/TO/dplb-vrrpd
 
@@ -208,9 +210,9 @@ class Interop:
             if not first:
                 die("%s %s: no advert from the new master within %.1f s" % (what, name, bound + 3))
             t_new = first[0][0]
-            old = self.adverts(vrid, old_mac, since=t_stop - 3)
+            old = [(t, p) for t, p in self.adverts(vrid, old_mac, since=t_stop - 3) if t < t_new]
             # Graceful: the old master's priority-0 advert starts the clock; else its last advert.
-            zero = [t for t, p in old if p == 0]
+            zero = [t for t, p in old if p == 0 and t >= t_stop - 0.05]
             t_old = zero[0] if graceful and zero else max([t for t, p in old if p != 0] or [t_stop])
             took = t_new - t_old
             print("takeover %s %s: %.3f s after the old master's %s (%.3f s after it was stopped); bound %.3f s"
@@ -252,6 +254,14 @@ class Interop:
             check(self.dplb_states(inst) and all(s == "BACKUP" for _, s in self.dplb_states(inst)),
                   "A: dplb %s stays BACKUP behind keepalived for %.1f s: %s"
                   % (inst, master_down(100) + 1.0, self.dplb_states(inst)))
+        # dplb's own interface going down puts it in FAULT, coming back up in BACKUP again.
+        lab.in_ns("dp", "ip", "link", "set", "lan0", "down")
+        check(wait_for(lambda: self.dplb_state("VI_4") == "FAULT" and self.dplb_state("VI_6") == "FAULT", 3),
+              "A: dplb goes FAULT when its interface goes down")
+        lab.in_ns("dp", "ip", "link", "set", "lan0", "up")
+        check(wait_for(lambda: self.dplb_state("VI_4") == "BACKUP" and self.dplb_state("VI_6") == "BACKUP", 3),
+              "A: and BACKUP when it comes back")
+        lab.wait_link_local("dp")
         # The client talks to the vips, so it has keepalived's MAC for them.
         lab.in_ns("cl", "ping", "-c", "1", "-W", "2", VIP4, check_rc=False)
         lab.in_ns("cl", "ping", "-6", "-c", "1", "-W", "2", VIP6, check_rc=False)
@@ -296,6 +306,20 @@ class Interop:
             die("C: dplb did not preempt keepalived:\n" + lab.log_text(self.dp_label))
         check(wait_for(lambda: self.ka_entered("VI_4", "BACKUP") >= 2 and self.ka_entered("VI_6", "BACKUP") >= 2, 3),
               "C: dplb preempts, keepalived goes back to BACKUP")
+        # A fault of dplb's own (what a failed track_services would cause): priority 0, keepalived
+        # takes over within Skew_Time; when it clears, dplb preempts again.
+        time.sleep(1.5)
+        t_stop = time.time()
+        self.dp.send_signal(signal.SIGUSR2)
+        check(wait_for(lambda: self.dplb_state("VI_4") == "FAULT" and self.dplb_state("VI_6") == "FAULT", 3),
+              "C: dplb goes FAULT on an external fault")
+        self.check_takeover("C dplb fault->keepalived (priority 0)", DP_MAC, KA_MAC, 150, 100, t_stop, graceful=True)
+        self.dp.send_signal(signal.SIGUSR2)
+        if not wait_for(lambda: self.dplb_state("VI_4") == "MASTER" and self.dplb_state("VI_6") == "MASTER",
+                        master_down(150) + 3):
+            die("C: dplb did not take over again once its fault cleared:\n" + lab.log_text(self.dp_label))
+        check(wait_for(lambda: self.neighbour(VIP4) == DP_MAC and self.neighbour(VIP6) == DP_MAC, 3),
+              "C: fault cleared, dplb preempts again and the client follows")
         time.sleep(1.5)
         t_stop = time.time()
         rc = lab.kill(self.dp, signal.SIGTERM)
