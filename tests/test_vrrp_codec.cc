@@ -165,7 +165,8 @@ TEST_P(GoldenAdvert, DecodesAndEncodesAsKeepalived) {
     EXPECT_EQ(diff(c.vrrp, encode(want, c.src, c.dst)), "");
 }
 
-INSTANTIATE_TEST_SUITE_P(Keepalived227, GoldenAdvert, ::testing::Combine(::testing::ValuesIn(goldens()), ::testing::Bool()),
+INSTANTIATE_TEST_SUITE_P(Keepalived227, GoldenAdvert,
+                         ::testing::Combine(::testing::ValuesIn(goldens()), ::testing::Bool()),
                          [](const ::testing::TestParamInfo<GoldenAdvert::ParamType>& info) {
                              return std::string(std::get<0>(info.param).stem) +
                                     (std::get<1>(info.param) ? "_prio0" : "");

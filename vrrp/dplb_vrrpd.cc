@@ -119,7 +119,8 @@ int main(int argc, char** argv) {
                 std::string name = vi.name + (family == 6 && families.size() > 1 ? "/v6" : "");
                 Instance::Callbacks cb;
                 cb.on_state = [name, t0](State s, const std::string& reason) {
-                    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+                    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - t0);
                     std::printf("%lld %s %s %s\n", static_cast<long long>(ms.count()), name.c_str(),
                                 dplb::vrrp::state_name(s), reason.c_str());
                 };

@@ -125,7 +125,8 @@ std::string plan_text(const Plan& p) {
     out += plural(V, "VIP", "VIPs") + ", " + std::to_string(p.vips_per_host()) + " per host, " +
            format_rate(p.vip_load_bps()) + " each: every link stays below " +
            format_rate(static_cast<double>(in.link_bps)) + " after any " + plural(in.failures, "failure", "failures") +
-           ".\nWorst case: " + format_rate(p.worst_link_load_bps()) + " (" + pct + ") on " + p.host_name(worst.busiest) +
+           ".\nWorst case: " + format_rate(p.worst_link_load_bps()) + " (" + pct + ") on " +
+           p.host_name(worst.busiest) +
            (worst.failed ? " when " + failed_label(p, worst.failed, " and ") + " fail" +
                                (popcount_hosts(worst.failed) == 1 ? "s" : "")
                          : " with every host up") +
@@ -159,7 +160,9 @@ std::string plan_text(const Plan& p) {
     for (const FailureCase& c : a.cases) {
         out += "  " + pad(failed_label(p, c.failed), case_w);
         for (uint32_t h = 0; h < H; ++h) {
-            std::string cell = (c.failed >> h & 1) ? "-" : std::to_string(c.vips[h]) + "  " + format_rate(load(p, c.vips[h], V));
+            std::string cell = (c.failed >> h & 1)
+                                   ? "-"
+                                   : std::to_string(c.vips[h]) + "  " + format_rate(load(p, c.vips[h], V));
             out += pad(cell, cell_w);
         }
         while (!out.empty() && out.back() == ' ') out.pop_back();
@@ -176,7 +179,8 @@ std::string plan_text(const Plan& p) {
 std::string plan_json(const Plan& p) {
     const PlanInput& in = p.input;
     std::string o = "{\"hosts\":" + std::to_string(in.hosts) + ",\"failures\":" + std::to_string(in.failures) +
-                    ",\"traffic_bps\":" + std::to_string(in.traffic_bps) + ",\"link_bps\":" + std::to_string(in.link_bps) +
+                    ",\"traffic_bps\":" + std::to_string(in.traffic_bps) +
+                    ",\"link_bps\":" + std::to_string(in.link_bps) +
                     ",\"host_names\":[";
     for (uint32_t h = 0; h < in.hosts; ++h) o += (h ? "," : "") + json_string(p.host_name(h));
     o += "],\"found\":" + std::string(p.found ? "true" : "false");
@@ -236,7 +240,8 @@ EmittedConfigs plan_yaml(const Plan& p, const EmitOptions& opt) {
         return out;
     }
     if (!opt.vips.empty() && opt.vips.size() != V) {
-        out.error = "the plan has " + std::to_string(V) + " VIPs, " + std::to_string(opt.vips.size()) + " addresses given";
+        out.error = "the plan has " + std::to_string(V) + " VIPs, " + std::to_string(opt.vips.size()) +
+                    " addresses given";
         return out;
     }
     if (opt.advert_int_s < 1 || opt.advert_int_s > 255) {
@@ -250,7 +255,8 @@ EmittedConfigs plan_yaml(const Plan& p, const EmitOptions& opt) {
         std::string masters;
         for (uint32_t v = 0; v < V; ++v)
             if (a.order[v][0] == h) masters += (masters.empty() ? "" : ", ") + ("vip" + std::to_string(v + 1));
-        std::string y = "# dplbctl plan: " + p.host_name(h) + " of " + std::to_string(p.input.hosts) + " hosts, up to " +
+        std::string y = "# dplbctl plan: " + p.host_name(h) + " of " + std::to_string(p.input.hosts) +
+                        " hosts, up to " +
                         plural(p.input.failures, "failure", "failures") + ", " +
                         format_rate(static_cast<double>(p.input.traffic_bps)) + " over " +
                         format_rate(static_cast<double>(p.input.link_bps)) + " links.\n# " +
@@ -260,7 +266,8 @@ EmittedConfigs plan_yaml(const Plan& p, const EmitOptions& opt) {
             y += "# The addresses are placeholders (192.0.2.0/24): put your own, the same in every host's file.\n";
         y += "# Each address must be the vip of a service in this file.\nvrrp_instances:\n";
         for (uint32_t v = 0; v < V; ++v) {
-            uint32_t rank = static_cast<uint32_t>(std::find(a.order[v].begin(), a.order[v].end(), h) - a.order[v].begin());
+            const auto& o = a.order[v];
+            uint32_t rank = static_cast<uint32_t>(std::find(o.begin(), o.end(), h) - o.begin());
             y += "  - name: vip" + std::to_string(v + 1) + "\n";
             y += "    interface: " + opt.interface + "\n";
             y += std::string("    state: ") + (rank == 0 ? "MASTER" : "BACKUP") + "\n";
@@ -268,7 +275,8 @@ EmittedConfigs plan_yaml(const Plan& p, const EmitOptions& opt) {
             y += "    priority: " + std::to_string(priority_for_rank(rank)) + "\n";
             y += "    advert_int: " + std::to_string(opt.advert_int_s) + "\n";
             y += "    preempt: true\n";
-            if (!opt.auth_pass.empty()) y += "    authentication: {type: PASS, password: " + json_string(opt.auth_pass) + "}\n";
+            if (!opt.auth_pass.empty())
+                y += "    authentication: {type: PASS, password: " + json_string(opt.auth_pass) + "}\n";
             y += "    virtual_ipaddresses: [" + addrs[v] + "]\n";
         }
         out.files.emplace_back(p.host_name(h) + ".yaml", y);

@@ -5,9 +5,10 @@
 // V the search starts from a regular design (VIP j of host p takes the others in a mixed-radix
 // rotation, so a host's VIPs fail over to different peers first, then to different second
 // backups) and improves it by simulated annealing: swap two backups of one VIP, keep the swap if
-// the failure cases get no worse (and, less and less often as the search cools, even if they do). The measure is how far each survivor's VIP count exceeds a target
-// (first the ideal ceil(V / survivors), then what the capacity allows), summed over all cases, so a
-// cost of 0 is a proof that the arrangement fits. Everything is deterministic.
+// the failure cases get no worse (and, less and less often as the search cools, even if they do).
+// The measure is how far each survivor's VIP count exceeds a target (first the ideal
+// ceil(V / survivors), then what the capacity allows), summed over all cases, so a cost of 0 is a
+// proof that the arrangement fits. Everything is deterministic (a fixed seed per H, F, V).
 #include "vrrp/planner.h"
 
 #include <algorithm>
@@ -261,7 +262,8 @@ Plan plan(const PlanInput& in) {
     // Even a perfect spread puts T / (H - F) on each survivor.
     if (in.traffic_bps >= in.link_bps * (H - F)) {
         p.error = "no number of VIPs can do: after " + std::to_string(F) + " failure(s) the " +
-                  std::to_string(H - F) + " surviving link(s) share " + format_rate(static_cast<double>(in.traffic_bps)) +
+                  std::to_string(H - F) + " surviving link(s) share " +
+                  format_rate(static_cast<double>(in.traffic_bps)) +
                   ", at least " + format_rate(static_cast<double>(in.traffic_bps) / (H - F)) +
                   " each, not below " + format_rate(static_cast<double>(in.link_bps));
         return p;
