@@ -277,6 +277,10 @@ TEST(VrrpPlanner, RefusesBadInput) {
     EXPECT_FALSE(plan(input(17, 0, G, G)).found);
     EXPECT_FALSE(plan(input(3, 3, G, G)).found);
     EXPECT_FALSE(plan(input(3, 1, 0, G)).found);
+    Plan huge = plan(input(16, 15, G / 2, G));
+    EXPECT_FALSE(huge.found);
+    EXPECT_EQ(huge.error, "65535 failure cases to check (every set of up to 15 of 16 hosts): more than 4096 is "
+                          "beyond this planner");
     Plan p = plan(input(3, 2, 15 * G / 10, G));
     EXPECT_FALSE(p.found);
     EXPECT_EQ(p.error, "no number of VIPs can do: after 2 failure(s) the 1 surviving link(s) share 1.5 Gbit/s, "

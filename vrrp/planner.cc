@@ -24,8 +24,16 @@ namespace {
 constexpr uint64_t kMaxRateBps = 1000000000000000ULL;  // 1 Pbit/s: keeps count * rate in 64 bits
 constexpr int kFullSearchIterations = 200000;
 constexpr int kShortSearchIterations = 4000;
+constexpr double kSearchWork = 2e7;        // iterations x failure sets, so large clusters stay quick
+constexpr size_t kMaxFailureSets = 4096;  // failure cases to check, beyond which plan() declines
 
 int popcount(HostSet s) { return __builtin_popcount(s); }
+
+double binomial(uint32_t n, uint32_t k) {
+    double r = 1;
+    for (uint32_t i = 1; i <= k; ++i) r = r * (n - k + i) / i;
+    return r;
+}
 
 uint32_t landing(const std::vector<uint32_t>& order, HostSet failed) {
     for (uint32_t h : order)
@@ -109,6 +117,7 @@ public:
     }
 
     const std::vector<std::vector<uint32_t>>& orders() const { return orders_; }
+    size_t cases() const { return sets_.size(); }
 
 private:
     long excess(size_t s, uint32_t h) const {
@@ -164,14 +173,16 @@ Candidate assess(const PlanInput& in, uint32_t vips) {
     const uint32_t H = in.hosts, F = in.failures;
     const uint32_t cap = vip_cap(in, vips);
     const uint32_t ideal = (vips + (H - F) - 1) / (H - F);  // the least the busiest survivor can hold
-    const bool candidate = vips >= H && vips % H == 0;
+    // A full search only where it can succeed: an even count whose bound leaves room.
+    const bool candidate = vips >= H && vips % H == 0 && ideal <= cap;
     Search s(H, F, initial_orders(H, vips));
+    const int full = static_cast<int>(std::min<double>(kFullSearchIterations, kSearchWork / s.cases()));
     s.target_ideal();
-    s.run(candidate ? kFullSearchIterations : kShortSearchIterations);
+    s.run(candidate ? full : std::min(full, kShortSearchIterations));
     Arrangement a = evaluate(H, F, s.orders());
-    if (candidate && a.worst_vips > cap && ideal <= cap) {
+    if (candidate && a.worst_vips > cap) {
         s.target_cap(cap);  // second chance: aim at what the capacity allows rather than the ideal
-        if (s.run(kFullSearchIterations) == 0) a = evaluate(H, F, s.orders());
+        if (s.run(full) == 0) a = evaluate(H, F, s.orders());
     }
     Candidate c;
     c.arrangement = std::move(a);
@@ -249,6 +260,14 @@ Plan plan(const PlanInput& in) {
     }
     if (in.traffic_bps == 0 || in.link_bps == 0 || in.traffic_bps > kMaxRateBps || in.link_bps > kMaxRateBps) {
         p.error = "traffic and link capacity must be above 0 and at most 1 Pbit/s";
+        return p;
+    }
+    size_t cases = 0;
+    for (uint32_t f = 0; f <= F; ++f) cases += static_cast<size_t>(std::lround(binomial(H, f)));
+    if (cases > kMaxFailureSets) {
+        p.error = std::to_string(cases) + " failure cases to check (every set of up to " + std::to_string(F) +
+                  " of " + std::to_string(H) + " hosts): more than " + std::to_string(kMaxFailureSets) +
+                  " is beyond this planner";
         return p;
     }
     if (in.max_vips < 1 || in.max_vips > kMaxPlanVips) {
