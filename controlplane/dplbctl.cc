@@ -11,6 +11,8 @@
 #include "config.h"
 #include "control_server.h"
 #include "keepalived_import.h"
+#include "vrrp/plan_report.h"
+#include "vrrp/planner.h"
 
 namespace {
 
@@ -23,6 +25,8 @@ void usage() {
                  "  weight [tcp:|udp:]VIP:PORT REAL:PORT N     drain REAL:PORT\n"
                  "  help (from the daemon)\n"
                  "  import-keepalived keepalived.conf > lb.yaml   (no daemon needed; warnings on stderr)\n"
+                 "  plan --hosts H --failures F --traffic 1.5Gbit --link 1Gbit [--json] [--emit-config DIR]\n"
+                 "       [--vips IP,IP,...] [--interface PORT] [--vrid-base N] [--auth-pass P]\n"
                  "default socket: %s (or $DPLB_SOCKET)\n",
                  kDefaultSocket);
 }
@@ -47,6 +51,83 @@ int import_keepalived(const std::string& path) {
     }
 }
 
+bool to_u32(const std::string& s, uint32_t& out) {
+    if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+    out = static_cast<uint32_t>(std::stoul(s));
+    return true;
+}
+
+// Active-active planning: how many VIPs, and which host backs up which, so that any F failures
+// leave every surviving link under its capacity.
+int plan(const std::vector<std::string>& args) {
+    dplb::vrrp::PlanInput in;
+    dplb::vrrp::EmitOptions emit;
+    std::string emit_dir;
+    bool json = false;
+    for (size_t i = 1; i < args.size(); i++) {
+        const std::string& a = args[i];
+        auto value = [&](std::string& out) {
+            if (i + 1 >= args.size()) return false;
+            out = args[++i];
+            return true;
+        };
+        std::string v;
+        bool ok = true;
+        if (a == "--json") json = true;
+        else if (a == "--hosts") ok = value(v) && to_u32(v, in.hosts);
+        else if (a == "--failures") ok = value(v) && to_u32(v, in.failures);
+        else if (a == "--traffic" || a == "--link") {
+            ok = value(v);
+            auto rate = ok ? dplb::vrrp::parse_rate(v) : std::nullopt;
+            if (!rate) {
+                std::fprintf(stderr, "dplbctl plan: %s: expected a rate like 1.5Gbit or 800Mbit, got \"%s\"\n",
+                             a.c_str(), v.c_str());
+                return 2;
+            }
+            (a == "--traffic" ? in.traffic_bps : in.link_bps) = *rate;
+        } else if (a == "--emit-config") ok = value(emit_dir);
+        else if (a == "--interface") ok = value(emit.interface);
+        else if (a == "--auth-pass") ok = value(emit.auth_pass);
+        else if (a == "--vrid-base") ok = value(v) && to_u32(v, emit.vrid_base);
+        else if (a == "--vips") {
+            ok = value(v);
+            for (size_t p = 0; ok && p <= v.size();) {
+                size_t c = v.find(',', p);
+                std::string one = v.substr(p, c == std::string::npos ? std::string::npos : c - p);
+                auto ip = dplb::IpAddr::parse(one);
+                if (!ip) {
+                    std::fprintf(stderr, "dplbctl plan: --vips: \"%s\" is not an IP address\n", one.c_str());
+                    return 2;
+                }
+                emit.vips.push_back(*ip);
+                if (c == std::string::npos) break;
+                p = c + 1;
+            }
+        } else ok = false;
+        if (!ok) {
+            std::fprintf(stderr, "dplbctl plan: bad or incomplete option '%s'\n", a.c_str());
+            usage();
+            return 2;
+        }
+    }
+    if (!in.hosts || !in.traffic_bps || !in.link_bps) {
+        std::fprintf(stderr, "dplbctl plan: --hosts, --traffic and --link are required\n");
+        return 2;
+    }
+    dplb::vrrp::Plan p = dplb::vrrp::plan(in);
+    std::fputs((json ? dplb::vrrp::plan_json(p) : dplb::vrrp::plan_text(p)).c_str(), stdout);
+    if (!p.found) return 1;
+    if (!emit_dir.empty()) {
+        std::string err = dplb::vrrp::write_plan_yaml(p, emit, emit_dir);
+        if (!err.empty()) {
+            std::fprintf(stderr, "dplbctl plan: %s\n", err.c_str());
+            return 1;
+        }
+        if (!json) std::printf("wrote one YAML file per host into %s\n", emit_dir.c_str());
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,6 +145,7 @@ int main(int argc, char** argv) {
         usage();
         return 2;
     }
+    if (words[0] == "plan") return plan(words);
     if (words[0] == "import-keepalived") {
         if (words.size() != 2) {
             std::fprintf(stderr, "usage: dplbctl import-keepalived keepalived.conf > lb.yaml\n");

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <algorithm>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -205,6 +206,25 @@ TEST(Dplbctl, ImportKeepalivedOutputPassesCheckConfig) {
                       warn).c_str());
     EXPECT_NE(rc, 0);
     EXPECT_NE(slurp(warn).find("bad.conf:1"), std::string::npos) << slurp(warn);
+}
+
+TEST(Dplbctl, PlanTheIssueExampleAndEmitConfigs) {
+    TempDir dir;
+    std::string out = dir.path + "/plan.json";
+    int rc = std::system((std::string(DPLBCTL_PATH) + " plan --hosts 3 --failures 1 --traffic 1.5Gbit --link 1Gbit "
+                          "--json --emit-config " + dir.path + " > " + out).c_str());
+    ASSERT_EQ(rc, 0) << slurp(out);
+    std::string json = slurp(out);
+    EXPECT_EQ(json_number(json, "vips"), 6u) << json;
+    EXPECT_EQ(json_number(json, "vips_per_host"), 2u) << json;
+    EXPECT_EQ(json_number(json, "worst_link_load_bps"), 750000000u) << json;
+    for (const char* h : {"host1", "host2", "host3"}) {
+        std::string yaml = slurp(dir.path + "/" + h + ".yaml");
+        EXPECT_NE(yaml.find("vrrp_instances:"), std::string::npos) << h;
+        EXPECT_EQ(std::count(yaml.begin(), yaml.end(), '\n') > 10, true) << h;
+    }
+    rc = std::system((std::string(DPLBCTL_PATH) + " plan --hosts 3 --traffic fast --link 1Gbit > /dev/null 2>&1").c_str());
+    EXPECT_NE(rc, 0) << "a bad rate is an error";
 }
 
 }  // namespace
