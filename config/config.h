@@ -176,6 +176,9 @@ Config load_config_string(const std::string& text, const std::string& name);
 // net_ring*, net_null*), tap for everything else; what `exception_path: auto` resolves to.
 ExceptionPath default_exception_path(const std::string& device);
 
+// Centiseconds as the configuration writes seconds: "1", "0.5", "40.95" (loader messages, importer).
+std::string format_centiseconds(uint32_t cs);
+
 // Used by the loader for mh_table_size; public so the tests can check them.
 bool is_prime(uint32_t n);
 uint32_t next_prime(uint32_t n);  // the smallest prime >= n (n < 4294967291)

@@ -341,14 +341,6 @@ std::optional<uint32_t> parse_uint(const std::string& s, uint32_t hi) {
     return static_cast<uint32_t>(v);
 }
 
-std::string format_cs(uint32_t cs) {
-    std::string out = std::to_string(cs / 100);
-    if (cs % 100) {
-        out += "." + std::to_string(cs % 100 / 10);
-        if (cs % 10) out += std::to_string(cs % 10);
-    }
-    return out;
-}
 
 // keepalived's <BOOL> words.
 std::optional<bool> parse_bool(const std::string& s) {
@@ -1352,7 +1344,7 @@ private:
             if (version == 2) {
                 uint32_t s = (us + 999999) / 1000000;
                 if (us % 1000000)
-                    msgs_.warn(vi.advert_line, "advert_int " + format_cs(us / 10000) + ": rounded up to " +
+                    msgs_.warn(vi.advert_line, "advert_int " + format_centiseconds(us / 10000) + ": rounded up to " +
                                                    std::to_string(s) + " second" + (s == 1 ? "" : "s") +
                                                    " (VRRPv2 counts whole seconds)");
                 vi.advert_us = s * 1000000;
@@ -1360,11 +1352,11 @@ private:
                 uint32_t cs = (us + 9999) / 10000;
                 if (us % 10000)
                     msgs_.warn(vi.advert_line,
-                               "advert_int: rounded up to " + format_cs(cs) + " seconds (VRRPv3 counts centiseconds)");
+                               "advert_int: rounded up to " + format_centiseconds(cs) + " seconds (VRRPv3 counts centiseconds)");
                 if (cs > kMaxAdvertIntV3Cs) {
                     msgs_.error(vi.advert_line, 1,
-                                "advert_int: at most " + format_cs(kMaxAdvertIntV3Cs) + " seconds with VRRPv3, got " +
-                                    format_cs(cs));
+                                "advert_int: at most " + format_centiseconds(kMaxAdvertIntV3Cs) + " seconds with VRRPv3, got " +
+                                    format_centiseconds(cs));
                     return;
                 }
                 vi.advert_us = cs * 10000;
@@ -1520,7 +1512,7 @@ std::string Importer::yaml() const {
         if (vi.state) y += "    state: " + *vi.state + "\n";
         y += "    virtual_router_id: " + num(*vi.vrid) + "\n";
         if (vi.priority) y += "    priority: " + num(*vi.priority) + "\n";
-        if (vi.advert_us) y += "    advert_int: " + format_cs(*vi.advert_us / 10000) + "\n";
+        if (vi.advert_us) y += "    advert_int: " + format_centiseconds(*vi.advert_us / 10000) + "\n";
         if (*vi.version != 2) y += "    version: " + num(*vi.version) + "\n";
         if (vi.preempt) y += std::string("    preempt: ") + (*vi.preempt ? "true" : "false") + "\n";
         if (vi.preempt_delay) y += "    preempt_delay: " + num(*vi.preempt_delay) + "\n";

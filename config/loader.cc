@@ -203,14 +203,6 @@ std::optional<uint32_t> parse_centiseconds(const std::string& s) {
     return static_cast<uint32_t>(whole * 100 + frac);
 }
 
-std::string format_centiseconds(uint32_t cs) {
-    std::string out = std::to_string(cs / 100);
-    if (cs % 100) {
-        out += "." + std::to_string(cs % 100 / 10);
-        if (cs % 10) out += std::to_string(cs % 10);
-    }
-    return out;
-}
 
 // ---- containers ----
 
@@ -954,6 +946,15 @@ Config load_config_string(const std::string& text, const std::string& name) {
     read_root(errs, root, cfg);
     if (!errs.empty()) throw ConfigError(errs.sorted());
     return cfg;
+}
+
+std::string format_centiseconds(uint32_t cs) {
+    std::string out = std::to_string(cs / 100);
+    if (cs % 100) {
+        out += "." + std::to_string(cs % 100 / 10);
+        if (cs % 10) out += std::to_string(cs % 10);
+    }
+    return out;
 }
 
 }  // namespace dplb::config

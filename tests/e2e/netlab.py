@@ -13,19 +13,9 @@ import tempfile
 import time
 import urllib.request
 
+from checks import SKIP, check, die  # noqa: F401 (re-exported for the tests)
+
 CLONE_NEWNET = 0x40000000
-SKIP = 77  # meson's "skipped" exit status
-
-
-def die(msg):
-    print("FAIL: " + msg, flush=True)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        die(msg)
-    print("ok: " + msg, flush=True)
 
 
 def sh(*args, check_rc=True, **kw):

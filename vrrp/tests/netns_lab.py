@@ -13,18 +13,8 @@ import sys
 import tempfile
 import time
 
-SKIP = 77  # meson's "skipped" exit status
-
-
-def die(msg):
-    print("FAIL: " + msg, flush=True)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        die(msg)
-    print("ok: " + msg, flush=True)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "e2e"))
+from checks import SKIP, check, die  # noqa: E402,F401 (shared with tests/e2e)
 
 
 def wait_for(pred, timeout, step=0.05):
