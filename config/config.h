@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -123,6 +124,9 @@ struct VrrpInstance {
     std::vector<IpAddr> virtual_ipaddresses;  // each the vip of a service; IPv4, IPv6 or both
     std::vector<std::string> track_interfaces;  // port names
     std::vector<std::string> track_services;    // service names
+    // keepalived's `weight` of a tracked object, by name; absent (or 0): FAULT while it is down;
+    // w < 0: priority lowered by -w while it is down; w > 0: raised by w while it is up.
+    std::map<std::string, int> track_weights;
     uint32_t garp_master_delay_s = 5;
     uint32_t garp_master_repeat = 5;
 };

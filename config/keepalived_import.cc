@@ -502,6 +502,7 @@ struct OutVrrp {
     bool auth_seen = false;
     std::vector<std::pair<IpAddr, int>> vips;  // with their lines
     std::vector<std::pair<std::string, int>> track;
+    std::map<std::string, int> track_weights;  // track_interface NAME weight W
 };
 
 // ---- YAML out ----
@@ -1243,10 +1244,21 @@ private:
                 if (!need_block(b, kw)) continue;
                 for (const Stmt& t : b.block) {
                     vi.track.push_back({t.kw().text, t.line()});
-                    if (t.words.size() > 1)
-                        msgs_.warn(t.line(), "track_interface " + t.head() +
-                                                 ": weight not converted (dplb puts the instance in FAULT while a "
-                                                 "tracked port is down)");
+                    // "eth1 weight -20": the same weight, keepalived's meaning (priority moves instead of FAULT)
+                    if (t.words.size() == 3 && t.words[1].text == "weight") {
+                        const std::string& w = t.words[2].text;
+                        bool neg = !w.empty() && w[0] == '-';
+                        std::string digits = neg ? w.substr(1) : w;
+                        if (!digits.empty() && digits.size() <= 3 && digits[0] != '0' &&
+                            digits.find_first_not_of("0123456789") == std::string::npos && std::stoi(digits) <= 253)
+                            vi.track_weights[t.kw().text] = neg ? -std::stoi(digits) : std::stoi(digits);
+                        else
+                            msgs_.warn(t.line(), "track_interface " + t.head() + ": weight must be -253..-1 or "
+                                                 "1..253; tracked without a weight (FAULT while down)");
+                    } else if (t.words.size() > 1) {
+                        msgs_.warn(t.line(), "track_interface " + t.head() + ": only \"weight N\" is understood; "
+                                             "tracked without a weight (FAULT while down)");
+                    }
                     if (t.has_block) not_converted(t);
                 }
             } else {
@@ -1522,8 +1534,12 @@ std::string Importer::yaml() const {
         if (!vi.track.empty()) {
             y += "    track_interfaces:\n";
             std::set<std::string> done;
-            for (const auto& t : vi.track)
-                if (done.insert(t.first).second) y += "      - " + ys(t.first) + "\n";
+            for (const auto& t : vi.track) {
+                if (!done.insert(t.first).second) continue;
+                auto w = vi.track_weights.find(t.first);
+                if (w == vi.track_weights.end()) y += "      - " + ys(t.first) + "\n";
+                else y += "      - {name: " + ys(t.first) + ", weight: " + std::to_string(w->second) + "}\n";
+            }
         }
         if (vi.garp_delay) y += "    garp_master_delay: " + num(*vi.garp_delay) + "\n";
         if (vi.garp_repeat) y += "    garp_master_repeat: " + num(*vi.garp_repeat) + "\n";

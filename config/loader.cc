@@ -764,18 +764,46 @@ void read_metrics(Errors& errs, const Field& f, MetricsConfig& out) {
     errs.add(*lf, "expected ADDRESS:PORT, [IPv6]:PORT or off, got " + describe(lf->node));
 }
 
-// A list of names, each one of `names`; `what` says what they are for the message.
-std::vector<std::string> read_name_list(Errors& errs, const Field& f, const std::vector<std::string>& names,
-                                        bool check, const std::string& what) {
+// keepalived's tracking weight: -253..-1 or 1..253, plain decimal.
+std::optional<int64_t> read_track_weight(Errors& errs, const Field& f) {
+    auto fail = [&]() -> std::optional<int64_t> {
+        errs.add(f, "expected a weight -253..-1 or 1..253 (leave weight out to go FAULT while down), got " +
+                        describe(f.node));
+        return std::nullopt;
+    };
+    if (!f.node.IsScalar()) return fail();
+    std::string s = f.node.Scalar();
+    bool negative = !s.empty() && s[0] == '-';
+    if (negative) s = s.substr(1);
+    if (s.empty() || s.size() > 3 || s[0] == '0' || s.find_first_not_of("0123456789") != std::string::npos)
+        return fail();
+    int64_t v = std::stoll(s);
+    if (v > 253) return fail();
+    return negative ? -v : v;
+}
+
+// A tracked object: a name, or {name: N, weight: W} with keepalived's weight.
+std::vector<std::string> read_track_list(Errors& errs, const Field& f, const std::vector<std::string>& names,
+                                         bool check, const std::string& what, std::map<std::string, int>& weights) {
     std::vector<std::string> out;
     for (const Field& item : read_list(errs, f)) {
-        auto s = read_string(errs, item);
-        if (!s) continue;
-        if (check && std::find(names.begin(), names.end(), *s) == names.end()) {
-            errs.add(item, "expected " + what + ", got " + quoted(*s));
+        std::optional<std::string> name;
+        std::optional<int64_t> weight;
+        if (item.node.IsMap()) {
+            MapFields m(errs, item, {"name", "weight"});
+            if (auto n = m.need("name")) name = read_string(errs, *n);
+            if (auto w = m.need("weight")) weight = read_track_weight(errs, *w);
+            if (!name || !weight) continue;
+        } else {
+            name = read_string(errs, item);
+            if (!name) continue;
+        }
+        if (check && std::find(names.begin(), names.end(), *name) == names.end()) {
+            errs.add(item, "expected " + what + ", got " + quoted(*name));
             continue;
         }
-        out.push_back(*s);
+        if (weight) weights[*name] = static_cast<int>(*weight);
+        out.push_back(*name);
     }
     return out;
 }
@@ -887,9 +915,11 @@ void read_vrrp_instance(Errors& errs, const Field& item, const Known& known, Vrr
                                       " for " + (fam == 4 ? "IPv4" : "IPv6") + ", first at " + seen.vrids[key]);
         }
     if (auto f = m.get("track_interfaces"))
-        vi.track_interfaces = read_name_list(errs, *f, known.ports, known.ports_ok, port_names_hint(known.ports));
+        vi.track_interfaces = read_track_list(errs, *f, known.ports, known.ports_ok, port_names_hint(known.ports),
+                                              vi.track_weights);
     if (auto f = m.get("track_services"))
-        vi.track_services = read_name_list(errs, *f, known.services, known.services_ok, "the name of a service");
+        vi.track_services = read_track_list(errs, *f, known.services, known.services_ok, "the name of a service",
+                                            vi.track_weights);
     if (auto f = m.get("garp_master_delay"))
         if (auto v = read_uint(errs, *f, 0, kMaxGarpDelayS)) vi.garp_master_delay_s = static_cast<uint32_t>(*v);
     if (auto f = m.get("garp_master_repeat"))

@@ -420,6 +420,32 @@ std::string vrrp_file(const std::string& instances) {
            instances;
 }
 
+TEST(ConfigLoad, VrrpTrackWeights) {
+    Config c = load_config_string(
+        vrrp_file("  - name: VI_6\n    interface: lan1\n    virtual_router_id: 9\n"
+                  "    virtual_ipaddresses: [\"2001:db8::100\"]\n"
+                  "    track_interfaces: [lan0, {name: lan1, weight: -20}]\n"
+                  "    track_services: [{name: web6, weight: 10}]\n"),
+        "v.yaml");
+    ASSERT_EQ(c.vrrp_instances.size(), 1u);
+    const VrrpInstance& a = c.vrrp_instances[0];
+    EXPECT_EQ(a.track_interfaces, (std::vector<std::string>{"lan0", "lan1"}));
+    EXPECT_EQ(a.track_weights, (std::map<std::string, int>{{"lan1", -20}, {"web6", 10}}));
+    for (const char* bad : {"0", "254", "-254", "ten", "+5", "020"}) {
+        try {
+            load_config_string(vrrp_file(std::string("  - name: VI_6\n    interface: lan1\n    virtual_router_id: 9\n"
+                                                     "    virtual_ipaddresses: [\"2001:db8::100\"]\n"
+                                                     "    track_interfaces: [{name: lan1, weight: ") + bad + "}]\n"),
+                               "v.yaml");
+            ADD_FAILURE() << "weight " << bad << " accepted";
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find("track_interfaces[0].weight: expected a weight -253..-1 or 1..253"),
+                      std::string::npos)
+                << e.what();
+        }
+    }
+}
+
 TEST(ConfigLoad, VrrpEveryKey) {
     Config c = load_config_string(
         vrrp_file("  - name: VI_6\n    interface: lan1\n    state: MASTER\n    virtual_router_id: 255\n"

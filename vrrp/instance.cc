@@ -77,9 +77,13 @@ public:
           origin_(Clock::now()) {
         for (const IpAddr& ip : cfg.virtual_ipaddresses)
             if (ip.family == family) vips_.push_back(ip);
-        tracks_.add(cfg.interface);
-        for (const auto& n : cfg.track_interfaces) tracks_.add(n);
-        for (const auto& n : cfg.track_services) tracks_.add(n);
+        auto weight = [&cfg](const std::string& n) {
+            auto it = cfg.track_weights.find(n);
+            return it == cfg.track_weights.end() ? 0 : it->second;
+        };
+        tracks_.add(cfg.interface, weight(cfg.interface));
+        for (const auto& n : cfg.track_interfaces) tracks_.add(n, weight(n));
+        for (const auto& n : cfg.track_services) tracks_.add(n, weight(n));
         publish();
     }
 
