@@ -90,6 +90,13 @@ Parsed parse_ipv6(Parsed p, const uint8_t* f, uint32_t off, uint32_t len) {
         break;
     }
     p.proto = next;
+    // A neighbour solicitation: ICMPv6 type 135, code 0, hop limit 255 (RFC 4861 §7.1.1), 24 bytes at least.
+    if (p.proto == 58 && cur == off + 40 && end - cur >= 24 && f[cur] == 135 && f[cur + 1] == 0 && h[7] == 255) {
+        p.kind = Kind::nd_solicit;
+        p.l4_off = static_cast<uint16_t>(cur);
+        p.nd_target = f + cur + 8;
+        return p;
+    }
     if (p.proto != kProtoTcp && p.proto != kProtoUdp) return p;  // Kind::other (ICMPv6, ND, ...)
     return parse_l4(p, f, cur, end);
 }

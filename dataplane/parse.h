@@ -13,6 +13,7 @@ namespace dplb {
 enum class Kind : uint8_t {
     drop,         // malformed: `drop` says why
     arp_request,  // ARP who-has (Ethernet/IPv4); arp_target is the address asked for
+    nd_solicit,   // IPv6 neighbour solicitation (RFC 4861 §4.3) with hop limit 255; nd_target is asked for
     l4,           // IPv4/IPv6 TCP or UDP, headers complete; the flow fields are set
     fragment,     // an IP fragment (ports unknown); dst address set
     other,        // anything else well formed: ARP replies, ICMP, VRRP, IPv6 ND, non-IP
@@ -38,6 +39,7 @@ struct Parsed {
     uint32_t src4_be, dst4_be;      // IPv4
     const uint8_t* src6;            // IPv6, pointing into the frame
     const uint8_t* dst6;
+    const uint8_t* nd_target;       // Kind::nd_solicit: the target address, in the frame
 };
 
 // `len` is the number of contiguous bytes available at `frame`.

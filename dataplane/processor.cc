@@ -97,6 +97,7 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
         }
         switch (p.kind) {
         case Kind::arp_request: verdicts[i] = answer_arp(f, p, port_mac); continue;
+        case Kind::nd_solicit: verdicts[i] = answer_nd(f, p, port_mac); continue;
         case Kind::fragment: {
             bool vip = p.family == 4 ? snap.is_vip4(p.dst4_be) : snap.is_vip6(p.dst6);
             verdicts[i] = vip ? drop(Drop::fragment) : to_kernel();
@@ -282,6 +283,60 @@ Verdict Processor::answer_arp(Frame& f, const Parsed& p, const MacAddr& port_mac
     std::memcpy(target_ip, sender_ip, 4);
     std::memcpy(sender_mac, port_mac.b.data(), 6);
     std::memcpy(sender_ip, &p.arp_target_be, 4);
+    counters_->arp_replies++;
+    return Verdict::tx;
+}
+
+namespace {
+
+// RFC 4443 §2.3: the ICMPv6 checksum covers a pseudo-header (addresses, length, next header 58).
+uint16_t icmp6_checksum(const uint8_t* src, const uint8_t* dst, const uint8_t* msg, uint32_t len) {
+    uint32_t sum = 0;
+    auto add = [&sum](const uint8_t* p, uint32_t n) {
+        for (uint32_t i = 0; i + 1 < n; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
+        if (n & 1) sum += static_cast<uint32_t>(p[n - 1] << 8);
+    };
+    add(src, 16);
+    add(dst, 16);
+    sum += len;
+    sum += 58;
+    add(msg, len);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<uint16_t>(~sum);
+}
+
+}  // namespace
+
+// A neighbour advertisement for an owned IPv6 VIP (RFC 4861 §7.2.4), written over the solicitation:
+// solicited + override, with our MAC as the target link-layer address. Only the common 32-byte
+// solicitation (with a source link-layer option) is answered in place, so the frame keeps its length;
+// anything else, and duplicate address detection (source ::), is left to the kernel.
+Verdict Processor::answer_nd(Frame& f, const Parsed& p, const MacAddr& port_mac) {
+    uint8_t* ip6 = f.data + p.l3_off;
+    uint8_t* icmp = f.data + p.l4_off;
+    static const uint8_t kUnspecified[16] = {};
+    uint32_t icmp_len = static_cast<uint32_t>(ip6[4] << 8 | ip6[5]);
+    if (icmp_len != 32 || std::memcmp(ip6 + 8, kUnspecified, 16) == 0 || !snap_->answers_nd6(p.nd_target))
+        return to_kernel();
+    uint8_t target[16];
+    std::memcpy(target, p.nd_target, 16);
+    std::memcpy(f.data, f.data + 6, 6);  // to the solicitor's MAC
+    std::memcpy(f.data + 6, port_mac.b.data(), 6);
+    std::memcpy(ip6 + 24, ip6 + 8, 16);  // destination := the solicitor
+    std::memcpy(ip6 + 8, target, 16);    // source := the VIP
+    ip6[7] = 255;
+    icmp[0] = 136;  // neighbour advertisement
+    icmp[1] = 0;
+    icmp[2] = icmp[3] = 0;
+    icmp[4] = 0x60;  // solicited, override
+    icmp[5] = icmp[6] = icmp[7] = 0;
+    std::memcpy(icmp + 8, target, 16);
+    icmp[24] = 2;  // option: target link-layer address
+    icmp[25] = 1;
+    std::memcpy(icmp + 26, port_mac.b.data(), 6);
+    uint16_t c = icmp6_checksum(ip6 + 8, ip6 + 24, icmp, 32);
+    icmp[2] = static_cast<uint8_t>(c >> 8);
+    icmp[3] = static_cast<uint8_t>(c);
     counters_->arp_replies++;
     return Verdict::tx;
 }

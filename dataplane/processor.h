@@ -101,6 +101,7 @@ private:
     Verdict forward(Frame& f, const Service& svc, uint16_t dest, const MacAddr& port_mac);
     uint16_t choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t fh, uint32_t now_ms);
     Verdict answer_arp(Frame& f, const Parsed& p, const MacAddr& port_mac);
+    Verdict answer_nd(Frame& f, const Parsed& p, const MacAddr& port_mac);
     void release(const ConnEntry& e);
     void expire_at(ConnTable& table, int32_t pos);
     // expire_nodest_conn: an entry whose real was removed or set to weight 0 is cut at its next packet.

@@ -55,4 +55,10 @@ bool Snapshot::answers_arp4(uint32_t vip_be) const {
     return false;
 }
 
+bool Snapshot::answers_nd6(const uint8_t* vip) const {
+    for (const Service& s : services)
+        if (s.vip.family == 6 && std::memcmp(s.vip.b.data(), vip, 16) == 0 && s.answer_arp && s.active) return true;
+    return false;
+}
+
 }  // namespace dplb

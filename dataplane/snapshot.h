@@ -74,6 +74,7 @@ struct Snapshot {
     bool is_vip6(const uint8_t* vip) const;
     // Whether ARP requests for this address get our reply: a service on it is active and answers ARP.
     bool answers_arp4(uint32_t vip_be) const;
+    bool answers_nd6(const uint8_t* vip) const;  // the same, for IPv6 neighbour solicitations
 };
 
 }  // namespace dplb

@@ -145,6 +145,23 @@ Bytes arp(const L2& l2, uint16_t op, const MacAddr& sha, const char* spa, const 
     return b;
 }
 
+Bytes nd(const L2& l2, const char* src, const char* dst, uint8_t type, const char* target, uint8_t flags,
+         uint8_t option_type, const MacAddr& option_mac) {
+    IpAddr s = ip(src), d = ip(dst), t = ip(target);
+    Bytes m{type, 0, 0, 0, flags, 0, 0, 0};
+    m.insert(m.end(), t.b.begin(), t.b.end());
+    m.push_back(option_type);
+    m.push_back(1);
+    m.insert(m.end(), option_mac.b.begin(), option_mac.b.end());
+    uint32_t acc = sum16(s.b.data(), 16);
+    acc = sum16(d.b.data(), 16, acc);
+    acc += static_cast<uint32_t>(m.size()) + 58;
+    set16(m, 2, fold(sum16(m.data(), m.size(), acc)));
+    Bytes b = ip_packet(l2, s, d, 58, m, 0);
+    b[l3_offset(b) + 7] = 255;  // hop limit: RFC 4861 drops anything else
+    return b;
+}
+
 Bytes patch(Bytes b, size_t off, std::initializer_list<uint8_t> bytes) {
     for (uint8_t x : bytes) b.at(off++) = x;
     return b;

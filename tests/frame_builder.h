@@ -29,6 +29,11 @@ Bytes ipv4(const L2& l2, const char* src, const char* dst, uint8_t proto, const 
            uint16_t frag_field = 0);
 Bytes ipv6(const L2& l2, const char* src, const char* dst, uint8_t next_header, const Bytes& payload);
 Bytes arp(const L2& l2, uint16_t op, const MacAddr& sha, const char* spa, const MacAddr& tha, const char* tpa);
+// IPv6 neighbour discovery (hop limit 255): type 135 (solicitation) or 136 (advertisement) for
+// `target`, `flags` the first byte after the checksum (0x60 = solicited + override), with one
+// link-layer address option (type 1 source / 2 target) carrying `option_mac`.
+Bytes nd(const L2& l2, const char* src, const char* dst, uint8_t type, const char* target, uint8_t flags,
+         uint8_t option_type, const MacAddr& option_mac);
 
 // Overwrites `len` bytes at `off` (for malformed cases).
 Bytes patch(Bytes b, size_t off, std::initializer_list<uint8_t> bytes);

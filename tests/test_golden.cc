@@ -116,6 +116,22 @@ TEST_F(Golden_, Arp) {
     });
 }
 
+TEST_F(Golden_, Ipv6NeighbourDiscovery) {
+    const L2 to_solicited_node{mac("33:33:ff:00:01:00"), kClientMac};
+    Bytes ns = nd(to_solicited_node, "2001:db8::1", "ff02::1:ff00:100", 135, "2001:db8::100", 0, 1, kClientMac);
+    Bytes na = nd(L2{kClientMac, kLbMac}, "2001:db8::100", "2001:db8::1", 136, "2001:db8::100", 0x60, 2, kLbMac);
+    Bytes dad = nd(to_solicited_node, "::", "ff02::1:ff00:100", 135, "2001:db8::100", 0, 1, kClientMac);
+    Bytes other = nd(to_solicited_node, "2001:db8::1", "ff02::1:ff00:2", 135, "2001:db8::2", 0, 1, kClientMac);
+    Bytes low_hop = patch(ns, 14 + 7, {64});
+    run({
+        {"NS for an owned IPv6 VIP -> solicited NA with the port MAC", ns, Verdict::tx, na,
+         {{"rx_packets", 1}, {"arp_replies", 1}}},
+        {"NS for the director's own address -> kernel", other, Verdict::kernel, {}, kKernel},
+        {"duplicate address detection (source ::) -> kernel", dad, Verdict::kernel, {}, kKernel},
+        {"NS with hop limit 64 (not on-link, RFC 4861) -> kernel", low_hop, Verdict::kernel, {}, kKernel},
+    });
+}
+
 TEST_F(Golden_, ForwardTcpUdpIpv6Vlan) {
     Bytes s1 = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80);
     Bytes s2 = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40001, 80);
