@@ -6,6 +6,8 @@
 // YAML that comes out always loads (which the end of import_keepalived checks once more).
 #include "keepalived_import.h"
 
+#include "text.h"
+
 #include <algorithm>
 #include <climits>
 #include <map>
@@ -523,24 +525,7 @@ bool plain_ok(const std::string& s) {
     return !special.count(lower(s));
 }
 
-std::string yq(const std::string& s) {
-    std::string out = "\"";
-    for (char ch : s) {
-        const unsigned char c = static_cast<unsigned char>(ch);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += ch;
-        } else if (c < 0x20 || c == 0x7f) {
-            static const char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        } else {
-            out += ch;
-        }
-    }
-    return out + "\"";
-}
+std::string yq(const std::string& s) { return double_quoted(s); }
 
 std::string ys(const std::string& s) { return plain_ok(s) ? s : yq(s); }
 

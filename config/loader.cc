@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config.h"
+#include "text.h"
 
 namespace dplb::config {
 namespace {
@@ -75,26 +76,7 @@ private:
 };
 
 // A scalar as the operator wrote it, quoted so that spaces and empty strings show.
-std::string quoted(const std::string& s) {
-    constexpr size_t kMaxShown = 60;
-    std::string out = "\"";
-    for (size_t i = 0; i < s.size() && i < kMaxShown; i++) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20 || c == 0x7f) {
-            static const char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    if (s.size() > kMaxShown) out += "...";
-    return out + "\"";
-}
+std::string quoted(const std::string& s) { return double_quoted(s, 60); }
 
 // What a node is, for "expected X, got Y".
 std::string describe(const YAML::Node& n) {
@@ -310,11 +292,6 @@ const std::vector<std::pair<std::string, uint8_t>> kTimeoutKeys = {
     {"synack", slot(TcpState::synack)},
     {"udp", kUdpState},
 };
-
-std::string endpoint(const IpAddr& ip, uint16_t port) {
-    std::string a = ip.is_v6() ? "[" + ip.str() + "]" : ip.str();
-    return a + ":" + std::to_string(port);
-}
 
 // "10.0.0.2/24" or "2001:db8::2/64": the director's own address and its subnet.
 std::optional<PortAddress> read_port_address(Errors& errs, const Field& f) {

@@ -5,28 +5,11 @@
 #include <ctime>
 
 #include "stats_report.h"
+#include "text.h"
 
 namespace dplb {
 namespace {
 
-std::string endpoint(const IpAddr& ip, uint16_t port) {
-    return (ip.is_v6() ? "[" + ip.str() + "]" : ip.str()) + ":" + std::to_string(port);
-}
-
-std::string quoted(const std::string& s) {
-    std::string o = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') o += '\\';
-        if (static_cast<unsigned char>(c) < 0x20) {
-            char b[8];
-            std::snprintf(b, sizeof b, "\\u%04x", c);
-            o += b;
-            continue;
-        }
-        o += c;
-    }
-    return o + "\"";
-}
 
 std::string svc_name(const Service& s) { return std::string(proto_name(s.proto)) + "  " + endpoint(s.vip, s.port); }
 
@@ -46,18 +29,18 @@ std::string format_list(const Snapshot& snap, const CoreCounters& t, bool json) 
     std::string o = "{\"services\":[";
     for (size_t i = 0; i < snap.services.size(); i++) {
         const Service& s = snap.services[i];
-        o += (i ? "," : "") + std::string("{\"protocol\":") + quoted(proto_name(s.proto)) + ",\"vip\":" +
-             quoted(s.vip.str()) + ",\"port\":" + std::to_string(s.port) + ",\"scheduler\":" +
-             quoted(sched_name(s.sched)) + ",\"persistence_timeout\":" + std::to_string(s.persistence_ms / 1000) +
+        o += (i ? "," : "") + std::string("{\"protocol\":") + json_string(proto_name(s.proto)) + ",\"vip\":" +
+             json_string(s.vip.str()) + ",\"port\":" + std::to_string(s.port) + ",\"scheduler\":" +
+             json_string(sched_name(s.sched)) + ",\"persistence_timeout\":" + std::to_string(s.persistence_ms / 1000) +
              ",\"active\":" + (s.active ? "true" : "false") + ",\"reals\":[";
         for (size_t j = 0; j < s.dests.size(); j++) {
             const Dest& d = snap.dests[s.dests[j]];
             const DestCounters& c = t.dest[s.dests[j]];
-            o += (j ? "," : "") + std::string("{\"ip\":") + quoted(d.ip.str()) + ",\"port\":" + std::to_string(d.port) +
+            o += (j ? "," : "") + std::string("{\"ip\":") + json_string(d.ip.str()) + ",\"port\":" + std::to_string(d.port) +
                  ",\"forward\":\"Route\",\"weight\":" + std::to_string(d.weight) +
                  ",\"active_conns\":" + std::to_string(c.active) + ",\"inactive_conns\":" + std::to_string(c.inactive) +
                  ",\"persistent_conns\":" + std::to_string(c.persist) + ",\"mac\":" +
-                 (d.has_mac ? quoted(d.mac.str()) : "null") + "}";
+                 (d.has_mac ? json_string(d.mac.str()) : "null") + "}";
         }
         o += "]}";
     }
@@ -90,14 +73,14 @@ std::string format_list_rate(const Snapshot& snap, const Director& dir, bool jso
         for (size_t i = 0; i < snap.services.size(); i++) {
             const Service& s = snap.services[i];
             Rates r = dir.service_rate(s.id);
-            o += (i ? "," : "") + std::string("{\"vip\":") + quoted(s.vip.str()) + ",\"port\":" +
-                 std::to_string(s.port) + ",\"protocol\":" + quoted(proto_name(s.proto)) +
+            o += (i ? "," : "") + std::string("{\"vip\":") + json_string(s.vip.str()) + ",\"port\":" +
+                 std::to_string(s.port) + ",\"protocol\":" + json_string(proto_name(s.proto)) +
                  ",\"cps\":" + std::to_string(r64(r.cps)) + ",\"inpps\":" + std::to_string(r64(r.inpps)) +
                  ",\"inbps\":" + std::to_string(r64(r.inbps)) + ",\"reals\":[";
             for (size_t j = 0; j < s.dests.size(); j++) {
                 Rates d = dir.dest_rate(s.dests[j]);
                 const Dest& dd = snap.dests[s.dests[j]];
-                o += (j ? "," : "") + std::string("{\"ip\":") + quoted(dd.ip.str()) + ",\"port\":" +
+                o += (j ? "," : "") + std::string("{\"ip\":") + json_string(dd.ip.str()) + ",\"port\":" +
                      std::to_string(dd.port) + ",\"cps\":" + std::to_string(r64(d.cps)) + ",\"inpps\":" +
                      std::to_string(r64(d.inpps)) + ",\"inbps\":" + std::to_string(r64(d.inbps)) + "}";
             }
@@ -137,9 +120,9 @@ std::string format_connections(const Snapshot& snap, const std::vector<ConnInfo>
         const char* proto = proto_name(tmpl ? d.proto : c.proto);
         unsigned secs = (c.expires_in_ms + 999) / 1000;
         if (json) {
-            o += (first ? "" : ",") + std::string("{\"protocol\":") + quoted(proto) + ",\"expires_in_ms\":" +
-                 std::to_string(c.expires_in_ms) + ",\"state\":" + quoted(state_name(c.state)) + ",\"source\":" +
-                 quoted(src) + ",\"virtual\":" + quoted(vip) + ",\"destination\":" + quoted(dst) +
+            o += (first ? "" : ",") + std::string("{\"protocol\":") + json_string(proto) + ",\"expires_in_ms\":" +
+                 std::to_string(c.expires_in_ms) + ",\"state\":" + json_string(state_name(c.state)) + ",\"source\":" +
+                 json_string(src) + ",\"virtual\":" + json_string(vip) + ",\"destination\":" + json_string(dst) +
                  ",\"template\":" + (tmpl ? "true" : "false") + "}";
         } else {
             char line[256];
@@ -160,9 +143,9 @@ std::string format_timeouts(const config::Config& cfg, bool json) {
         auto sec = [&](uint8_t slot) { return std::to_string(s.timeouts.ms[slot] / 1000); };
         std::string name = std::string(proto_name(s.proto)) + "  " + endpoint(s.vip, s.port);
         if (json) {
-            o += (i ? "," : "") + std::string("{\"service\":") + quoted(name) + ",\"timeouts\":{";
+            o += (i ? "," : "") + std::string("{\"service\":") + json_string(name) + ",\"timeouts\":{";
             for (uint8_t st = 0; st <= kUdpState; st++)
-                o += (st ? "," : "") + quoted(state_name(st)) + ":" + sec(st);
+                o += (st ? "," : "") + json_string(state_name(st)) + ":" + sec(st);
             o += "}}";
         } else {
             o += name + "  Timeout (tcp tcpfin udp): " + sec(static_cast<uint8_t>(TcpState::established)) + " " +
@@ -183,9 +166,9 @@ std::string format_status(Director& dir, bool json) {
     std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
     std::string o;
     if (json) {
-        o = "{\"config\":" + quoted(dir.config().file) + ",\"workers\":" + std::to_string(dir.worker_count()) +
+        o = "{\"config\":" + json_string(dir.config().file) + ",\"workers\":" + std::to_string(dir.worker_count()) +
             ",\"reloads_ok\":" + std::to_string(dir.reloads_ok()) + ",\"reloads_failed\":" +
-            std::to_string(dir.reloads_failed()) + ",\"last_reload\":" + quoted(when) + ",\"last_reload_ok\":" +
+            std::to_string(dir.reloads_failed()) + ",\"last_reload\":" + json_string(when) + ",\"last_reload_ok\":" +
             (dir.last_reload_ok() ? "true" : "false") + ",\"reals\":[";
     } else {
         o = "config " + dir.config().file + ", " + std::to_string(dir.worker_count()) + " worker(s), reloads " +
@@ -201,8 +184,8 @@ std::string format_status(Director& dir, bool json) {
             std::string svc = std::string(proto_name(s.proto)) + " " + endpoint(s.vip, s.port);
             std::string real = endpoint(r.ip, r.port);
             if (json) {
-                o += (first ? "" : ",") + std::string("{\"service\":") + quoted(svc) + ",\"real\":" + quoted(real) +
-                     ",\"health\":" + quoted(up ? "up" : "down") + "}";
+                o += (first ? "" : ",") + std::string("{\"service\":") + json_string(svc) + ",\"real\":" + json_string(real) +
+                     ",\"health\":" + json_string(up ? "up" : "down") + "}";
             } else {
                 o += "  " + svc + " -> " + real + " " + (up ? "up" : "DOWN") + "\n";
             }
@@ -212,7 +195,7 @@ std::string format_status(Director& dir, bool json) {
         o += "],\"vrrp\":[";
         bool f = true;
         for (const auto& [name, st] : dir.vrrp_states()) {
-            o += (f ? "" : ",") + std::string("{\"instance\":") + quoted(name) + ",\"state\":" + quoted(st) + "}";
+            o += (f ? "" : ",") + std::string("{\"instance\":") + json_string(name) + ",\"state\":" + json_string(st) + "}";
             f = false;
         }
         o += "]}\n";

@@ -5,9 +5,6 @@
 namespace dplb {
 namespace {
 
-std::string endpoint(const IpAddr& ip, uint16_t port) {
-    return (ip.is_v6() ? "[" + ip.str() + "]" : ip.str()) + ":" + std::to_string(port);
-}
 
 }  // namespace
 

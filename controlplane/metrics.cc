@@ -46,12 +46,12 @@ public:
         MetricFamily up{"dplb_real_up", "1 when the real server passes its health check", MetricType::Gauge, {}};
         MetricFamily weight{"dplb_real_weight", "Weight the scheduler uses for the real server", MetricType::Gauge, {}};
         for (const Service& s : snap->services) {
-            std::string vip = (s.vip.is_v6() ? "[" + s.vip.str() + "]" : s.vip.str()) + ":" + std::to_string(s.port);
+            std::string vip = endpoint(s.vip, s.port);
             std::string proto = s.proto == kProtoTcp ? "tcp" : "udp";
             for (size_t id = 0; id < snap->dests.size(); id++) {
                 const Dest& d = snap->dests[id];
                 if (!d.in_use || d.svc != s.id) continue;
-                std::string real = (d.ip.is_v6() ? "[" + d.ip.str() + "]" : d.ip.str()) + ":" + std::to_string(d.port);
+                std::string real = endpoint(d.ip, d.port);
                 std::vector<ClientMetric::Label> l{{"protocol", proto}, {"real", real}, {"vip", vip}};
                 const DestCounters& c = t->dest[id];
                 conns.metric.push_back(gauge(with(l, "state", "active"), c.active));

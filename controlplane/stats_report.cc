@@ -39,9 +39,6 @@ void sum_counters(const std::vector<const CoreCounters*>& cores, CoreCounters& t
 
 namespace {
 
-std::string endpoint(const IpAddr& ip, uint16_t port) {
-    return (ip.is_v6() ? "[" + ip.str() + "]" : ip.str()) + ":" + std::to_string(port);
-}
 
 }  // namespace
 

@@ -12,9 +12,6 @@ namespace {
 
 Director* g_director = nullptr;  // the telemetry callbacks are plain C functions
 
-std::string endpoint(const IpAddr& ip, uint16_t port) {
-    return (ip.is_v6() ? "[" + ip.str() + "]" : ip.str()) + ":" + std::to_string(port);
-}
 
 // DPDK 22.11 telemetry dicts hold only values or arrays, so the listing is flat:
 // (keys may hold only letters, digits and _): svc0_name = "TCP 10.0.0.100:80", svc0_conns, ...,

@@ -60,4 +60,8 @@ const char* proto_name(uint8_t proto) {
     }
 }
 
+std::string endpoint(const IpAddr& ip, uint16_t port) {
+    return (ip.is_v6() ? "[" + ip.str() + "]" : ip.str()) + ":" + std::to_string(port);
+}
+
 }  // namespace dplb

@@ -56,5 +56,7 @@ struct IpAddr {
 enum : uint8_t { kProtoTcp = 6, kProtoUdp = 17 };
 
 const char* proto_name(uint8_t proto);  // "TCP", "UDP", or "IP"
+// "10.0.0.1:80" or "[2001:db8::1]:80", as ipvsadm and dplbctl print endpoints.
+std::string endpoint(const IpAddr& ip, uint16_t port);
 
 }  // namespace dplb

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "text.h"
+
 namespace dplb::vrrp {
 
 namespace {
@@ -31,20 +33,6 @@ std::string pad(std::string s, size_t width) {
     return s;
 }
 
-std::string json_string(const std::string& s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-            continue;
-        }
-        out += c;
-    }
-    return out + "\"";
-}
 
 std::string json_number(double v) {
     char buf[32];
