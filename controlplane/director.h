@@ -66,7 +66,11 @@ public:
     void set_vips_owned(const std::vector<IpAddr>& vips, bool owned);
     bool owns_vip(const IpAddr& vip) const;
     // VRRP instance states for `dplbctl status` ("MASTER", "BACKUP", ...).
-    void set_vrrp_state(const std::string& instance, const std::string& state) { vrrp_states_[instance] = state; }
+    // An empty state removes the instance (it left the configuration).
+    void set_vrrp_state(const std::string& instance, const std::string& state) {
+        if (state.empty()) vrrp_states_.erase(instance);
+        else vrrp_states_[instance] = state;
+    }
     const std::map<std::string, std::string>& vrrp_states() const { return vrrp_states_; }
 
     // Health as of the last published snapshot; safe from the metrics thread.
