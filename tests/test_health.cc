@@ -31,6 +31,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +45,7 @@
 
 #include "http_response.h"
 #include "md5.h"
+#include "probe.h"
 
 namespace dplb::health {
 namespace {
@@ -666,6 +668,141 @@ TEST_F(HealthTest, StopKillsRunningScriptAndSilencesCallbacks) {
     errno = 0;
     EXPECT_EQ(waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT), -1);
     EXPECT_EQ(errno, ECHILD) << "script not reaped " << ms_since(stopped) << " ms after stop()";
+}
+
+// Zombies whose parent is this process, from /proc (what `ps` shows as <defunct> under us).
+std::vector<pid_t> our_zombies() {
+    std::vector<pid_t> out;
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = e.path().filename().string();
+        if (name.empty() || !std::all_of(name.begin(), name.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); }))
+            continue;
+        std::ifstream stat(e.path() / "stat");
+        std::string line;
+        if (!stat || !std::getline(stat, line)) continue;  // gone meanwhile
+        auto close_paren = line.rfind(')');
+        if (close_paren == std::string::npos) continue;
+        std::istringstream rest(line.substr(close_paren + 1));
+        char state = 0;
+        pid_t ppid = 0;
+        rest >> state >> ppid;
+        if (state == 'Z' && ppid == getpid()) out.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    return out;
+}
+
+bool no_child_left() {
+    siginfo_t info{};
+    errno = 0;
+    return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == -1 && errno == ECHILD;
+}
+
+// A 10 ms periodic timer on the checker's io_context: how late it ever ran says whether anything
+// held the loop (a blocking waitpid after the kill, say).
+class LatenessProbe {
+public:
+    explicit LatenessProbe(asio::io_context& io) : timer_(io) { arm(Clock::now() + kPeriod); }
+    ~LatenessProbe() { timer_.cancel(); }
+    milliseconds max_lateness() const { return std::chrono::duration_cast<milliseconds>(max_); }
+    int ticks() const { return ticks_; }
+
+private:
+    static constexpr milliseconds kPeriod{10};
+    void arm(Clock::time_point at) {
+        timer_.expires_at(at);
+        timer_.async_wait([this, at](const boost::system::error_code& ec) {
+            if (ec) return;
+            max_ = std::max(max_, Clock::now() - at);
+            ++ticks_;
+            arm(at + kPeriod);
+        });
+    }
+    asio::steady_timer timer_;
+    Clock::duration max_{0};
+    int ticks_ = 0;
+};
+
+// The script ignores SIGTERM and sleeps far past its timeout: only SIGKILL ends it, and nothing may
+// wait for that on the loop. Both ways of noticing the end: the pidfd, and the waitpid poll.
+class MiscTimeout : public HealthTest, public ::testing::WithParamInterface<bool> {
+protected:
+    void SetUp() override { detail::misc_probe_use_pidfd = GetParam(); }
+    void TearDown() override {
+        HealthTest::TearDown();
+        detail::misc_probe_use_pidfd = true;
+    }
+};
+
+TEST_P(MiscTimeout, TermIgnoringScriptIsKilledReapedAndTheLoopNeverStalls) {
+    auto pidfile = std::filesystem::temp_directory_path() / ("dplb-health-trap-" + std::to_string(getpid()));
+    std::filesystem::remove(pidfile);
+    CheckSpec s = spec(CheckType::misc, 0);
+    s.script = "trap '' TERM; echo $$ > " + pidfile.string() + "; sleep 30";
+    s.script_timeout = 300ms;
+    s.retry = 0;
+    s.delay_loop = 10s;  // one check in this test
+    LatenessProbe lateness(io_);
+    Checker& c = start(s);
+    ASSERT_TRUE(wait_results(1, s.script_timeout + kMargin)) << "no verdict within timeout + margin";
+    long took = ms_since(started_at_);
+    EXPECT_FALSE(results_[0].up);
+    EXPECT_EQ(results_[0].reason, "MISC_CHECK timeout after 300 ms (killed)");
+    EXPECT_GE(took, 300);
+    EXPECT_FALSE(c.up());
+
+    // The verdict comes with the reap: the script's shell is no child of ours any more.
+    EXPECT_TRUE(no_child_left()) << "the killed script was not reaped with the verdict";
+    EXPECT_EQ(our_zombies().size(), 0u) << "zombies of ours in /proc";
+    pid_t shell = 0;
+    std::ifstream(pidfile) >> shell;
+    EXPECT_GT(shell, 0) << "the script never ran";
+    if (shell > 0) {
+        EXPECT_TRUE(process_gone(shell));
+    }
+    run_for(50ms);  // the loop keeps ticking after the check, too
+    std::cout << "  verdict " << took << " ms after start (timeout 300); 10 ms timer: " << lateness.ticks()
+              << " ticks, max lateness " << lateness.max_lateness().count() << " ms\n";
+    EXPECT_GT(lateness.ticks(), 25);
+    EXPECT_LT(lateness.max_lateness(), 100ms) << "something held the io_context";
+    std::filesystem::remove(pidfile);
+}
+
+INSTANTIATE_TEST_SUITE_P(Reap, MiscTimeout, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "pidfd" : "poll"; });
+
+// The io_context (with the check's pending handlers, which own the probe) destroyed while a script
+// runs: the destructor neither waits for the child nor leaves it a zombie.
+TEST_F(HealthTest, IoContextDestroyedMidCheckLeavesNoZombie) {
+    auto pidfile = std::filesystem::temp_directory_path() / ("dplb-health-gone-" + std::to_string(getpid()));
+    std::filesystem::remove(pidfile);
+    auto script_pid = [&] {
+        pid_t pid = 0;
+        std::ifstream(pidfile) >> pid;
+        return pid;
+    };
+    std::optional<asio::io_context> io(std::in_place);
+    CheckSpec s = spec(CheckType::misc, 0);
+    s.script = "trap '' TERM; echo $$ > " + pidfile.string() + "; sleep 30";
+    s.script_timeout = 10s;
+    auto checker = std::make_unique<Checker>(*io, s, [](bool, const std::string&) {});
+    checker->start();
+    // Until the script has started (it writes its pid), bounded.
+    auto deadline = Clock::now() + 2s;
+    while (script_pid() <= 0 && Clock::now() < deadline) io->run_one_for(10ms);
+    ASSERT_GT(script_pid(), 0) << "the script never started";
+    auto t0 = Clock::now();
+    checker.reset();  // SIGKILL; the reap is still pending on `io`...
+    io.reset();       // ...which goes now, with the pending wait that owns the probe
+    Clock::duration destroy_took = Clock::now() - t0;
+    std::cout << "  stop + io_context teardown took "
+              << std::chrono::duration_cast<std::chrono::microseconds>(destroy_took).count() << " us\n";
+    EXPECT_LT(destroy_took, 50ms);
+    // Reaped off the thread: wait (bounded) for it to be done.
+    auto until = Clock::now() + 2s;
+    while (!no_child_left() && Clock::now() < until) std::this_thread::sleep_for(5ms);
+    EXPECT_TRUE(no_child_left()) << "the script was never reaped";
+    EXPECT_EQ(our_zombies().size(), 0u) << "zombies of ours in /proc";
+    std::filesystem::remove(pidfile);
 }
 
 // ---------------------------------------------------------------------------------------------

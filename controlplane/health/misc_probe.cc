@@ -3,12 +3,17 @@
 // script_timeout gets SIGKILL, with everything it started (the whole group), and counts as down.
 //
 // The child is started with posix_spawn (vfork + exec under the hood) rather than fork(): a
-// dataplane process maps gigabytes that fork() would have to copy-on-write set up. Its end is found
-// by polling waitpid(WNOHANG) on a timer, not by SIGCHLD, which would mean owning the process-wide
-// handler; the poll backs off from 1 ms to 20 ms, so a 5 s script costs ~250 wakeups.
+// dataplane process maps gigabytes that fork() would have to copy-on-write set up. Nothing here
+// waits for it: its end is a pidfd (pidfd_open, Linux >= 5.3) turning readable, watched by the
+// io_context like any socket, and only then is it reaped, with waitpid(WNOHANG). The same holds after
+// a timeout or a stop(): SIGKILL is sent and the reap comes when the pidfd says the child is gone.
+// Where pidfd_open is missing (older kernels, seccomp) or fails (out of descriptors), its end is
+// found by polling waitpid(WNOHANG) on a timer instead, backing off from 1 ms to 20 ms. SIGCHLD is
+// not used either way: that would mean owning the process-wide handler.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,7 +22,10 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <system_error>
+#include <thread>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -26,6 +34,9 @@
 extern char** environ;
 
 namespace dplb::health::detail {
+
+std::atomic<bool> misc_probe_use_pidfd{true};
+
 namespace {
 
 namespace asio = boost::asio;
@@ -65,17 +76,44 @@ pid_t spawn_script(const std::string& script) {
     return err == 0 ? pid : -err;
 }
 
+// A descriptor that turns readable when `pid` (our child, not yet reaped) exits; -1 without one.
+int open_pidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+#else
+    (void)pid;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+// The last resort of a probe destroyed with its child unreaped, which only happens when the
+// io_context is destroyed mid-check (its pending handlers own the probe): nothing will run the reap
+// any more, and a blocking waitpid there could hang for as long as the child sits in an
+// uninterruptible sleep. A detached thread waits for that one pid instead.
+void reap_in_background(pid_t pid) {
+    if (waitpid(pid, nullptr, WNOHANG) != 0) return;  // reaped now, or not ours any more
+    try {
+        std::thread([pid] {
+            while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+            }
+        }).detach();
+    } catch (const std::system_error&) {
+        // No thread to be had: the zombie stays until the daemon exits. Better than hanging here.
+    }
+}
+
 class MiscProbe : public Probe, public std::enable_shared_from_this<MiscProbe> {
 public:
     MiscProbe(asio::io_context& io, const CheckSpec& spec, ProbeDone done)
-        : poll_(io), done_(std::move(done)), timeout_(spec.script_timeout), dynamic_(spec.dynamic) {}
+        : timer_(io), exit_(io), done_(std::move(done)), timeout_(spec.script_timeout), dynamic_(spec.dynamic) {}
 
     ~MiscProbe() override {
-        // Only reached with a child still unreaped if the io_context went away mid-check: it has had
-        // SIGKILL (or gets it now), so this wait is short.
+        // Only reached with a child still unreaped if the io_context went away mid-check: it gets
+        // SIGKILL (again) and is reaped off this thread.
         if (pid_ > 0) {
             kill(-pid_, SIGKILL);
-            waitpid(pid_, nullptr, 0);
+            reap_in_background(pid_);
         }
     }
 
@@ -83,12 +121,27 @@ public:
         pid_t pid = spawn_script(script);
         if (pid < 0) {
             std::string reason = std::string("MISC_CHECK cannot run /bin/sh: ") + std::strerror(-pid);
-            asio::post(poll_.get_executor(), [self = shared_from_this(), reason]() { self->report(false, reason); });
+            asio::post(timer_.get_executor(), [self = shared_from_this(), reason]() { self->report(false, reason); });
             return;
         }
         pid_ = pid;
         kill_at_ = Clock::now() + timeout_;
-        schedule(kFirstPoll);
+        // The pid cannot be reused before we reap it, so the pidfd is for this child and no other.
+        int fd = misc_probe_use_pidfd ? open_pidfd(pid_) : -1;
+        if (fd >= 0) {
+            boost::system::error_code ec;
+            exit_.assign(fd, ec);
+            if (!ec) {
+                wait_exit();
+                timer_.expires_at(kill_at_);
+                timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+                    if (!ec) self->kill_on_timeout();
+                });
+                return;
+            }
+            close(fd);
+        }
+        schedule_poll(kFirstPoll);
     }
 
     void cancel() override {
@@ -98,13 +151,44 @@ public:
             kill(-pid_, SIGKILL);
             killed_ = true;
         }
-        // The pending poll keeps this object alive until the child is reaped.
+        // The pending exit wait (or poll) keeps this object alive until the child is reaped.
     }
 
 private:
-    void schedule(milliseconds delay) {
-        poll_.expires_after(delay);
-        poll_.async_wait([self = shared_from_this(), delay](const boost::system::error_code& ec) {
+    // pidfd: readable once the child has exited (a zombie waiting for us).
+    void wait_exit() {
+        exit_.async_wait(asio::posix::stream_descriptor::wait_read,
+                         [self = shared_from_this()](const boost::system::error_code& ec) {
+                             if (ec == asio::error::operation_aborted) return;  // closed: the child is reaped
+                             self->on_exit_readable(ec);
+                         });
+    }
+
+    void on_exit_readable(const boost::system::error_code& ec) {
+        int status = 0;
+        pid_t r = waitpid(pid_, &status, WNOHANG);
+        if (r == pid_) return exited(status);
+        if (r < 0 && errno != EINTR) return lost_child(errno);
+        // Not reaped (the descriptor failed, or woke us for something else): the reactor is
+        // edge-triggered, so another wait might never end; poll instead, which also takes over
+        // the timeout. Not expected to happen.
+        (void)ec;
+        boost::system::error_code ignored;
+        exit_.close(ignored);
+        schedule_poll(kFirstPoll);
+    }
+
+    void kill_on_timeout() {
+        if (pid_ <= 0 || killed_) return;
+        kill(-pid_, SIGKILL);
+        killed_ = true;
+        // The reap follows when the pidfd turns readable (or at the next poll): no waiting here.
+    }
+
+    // The fallback without a pidfd: waitpid(WNOHANG) on a timer that backs off.
+    void schedule_poll(milliseconds delay) {
+        timer_.expires_after(delay);
+        timer_.async_wait([self = shared_from_this(), delay](const boost::system::error_code& ec) {
             if (ec) return;
             self->poll(std::min(delay * 2, kMaxPoll));
         });
@@ -113,21 +197,34 @@ private:
     void poll(milliseconds next) {
         int status = 0;
         pid_t r = waitpid(pid_, &status, WNOHANG);
-        if (r == pid_) {
-            pid_ = -1;
-            return on_exit(status);
-        }
-        if (r < 0 && errno != EINTR) {  // ECHILD: someone else reaped it (SIGCHLD set to SIG_IGN?)
-            pid_ = -1;
-            return report(false, std::string("MISC_CHECK lost its child: ") + std::strerror(errno));
-        }
+        if (r == pid_) return exited(status);
+        if (r < 0 && errno != EINTR) return lost_child(errno);
         if (!killed_ && Clock::now() >= kill_at_) {
-            kill(-pid_, SIGKILL);
-            killed_ = true;
+            kill_on_timeout();
             next = kFirstPoll;  // a killed process is gone within a scheduler tick
         }
         if (!killed_) next = std::min(next, std::chrono::ceil<milliseconds>(kill_at_ - Clock::now()));
-        schedule(std::max(next, kFirstPoll));
+        schedule_poll(std::max(next, kFirstPoll));
+    }
+
+    void exited(int status) {
+        pid_ = -1;
+        finish_waits();
+        on_exit(status);
+    }
+
+    // ECHILD: someone else reaped it (SIGCHLD set to SIG_IGN?)
+    void lost_child(int err) {
+        pid_ = -1;
+        finish_waits();
+        report(false, std::string("MISC_CHECK lost its child: ") + std::strerror(err));
+    }
+
+    // The child is gone: its pidfd and the timeout are of no more use (their handlers let go of us).
+    void finish_waits() {
+        boost::system::error_code ignored;
+        exit_.close(ignored);
+        timer_.cancel();
     }
 
     void on_exit(int status) {
@@ -147,7 +244,8 @@ private:
         done(ProbeOutcome{ok, std::move(reason), weight});
     }
 
-    asio::steady_timer poll_;
+    asio::steady_timer timer_;  // the script_timeout with a pidfd; the waitpid poll without one
+    asio::posix::stream_descriptor exit_;  // the child's pidfd
     ProbeDone done_;
     milliseconds timeout_;
     bool dynamic_;

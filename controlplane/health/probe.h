@@ -2,6 +2,7 @@
 // completion and decides retries and state; probes know nothing about state or scheduling.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,6 +32,10 @@ public:
 std::shared_ptr<Probe> start_tcp_probe(boost::asio::io_context& io, const CheckSpec& spec, ProbeDone done);
 std::shared_ptr<Probe> start_http_probe(boost::asio::io_context& io, const CheckSpec& spec, ProbeDone done);
 std::shared_ptr<Probe> start_misc_probe(boost::asio::io_context& io, const CheckSpec& spec, ProbeDone done);
+
+// MISC_CHECK watches its child's end through a pidfd where the kernel has them (Linux >= 5.3);
+// false makes it poll waitpid(WNOHANG) as it does without one (tests cover that path with it).
+extern std::atomic<bool> misc_probe_use_pidfd;
 
 // "127.0.0.1:80", "[::1]:80" (what reasons and logs show).
 std::string format_target(const std::string& host, uint16_t port);
