@@ -64,6 +64,7 @@ Snapshot make_snapshot(const Options& opt) {
     }
     build_sched_tables(s, snap.dests);
     snap.services.push_back(s);
+    assign_vip_slots(snap);
     return snap;
 }
 
@@ -115,7 +116,8 @@ bool Rig::make_worker(WorkerRig& w, size_t index, const Options& opt, std::strin
 
 bool Rig::build(const Options& opt, std::string& err) {
     snap_ = make_snapshot(opt);
-    published_.store(&snap_);
+    view_.snap = std::shared_ptr<const Snapshot>(&snap_, [](const Snapshot*) {});  // owned by the rig
+    published_.store(&view_);
     for (const char* m : kRealMacs) real_macs_.push_back(test::mac(m));
 
     unsigned lc;
@@ -160,7 +162,7 @@ bool Rig::build(const Options& opt, std::string& err) {
         if (!rte_eth_add_tx_callback(port_.port_id, static_cast<uint16_t>(i), Wire::tx_callback, w.wire.get()))
             return err = "cannot add the TX callback (ethdev built without RX/TX callbacks?)", false;
         w.ctx.proc = w.proc.get();
-        w.ctx.snapshot = &published_;
+        w.ctx.view = &published_;
         w.ctx.quit = &quit_;
         w.ctx.queues.push_back(WorkerQueue{port_.port_id, static_cast<uint16_t>(i), port_.mac, nullptr});
         if (!worker_prepare(w.ctx, w.socket)) return err = "cannot allocate TX buffers", false;

@@ -63,7 +63,8 @@ private:
     bool prefill(WorkerRig& w, const Options& opt, std::string& err);
 
     Snapshot snap_;
-    std::atomic<const Snapshot*> published_{nullptr};
+    View view_;
+    std::atomic<const View*> published_{nullptr};
     std::atomic<bool> quit_{false};
     std::vector<std::unique_ptr<WorkerRig>> workers_;
     std::vector<MacAddr> real_macs_;

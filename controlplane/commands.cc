@@ -24,7 +24,9 @@ std::string row(const std::string& name, uint64_t a, uint64_t b, uint64_t c, uin
 
 }  // namespace
 
-std::string format_list(const Snapshot& snap, const CoreCounters& t, bool json) {
+std::string format_list(const Snapshot& snap, const CoreCounters& t, bool json,
+                        const std::function<bool(const IpAddr&)>& owned) {
+    auto active = [&owned](const Service& s) { return !owned || owned(s.vip); };
     if (!json) return format_ipvsadm(snap, t);
     std::string o = "{\"services\":[";
     for (size_t i = 0; i < snap.services.size(); i++) {
@@ -32,7 +34,7 @@ std::string format_list(const Snapshot& snap, const CoreCounters& t, bool json) 
         o += (i ? "," : "") + std::string("{\"protocol\":") + json_string(proto_name(s.proto)) + ",\"vip\":" +
              json_string(s.vip.str()) + ",\"port\":" + std::to_string(s.port) + ",\"scheduler\":" +
              json_string(sched_name(s.sched)) + ",\"persistence_timeout\":" + std::to_string(s.persistence_ms / 1000) +
-             ",\"active\":" + (s.active ? "true" : "false") + ",\"reals\":[";
+             ",\"active\":" + (active(s) ? "true" : "false") + ",\"reals\":[";
         for (size_t j = 0; j < s.dests.size(); j++) {
             const Dest& d = snap.dests[s.dests[j]];
             const DestCounters& c = t.dest[s.dests[j]];
@@ -217,8 +219,27 @@ const char* kHelp =
 
 }  // namespace
 
-Reply run_command(Director& dir, const std::vector<std::string>& words) {
-    if (words.empty() || words[0] == "help") return {true, kHelp};
+namespace {
+
+// The commands that answer at once.
+Reply run_now(Director& dir, const std::string& cmd, bool json, bool stats,
+              bool rate) {
+    if (cmd == "list") {
+        auto snap = dir.snapshot();
+        if (rate) return {true, format_list_rate(*snap, dir, json)};
+        auto t = std::make_unique<CoreCounters>();
+        dir.totals(*t);
+        return {true, stats ? format_list_stats(*snap, *t, json) : format_list(*snap, *t, json, [&dir](const IpAddr& v) { return dir.owns_vip(v); })};
+    }
+    if (cmd == "timeouts") return {true, format_timeouts(dir.config(), json)};
+    if (cmd == "status") return {true, format_status(dir, json)};
+    return {false, "unknown command '" + cmd + "'\n" + kHelp};
+}
+
+}  // namespace
+
+void run_command(Director& dir, const std::vector<std::string>& words, std::function<void(Reply)> reply) {
+    if (words.empty() || words[0] == "help") return reply({true, kHelp});
     const std::string& cmd = words[0];
     bool json = false, stats = false, rate = false, conns = false;
     std::vector<std::string> args;
@@ -228,37 +249,42 @@ Reply run_command(Director& dir, const std::vector<std::string>& words) {
         else if (w == "--stats") stats = true;
         else if (w == "--rate") rate = true;
         else if (w == "--connections" || w == "-c") conns = true;
-        else if (w.rfind("--", 0) == 0) return {false, "unknown option '" + w + "'\n" + kHelp};
+        else if (w.rfind("--", 0) == 0) return reply({false, "unknown option '" + w + "'\n" + kHelp});
         else args.push_back(w);
     }
-    if (cmd == "list") {
-        if (!args.empty() || stats + rate + conns > 1) return {false, "usage: list [--stats | --rate | --connections] [--json]\n"};
-        auto snap = dir.snapshot();
-        if (rate) return {true, format_list_rate(*snap, dir, json)};
-        if (conns) return {true, format_connections(*snap, dir.connections(1000000), json)};
-        auto t = std::make_unique<CoreCounters>();
-        dir.totals(*t);
-        return {true, stats ? format_list_stats(*snap, *t, json) : format_list(*snap, *t, json)};
+    if (cmd == "list" && (!args.empty() || stats + rate + conns > 1))
+        return reply({false, "usage: list [--stats | --rate | --connections] [--json]\n"});
+    if (cmd == "list" && conns) {
+        dir.connections(1000000, [&dir, json, reply](std::vector<ConnInfo> c) {
+            reply({true, format_connections(*dir.snapshot(), c, json)});
+        });
+        return;
     }
-    if (cmd == "timeouts") return {true, format_timeouts(dir.config(), json)};
-    if (cmd == "status") return {true, format_status(dir, json)};
-    if (cmd == "reload") {
-        std::string err = dir.reload();
-        return err.empty() ? Reply{true, "reloaded " + dir.config().file + "\n"}
-                           : Reply{false, "reload failed, running configuration kept:\n" + err + "\n"};
-    }
+    // weight and drain answer once the workers have the change, so a `list` after them shows it.
+    auto when_published = [reply](const std::string& err) {
+        reply(err.empty() ? Reply{true, ""} : Reply{false, err + "\n"});
+    };
     if (cmd == "weight") {
         if (args.size() != 3 || args[2].find_first_not_of("0123456789") != std::string::npos || args[2].size() > 5)
-            return {false, "usage: weight [tcp:|udp:]VIP:PORT REAL:PORT N (N = 0..65535)\n"};
-        std::string err = dir.set_weight(args[0], args[1], std::stoi(args[2]));
-        return err.empty() ? Reply{true, ""} : Reply{false, err + "\n"};
+            return reply({false, "usage: weight [tcp:|udp:]VIP:PORT REAL:PORT N (N = 0..65535)\n"});
+        std::string err = dir.set_weight(args[0], args[1], std::stoi(args[2]), when_published);
+        if (!err.empty()) reply({false, err + "\n"});
+        return;
     }
     if (cmd == "drain") {
-        if (args.size() != 1) return {false, "usage: drain REAL:PORT\n"};
-        std::string err = dir.drain(args[0]);
-        return err.empty() ? Reply{true, ""} : Reply{false, err + "\n"};
+        if (args.size() != 1) return reply({false, "usage: drain REAL:PORT\n"});
+        std::string err = dir.drain(args[0], when_published);
+        if (!err.empty()) reply({false, err + "\n"});
+        return;
     }
-    return {false, "unknown command '" + cmd + "'\n" + kHelp};
+    if (cmd == "reload") {
+        dir.reload([&dir, reply](const std::string& err) {
+            reply(err.empty() ? Reply{true, "reloaded " + dir.config().file + "\n"}
+                              : Reply{false, "reload failed, running configuration kept:\n" + err + "\n"});
+        });
+        return;
+    }
+    reply(run_now(dir, cmd, json, stats, rate));
 }
 
 }  // namespace dplb

@@ -2,6 +2,7 @@
 // answer as ipvsadm prints it or as JSON.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,10 +15,13 @@ struct Reply {
     std::string text;  // what dplbctl prints (stdout when ok, stderr otherwise)
 };
 
-Reply run_command(Director& director, const std::vector<std::string>& words);
+// Calls `reply` once: at once for most commands, later for `reload` and `list --connections`.
+void run_command(Director& director, const std::vector<std::string>& words, std::function<void(Reply)> reply);
 
 // Formatting, public for tests.
-std::string format_list(const Snapshot& snap, const CoreCounters& t, bool json);
+// `owned` says whether this director owns a VIP now ("active" in JSON); empty = all.
+std::string format_list(const Snapshot& snap, const CoreCounters& t, bool json,
+                        const std::function<bool(const IpAddr&)>& owned = {});
 std::string format_list_stats(const Snapshot& snap, const CoreCounters& t, bool json);
 std::string format_list_rate(const Snapshot& snap, const Director& d, bool json);
 std::string format_connections(const Snapshot& snap, const std::vector<ConnInfo>& conns, bool json);

@@ -38,18 +38,18 @@ public:
             std::vector<std::string> words;
             std::string w;
             while (std::getline(in, w) && !w.empty()) words.push_back(w);
-            Reply r;
             try {
-                r = self->handler_(words);
+                self->handler_(words, [self](Reply r) { self->answer(r); });
             } catch (const std::exception& e) {
-                r = Reply{false, std::string("internal error: ") + e.what() + "\n"};
+                self->answer(Reply{false, std::string("internal error: ") + e.what() + "\n"});
             }
-            self->answer(r);
         });
     }
 
 private:
     void answer(const Reply& r) {
+        if (answered_) return;
+        answered_ = true;
         out_ = (r.ok ? "OK\n" : "ERR\n") + r.text;
         auto self = shared_from_this();
         boost::asio::async_write(sock_, boost::asio::buffer(out_), [self](boost::system::error_code, size_t) {
@@ -62,6 +62,7 @@ private:
     ControlServer::Handler& handler_;
     boost::asio::streambuf buf_{kMaxRequest};
     std::string out_;
+    bool answered_ = false;
 };
 
 }  // namespace

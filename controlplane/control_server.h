@@ -15,7 +15,10 @@ namespace dplb {
 
 class ControlServer {
 public:
-    using Handler = std::function<Reply(const std::vector<std::string>&)>;
+    // Answers by calling `reply` once, now or later (on the io_context's thread): a command that
+    // waits for something (a reload, a listing from the workers) never blocks the thread.
+    using Reply_fn = std::function<void(Reply)>;
+    using Handler = std::function<void(const std::vector<std::string>&, Reply_fn reply)>;
     // Binds `path` (creating its directory, replacing a stale socket file) with permissions `mode`.
     // Throws std::runtime_error with a clear message when it cannot.
     ControlServer(boost::asio::io_context& io, const std::string& path, mode_t mode, Handler handler);

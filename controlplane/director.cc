@@ -1,18 +1,46 @@
 #include "director.h"
 
-#include <thread>
+#include <boost/asio/post.hpp>
+#include <cstdio>
 
 #include "stats_report.h"
-#include "worker.h"
+#include "text.h"
 
 namespace dplb {
 
-Director::Director(config::Config cfg, std::vector<Processor*> procs, std::vector<WorkerContext*> workers,
-                   std::atomic<const Snapshot*>* published)
-    : cfg_(std::move(cfg)),
-      procs_(std::move(procs)),
-      workers_(std::move(workers)),
-      published_(published),
+namespace asio = boost::asio;
+
+// What a build hands back: a snapshot (and, for a reload, the configuration it came from), or why not.
+struct Director::Built {
+    std::shared_ptr<const config::Config> cfg;  // reloads only
+    BuildResult result;
+    std::string error;
+};
+
+namespace {
+
+constexpr auto kRetirePoll = std::chrono::milliseconds(1);
+constexpr auto kDumpPoll = std::chrono::milliseconds(1);
+constexpr auto kDumpDeadline = std::chrono::seconds(2);
+
+// The fail-safe interval: twice the shortest advert interval of any VRRP instance. A stalled
+// control thread sent its last advert at most one interval before its last heartbeat, and a peer
+// takes over 3 intervals (plus skew) after the last advert it heard, so the workers withdraw first.
+uint32_t failsafe_for(const config::Config& cfg) {
+    uint32_t shortest = 0;
+    for (const auto& v : cfg.vrrp_instances)
+        if (shortest == 0 || v.advert_int_cs < shortest) shortest = v.advert_int_cs;
+    return shortest * 10 * 2;
+}
+
+}  // namespace
+
+Director::Director(asio::io_context& io, config::Config cfg, DataplaneApi& dataplane)
+    : io_(io),
+      dp_(dataplane),
+      builder_(std::make_unique<asio::thread_pool>(1)),
+      retire_timer_(io),
+      heartbeat_timer_(io),
       dest_base_(kMaxDests),
       svc_base_(kMaxServices),
       last_(std::make_unique<CoreCounters>()),
@@ -20,7 +48,37 @@ Director::Director(config::Config cfg, std::vector<Processor*> procs, std::vecto
       last_tick_(std::chrono::steady_clock::now()),
       svc_rates_(kMaxServices),
       dest_rates_(kMaxDests),
-      last_reload_(std::chrono::system_clock::now()) {}
+      last_reload_(std::chrono::system_clock::now()) {
+    commit_config(std::make_shared<const config::Config>(std::move(cfg)));
+}
+
+Director::~Director() {
+    *alive_ = false;  // handlers already posted back to the io_context do nothing
+    builder_->join();
+    // Views still waiting for a grace period are freed with this object: only after the workers
+    // stopped (dplbd destroys the Director after rte_eal_mp_wait_lcore).
+}
+
+void Director::commit_config(std::shared_ptr<const config::Config> cfg) {
+    cfg_ = std::move(cfg);
+    vrrp_vips_.clear();
+    for (const auto& inst : cfg_->vrrp_instances)
+        for (const auto& v : inst.virtual_ipaddresses) vrrp_vips_.insert(v);
+    // Ownership learnt for a VIP that no instance manages any more does not outlive it.
+    for (auto it = vip_owned_.begin(); it != vip_owned_.end();)
+        it = vrrp_vips_.count(it->first) ? std::next(it) : vip_owned_.erase(it);
+    failsafe_ms_ = failsafe_for(*cfg_);
+}
+
+void Director::start() {
+    BuildInput in;
+    in.cfg = cfg_.get();
+    in.runtime = &runtime_;
+    BuildResult r = build_snapshot(in);
+    builds_++;
+    install(r);
+    beat();
+}
 
 std::shared_ptr<const Snapshot> Director::snapshot() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -29,16 +87,13 @@ std::shared_ptr<const Snapshot> Director::snapshot() const {
 
 uint64_t Director::conns_of(uint16_t dest) const {
     uint64_t n = 0;
-    for (const Processor* p : procs_) {
-        const DestCounters& d = p->counters().dest[dest];
-        n += d.active + d.inactive + d.persist;
-    }
+    for (size_t w = 0; w < dp_.worker_count(); w++) n += dp_.counters(w).dest[dest].refs;
     return n;
 }
 
 void Director::totals(CoreCounters& out) const {
     std::vector<const CoreCounters*> cores;
-    for (const Processor* p : procs_) cores.push_back(&p->counters());
+    for (size_t w = 0; w < dp_.worker_count(); w++) cores.push_back(&dp_.counters(w));
     sum_counters(cores, out);
     std::lock_guard<std::mutex> lock(mu_);
     for (unsigned i = 0; i < kMaxDests; i++) {
@@ -53,52 +108,220 @@ void Director::totals(CoreCounters& out) const {
     }
 }
 
-void Director::wait_for_workers() {
-    // A worker loads the snapshot pointer at the top of a pass and bumps `quiescent` at its end, so
-    // once every counter has moved past what it was after the swap, no worker holds the old one.
-    std::vector<uint64_t> seen;
-    for (WorkerContext* w : workers_) seen.push_back(w->quiescent.load(std::memory_order_acquire));
-    for (size_t i = 0; i < workers_.size(); i++) {
-        while (workers_[i]->quiescent.load(std::memory_order_acquire) == seen[i] &&
-               !workers_[i]->quit->load(std::memory_order_relaxed))
-            std::this_thread::sleep_for(std::chrono::microseconds(50));
+// ---- building and publishing ----
+
+void Director::rebuild(Done done) {
+    dirty_ = true;
+    if (done) waiters_.push_back(std::move(done));
+    schedule_kick();
+}
+
+void Director::schedule_kick() {
+    if (kick_posted_) return;
+    kick_posted_ = true;
+    asio::post(io_, [this, alive = alive_] {
+        if (!*alive) return;
+        kick_posted_ = false;
+        kick();
+    });
+}
+
+void Director::kick() {
+    if (busy_) return;
+    if (!pending_reloads_.empty()) {
+        PendingReload pr = std::move(pending_reloads_.front());
+        pending_reloads_.pop_front();
+        start_build(true, std::move(pr));
+    } else if (dirty_) {
+        start_build(false, {});
     }
 }
 
-void Director::rebuild(bool wait) {
-    BuildInput in;
-    in.cfg = &cfg_;
-    in.prev = current_.get();
-    in.runtime = &runtime_;
-    in.conns_of = [this](uint16_t id) { return conns_of(id); };
-    in.owns_vip = [this](const IpAddr& vip) { return owns_vip(vip); };
-    BuildResult r = build_snapshot(in);
+// An id may be freed only if it has been draining in every View a worker may still hold: true
+// when no replaced View awaits its grace period (a draining real never becomes schedulable again
+// without a new build, and builds are serialised). Then no worker can make a new entry for it, and
+// its reference count can only fall.
+std::function<uint64_t(uint16_t)> Director::may_refer() const {
+    if (!retired_.empty() || !current_) return [](uint16_t) -> uint64_t { return 1; };
+    auto refs = std::make_shared<std::vector<uint32_t>>(current_->dests.size(), 0);
+    for (size_t id = 0; id < refs->size(); id++)
+        if (current_->dests[id].in_use && current_->dests[id].draining) (*refs)[id] = static_cast<uint32_t>(conns_of(static_cast<uint16_t>(id)));
+        else (*refs)[id] = 1;  // not draining: not freed through this path anyway
+    return [refs](uint16_t id) -> uint64_t { return id < refs->size() ? (*refs)[id] : 0; };
+}
+
+void Director::start_build(bool reload, PendingReload pr) {
+    busy_ = true;
+    dirty_ = false;
+    poll_retired();
+    // Copies of everything the build reads: the control thread goes on changing its own.
+    auto runtime = std::make_shared<std::map<RealKey, RealRuntime>>(runtime_);
+    if (reload)
+        for (auto& [k, rt] : *runtime) {  // operator overrides last until the next reload
+            rt.weight_override = -1;
+            rt.drained = false;
+        }
+    std::shared_ptr<const Snapshot> prev = current_;
+    std::shared_ptr<const config::Config> running = cfg_;
+    auto refer = may_refer();
+    std::string path = pr.path;
+    auto pending = std::make_shared<PendingReload>(std::move(pr));
+    // A reload's build also serves rebuild() callers: it reads the runtime state as it is now.
+    auto waiters = std::make_shared<std::vector<Done>>(std::move(waiters_));
+    waiters_.clear();
+    asio::post(*builder_, [this, alive = alive_, reload, runtime, prev, running, refer, path, pending, waiters] {
+        auto built = std::make_shared<Built>();
+        try {
+            const config::Config* cfg = running.get();
+            if (reload) {
+                config::Config next = config::load_config_file(path);
+                next.file = path;
+                std::vector<std::string> fixed = config::fixed_field_changes(*running, next);
+                if (!fixed.empty()) {
+                    std::string names;
+                    for (const auto& f : fixed) names += (names.empty() ? "" : ", ") + f;
+                    throw config::ConfigError(
+                        {path + ": " + names + " cannot change while dplbd runs (restart it); nothing applied"});
+                }
+                built->cfg = std::make_shared<const config::Config>(std::move(next));
+                cfg = built->cfg.get();
+            }
+            BuildInput in;
+            in.cfg = cfg;
+            in.prev = prev.get();
+            in.runtime = runtime.get();
+            in.conns_of = refer;
+            built->result = build_snapshot(in);
+        } catch (const config::ConfigError& e) {
+            built->error = e.what();
+        } catch (const std::exception& e) {
+            built->error = (reload ? path + ": " : std::string()) + e.what() + (reload ? "; nothing applied" : "");
+        }
+        asio::post(io_, [this, alive, built, pending, waiters] {
+            if (!*alive) return;
+            finish_build(*built, *pending, *waiters);
+        });
+    });
+}
+
+void Director::finish_build(Built& b, PendingReload& pr, std::vector<Done>& waiters) {
+    busy_ = false;
+    bool reload = static_cast<bool>(pr.done);
+    if (!b.error.empty()) {
+        if (reload) {
+            reloads_failed_++;
+            last_reload_ok_ = false;
+            last_reload_ = std::chrono::system_clock::now();
+            pr.done(b.error);
+            dirty_ |= !waiters.empty();  // their change is still to be built, on the running config
+            for (auto& w : waiters) waiters_.push_back(std::move(w));
+        } else {
+            // Cannot happen for a configuration a reload accepted; keep what runs and say so.
+            std::fprintf(stderr, "dplbd: snapshot not rebuilt, the running one is kept: %s\n", b.error.c_str());
+            for (auto& w : waiters) w(b.error);
+        }
+        kick();
+        return;
+    }
+    builds_++;
+    if (reload) {
+        commit_config(b.cfg);
+        for (auto& [k, rt] : runtime_) {
+            rt.weight_override = -1;
+            rt.drained = false;
+        }
+    }
+    install(b.result);
+    if (reload) {
+        reloads_ok_++;
+        last_reload_ok_ = true;
+        last_reload_ = std::chrono::system_clock::now();
+        if (after_reload_) after_reload_();  // may ask for another build: coalesced below
+        pr.done("");
+    }
+    for (auto& w : waiters) w("");
+    kick();
+}
+
+void Director::install(BuildResult& r) {
     auto next = std::make_shared<const Snapshot>(std::move(r.snap));
+    tables_rebuilt_ += r.tables_rebuilt;
     {
         // New owners of an id start counting from what the id had accumulated.
-        std::unique_ptr<CoreCounters> sums = std::make_unique<CoreCounters>();
-        std::vector<const CoreCounters*> cores;
-        for (const Processor* p : procs_) cores.push_back(&p->counters());
-        sum_counters(cores, *sums);
+        std::unique_ptr<CoreCounters> sums;
+        if (!r.new_dest_ids.empty() || !r.new_service_ids.empty()) {
+            sums = std::make_unique<CoreCounters>();
+            std::vector<const CoreCounters*> cores;
+            for (size_t w = 0; w < dp_.worker_count(); w++) cores.push_back(&dp_.counters(w));
+            sum_counters(cores, *sums);
+        }
         std::lock_guard<std::mutex> lock(mu_);
         for (uint16_t id : r.new_dest_ids) dest_base_[id] = sums->dest[id];
         for (uint16_t id : r.new_service_ids) svc_base_[id] = sums->svc[id];
+        current_ = next;
+        health_view_.clear();
+        for (const auto& [k, rt] : runtime_) health_view_[k] = rt.healthy;
     }
-    published_->store(next.get(), std::memory_order_release);
-    if (wait) wait_for_workers();
-    std::lock_guard<std::mutex> lock(mu_);
-    current_ = std::move(next);  // the previous snapshot is freed here unless the metrics thread holds it
-    health_view_.clear();
-    for (const auto& [k, rt] : runtime_) health_view_[k] = rt.healthy;
+    publish_view();
 }
+
+void Director::publish_view() {
+    auto vips = std::make_shared<VipTable>();
+    vips->flags.reserve(current_->vips.size());
+    for (const VipInfo& v : current_->vips) {
+        uint8_t f = owns_vip(v.ip) ? VipTable::kOwned : 0;
+        if (vrrp_vips_.count(v.ip)) f |= VipTable::kVrrp;
+        vips->flags.push_back(f);
+    }
+    auto view = std::make_shared<View>();
+    view->snap = current_;
+    view->vips = std::move(vips);
+    view->failsafe_ms = failsafe_ms_;
+    dp_.publish(view.get());
+    version_++;
+    std::shared_ptr<const View> old = std::move(view_);
+    view_ = std::move(view);
+    if (old) retire(std::move(old));
+    else version_in_use_ = version_;  // the first View: no worker runs yet
+}
+
+void Director::retire(std::shared_ptr<const void> what) {
+    retired_.push_back(Retired{dp_.grace_start(), version_, std::move(what)});
+    poll_retired();
+}
+
+void Director::poll_retired() {
+    while (!retired_.empty() && dp_.grace_done(retired_.front().token)) {
+        if (retired_.front().version > version_in_use_) version_in_use_ = retired_.front().version;
+        retired_.pop_front();  // freed here, unless the metrics thread still holds the snapshot
+    }
+    if (retired_.empty() || retire_timer_armed_) return;
+    retire_timer_armed_ = true;
+    retire_timer_.expires_after(kRetirePoll);
+    retire_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+        if (ec || !*alive) return;
+        retire_timer_armed_ = false;
+        poll_retired();
+    });
+}
+
+void Director::beat() {
+    dp_.heartbeat();
+    // Several beats per fail-safe interval; at least ten a second.
+    uint32_t every = failsafe_ms_ ? std::max<uint32_t>(1, std::min<uint32_t>(100, failsafe_ms_ / 4)) : 100;
+    heartbeat_timer_.expires_after(std::chrono::milliseconds(every));
+    heartbeat_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+        if (ec || !*alive) return;
+        beat();
+    });
+}
+
+// ---- ownership ----
 
 bool Director::owns_vip(const IpAddr& vip) const {
     auto it = vip_owned_.find(vip);
     if (it != vip_owned_.end()) return it->second;
-    for (const auto& inst : cfg_.vrrp_instances)
-        for (const auto& v : inst.virtual_ipaddresses)
-            if (v == vip) return false;  // an instance's VIP that no instance has claimed yet
-    return true;
+    return !vrrp_vips_.count(vip);  // an instance's VIP that no instance has claimed yet: not ours
 }
 
 void Director::set_vips_owned(const std::vector<IpAddr>& vips, bool owned) {
@@ -108,7 +331,7 @@ void Director::set_vips_owned(const std::vector<IpAddr>& vips, bool owned) {
         if (it == vip_owned_.end() || it->second != owned) changed = true;
         vip_owned_[v] = owned;
     }
-    if (changed) rebuild();
+    if (changed && current_) publish_view();
 }
 
 bool Director::healthy(const RealKey& k) const {
@@ -117,40 +340,14 @@ bool Director::healthy(const RealKey& k) const {
     return it == health_view_.end() || it->second;
 }
 
-std::string Director::reload(const std::string& path) {
-    last_reload_ = std::chrono::system_clock::now();
-    try {
-        config::Config next = config::load_config_file(path);
-        // Ports, table sizes and the control/metrics endpoints are fixed at start-up.
-        std::string fixed;
-        if (next.ports.size() != cfg_.ports.size()) fixed = "ports";
-        for (size_t i = 0; fixed.empty() && i < next.ports.size(); i++)
-            if (next.ports[i].name != cfg_.ports[i].name || next.ports[i].device != cfg_.ports[i].device) fixed = "ports";
-        if (next.conn_table_ipv4 != cfg_.conn_table_ipv4 || next.conn_table_ipv6 != cfg_.conn_table_ipv6)
-            fixed = "conn_table";
-        if (!fixed.empty()) {
-            reloads_failed_++;
-            last_reload_ok_ = false;
-            return path + ": " + fixed + " cannot change while running (restart dplbd); nothing applied";
-        }
-        cfg_ = std::move(next);
-        cfg_.file = path;
-    } catch (const config::ConfigError& e) {
-        reloads_failed_++;
-        last_reload_ok_ = false;
-        return e.what();
-    }
-    // Operator overrides last until the next reload, as ipvsadm edits last until keepalived reloads.
-    for (auto& [k, rt] : runtime_) {
-        rt.weight_override = -1;
-        rt.drained = false;
-    }
-    rebuild();
-    reloads_ok_++;
-    last_reload_ok_ = true;
-    if (after_reload_) after_reload_();
-    return "";
+// ---- reload ----
+
+void Director::reload(const std::string& path, Done done) {
+    pending_reloads_.push_back(PendingReload{path, std::move(done)});
+    schedule_kick();
 }
+
+// ---- once a second ----
 
 void Director::tick() {
     auto now = std::chrono::steady_clock::now();
@@ -170,25 +367,27 @@ void Director::tick() {
     }
     std::swap(last_, now_);
     last_tick_ = now;
-    // A draining real whose last connection is gone gives its id back.
-    if (current_) {
-        bool gone = false;
-        for (size_t id = 0; id < current_->dests.size(); id++) {
-            const Dest& d = current_->dests[id];
-            bool configured_real = false;
-            if (d.draining)
-                for (const auto& s : cfg_.services)
-                    for (const auto& r : s.reals)
-                        configured_real |= s.vip == d.vip && s.port == d.vport && s.proto == d.proto &&
-                                           r.ip == d.ip && r.port == d.port;
-            if (d.in_use && d.draining && !configured_real && conns_of(static_cast<uint16_t>(id)) == 0) gone = true;
-        }
-        if (gone) rebuild();
+    // A draining real that left the configuration gives its id back once nothing refers to it
+    // (the build re-checks with may_refer()).
+    poll_retired();
+    if (!current_ || busy_ || !retired_.empty()) return;
+    std::set<RealKey> configured;
+    bool gone = false;
+    for (size_t id = 0; id < current_->dests.size() && !gone; id++) {
+        const Dest& d = current_->dests[id];
+        if (!d.in_use || !d.draining || conns_of(static_cast<uint16_t>(id)) != 0) continue;
+        if (configured.empty())
+            for (const auto& s : cfg_->services)
+                for (const auto& r : s.reals) configured.insert(RealKey{s.vip, s.port, s.proto, r.ip, r.port});
+        gone = !configured.count(RealKey{d.vip, d.vport, d.proto, d.ip, d.port});
     }
+    if (gone) rebuild();
 }
 
 Rates Director::service_rate(uint16_t svc) const { return svc_rates_[svc]; }
 Rates Director::dest_rate(uint16_t dest) const { return dest_rates_[dest]; }
+
+// ---- operator actions ----
 
 namespace {
 
@@ -222,19 +421,19 @@ bool parse_endpoint(std::string s, IpAddr& ip, uint16_t& port, uint8_t* proto) {
 
 }  // namespace
 
-std::string Director::set_weight(const std::string& service, const std::string& real, int weight) {
+std::string Director::set_weight(const std::string& service, const std::string& real, int weight, Done published) {
     IpAddr vip, rip;
     uint16_t vport, rport;
     uint8_t proto;
     if (!parse_endpoint(service, vip, vport, &proto)) return "bad service '" + service + "' (expected VIP:PORT)";
     if (!parse_endpoint(real, rip, rport, nullptr)) return "bad real server '" + real + "' (expected IP:PORT)";
     if (weight < 0 || weight > 65535) return "weight must be 0..65535";
-    for (const auto& s : cfg_.services) {
+    for (const auto& s : cfg_->services) {
         if (s.vip != vip || s.port != vport || s.proto != proto) continue;
         for (const auto& r : s.reals) {
             if (r.ip != rip || r.port != rport) continue;
             runtime_[RealKey{vip, vport, proto, rip, rport}].weight_override = weight;
-            rebuild();
+            rebuild(std::move(published));
             return "";
         }
         return "no real server " + real + " in service " + service;
@@ -242,47 +441,67 @@ std::string Director::set_weight(const std::string& service, const std::string& 
     return "no service " + service;
 }
 
-std::string Director::drain(const std::string& real) {
+std::string Director::drain(const std::string& real, Done published) {
     IpAddr rip;
     uint16_t rport;
     if (!parse_endpoint(real, rip, rport, nullptr)) return "bad real server '" + real + "' (expected IP:PORT)";
     bool found = false;
-    for (const auto& s : cfg_.services)
+    for (const auto& s : cfg_->services)
         for (const auto& r : s.reals)
             if (r.ip == rip && r.port == rport) {
                 runtime_[RealKey{s.vip, s.port, s.proto, rip, rport}].drained = true;
                 found = true;
             }
     if (!found) return "no real server " + real;
-    rebuild();
+    rebuild(std::move(published));
     return "";
 }
 
-std::vector<ConnInfo> Director::connections(size_t limit) {
-    std::vector<ConnInfo> all;
-    for (size_t w = 0; w < procs_.size(); w++) {
-        Processor* p = procs_[w];
-        DumpRequest req;
-        req.out.reserve(limit > all.size() ? limit - all.size() : 0);
-        if (req.out.capacity() == 0) break;
-        p->request_dump(&req);
-        // The worker serves it a chunk per loop pass; a stopped worker would never finish.
-        for (int i = 0; i < 20000 && !req.done.load(std::memory_order_acquire); i++)
-            std::this_thread::sleep_for(std::chrono::microseconds(100));
-        if (!req.done.load(std::memory_order_acquire)) {
-            // Withdraw it, and wait until the worker is past any use of `req` before it goes away.
-            p->request_dump(nullptr);
-            if (w < workers_.size()) {
-                uint64_t seen = workers_[w]->quiescent.load(std::memory_order_acquire);
-                while (workers_[w]->quiescent.load(std::memory_order_acquire) == seen &&
-                       !workers_[w]->quit->load(std::memory_order_relaxed))
-                    std::this_thread::sleep_for(std::chrono::microseconds(50));
-            }
-            break;
-        }
-        all.insert(all.end(), req.out.begin(), req.out.end());
+// ---- connection listing ----
+
+struct Director::DumpJob {
+    std::vector<std::shared_ptr<DumpRequest>> reqs;
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void(std::vector<ConnInfo>)> done;
+    asio::steady_timer timer;
+    explicit DumpJob(asio::io_context& io) : timer(io) {}
+};
+
+void Director::connections(size_t limit, std::function<void(std::vector<ConnInfo>)> done) {
+    auto job = std::make_shared<DumpJob>(io_);
+    job->deadline = std::chrono::steady_clock::now() + kDumpDeadline;
+    job->done = std::move(done);
+    for (size_t w = 0; w < dp_.worker_count() && limit > 0; w++) {
+        auto req = std::make_shared<DumpRequest>();
+        req->out.reserve(limit);
+        dp_.request_dump(w, req.get());
+        job->reqs.push_back(std::move(req));
     }
-    return all;
+    poll_dump(job);
+}
+
+void Director::poll_dump(const std::shared_ptr<DumpJob>& job) {
+    bool all = true;
+    for (const auto& r : job->reqs) all &= r->done.load(std::memory_order_acquire);
+    if (!all && std::chrono::steady_clock::now() < job->deadline) {
+        job->timer.expires_after(kDumpPoll);
+        job->timer.async_wait([this, job, alive = alive_](const boost::system::error_code& ec) {
+            if (!ec && *alive) poll_dump(job);
+        });
+        return;
+    }
+    std::vector<ConnInfo> out;
+    for (size_t w = 0; w < job->reqs.size(); w++) {
+        auto& r = job->reqs[w];
+        if (r->done.load(std::memory_order_acquire)) {
+            out.insert(out.end(), r->out.begin(), r->out.end());
+        } else {
+            // A stopped or stuck worker: withdraw the request and free it only after a grace period.
+            dp_.request_dump(w, nullptr);
+            retire(r);
+        }
+    }
+    job->done(std::move(out));
 }
 
 }  // namespace dplb

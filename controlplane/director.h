@@ -1,27 +1,47 @@
 // The control thread's view of the director: the running configuration, what it has learnt at run
-// time (health, operator weights, MACs), the published snapshot and the workers' counters.
-// Everything here runs on the control thread, except the read-only accessors the metrics exposer
-// calls (guarded by `mu_`).
+// time (health, operator weights, MACs, VIP ownership), the published View and the workers' counters.
+//
+// How a change reaches the workers (DESIGN.md, control-plane rules):
+// - Everything here runs on the control thread (an io_context that also sends VRRP adverts), except
+//   the read-only accessors the metrics exposer calls (guarded by `mu_`) and the builder.
+// - Snapshots are built on a builder thread of their own, one at a time, from copies of their
+//   inputs; the result is published on the control thread. Events that arrive meanwhile mark the
+//   state dirty and are coalesced into the next build. A service's scheduler tables are built anew
+//   only when its own inputs changed (snapshot_builder.h).
+// - A reload parses, validates, checks what cannot change at run time, assigns ids and builds every
+//   table on the builder before anything changes; any failure is reported with its cause and the
+//   running configuration, snapshot and runtime state stay as they were.
+// - VIP ownership (VRRP) is a small table published beside the snapshot: a flip publishes at once,
+//   in O(VIPs), with no table rebuilt and without waiting for anything.
+// - A replaced View is freed only after a grace period (DataplaneApi), checked without blocking.
+// - A real's id is freed only when no entry can refer to it: it has been draining in every view a
+//   worker may still hold, and the workers' reference counts for it (which state changes never
+//   move) are 0. Entries also carry the id's generation, so one that outlived its real is never
+//   forwarded by it.
 #pragma once
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "config.h"
 #include "counters.h"
+#include "dataplane_api.h"
 #include "processor.h"
 #include "snapshot.h"
 #include "snapshot_builder.h"
 
 namespace dplb {
-
-struct WorkerContext;
 
 // Per-second rates over the last interval, as `ipvsadm -Ln --rate` shows them.
 struct Rates {
@@ -30,26 +50,35 @@ struct Rates {
 
 class Director {
 public:
-    Director(config::Config cfg, std::vector<Processor*> procs, std::vector<WorkerContext*> workers,
-             std::atomic<const Snapshot*>* published);
+    using Done = std::function<void(const std::string& error)>;  // "" on success
 
-    // Builds a snapshot from the configuration and runtime state and publishes it; returns once no
-    // worker can still read the previous one (each has passed a quiescent point), then frees it.
-    // `wait` = false only for the first snapshot, before any worker runs.
-    void rebuild(bool wait = true);
+    Director(boost::asio::io_context& io, config::Config cfg, DataplaneApi& dataplane);
+    ~Director();
+    Director(const Director&) = delete;
+    Director& operator=(const Director&) = delete;
 
-    // Validates `path` and applies it; a file that fails validation changes nothing.
-    // Returns "" on success, else the errors.
-    std::string reload(const std::string& path);
-    std::string reload() { return reload(cfg_.file); }
-    // Runs after each successful reload (the health manager re-syncs its checkers).
+    // Start-up, before any worker runs: builds the first snapshot on this thread, publishes it and
+    // starts the heartbeat. Throws std::exception when the configuration cannot be built.
+    void start();
+
+    // Asks for a snapshot from the configuration and runtime state as they are now. Returns at once;
+    // calls made before the build starts (or while another runs) are served by one build. `done`,
+    // if given, runs on the control thread once that build is published ("" or why it failed).
+    void rebuild(Done done = {});
+
+    // Re-reads `path` and applies it only if everything succeeds; `done` runs on the control thread
+    // with "" or the errors (the running configuration is kept). Fields that cannot change while
+    // running (config::fixed_field_changes) are refused by name.
+    void reload(const std::string& path, Done done);
+    void reload(Done done) { reload(cfg_->file, std::move(done)); }
+    // Runs after each successful reload (health checks, neighbours and VRRP re-sync).
     void set_after_reload(std::function<void()> fn) { after_reload_ = std::move(fn); }
 
-    const config::Config& config() const { return cfg_; }
+    const config::Config& config() const { return *cfg_; }
     std::shared_ptr<const Snapshot> snapshot() const;
     // Counters summed over cores, with the counts a reused id carried before subtracted.
     void totals(CoreCounters& out) const;
-    // Connections (any state, templates included) still referring to a dest id.
+    // Entries (any state, templates included) referring to a dest id, over all cores.
     uint64_t conns_of(uint16_t dest) const;
 
     // Called once a second by the control loop: rates, and freeing ids of drained reals.
@@ -57,16 +86,18 @@ public:
     Rates service_rate(uint16_t svc) const;
     Rates dest_rate(uint16_t dest) const;
 
-    // Operator actions. Return "" on success or an error message.
-    std::string set_weight(const std::string& service, const std::string& real, int weight);
-    std::string drain(const std::string& real);
+    // Operator actions. Return "" when the change is accepted (then `published` runs once the
+    // workers have it), or an error message (and `published` never runs).
+    std::string set_weight(const std::string& service, const std::string& real, int weight, Done published = {});
+    std::string drain(const std::string& real, Done published = {});
+    // Health, dynamic weights and MACs: callers change it, then call rebuild().
     std::map<RealKey, RealRuntime>& runtime() { return runtime_; }
+
     // VRRP: VIPs of an instance are forwarded and answered for only while this director is its
-    // MASTER. VIPs in no instance are always owned. Rebuilds the snapshot when something changed.
+    // MASTER. VIPs in no instance are always owned. Publishes at once when something changed.
     void set_vips_owned(const std::vector<IpAddr>& vips, bool owned);
     bool owns_vip(const IpAddr& vip) const;
-    // VRRP instance states for `dplbctl status` ("MASTER", "BACKUP", ...).
-    // An empty state removes the instance (it left the configuration).
+    // VRRP instance states for `dplbctl status` ("MASTER", "BACKUP", ...); "" removes one.
     void set_vrrp_state(const std::string& instance, const std::string& state) {
         if (state.empty()) vrrp_states_.erase(instance);
         else vrrp_states_[instance] = state;
@@ -76,28 +107,74 @@ public:
     // Health as of the last published snapshot; safe from the metrics thread.
     bool healthy(const RealKey& k) const;
 
-    // Lists connections from every worker (bounded by `limit`); waits for the workers to serve it.
-    std::vector<ConnInfo> connections(size_t limit);
+    // Lists connections from every worker (at most `limit` each); `done` runs on the control thread
+    // once every worker has served it, or after 2 s with what came back.
+    void connections(size_t limit, std::function<void(std::vector<ConnInfo>)> done);
 
-    size_t worker_count() const { return procs_.size(); }
+    size_t worker_count() const { return dp_.worker_count(); }
     uint64_t reloads_ok() const { return reloads_ok_; }
     uint64_t reloads_failed() const { return reloads_failed_; }
     std::chrono::system_clock::time_point last_reload() const { return last_reload_; }
     bool last_reload_ok() const { return last_reload_ok_; }
 
-private:
-    void wait_for_workers();
+    // For tests and benchmarks.
+    uint64_t version_published() const { return version_; }  // Views published so far
+    uint64_t version_in_use() const { return version_in_use_; }  // newest View every worker has picked up
+    uint64_t builds() const { return builds_; }              // snapshots built (start-up, rebuilds, reloads)
+    uint64_t tables_rebuilt() const { return tables_rebuilt_; }  // services whose tables were built anew
+    bool idle() const { return !busy_ && !dirty_ && pending_reloads_.empty() && retired_.empty(); }
+    uint32_t failsafe_ms() const { return failsafe_ms_; }
 
-    config::Config cfg_;
-    std::vector<Processor*> procs_;
-    std::vector<WorkerContext*> workers_;
-    std::atomic<const Snapshot*>* published_;
-    std::shared_ptr<const Snapshot> current_;
+private:
+    struct Retired {
+        uint64_t token;
+        uint64_t version;  // the View published just before the grace period started
+        std::shared_ptr<const void> what;
+    };
+    struct PendingReload {
+        std::string path;
+        Done done;
+    };
+    struct Built;    // what a build hands back to the control thread
+    struct DumpJob;  // a connection listing in progress
+    void poll_dump(const std::shared_ptr<DumpJob>& job);
+
+    void kick();        // starts the next build if none runs
+    void schedule_kick();
+    void start_build(bool reload, PendingReload pr);
+    void finish_build(Built& b, PendingReload& pr, std::vector<Done>& waiters);
+    void commit_config(std::shared_ptr<const config::Config> cfg);
+    void install(BuildResult& r);
+    void publish_view();
+    void retire(std::shared_ptr<const void> what);
+    void poll_retired();
+    void beat();
+    std::function<uint64_t(uint16_t)> may_refer() const;
+
+    boost::asio::io_context& io_;
+    DataplaneApi& dp_;
+    std::shared_ptr<const config::Config> cfg_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // handlers posted back check it
+    std::unique_ptr<boost::asio::thread_pool> builder_;
+
+    std::shared_ptr<const Snapshot> current_;  // the last built snapshot (guarded by mu_ for readers)
+    std::shared_ptr<const View> view_;         // what the workers read now
     mutable std::mutex mu_;  // guards current_ and the bases against the metrics thread
     std::map<RealKey, RealRuntime> runtime_;
-    std::map<RealKey, bool> health_view_;
-    std::map<IpAddr, bool> vip_owned_;
-    std::map<std::string, std::string> vrrp_states_;  // VIPs of VRRP instances -> whether we are MASTER for them  // copy of runtime_ health for other threads, under mu_
+    std::map<RealKey, bool> health_view_;  // copy of runtime_ health for other threads, under mu_
+    std::map<IpAddr, bool> vip_owned_;     // VIPs of VRRP instances -> whether we are MASTER for them
+    std::set<IpAddr> vrrp_vips_;           // every VIP of a VRRP instance in the configuration
+    uint32_t failsafe_ms_ = 0;
+    std::map<std::string, std::string> vrrp_states_;
+
+    bool busy_ = false, dirty_ = false, kick_posted_ = false;
+    std::deque<PendingReload> pending_reloads_;
+    std::vector<Done> waiters_;  // rebuild() callers waiting for the next build
+    std::deque<Retired> retired_;
+    boost::asio::steady_timer retire_timer_;
+    bool retire_timer_armed_ = false;
+    boost::asio::steady_timer heartbeat_timer_;
+
     // Cumulative counts an id had when it was handed to a new real: subtracted in totals().
     std::vector<DestCounters> dest_base_;
     std::vector<ServiceCounters> svc_base_;
@@ -109,6 +186,7 @@ private:
     uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
     bool last_reload_ok_ = true;
     std::chrono::system_clock::time_point last_reload_;
+    uint64_t version_ = 0, version_in_use_ = 0, builds_ = 0, tables_rebuilt_ = 0;
 };
 
 }  // namespace dplb

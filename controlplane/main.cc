@@ -22,6 +22,7 @@
 #include "config.h"
 #include "control_server.h"
 #include "director.h"
+#include "eal_dataplane.h"
 #include "exception_path.h"
 #include "health_manager.h"
 #include "metrics.h"
@@ -114,15 +115,16 @@ std::vector<std::string> kernel_ifnames(const dplb::config::Config& cfg, const s
     return out;
 }
 
-int control_loop(dplb::Director& director, const dplb::config::Config& cfg, const std::vector<dplb::PortInfo>& ports,
-                 const std::vector<dplb::PortInfo>& taps) {
-    boost::asio::io_context io;
+int control_loop(boost::asio::io_context& io, dplb::Director& director, const dplb::config::Config& cfg,
+                 const std::vector<dplb::PortInfo>& ports, const std::vector<dplb::PortInfo>& taps) {
     std::unique_ptr<dplb::ControlServer> control;
     std::unique_ptr<dplb::Metrics> metrics;
     try {
         control = std::make_unique<dplb::ControlServer>(
             io, cfg.control.socket, cfg.control.mode,
-            [&director](const std::vector<std::string>& words) { return dplb::run_command(director, words); });
+            [&director](const std::vector<std::string>& words, dplb::ControlServer::Reply_fn reply) {
+                dplb::run_command(director, words, std::move(reply));
+            });
         if (cfg.metrics.enabled) {
             std::vector<dplb::MetricsPort> mp;
             for (const auto& p : ports) mp.push_back({p.name, p.port_id, p.nb_queues});
@@ -160,9 +162,12 @@ int control_loop(dplb::Director& director, const dplb::config::Config& cfg, cons
                                                                                 int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-            std::string err = director.reload();
-            if (err.empty()) std::printf("dplbd: reloaded %s\n", director.config().file.c_str());
-            else std::fprintf(stderr, "dplbd: reload failed, running configuration kept:\n%s\n", err.c_str());
+            director.reload([&director](const std::string& err) {
+                if (err.empty()) std::printf("dplbd: reloaded %s\n", director.config().file.c_str());
+                else std::fprintf(stderr, "dplbd: reload failed, running configuration kept:\n%s\n", err.c_str());
+                std::fflush(stdout);
+                std::fflush(stderr);
+            });
         } else if (sig == SIGUSR1) {
             auto t = std::make_unique<dplb::CoreCounters>();
             director.totals(*t);
@@ -211,8 +216,6 @@ int run(const Options& opt, const dplb::config::Config& cfg) {
     }
     bool persistence = false;
     for (const auto& s : cfg.services) persistence |= s.persistence_timeout_s > 0;
-
-    std::atomic<const dplb::Snapshot*> published{nullptr};
 
     // One mbuf pool per worker (its RX queues on every port fill from it): no shared pool between cores.
     std::vector<Worker> workers(lcores.size());
@@ -277,7 +280,6 @@ int run(const Options& opt, const dplb::config::Config& cfg) {
         for (size_t w = 0; w < workers.size(); w++) {
             dplb::WorkerContext& ctx = workers[w].ctx;
             ctx.proc = workers[w].proc.get();
-            ctx.snapshot = &published;
             ctx.quit = &g_quit;
             ctx.idle_sleep_us = opt.idle_sleep_us;
             for (size_t i = 0; i < ports.size(); i++) {
@@ -295,40 +297,52 @@ int run(const Options& opt, const dplb::config::Config& cfg) {
             }
         }
     }
-    std::vector<dplb::Processor*> procs;
     std::vector<dplb::WorkerContext*> ctxs;
-    for (Worker& w : workers) {
-        if (w.proc) procs.push_back(w.proc.get());
-        ctxs.push_back(&w.ctx);
-    }
-    dplb::Director director(cfg, procs, ctxs, &published);
+    for (Worker& w : workers) ctxs.push_back(&w.ctx);
+    std::unique_ptr<dplb::EalDataplane> dataplane;
     if (rc == 0) {
-        director.rebuild(false);  // the first snapshot, before any worker runs
-        dplb::register_telemetry(director);
-        for (Worker& w : workers) {
-            w.proc->set_snapshot(published.load());
-            rte_eal_remote_launch(dplb::worker_main, &w.ctx, w.lcore);
+        std::string err;
+        dataplane = dplb::EalDataplane::create(ctxs, err);
+        if (!dataplane) {
+            std::fprintf(stderr, "dplbd: %s\n", err.c_str());
+            rc = 1;
         }
+    }
+    // Declared before the Director: handlers the Director posted are destroyed after it, unrun.
+    boost::asio::io_context io;
+    std::unique_ptr<dplb::Director> director;
+    if (rc == 0) {
+        director = std::make_unique<dplb::Director>(io, cfg, *dataplane);
+        try {
+            director->start();  // the first snapshot, before any worker runs
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "dplbd: %s\n", e.what());
+            rc = 1;
+        }
+    }
+    if (rc == 0) {
+        dplb::register_telemetry(*director);
+        for (Worker& w : workers) rte_eal_remote_launch(dplb::worker_main, &w.ctx, w.lcore);
         std::printf("dplbd: %zu worker(s) running, %zu service(s)\n", workers.size(),
-                    director.snapshot()->services.size());
+                    director->snapshot()->services.size());
         std::fflush(stdout);
-        rc = control_loop(director, cfg, ports, taps);
+        rc = control_loop(io, *director, cfg, ports, taps);
     }
     g_quit = true;
-    rte_eal_mp_wait_lcore();
+    rte_eal_mp_wait_lcore();  // every worker is offline from here: nothing reads a View any more
 
     auto totals = std::make_unique<dplb::CoreCounters>();
-    director.totals(*totals);
-    if (director.snapshot()) {
+    if (director && director->snapshot()) {
+        director->totals(*totals);
         std::printf("dplbd: stopping; rx %llu, forwarded %llu, tx %llu, drops %llu\n",
                     static_cast<unsigned long long>(totals->rx_packets),
                     static_cast<unsigned long long>(totals->forwarded),
                     static_cast<unsigned long long>(totals->tx_packets),
                     static_cast<unsigned long long>(totals->drops_total()));
-        std::fputs(dplb::format_ipvsadm(*director.snapshot(), *totals).c_str(), stdout);
+        std::fputs(dplb::format_ipvsadm(*director->snapshot(), *totals).c_str(), stdout);
         if (!opt.stats_json.empty()) {
             std::ofstream f(opt.stats_json);
-            f << dplb::format_stats_json(*director.snapshot(), *totals) << "\n";
+            f << dplb::format_stats_json(*director->snapshot(), *totals) << "\n";
             if (!f) {
                 std::fprintf(stderr, "dplbd: cannot write %s\n", opt.stats_json.c_str());
                 rc = 1;

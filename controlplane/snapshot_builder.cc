@@ -42,6 +42,20 @@ void place(std::vector<Dest>& dests, uint16_t id, const Dest& d) {
     dests[id] = d;
 }
 
+// Whether a service's scheduler tables would come out the same: everything build_sched_tables
+// reads (the reals' ids, addresses, weights, the table size) is unchanged. The scheduler itself is
+// not an input: every table is built for every service.
+bool same_tables_input(const Service& a, const std::vector<Dest>& a_dests, const Service& b,
+                       const std::vector<Dest>& b_dests, uint32_t mh_size) {
+    if (a.dests != b.dests || !a.tables || a.tables->mh.size() != (a.tables->mh.empty() ? 0 : mh_size)) return false;
+    for (uint16_t id : b.dests) {
+        const Dest& x = a_dests[id];
+        const Dest& y = b_dests[id];
+        if (x.in_use != y.in_use || x.weight != y.weight || x.ip != y.ip || x.port != y.port) return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 RealKey real_key(const Service& svc, const Dest& d) { return RealKey{svc.vip, svc.port, svc.proto, d.ip, d.port}; }
@@ -63,8 +77,12 @@ BuildResult build_snapshot(const BuildInput& in) {
     // The previous snapshot's ids, by what the operator calls things.
     std::map<ServiceKey, uint16_t> prev_svc;
     std::map<RealKey, uint16_t> prev_dest;
+    std::vector<const Service*> prev_by_id(kMaxServices, nullptr);
     if (in.prev) {
-        for (const Service& s : in.prev->services) prev_svc[service_key(s.vip, s.port, s.proto)] = s.id;
+        for (const Service& s : in.prev->services) {
+            prev_svc[service_key(s.vip, s.port, s.proto)] = s.id;
+            prev_by_id[s.id] = &s;
+        }
         for (size_t id = 0; id < in.prev->dests.size(); id++) {
             const Dest& d = in.prev->dests[id];
             if (d.in_use) prev_dest[RealKey{d.vip, d.vport, d.proto, d.ip, d.port}] = static_cast<uint16_t>(id);
@@ -74,6 +92,13 @@ BuildResult build_snapshot(const BuildInput& in) {
     // Configured services and reals keep their ids; reals that left keep theirs while draining.
     IdPool svc_ids(kMaxServices), dest_ids(kMaxDests);
     std::map<RealKey, bool> configured;
+    // Freed ids keep their generation, so the next real to get one starts a new generation.
+    if (in.prev)
+        for (size_t id = 0; id < in.prev->dests.size(); id++) {
+            Dest free_id;
+            free_id.gen = in.prev->dests[id].gen;
+            snap.dests.push_back(free_id);
+        }
     for (const config::Service& cs : cfg.services) {
         auto it = prev_svc.find(service_key(cs.vip, cs.port, cs.proto));
         if (it != prev_svc.end()) svc_ids.take(it->second);
@@ -93,6 +118,8 @@ BuildResult build_snapshot(const BuildInput& in) {
         d.weight = 0;
         dest_ids.take(id);
         place(snap.dests, id, d);
+        // Its entries are checked against its service id: no other service may take that id yet.
+        svc_ids.take(d.svc);
     }
 
     for (const config::Service& cs : cfg.services) {
@@ -110,8 +137,7 @@ BuildResult build_snapshot(const BuildInput& in) {
         svc.sched = cs.sched;
         svc.persistence_ms = cs.persistence_timeout_s * 1000;
         svc.timeouts = cs.timeouts;
-        svc.active = !in.owns_vip || in.owns_vip(cs.vip);
-        svc.answer_arp = cs.answer_arp && svc.active;
+        svc.answer_arp = cs.answer_arp;
         for (const config::RealServer& r : cs.reals) {
             RealKey k = config_key(cs, r);
             const RealRuntime* rt = nullptr;
@@ -128,6 +154,8 @@ BuildResult build_snapshot(const BuildInput& in) {
                 out.new_dest_ids.push_back(id);
             }
             Dest d;
+            d.gen = id < snap.dests.size() ? snap.dests[id].gen : 0;
+            if (p == prev_dest.end()) d.gen++;
             d.ip = r.ip;
             d.port = r.port;
             d.vip = cs.vip;
@@ -149,9 +177,16 @@ BuildResult build_snapshot(const BuildInput& in) {
             if (!d.draining) svc.dests.push_back(id);
             place(snap.dests, id, d);
         }
-        build_sched_tables(svc, snap.dests, cs.mh_table_size);
+        const Service* before = it != prev_svc.end() ? prev_by_id[svc.id] : nullptr;
+        if (before && same_tables_input(*before, in.prev->dests, svc, snap.dests, cs.mh_table_size)) {
+            svc.tables = before->tables;
+        } else {
+            build_sched_tables(svc, snap.dests, cs.mh_table_size);
+            out.tables_rebuilt++;
+        }
         snap.services.push_back(std::move(svc));
     }
+    assign_vip_slots(snap);
     return out;
 }
 

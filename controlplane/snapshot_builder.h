@@ -4,7 +4,9 @@
 // Ids are stable: a service or real that was in the previous snapshot keeps its id, so per-core
 // counters and connection entries stay with it across reloads. A real that leaves its service keeps
 // its id as `draining` while connections still refer to it (IPVS's drain), and its id is freed only
-// once none do.
+// once none do; a service id stays taken while a draining real names it. An id handed to another
+// real gets the next generation (Dest::gen), so an entry that outlived its real is never forwarded.
+// Pure: no clock, no I/O; runs off the control thread (Director's builder).
 #pragma once
 
 #include <functional>
@@ -45,16 +47,18 @@ struct BuildInput {
     const config::Config* cfg = nullptr;
     const Snapshot* prev = nullptr;  // nullptr at start-up
     const std::map<RealKey, RealRuntime>* runtime = nullptr;
-    // Connections (of any state, templates included) that still refer to a dest id, over all cores.
+    // Connections (of any state, templates included) that may still refer to a dest id, over all
+    // cores: an id is freed only when this is 0. nullptr: nothing refers to any id.
     std::function<uint64_t(uint16_t)> conns_of;
-    // Services whose VIPs this director owns now (VRRP); nullptr = all.
-    std::function<bool(const IpAddr& vip)> owns_vip;
 };
 
 struct BuildResult {
     Snapshot snap;
     std::vector<uint16_t> new_dest_ids;     // ids handed to a real that did not have one
     std::vector<uint16_t> new_service_ids;
+    // Services whose scheduler tables were built anew; the others share the previous snapshot's
+    // (same scheduler, table size, reals, addresses and weights).
+    size_t tables_rebuilt = 0;
 };
 
 // Throws std::invalid_argument when the configuration needs more ids than the data plane has.

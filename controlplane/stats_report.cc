@@ -1,12 +1,14 @@
 #include "stats_report.h"
 
+#include <cstring>
+
 #include <cinttypes>
 #include <cstdio>
 
 namespace dplb {
 
 void sum_counters(const std::vector<const CoreCounters*>& cores, CoreCounters& t) {
-    t = CoreCounters{};
+    std::memset(static_cast<void*>(&t), 0, sizeof t);  // no temporary: the struct is megabytes
     for (const CoreCounters* c : cores) {
         t.rx_packets += c->rx_packets;
         t.tx_packets += c->tx_packets;
@@ -18,6 +20,7 @@ void sum_counters(const std::vector<const CoreCounters*>& cores, CoreCounters& t
         t.from_kernel += c->from_kernel;
         t.not_for_us += c->not_for_us;
         t.expired += c->expired;
+        t.stale += c->stale;
         for (unsigned i = 0; i < kDropCount; i++) t.drops[i] += c->drops[i];
         for (unsigned i = 0; i < kMaxServices; i++) {
             t.svc[i].conns += c->svc[i].conns;
@@ -33,6 +36,7 @@ void sum_counters(const std::vector<const CoreCounters*>& cores, CoreCounters& t
             d.active += s.active;
             d.inactive += s.inactive;
             d.persist += s.persist;
+            d.refs += s.refs;
         }
     }
 }

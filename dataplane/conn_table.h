@@ -34,7 +34,7 @@ struct ConnEntry {
     uint32_t expire_ms;  // the entry is gone once now_ms reaches this (wrap-safe compare)
     uint16_t dest;       // dest id in the snapshot
     uint8_t state;       // TcpState, kUdpState, kTemplateState, or kFreeEntry
-    uint8_t svc;         // service id (low byte; services are < 256)
+    uint8_t gen;         // Dest::gen of `dest` when the entry was made
 };
 static_assert(sizeof(ConnEntry) == 8, "ConnEntry must stay 8 bytes");
 

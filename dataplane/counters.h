@@ -16,7 +16,10 @@ struct DestCounters {
     uint32_t active = 0;   // ActiveConn: entries in ESTABLISHED
     uint32_t inactive = 0; // InActConn: entries in any other state (UDP included)
     uint32_t persist = 0;  // persistence templates pointing here
-    uint32_t pad = 0;
+    // Entries of any kind referring to this id: moves only when an entry is made or released, never
+    // on a state change, so a reader never sees a live entry's count pass through 0 (Director frees
+    // an id by it).
+    uint32_t refs = 0;
 };
 
 struct ServiceCounters {
@@ -36,6 +39,7 @@ struct alignas(64) CoreCounters {
     uint64_t from_kernel = 0;   // sent by the kernel on the exception path, out of the port
     uint64_t not_for_us = 0;    // unicast to another host's MAC (promiscuous ports)
     uint64_t expired = 0;       // entries removed by timeout
+    uint64_t stale = 0;         // entries whose real id was handed to another real: rescheduled, never forwarded
     uint64_t drops[kDropCount] = {};
     ServiceCounters svc[kMaxServices];
     DestCounters dest[kMaxDests];

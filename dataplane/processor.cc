@@ -99,7 +99,7 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
         case Kind::arp_request: verdicts[i] = answer_arp(f, p, port_mac); continue;
         case Kind::nd_solicit: verdicts[i] = answer_nd(f, p, port_mac); continue;
         case Kind::fragment: {
-            bool vip = p.family == 4 ? snap.is_vip4(p.dst4_be) : snap.is_vip6(p.dst6);
+            bool vip = (p.family == 4 ? snap.vip_slot4(p.dst4_be) : snap.vip_slot6(p.dst6)) >= 0;
             verdicts[i] = vip ? drop(Drop::fragment) : to_kernel();
             continue;
         }
@@ -112,8 +112,8 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
             verdicts[i] = to_kernel();
             continue;
         }
-        if (!svc->active) {
-            verdicts[i] = drop(Drop::vip_inactive);
+        if (Drop why = vip_withheld(svc->vip_slot); why != Drop::count) {
+            verdicts[i] = drop(why);
             continue;
         }
         svcs[i] = svc;
@@ -158,7 +158,12 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
                              int32_t pos, uint32_t now_ms, const MacAddr& port_mac) {
     if (pos >= 0) {
         ConnEntry& e = table.at(pos);
-        if (!time_reached(now_ms, e.expire_ms) && !cut_nodest(e)) return hit(f, p, svc, e, now_ms, port_mac);
+        bool live = !time_reached(now_ms, e.expire_ms);
+        if (live && !entry_matches(e, svc)) {
+            counters_->stale++;  // its real id now names another real: never forward by it
+            live = false;
+        }
+        if (live && !cut_nodest(e)) return hit(f, p, svc, e, now_ms, port_mac);
         expire_at(table, pos);  // expired (or its real is gone): the flow starts again as a miss
     }
     uint64_t fh = flow_hash(p);
@@ -174,7 +179,10 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
         return forward_stateless(f, svc, fh, port_mac);
     }
     ConnEntry& e = table.at(pos);
-    if (e.state != kFreeEntry) return hit(f, p, svc, e, now_ms, port_mac);  // added earlier in this burst
+    if (e.state != kFreeEntry) {  // added earlier in this burst
+        if (entry_matches(e, svc)) return hit(f, p, svc, e, now_ms, port_mac);
+        return drop(Drop::no_dest);  // cannot happen within one burst (one snapshot); never guess
+    }
     added_in_burst_ = true;
     uint16_t dest = choose_dest(svc, table, p, fh, now_ms);
     if (dest == kNoDest) {
@@ -182,9 +190,10 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
         return drop(Drop::no_dest);
     }
     uint8_t state = is_tcp(p) ? static_cast<uint8_t>(tcp_next_state(TcpState::none, p.tcp_flags)) : kUdpState;
-    e = ConnEntry{now_ms + svc.timeouts.ms[state], dest, state, static_cast<uint8_t>(svc.id)};
+    e = ConnEntry{now_ms + svc.timeouts.ms[state], dest, state, snap_->dests[dest].gen};
     DestCounters& dc = counters_->dest[dest];
     dc.conns++;
+    dc.refs++;
     (state_is_active(state) ? dc.active : dc.inactive)++;
     counters_->svc[svc.id].conns++;
     return forward(f, svc, dest, port_mac);
@@ -252,7 +261,7 @@ uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Pars
     int32_t pos = table.lookup(tkey);
     if (pos >= 0) {
         ConnEntry& e = table.at(pos);
-        if (!time_reached(now_ms, e.expire_ms) && dests[e.dest].in_use && !dests[e.dest].draining) {
+        if (!time_reached(now_ms, e.expire_ms) && entry_matches(e, svc) && !dests[e.dest].draining) {
             e.expire_ms = now_ms + svc.persistence_ms;
             return e.dest;
         }
@@ -262,8 +271,9 @@ uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Pars
     if (dest == kNoDest) return dest;
     pos = table.add(tkey);
     if (pos >= 0 && table.at(pos).state == kFreeEntry) {
-        table.at(pos) = ConnEntry{now_ms + svc.persistence_ms, dest, kTemplateState, static_cast<uint8_t>(svc.id)};
+        table.at(pos) = ConnEntry{now_ms + svc.persistence_ms, dest, kTemplateState, dests[dest].gen};
         counters_->dest[dest].persist++;
+        counters_->dest[dest].refs++;
     }
     return dest;
 }
@@ -275,7 +285,11 @@ Verdict Processor::answer_arp(Frame& f, const Parsed& p, const MacAddr& port_mac
     uint8_t* target_mac = a + 18;
     uint8_t* target_ip = a + 24;
     // A gratuitous ARP (sender = target) announces, it does not ask.
-    if (std::memcmp(sender_ip, target_ip, 4) == 0 || !snap_->answers_arp4(p.arp_target_be)) return to_kernel();
+    if (std::memcmp(sender_ip, target_ip, 4) == 0) return to_kernel();
+    int slot = snap_->vip_slot4(p.arp_target_be);
+    if (slot < 0 || !snap_->vips[slot].answer_arp) return to_kernel();
+    if (Drop why = vip_withheld(static_cast<uint16_t>(slot)); why != Drop::count)
+        return why == Drop::control_stalled ? drop(why) : to_kernel();
     std::memcpy(f.data, sender_mac, 6);
     std::memcpy(f.data + 6, port_mac.b.data(), 6);
     a[7] = 2;  // op: reply
@@ -316,8 +330,11 @@ Verdict Processor::answer_nd(Frame& f, const Parsed& p, const MacAddr& port_mac)
     uint8_t* icmp = f.data + p.l4_off;
     static const uint8_t kUnspecified[16] = {};
     uint32_t icmp_len = static_cast<uint32_t>(ip6[4] << 8 | ip6[5]);
-    if (icmp_len != 32 || std::memcmp(ip6 + 8, kUnspecified, 16) == 0 || !snap_->answers_nd6(p.nd_target))
-        return to_kernel();
+    if (icmp_len != 32 || std::memcmp(ip6 + 8, kUnspecified, 16) == 0) return to_kernel();
+    int slot = snap_->vip_slot6(p.nd_target);
+    if (slot < 0 || !snap_->vips[slot].answer_arp) return to_kernel();
+    if (Drop why = vip_withheld(static_cast<uint16_t>(slot)); why != Drop::count)
+        return why == Drop::control_stalled ? drop(why) : to_kernel();
     uint8_t target[16];
     std::memcpy(target, p.nd_target, 16);
     std::memcpy(f.data, f.data + 6, 6);  // to the solicitor's MAC
@@ -346,6 +363,7 @@ void Processor::release(const ConnEntry& e) {
     if (e.state == kTemplateState) dc.persist--;
     else if (state_is_active(e.state)) dc.active--;
     else dc.inactive--;
+    dc.refs--;
     counters_->expired++;
 }
 
@@ -358,7 +376,7 @@ void Processor::expire_at(ConnTable& table, int32_t pos) {
 uint32_t Processor::expire(uint32_t now_ms, uint32_t budget) {
     auto on_expire = [this](const ConnEntry& e) { release(e); };
     uint32_t n = t4_.sweep(now_ms, budget, on_expire) + t6_.sweep(now_ms, budget, on_expire);
-    if (dump_.load(std::memory_order_relaxed)) serve_dump(now_ms);
+    if (DumpRequest* req = dump_.load(std::memory_order_acquire)) serve_dump(*req, now_ms);
     return n;
 }
 
@@ -400,13 +418,13 @@ uint32_t Processor::expire_paced(uint32_t now_ms) {
     uint32_t n4 = 0, n6 = 0;
     if (uint32_t b = sweep_budget(t4_, elapsed, reclaiming4_)) reclaiming4_ = (n4 = t4_.sweep(now_ms, b, on_expire)) > 0;
     if (uint32_t b = sweep_budget(t6_, elapsed, reclaiming6_)) reclaiming6_ = (n6 = t6_.sweep(now_ms, b, on_expire)) > 0;
-    if (dump_.load(std::memory_order_relaxed)) serve_dump(now_ms);
+    // Loaded once: the control thread may withdraw the request between two loads.
+    if (DumpRequest* req = dump_.load(std::memory_order_acquire)) serve_dump(*req, now_ms);
     return n4 + n6;
 }
 
-void Processor::serve_dump(uint32_t now_ms) {
+void Processor::serve_dump(DumpRequest& req, uint32_t now_ms) {
     constexpr uint32_t kSlotsPerPass = 4096;
-    DumpRequest& req = *dump_.load(std::memory_order_acquire);
     auto take = [&](ConnTable& t, uint32_t& cursor, bool v6) {
         uint32_t end = std::min(t.capacity(), cursor + kSlotsPerPass);
         for (; cursor < end && req.out.size() < req.out.capacity(); cursor++) {
@@ -426,7 +444,9 @@ void Processor::serve_dump(uint32_t now_ms) {
     bool done4 = full || take(t4_, req.cursor4, false);
     bool done6 = done4 && (req.out.size() >= req.out.capacity() || take(t6_, req.cursor6, true));
     if (done4 && done6) {
-        dump_.store(nullptr, std::memory_order_relaxed);
+        // Only if it is still the pending request (a withdrawn one is not ours to clear).
+        DumpRequest* expected = &req;
+        dump_.compare_exchange_strong(expected, nullptr, std::memory_order_relaxed);
         req.done.store(true, std::memory_order_release);
     }
 }

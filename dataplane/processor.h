@@ -61,9 +61,15 @@ public:
     // Returns nullptr (with a message in `err`) when the tables cannot be allocated.
     static std::unique_ptr<Processor> create(const ProcessorConfig& cfg, std::string& err);
 
-    // Picked up at a safe point of the worker loop; the snapshot must outlive its use.
-    void set_snapshot(const Snapshot* snap) { snap_ = snap; }
+    // Picked up at a safe point of the worker loop; both must outlive their use. Without a VIP
+    // table every VIP is owned (tests, benchmarks).
+    void set_snapshot(const Snapshot* snap, const VipTable* vips = nullptr) {
+        snap_ = snap;
+        vips_ = vips;
+    }
     const Snapshot* snapshot() const { return snap_; }
+    // The control thread missed its heartbeat: VIPs owned through VRRP are withheld (worker.h).
+    void set_stalled(bool stalled) { stalled_ = stalled; }
 
     // Classifies and handles up to kMaxBurst frames received on a port whose MAC is `port_mac`.
     void process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t now_ms, const MacAddr& port_mac);
@@ -104,6 +110,20 @@ private:
     Verdict answer_nd(Frame& f, const Parsed& p, const MacAddr& port_mac);
     void release(const ConnEntry& e);
     void expire_at(ConnTable& table, int32_t pos);
+    // Whether an entry still refers to the real it was made for, in this service: its id in range,
+    // in use, of the same generation (the id was not handed to another real since) and service.
+    bool entry_matches(const ConnEntry& e, const Service& svc) const {
+        if (e.dest >= snap_->dests.size()) return false;
+        const Dest& d = snap_->dests[e.dest];
+        return d.in_use && d.gen == e.gen && d.svc == svc.id;
+    }
+    // The VIP's ownership: 0 = forward and answer, else why not.
+    Drop vip_withheld(uint16_t slot) const {
+        uint8_t f = vips_ ? (slot < vips_->flags.size() ? vips_->flags[slot] : 0) : VipTable::kOwned;
+        if (!(f & VipTable::kOwned)) return Drop::vip_inactive;
+        if ((f & VipTable::kVrrp) && stalled_) return Drop::control_stalled;
+        return Drop::count;
+    }
     // expire_nodest_conn: an entry whose real was removed or set to weight 0 is cut at its next packet.
     bool cut_nodest(const ConnEntry& e) const {
         if (!snap_->expire_nodest_conn) return false;
@@ -119,11 +139,13 @@ private:
         return Verdict::drop;
     }
 
-    void serve_dump(uint32_t now_ms);
+    void serve_dump(DumpRequest& req, uint32_t now_ms);
     static uint32_t sweep_budget(const ConnTable& t, uint32_t elapsed_ms, bool reclaiming);
 
     std::atomic<DumpRequest*> dump_{nullptr};
     const Snapshot* snap_ = nullptr;
+    const VipTable* vips_ = nullptr;
+    bool stalled_ = false;
     std::unique_ptr<CoreCounters> counters_;
     ConnTable t4_;
     ConnTable t6_;

@@ -227,7 +227,7 @@ uint16_t pick_rr(const Service& svc, const std::vector<Dest>& dests, SchedCursor
 }
 
 uint16_t pick_wrr(const Service& svc, SchedCursor& cursor) {
-    const auto& seq = svc.tables.wrr_seq;
+    const auto& seq = svc.tables->wrr_seq;
     if (seq.empty()) return kNoDest;
     uint32_t i = cursor.next < seq.size() ? cursor.next : 0;
     uint16_t id = seq[i];
@@ -278,9 +278,11 @@ uint16_t pick_wlc(const Service& svc, const std::vector<Dest>& dests, const Dest
 void build_sched_tables(Service& svc, const std::vector<Dest>& dests, uint32_t mh_size) {
     std::vector<Weighted> reals = positive_reals(svc, dests);
     // All three, whatever svc.sched says: mh also forwards stateless traffic for every service.
-    svc.tables.wrr_seq = build_wrr(reals);
-    svc.tables.sh = build_sh(reals, dests);
-    svc.tables.mh = build_mh(std::move(reals), dests, mh_size);
+    auto t = std::make_shared<SchedTables>();
+    t->wrr_seq = build_wrr(reals);
+    t->sh = build_sh(reals, dests);
+    t->mh = build_mh(std::move(reals), dests, mh_size);
+    svc.tables = std::move(t);
 }
 
 uint16_t sched_pick(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cursor,
@@ -291,7 +293,7 @@ uint16_t sched_pick(const Service& svc, const std::vector<Dest>& dests, SchedCur
     case Sched::lc: return pick_lc(svc, dests, load);
     case Sched::wlc: return pick_wlc(svc, dests, load);
     case Sched::sh: {
-        const auto& t = svc.tables.sh;
+        const auto& t = svc.tables->sh;
         return t.empty() ? kNoDest : t[src_hash % t.size()];
     }
     case Sched::mh: return mh_lookup(svc, flow_hash);

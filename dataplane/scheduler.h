@@ -28,7 +28,7 @@ uint16_t sched_pick(const Service& svc, const std::vector<Dest>& dests, SchedCur
 // The Maglev table's choice for a flow, whatever the service's scheduler (stateless forwarding of
 // non-SYN misses and of new flows when the table is full). kNoDest when the table is empty.
 inline uint16_t mh_lookup(const Service& svc, uint64_t flow_hash) {
-    const auto& t = svc.tables.mh;
+    const auto& t = svc.tables->mh;
     return t.empty() ? kNoDest : t[flow_hash % t.size()];
 }
 

@@ -1,6 +1,8 @@
 #include "snapshot.h"
 
 #include <cstring>
+#include <map>
+#include <utility>
 
 namespace dplb {
 
@@ -37,28 +39,27 @@ const Service* Snapshot::find_service6(const uint8_t* vip, uint16_t port, uint8_
     return wildcard;
 }
 
-bool Snapshot::is_vip4(uint32_t vip_be) const {
-    for (const Service& s : services)
-        if (s.vip.family == 4 && s.vip.v4_be() == vip_be) return true;
-    return false;
+int Snapshot::vip_slot4(uint32_t vip_be) const {
+    for (size_t i = 0; i < vips.size(); i++)
+        if (vips[i].ip.family == 4 && vips[i].ip.v4_be() == vip_be) return static_cast<int>(i);
+    return -1;
 }
 
-bool Snapshot::is_vip6(const uint8_t* vip) const {
-    for (const Service& s : services)
-        if (s.vip.family == 6 && std::memcmp(s.vip.b.data(), vip, 16) == 0) return true;
-    return false;
+int Snapshot::vip_slot6(const uint8_t* vip) const {
+    for (size_t i = 0; i < vips.size(); i++)
+        if (vips[i].ip.family == 6 && std::memcmp(vips[i].ip.b.data(), vip, 16) == 0) return static_cast<int>(i);
+    return -1;
 }
 
-bool Snapshot::answers_arp4(uint32_t vip_be) const {
-    for (const Service& s : services)
-        if (s.vip.family == 4 && s.vip.v4_be() == vip_be && s.answer_arp && s.active) return true;
-    return false;
-}
-
-bool Snapshot::answers_nd6(const uint8_t* vip) const {
-    for (const Service& s : services)
-        if (s.vip.family == 6 && std::memcmp(s.vip.b.data(), vip, 16) == 0 && s.answer_arp && s.active) return true;
-    return false;
+void assign_vip_slots(Snapshot& snap) {
+    snap.vips.clear();
+    std::map<std::pair<uint8_t, std::array<uint8_t, 16>>, uint16_t> slots;
+    for (Service& s : snap.services) {
+        auto [it, added] = slots.emplace(std::make_pair(s.vip.family, s.vip.b), static_cast<uint16_t>(snap.vips.size()));
+        if (added) snap.vips.push_back(VipInfo{s.vip, false});
+        snap.vips[it->second].answer_arp |= s.answer_arp;
+        s.vip_slot = it->second;
+    }
 }
 
 }  // namespace dplb

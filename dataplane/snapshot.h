@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "net_types.h"
@@ -10,8 +11,8 @@
 
 namespace dplb {
 
-constexpr uint16_t kMaxServices = 256;
-constexpr uint16_t kMaxDests = 4096;
+constexpr uint16_t kMaxServices = 1024;
+constexpr uint16_t kMaxDests = 32768;
 constexpr uint16_t kNoDest = 0xffff;
 constexpr uint32_t kDefaultMhTableSize = 65537;  // prime, as Maglev and IPVS's mh use
 
@@ -29,6 +30,9 @@ struct Dest {
     // connections: they keep forwarding here until they expire (IPVS's drain), or are cut at once
     // when Snapshot::expire_nodest_conn is set. The id is freed once no connection refers to it.
     bool draining = false;
+    // Bumped each time the id is handed to another real; a connection entry carries the generation
+    // it was made with, and one that does not match is never forwarded (see Processor::hit).
+    uint8_t gen = 0;
     uint16_t weight = 1;  // 0: no new connections (quiescent)
     uint16_t svc = 0;     // id of its service
     uint16_t port = 0;
@@ -48,33 +52,60 @@ struct SchedTables {
 
 struct Service {
     uint16_t id = 0;  // stable across snapshots: index of per-core service counters
+    uint16_t vip_slot = 0;  // index of its VIP in Snapshot::vips and VipTable::flags
     IpAddr vip;
     uint16_t port = 0;  // 0 = every port
     uint8_t proto = kProtoTcp;
     Sched sched = Sched::wlc;
     uint32_t persistence_ms = 0;  // 0: no persistence
     Timeouts timeouts = Timeouts::ipvs_defaults();
-    bool answer_arp = true;  // reply to ARP for the VIP (VRRP state drives it)
-    bool active = true;      // forward traffic for the VIP (this director owns it)
+    bool answer_arp = true;  // reply to ARP for the VIP while this director owns it
     std::vector<uint16_t> dests;  // dest ids of this service
-    SchedTables tables;
+    // Shared between snapshots while the service's reals, weights and scheduler stay the same, so an
+    // event that touches one service rebuilds one service's tables. Never null once built.
+    std::shared_ptr<const SchedTables> tables = std::make_shared<const SchedTables>();
+};
+
+// One VIP of the snapshot (several services may share it).
+struct VipInfo {
+    IpAddr ip;
+    bool answer_arp = false;  // some service on it answers ARP / ND
+};
+
+// Who owns each VIP now: published beside a Snapshot (see View) and replaced on its own when VRRP
+// changes state, so a flip costs a table of a few bytes per VIP, not a snapshot.
+struct VipTable {
+    static constexpr uint8_t kOwned = 1;  // forward and answer ARP / ND for it
+    static constexpr uint8_t kVrrp = 2;   // owned through VRRP: the fail-safe withdraws it (worker.h)
+    std::vector<uint8_t> flags;           // by VIP slot; same size as Snapshot::vips
 };
 
 struct Snapshot {
     std::vector<Service> services;
     std::vector<Dest> dests;  // indexed by dest id; size <= kMaxDests
+    std::vector<VipInfo> vips;  // by slot, in order of first appearance in services
     // Cut connections to a draining or weight-0 real at their next packet (IPVS sysctl of that name).
     bool expire_nodest_conn = false;
 
     // The service for a packet to vip:port/proto: an exact port first, then a port-0 service.
     const Service* find_service4(uint32_t vip_be, uint16_t port, uint8_t proto) const;
     const Service* find_service6(const uint8_t* vip, uint16_t port, uint8_t proto) const;
-    // Whether any service has this VIP (fragments to a VIP are dropped, others go to the kernel).
-    bool is_vip4(uint32_t vip_be) const;
-    bool is_vip6(const uint8_t* vip) const;
-    // Whether ARP requests for this address get our reply: a service on it is active and answers ARP.
-    bool answers_arp4(uint32_t vip_be) const;
-    bool answers_nd6(const uint8_t* vip) const;  // the same, for IPv6 neighbour solicitations
+    // The slot of a VIP, or -1 when no service has it (fragments to a VIP are dropped, others go to
+    // the kernel; ARP / ND for a VIP slot with answer_arp get our reply while we own it).
+    int vip_slot4(uint32_t vip_be) const;
+    int vip_slot6(const uint8_t* vip) const;
+};
+
+// Fills snap.vips and each service's vip_slot from the services' VIPs.
+void assign_vip_slots(Snapshot& snap);
+
+// What the workers read: a snapshot and the ownership of its VIPs, published together by one
+// pointer. `failsafe_ms` > 0: VIPs marked kVrrp are withdrawn while the control thread's heartbeat
+// is older than that (worker.h).
+struct View {
+    std::shared_ptr<const Snapshot> snap;
+    std::shared_ptr<const VipTable> vips;
+    uint32_t failsafe_ms = 0;
 };
 
 }  // namespace dplb

@@ -5,6 +5,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -83,10 +84,14 @@ int worker_main(void* arg) {
     Frame frames[kBurst];
     Verdict verdicts[kBurst];
 
+    if (ctx.qsbr) rte_rcu_qsbr_thread_online(ctx.qsbr, ctx.qsbr_id);
     while (!ctx.quit->load(std::memory_order_relaxed)) {
-        // Safe point: no packet of this pass has seen the previous snapshot yet.
-        proc.set_snapshot(ctx.snapshot->load(std::memory_order_acquire));
+        // Safe point: no packet of this pass has seen the previous view yet.
+        const View* view = ctx.view->load(std::memory_order_acquire);
+        proc.set_snapshot(view->snap.get(), view->vips.get());
         uint32_t now = now_ms();
+        proc.set_stalled(ctx.heartbeat_ms &&
+                         heartbeat_stale(now, ctx.heartbeat_ms->load(std::memory_order_relaxed), view->failsafe_ms));
         unsigned received = 0;
         for (WorkerQueue& q : ctx.queues) {
             uint16_t n = rte_eth_rx_burst(q.port_id, q.queue, pkts, kBurst);
@@ -122,10 +127,13 @@ int worker_main(void* arg) {
             last_flush = tsc;
         }
         proc.expire_paced(now);
-        ctx.quiescent.fetch_add(1, std::memory_order_release);
+        // Nothing of this pass's view is used past here.
+        if (ctx.qsbr) rte_rcu_qsbr_quiescent(ctx.qsbr, ctx.qsbr_id);
         if (received == 0 && ctx.idle_sleep_us) usleep(ctx.idle_sleep_us);
     }
     flush_all(ctx, c);
+    // Offline: the control thread's grace periods no longer wait for this worker, which holds no view.
+    if (ctx.qsbr) rte_rcu_qsbr_thread_offline(ctx.qsbr, ctx.qsbr_id);
     return 0;
 }
 

@@ -35,7 +35,6 @@ Snapshot make_snapshot(const std::vector<ServiceSpec>& specs) {
         s.port = sp.port;
         s.proto = sp.proto;
         s.sched = sp.sched;
-        s.active = sp.active;
         s.answer_arp = sp.answer_arp;
         s.persistence_ms = sp.persistence_s * 1000;
         s.timeouts.ms[kTemplateState] = s.persistence_ms;
@@ -54,13 +53,24 @@ Snapshot make_snapshot(const std::vector<ServiceSpec>& specs) {
         snap.services.push_back(s);
     }
     for (Service& s : snap.services) build_sched_tables(s, snap.dests, 251);
+    assign_vip_slots(snap);
     return snap;
 }
 
-Snapshot golden_snapshot() {
+VipTable make_vip_table(const Snapshot& snap, const std::vector<ServiceSpec>& specs) {
+    VipTable t;
+    t.flags.assign(snap.vips.size(), VipTable::kOwned);
+    for (size_t i = 0; i < specs.size() && i < snap.services.size(); i++)
+        if (!specs[i].active) t.flags[snap.services[i].vip_slot] = 0;
+    return t;
+}
+
+Snapshot golden_snapshot() { return make_snapshot(golden_specs()); }
+
+std::vector<ServiceSpec> golden_specs() {
     const char* m1 = "02:00:00:00:00:11";
     const char* m2 = "02:00:00:00:00:12";
-    return make_snapshot({
+    return {
         /* svc0 dest0,1 */ {"10.0.0.100", 80, kProtoTcp, Sched::rr, {{"10.0.0.11", 1, m1}, {"10.0.0.12", 1, m2}}},
         /* svc1 dest2   */ {"10.0.0.100", 53, kProtoUdp, Sched::rr, {{"10.0.0.11", 1, m1}}},
         /* svc2 dest3   */ {"2001:db8::100", 80, kProtoTcp, Sched::rr, {{"2001:db8::11", 1, m1}}},
@@ -71,12 +81,13 @@ Snapshot golden_snapshot() {
         /* svc7 dest9,10*/ {"10.0.0.105", 80, kProtoTcp, Sched::rr, {{"10.0.0.11", 1, m1}, {"10.0.0.12", 1, m2}},
                             true, true, 300},
         /* svc8 dest11  */ {"10.0.0.106", 80, kProtoTcp, Sched::rr, {{"10.0.0.13", 1, nullptr}}},
-    });
+    };
 }
 
 void ProcessorTest::SetUp() {
     static unsigned next_id = 0;
     snap_ = golden_snapshot();
+    vips_ = make_vip_table(snap_, golden_specs());
     ProcessorConfig pc;
     pc.ipv4_entries = 1024;
     pc.ipv6_entries = 1024;
@@ -84,7 +95,7 @@ void ProcessorTest::SetUp() {
     std::string err;
     proc_ = Processor::create(pc, err);
     ASSERT_TRUE(proc_) << err;
-    proc_->set_snapshot(&snap_);
+    proc_->set_snapshot(&snap_, &vips_);
 }
 
 Verdict ProcessorTest::send(Bytes& frame, uint32_t now_ms) {

@@ -38,6 +38,8 @@ struct ServiceSpec {
 };
 
 Snapshot make_snapshot(const std::vector<ServiceSpec>& specs);
+// Ownership as the specs say: a VIP is owned unless a service on it has active = false.
+VipTable make_vip_table(const Snapshot& snap, const std::vector<ServiceSpec>& specs);
 
 class ProcessorTest : public ::testing::Test {
 protected:
@@ -46,10 +48,12 @@ protected:
     Verdict send(Bytes& frame, uint32_t now_ms);
 
     Snapshot snap_;
+    VipTable vips_;
     std::unique_ptr<Processor> proc_;
 };
 
-// The snapshot the golden tests use (see dataplane_fixture.cc for the list).
+// The snapshot the golden tests use (see dataplane_fixture.cc for the list), and its ownership.
+std::vector<ServiceSpec> golden_specs();
 Snapshot golden_snapshot();
 
 }  // namespace dplb::test

@@ -199,19 +199,19 @@ TEST_F(ConnState, ExpireNodestConnCutsConnectionsOfAQuiescentReal) {
     Snapshot drained = snap_;
     drained.dests[0].weight = 0;
     build_sched_tables(drained.services[0], drained.dests, 251);
-    proc_->set_snapshot(&drained);
+    proc_->set_snapshot(&drained, &vips_);
     EXPECT_EQ(send(ack, 2), Verdict::tx) << "drain: the connection keeps its real";
     EXPECT_EQ(proc_->counters().dest[0].active, 1u);
 
     Snapshot cut = drained;
     cut.expire_nodest_conn = true;
-    proc_->set_snapshot(&cut);
+    proc_->set_snapshot(&cut, &vips_);
     EXPECT_EQ(send(ack, 3), Verdict::drop) << "expire_nodest_conn: cut, and an ACK alone opens nothing";
     EXPECT_EQ(proc_->counters().dest[0].active, 0u);
     EXPECT_EQ(proc_->counters().drops[static_cast<unsigned>(Drop::tcp_no_conn)], 1u);
     EXPECT_EQ(send(syn, 4), Verdict::tx) << "a new SYN is scheduled to a real that takes connections";
     EXPECT_EQ(proc_->counters().dest[1].inactive, 1u);
-    proc_->set_snapshot(&snap_);
+    proc_->set_snapshot(&snap_, &vips_);
 }
 
 }  // namespace

@@ -125,18 +125,18 @@ TEST(SchedRr, CursorsAreIndependentAndSurviveAShrinkingService) {
 
 TEST(SchedWrr, SequenceIsIpvsInterleave) {
     // Current weight 4: {0}; 3: {0,1}; 2: {0,1,2}; 1: {0,1,2}.
-    EXPECT_EQ(make_service(Sched::wrr, {4, 3, 2}).svc.tables.wrr_seq,
+    EXPECT_EQ(make_service(Sched::wrr, {4, 3, 2}).svc.tables->wrr_seq,
               (std::vector<uint16_t>{0, 0, 1, 0, 1, 2, 0, 1, 2}));
     // The gcd (2) is divided out: the cycle is sum/gcd = 6 long.
-    EXPECT_EQ(make_service(Sched::wrr, {2, 4, 6}).svc.tables.wrr_seq, (std::vector<uint16_t>{2, 1, 2, 0, 1, 2}));
+    EXPECT_EQ(make_service(Sched::wrr, {2, 4, 6}).svc.tables->wrr_seq, (std::vector<uint16_t>{2, 1, 2, 0, 1, 2}));
     // Weight 0 never appears; equal weights degrade to rr.
-    EXPECT_EQ(make_service(Sched::wrr, {5, 0, 5}).svc.tables.wrr_seq, (std::vector<uint16_t>{0, 2}));
+    EXPECT_EQ(make_service(Sched::wrr, {5, 0, 5}).svc.tables->wrr_seq, (std::vector<uint16_t>{0, 2}));
 }
 
 TEST(SchedWrr, SharesAreExact) {
     const std::vector<uint16_t> w = {1, 2, 3, 4};
     Lb s = make_service(Sched::wrr, w);
-    ASSERT_EQ(s.svc.tables.wrr_seq.size(), 10u);
+    ASSERT_EQ(s.svc.tables->wrr_seq.size(), 10u);
     // 1,000,000 picks are exactly 100,000 cycles.
     auto n = count_picks(s, 1000000);
     for (size_t i = 0; i < w.size(); ++i) EXPECT_EQ(n[static_cast<uint16_t>(i)], 100000u * w[i]) << "real " << i;
@@ -149,7 +149,7 @@ TEST(SchedWrr, HugeWeightSumsAreCappedAndStayClose) {
     std::vector<uint16_t> w;
     for (int i = 0; i < 200; ++i) w.push_back(static_cast<uint16_t>(65535 - 97 * i));
     Lb s = make_service(Sched::wrr, w);
-    const auto& seq = s.svc.tables.wrr_seq;
+    const auto& seq = s.svc.tables->wrr_seq;
     ASSERT_LE(seq.size(), 1000000u);
     ASSERT_GT(seq.size(), 900000u);
     std::vector<uint64_t> n(w.size());
@@ -169,7 +169,7 @@ TEST(SchedWrr, SmallWeightAmongHugeOnesKeepsItsTurn) {
     for (int i = 0; i < 100; ++i) w.push_back(static_cast<uint16_t>(65521 - i));
     w.push_back(1);
     Lb s = make_service(Sched::wrr, w);
-    const auto& seq = s.svc.tables.wrr_seq;
+    const auto& seq = s.svc.tables->wrr_seq;
     EXPECT_LE(seq.size(), 1000000u);
     EXPECT_NE(std::find(seq.begin(), seq.end(), 100), seq.end());
 }
@@ -240,13 +240,13 @@ TEST(SchedWlc, ConvergesToWeightsWhenConnectionsStay) {
 
 TEST(SchedSh, BucketsFollowWeightsAndAreDeterministic) {
     Lb s = make_service(Sched::sh, {1, 2, 3});
-    const auto& t = s.svc.tables.sh;
+    const auto& t = s.svc.tables->sh;
     ASSERT_EQ(t.size(), 256u);
     // 256 * 1/6, 2/6, 3/6 = 42.67, 85.33, 128: rounded to the nearest, adding up to 256.
     EXPECT_EQ(std::count(t.begin(), t.end(), 0), 43);
     EXPECT_EQ(std::count(t.begin(), t.end(), 1), 85);
     EXPECT_EQ(std::count(t.begin(), t.end(), 2), 128);
-    EXPECT_EQ(t, make_service(Sched::sh, {1, 2, 3}).svc.tables.sh);
+    EXPECT_EQ(t, make_service(Sched::sh, {1, 2, 3}).svc.tables->sh);
 
     // The same source always lands on the same real, whatever the ports.
     SchedCursor cur;
@@ -261,7 +261,7 @@ TEST(SchedSh, WeightsAboveTheTableSizeStillShare) {
     // Reduced by their gcd these stay 1000 and 999: more than the 256 buckets. Taking `weight`
     // buckets per turn would give every bucket to the first real; quotas split them evenly.
     Lb s = make_service(Sched::sh, {1000, 999});
-    const auto& t = s.svc.tables.sh;
+    const auto& t = s.svc.tables->sh;
     EXPECT_EQ(std::count(t.begin(), t.end(), 0), 128);
     EXPECT_EQ(std::count(t.begin(), t.end(), 1), 128);
 }
@@ -276,7 +276,7 @@ TEST(SchedSh, SourcesSpreadByWeight) {
 TEST(SchedMh, TableHasRequestedSizeAndValidIds) {
     for (uint32_t size : {251u, 65537u}) {
         Lb s = make_service(Sched::mh, {1, 0, 2, 5}, size);
-        const auto& t = s.svc.tables.mh;
+        const auto& t = s.svc.tables->mh;
         ASSERT_EQ(t.size(), size);
         for (uint16_t id : t) ASSERT_TRUE(id == 0 || id == 2 || id == 3) << id;
     }
@@ -285,7 +285,7 @@ TEST(SchedMh, TableHasRequestedSizeAndValidIds) {
 // Every real holds its exact weighted share of the table's slots, to within one slot.
 void expect_slots_follow_weights(const std::vector<uint16_t>& w, uint32_t size, const std::string& label) {
     Lb s = make_service(Sched::mh, w, size);
-    const auto& t = s.svc.tables.mh;
+    const auto& t = s.svc.tables->mh;
     ASSERT_EQ(t.size(), size) << label;
     std::vector<uint64_t> n(w.size());
     for (uint16_t id : t) ++n.at(id);
@@ -306,7 +306,7 @@ TEST(SchedMh, SlotsFollowWeightsToOneSlot) {
 }
 
 TEST(SchedMh, NonPrimeSizeIsRoundedUpToAPrime) {
-    EXPECT_EQ(make_service(Sched::mh, {1, 1}, 1000).svc.tables.mh.size(), 1009u);
+    EXPECT_EQ(make_service(Sched::mh, {1, 1}, 1000).svc.tables->mh.size(), 1009u);
 }
 
 TEST(SchedMh, SharesEqualWeights) {
@@ -357,9 +357,9 @@ TEST(SchedMh, AddingARealMovesAboutItsShare) {
     Lb before = make_service(Sched::mh, std::vector<uint16_t>(5, 1));
     Lb after = make_service(Sched::mh, std::vector<uint16_t>(6, 1));
     uint64_t changed = 0;
-    for (uint32_t i = 0; i < before.svc.tables.mh.size(); ++i)
-        changed += before.svc.tables.mh[i] != after.svc.tables.mh[i];
-    double frac = static_cast<double>(changed) / before.svc.tables.mh.size();
+    for (uint32_t i = 0; i < before.svc.tables->mh.size(); ++i)
+        changed += before.svc.tables->mh[i] != after.svc.tables->mh[i];
+    double frac = static_cast<double>(changed) / before.svc.tables->mh.size();
     std::cout << "  mh 5 -> 6 reals: " << frac << " of slots changed\n";
     EXPECT_LE(frac, 1.0 / 6 + 0.02);
 }
@@ -367,22 +367,22 @@ TEST(SchedMh, AddingARealMovesAboutItsShare) {
 TEST(SchedMh, DeterministicAndIndependentOfConfigOrder) {
     Lb a = make_service(Sched::mh, {3, 1, 2, 2, 1});
     Lb b = make_service(Sched::mh, {3, 1, 2, 2, 1});
-    EXPECT_EQ(a.svc.tables.mh, b.svc.tables.mh);
+    EXPECT_EQ(a.svc.tables->mh, b.svc.tables->mh);
 
     // Same reals, listed in another order: the table (and the sh buckets) must match.
     std::reverse(b.svc.dests.begin(), b.svc.dests.end());
     std::swap(b.svc.dests[0], b.svc.dests[2]);
     build_sched_tables(b.svc, b.dests);
-    EXPECT_EQ(a.svc.tables.mh, b.svc.tables.mh);
-    EXPECT_EQ(a.svc.tables.sh, b.svc.tables.sh);
+    EXPECT_EQ(a.svc.tables->mh, b.svc.tables->mh);
+    EXPECT_EQ(a.svc.tables->sh, b.svc.tables->sh);
 }
 
 TEST(SchedMh, LookupMatchesPickAndIsBuiltForEveryScheduler) {
     for (Sched sched : kAllScheds) {
         Lb s = make_service(sched, {1, 2, 3});
-        ASSERT_EQ(s.svc.tables.mh.size(), kDefaultMhTableSize) << sched_name(sched);
-        ASSERT_EQ(s.svc.tables.sh.size(), 256u) << sched_name(sched);
-        ASSERT_EQ(s.svc.tables.wrr_seq.size(), 6u) << sched_name(sched);
+        ASSERT_EQ(s.svc.tables->mh.size(), kDefaultMhTableSize) << sched_name(sched);
+        ASSERT_EQ(s.svc.tables->sh.size(), 256u) << sched_name(sched);
+        ASSERT_EQ(s.svc.tables->wrr_seq.size(), 6u) << sched_name(sched);
     }
     Lb s = make_service(Sched::mh, {1, 2, 3});
     Flows flows;
@@ -423,9 +423,9 @@ TEST(SchedAll, WeightZeroIsNeverChosen) {
 TEST(SchedAll, NoRealWithWeightGivesNoDest) {
     for (Sched sched : kAllScheds) {
         Lb s = make_service(sched, {0, 0, 0});
-        EXPECT_TRUE(s.svc.tables.mh.empty());
-        EXPECT_TRUE(s.svc.tables.sh.empty());
-        EXPECT_TRUE(s.svc.tables.wrr_seq.empty());
+        EXPECT_TRUE(s.svc.tables->mh.empty());
+        EXPECT_TRUE(s.svc.tables->sh.empty());
+        EXPECT_TRUE(s.svc.tables->wrr_seq.empty());
         std::vector<DestCounters> load(3);
         SchedCursor cur;
         Flows flows;
