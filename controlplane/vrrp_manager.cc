@@ -2,7 +2,10 @@
 
 #include <rte_ethdev.h>
 
+#include <algorithm>
 #include <cstdio>
+
+#include "vrrp/reload.h"
 
 namespace dplb {
 
@@ -19,62 +22,97 @@ VrrpManager::~VrrpManager() { stop(); }
 void VrrpManager::stop() {
     for (auto& r : running_) r.instance->stop();
     running_.clear();
+    applied_.clear();
 }
 
-// Everything of the configuration the instances are built from, as text: unchanged text = no restart.
-std::string VrrpManager::describe_config() const {
-    std::string s;
-    for (const auto& v : director_.config().vrrp_instances) {
-        s += v.name + "|" + v.interface + "|" + std::to_string(static_cast<int>(v.state)) + "|" +
-             std::to_string(v.virtual_router_id) + "|" + std::to_string(v.priority) + "|" +
-             std::to_string(v.advert_int_cs) + "|" + std::to_string(v.version) + "|" + std::to_string(v.preempt) +
-             "|" + std::to_string(v.preempt_delay_s) + "|" + std::to_string(static_cast<int>(v.auth)) + "|" +
-             v.auth_pass + "|" + std::to_string(v.garp_master_delay_s) + "|" + std::to_string(v.garp_master_repeat);
-        for (const auto& a : v.virtual_ipaddresses) s += "|" + a.str();
-        for (const auto& t : v.track_interfaces) s += "|ti:" + t;
-        for (const auto& t : v.track_services) s += "|ts:" + t;
-        s += ";";
+std::vector<VrrpManager::Running>::iterator VrrpManager::find(const std::string& label) {
+    return std::find_if(running_.begin(), running_.end(), [&](const Running& r) { return r.label == label; });
+}
+
+VrrpManager::Running VrrpManager::make(const config::VrrpInstance& cfg, uint8_t family, const std::string& label) {
+    std::string ifname = cfg.port_index < ifnames_.size() ? ifnames_[cfg.port_index] : std::string();
+    std::vector<IpAddr> vips;
+    for (const auto& a : cfg.virtual_ipaddresses)
+        if (a.family == family) vips.push_back(a);
+    vrrp::Instance::Callbacks cb;
+    cb.on_log = [label](const std::string& m) {
+        std::fprintf(stderr, "dplbd: vrrp %s: %s\n", label.c_str(), m.c_str());
+    };
+    cb.on_state = [this, label, vips](vrrp::State st, const std::string& reason) {
+        std::printf("dplbd: vrrp %s: %s (%s)\n", label.c_str(), vrrp::state_name(st), reason.c_str());
+        std::fflush(stdout);
+        director_.set_vrrp_state(label, vrrp::state_name(st));
+        // Leaving MASTER stops answering and forwarding at once; entering it starts them
+        // before the gratuitous ARPs go out (the instance calls us first).
+        director_.set_vips_owned(vips, st == vrrp::State::master);
+        if (on_state_) on_state_(label, static_cast<int>(st));
+    };
+    Running r{std::make_unique<vrrp::Instance>(io_, cfg, ifname, cb, family), label, false};
+    try_start(r);
+    return r;
+}
+
+void VrrpManager::try_start(Running& r) {
+    try {
+        r.instance->start();
+        r.started = true;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "dplbd: vrrp %s on %s: %s\n", r.label.c_str(), r.instance->kernel_ifname().c_str(),
+                     e.what());
+        director_.set_vrrp_state(r.label, "FAULT");
+        if (on_state_) on_state_(r.label, static_cast<int>(vrrp::State::fault));
     }
-    return s;
 }
 
 void VrrpManager::sync() {
-    std::string want = describe_config();
-    if (want == running_config_) return;
-    stop();
-    running_config_ = want;
-    for (const auto& cfg : director_.config().vrrp_instances) {
-        std::string ifname = cfg.port_index < ifnames_.size() ? ifnames_[cfg.port_index] : std::string();
-        auto families = vrrp::families_of(cfg);
-        for (uint8_t family : families) {
-            std::string label = cfg.name + (families.size() > 1 ? (family == 6 ? "/v6" : "/v4") : "");
-            std::vector<IpAddr> vips;
-            for (const auto& a : cfg.virtual_ipaddresses)
-                if (a.family == family) vips.push_back(a);
-            vrrp::Instance::Callbacks cb;
-            cb.on_log = [label](const std::string& m) {
-                std::fprintf(stderr, "dplbd: vrrp %s: %s\n", label.c_str(), m.c_str());
-            };
-            cb.on_state = [this, label, vips](vrrp::State st, const std::string& reason) {
-                std::printf("dplbd: vrrp %s: %s (%s)\n", label.c_str(), vrrp::state_name(st), reason.c_str());
-                std::fflush(stdout);
-                director_.set_vrrp_state(label, vrrp::state_name(st));
-                // Leaving MASTER stops answering and forwarding at once; entering it starts them
-                // before the gratuitous ARPs go out (the instance calls us first).
-                director_.set_vips_owned(vips, st == vrrp::State::master);
-                if (on_state_) on_state_(label, static_cast<int>(st));
-            };
-            auto inst = std::make_unique<vrrp::Instance>(io_, cfg, ifname, cb, family);
-            try {
-                inst->start();
-            } catch (const std::exception& e) {
-                std::fprintf(stderr, "dplbd: vrrp %s on %s: %s\n", label.c_str(), ifname.c_str(), e.what());
-                director_.set_vrrp_state(label, "FAULT");
-                if (on_state_) on_state_(label, static_cast<int>(vrrp::State::fault));
-            }
-            running_.push_back(Running{std::move(inst), label});
+    using vrrp::Change;
+    // A copy: the callbacks below reach into the director while we go through it.
+    std::vector<config::VrrpInstance> want = director_.config().vrrp_instances;
+    std::vector<vrrp::RouterChange> changes = vrrp::diff_routers(applied_, want);
+    auto log = [](const vrrp::RouterChange& c) {
+        std::printf("dplbd: vrrp reload: %s\n", vrrp::describe(c).c_str());
+        std::fflush(stdout);
+    };
+    // Let go first: removed and restarted routers stop (a MASTER sends priority 0 and stops
+    // answering for its VIPs) before anything starts, so a VIP that moves to another instance is
+    // released before it is taken.
+    for (const auto& c : changes) {
+        if (c.change != Change::remove && c.change != Change::restart) continue;
+        log(c);
+        auto it = find(c.label);
+        if (it != running_.end()) it->instance->stop();
+        if (c.change == Change::remove) {
+            if (it != running_.end()) running_.erase(it);
+            director_.set_vrrp_state(c.label, "");  // out of dplbctl status
+            if (on_state_) on_state_(c.label, static_cast<int>(vrrp::State::init));
         }
     }
+    // In place: state, timers and sockets kept.
+    for (const auto& c : changes) {
+        if (c.change != Change::reconfigure) continue;
+        log(c);
+        auto it = find(c.label);
+        if (it != running_.end()) it->instance->reconfigure(want[*c.new_index]);
+    }
+    // Start the restarted and new ones; try again those that could not start before.
+    for (const auto& c : changes) {
+        auto it = find(c.label);
+        switch (c.change) {
+        case Change::restart:
+        case Change::add:
+            if (c.change == Change::add) log(c);
+            if (it != running_.end()) *it = make(want[*c.new_index], c.family, c.label);
+            else running_.push_back(make(want[*c.new_index], c.family, c.label));
+            break;
+        case Change::keep:
+        case Change::reconfigure:
+            if (it != running_.end() && !it->started) try_start(*it);
+            break;
+        case Change::remove:
+            break;
+        }
+    }
+    applied_ = std::move(want);
     tick();
 }
 

@@ -24,8 +24,11 @@ public:
                 std::vector<uint16_t> port_ids, OnState on_state = {});
     ~VrrpManager();
 
-    // (Re)creates the instances when the VRRP part of the configuration changed. Errors (a missing
-    // interface, no address of the family) are logged and leave that instance in FAULT.
+    // Brings the running instances to the configuration, one router at a time as keepalived does
+    // (vrrp/reload.h): unchanged ones are left alone, priority / preempt / garp / tracking changes
+    // apply in place, identity changes restart only that router, removed ones resign and leave
+    // status, new ones start. Errors (a missing interface, no address of the family) are logged and
+    // leave that router in FAULT; the next sync() tries to start it again.
     void sync();
     // Once a second: link state of tracked ports, tracked services' health.
     void tick();
@@ -36,8 +39,12 @@ private:
     struct Running {
         std::unique_ptr<vrrp::Instance> instance;
         std::string label;  // "VI_1" or "VI_1/v6"
+        bool started = false;  // start() succeeded
     };
-    std::string describe_config() const;
+    std::vector<Running>::iterator find(const std::string& label);
+    // A new Instance for one family of `cfg`, started (or FAULT in status when it cannot start).
+    Running make(const config::VrrpInstance& cfg, uint8_t family, const std::string& label);
+    void try_start(Running& r);
 
     boost::asio::io_context& io_;
     Director& director_;
@@ -45,7 +52,7 @@ private:
     std::vector<uint16_t> port_ids_;
     OnState on_state_;
     std::vector<Running> running_;
-    std::string running_config_;
+    std::vector<config::VrrpInstance> applied_;  // what running_ was made from
 };
 
 }  // namespace dplb

@@ -105,6 +105,12 @@ struct Scenario {
     std::vector<Step> steps;
 };
 
+// A reload's in-place change; the defaults are base_params()'s.
+event::Reconfigure reconf(uint8_t priority, bool preempt = true, Millis preempt_delay_ms = 0,
+                          uint32_t garp_repeat = 5, Millis garp_delay_ms = 5000) {
+    return event::Reconfigure{priority, preempt, preempt_delay_ms, garp_repeat, garp_delay_ms};
+}
+
 const event::Startup kStart;
 const event::Shutdown kStop;
 const event::TimerExpired kTimer;
@@ -242,6 +248,60 @@ std::vector<Scenario> scenarios() {
           {20, event::InterfaceDown{}, "", State::fault, kNone},
           {30, event::TrackOk{}, "", State::fault, kNone},
           {40, event::InterfaceUp{}, "BACKUP(cleared)", State::backup, 3649}}},
+        // A configuration reload's in-place changes (event::Reconfigure, vrrp/reload.h): no state
+        // change and nothing sent at once; never priority 0.
+        {"reload_lowered_priority_keeps_master_until_a_higher_advert", [](Params& p) { p.priority = 200; },
+         // Master_Down_Interval at 200: 3000 + 56 * 1000 / 256 = 3218
+         {{0, kStart, "BACKUP(startup)", State::backup, 3218},
+          {3218, kTimer, "MASTER(master_down), advert 200, garp 5 r1", State::master, 4218},
+          {3500, reconf(100), "", State::master, 4218},
+          {4218, kTimer, "advert 100", State::master, 5218},
+          {5000, adv(50), "", State::master, 5218},       // still above a lower one
+          {5218, kTimer, "advert 100", State::master, 6218},
+          {5500, adv(150), "BACKUP(higher)", State::backup, 9109}}},  // 5500 + 3609
+        {"reload_raised_priority_preempts_the_master", none,
+         {{0, kStart, "BACKUP(startup)", State::backup, 3609},
+          {1000, adv(150), "", State::backup, 4609},      // 150 is the master
+          {1500, reconf(200), "", State::backup, 4609},
+          {2000, adv(150), "", State::backup, 4609},      // now lower: discarded, the timer runs out
+          {3000, adv(150), "", State::backup, 4609},
+          {4000, adv(150), "", State::backup, 4609},
+          {4609, kTimer, "MASTER(master_down), advert 200, garp 5 r1", State::master, 5609},
+          {4700, adv(150), "", State::master, 5609}}},    // and stays MASTER
+        {"reload_raised_priority_without_preempt_follows_the_master", [](Params& p) { p.preempt = false; },
+         {{0, kStart, "BACKUP(startup)", State::backup, 3609},
+          {1000, adv(150), "", State::backup, 4609},
+          {1500, reconf(200, false), "", State::backup, 4609},
+          {2000, adv(150), "", State::backup, 5218},      // still the master; our skew is 200's now
+          {3000, adv(150), "", State::backup, 6218}}},
+        {"reload_turns_preempt_on", [](Params& p) { p.preempt = false; },
+         {{0, kStart, "BACKUP(startup)", State::backup, 3609},
+          {1000, adv(50), "", State::backup, 4609},       // nopreempt: a lower master is followed
+          {1500, reconf(100, true), "", State::backup, 4609},
+          {2000, adv(50), "", State::backup, 4609},       // preempt: discarded
+          {4609, kTimer, "MASTER(master_down), advert 100, garp 5 r1", State::master, 5609}}},
+        {"reload_preempt_delay_counts_from_startup", none,
+         {{0, kStart, "BACKUP(startup)", State::backup, 3609},
+          {1000, adv(50), "", State::backup, 3609},       // no delay: discarded
+          {2000, reconf(100, true, 5000), "", State::backup, 3609},
+          {3000, adv(50), "", State::backup, 6609},       // within 0 + 5000: as nopreempt
+          {5000, adv(50), "", State::backup, 6609}}},     // past it: discarded again
+        {"reload_moves_the_pending_second_garp_round", [](Params& p) { p.priority = 255; },
+         {{0, kStart, "MASTER(owner), advert 255, garp 5 r1", State::master, 1000},
+          {500, reconf(255, true, 0, 3, 2000), "", State::master, 1000},
+          {1000, kTimer, "advert 255", State::master, 2000},
+          {2000, kTimer, "garp 3 r2, advert 255", State::master, 3000}}},
+        {"reload_garp_delay_zero_cancels_the_second_round", [](Params& p) { p.priority = 255; },
+         {{0, kStart, "MASTER(owner), advert 255, garp 5 r1", State::master, 1000},
+          {500, reconf(255, true, 0, 5, 0), "", State::master, 1000},
+          {4000, kTimer, "advert 255", State::master, 5000},
+          {5000, kTimer, "advert 255", State::master, 6000}}},  // no "garp 5 r2"
+        {"reload_in_fault_applies_on_recovery", none,
+         {{0, kStart, "BACKUP(startup)", State::backup, 3609},
+          {100, event::TrackFault{"web down"}, "FAULT(track)", State::fault, kNone},
+          {200, reconf(200), "", State::fault, kNone},
+          {300, event::TrackOk{}, "BACKUP(cleared)", State::backup, 3518},  // 300 + 3218
+          {3518, kTimer, "MASTER(master_down), advert 200, garp 5 r1", State::master, 4518}}},
         {"preempt_delay_restarts_on_leaving_fault", [](Params& p) { p.preempt_delay_ms = 2000; },
          {{0, kStart, "BACKUP(startup)", State::backup, 3609},
           {10000, event::InterfaceDown{}, "FAULT(if_down)", State::fault, kNone},
@@ -436,6 +496,30 @@ TEST(VrrpState, StateChangeDetailNamesTheCause) {
     EXPECT_EQ(std::get<action::StateChanged>(acts[0]).detail, "web down");
 }
 
+// A MASTER reconfigured again and again (priority down to 1, preempt off, no second GARP round)
+// stays MASTER and advertises the latest priority every interval, never priority 0.
+TEST(VrrpState, ReloadWhileMasterNeverResigns) {
+    Params p = base_params();
+    p.priority = 255;
+    StateMachine m(p);
+    m.handle(kStart, 0);
+    Millis t = 0;
+    for (uint8_t prio : {254, 200, 100, 1, 150}) {
+        EXPECT_EQ(describe(m.handle(reconf(prio, false, 3000, 2, 0), t + 10)), "");
+        t += 1000;
+        EXPECT_EQ(describe(m.handle(kTimer, t)), "advert " + std::to_string(prio)) << "at " << t;
+        EXPECT_EQ(m.state(), State::master);
+    }
+    EXPECT_EQ(m.counters().tx_priority_zero, 0u);
+    EXPECT_EQ(m.counters().became_master, 1u);
+    EXPECT_EQ(m.priority(), 150);
+    EXPECT_EQ(m.params().priority, 150);
+    EXPECT_FALSE(m.params().preempt);
+    EXPECT_EQ(m.params().preempt_delay_ms, 3000);
+    EXPECT_EQ(m.params().garp_repeat, 2u);
+    EXPECT_EQ(m.params().garp_delay_ms, 0);
+}
+
 // The intervals of RFC 5798 §6.1 for a few priorities.
 TEST(VrrpState, MasterDownIntervalIsThreeAdvertsPlusSkew) {
     struct Case {
@@ -479,6 +563,32 @@ TEST(VrrpTrack, FaultAndWeights) {
     EXPECT_FALSE(t.fault());
     t.add("db", 0);  // now a FAULT tracker, still down
     EXPECT_TRUE(t.fault());
+}
+
+// A reload that drops a tracked object: it stops counting, whatever its state or weight.
+TEST(VrrpTrack, RemovedObjectsStopCounting) {
+    TrackSet t;
+    t.add("lan0");
+    t.add("web");
+    t.add("db", -30);
+    t.add("bonus", 10);
+    t.set("web", false);
+    t.set("db", false);
+    EXPECT_TRUE(t.fault());
+    EXPECT_EQ(t.priority_delta(), -20);
+    EXPECT_TRUE(t.remove("web"));
+    EXPECT_FALSE(t.fault());
+    EXPECT_EQ(t.fault_what(), "");
+    EXPECT_FALSE(t.has("web"));
+    EXPECT_FALSE(t.set("web", true));
+    EXPECT_TRUE(t.remove("db"));
+    EXPECT_EQ(t.priority_delta(), 10);
+    EXPECT_TRUE(t.remove("bonus"));
+    EXPECT_EQ(t.priority_delta(), 0);
+    EXPECT_FALSE(t.remove("bonus"));
+    EXPECT_TRUE(t.has("lan0"));
+    t.add("web");  // back again: starts up
+    EXPECT_FALSE(t.fault());
 }
 
 TEST(VrrpTrack, EffectivePriorityStaysInRange) {

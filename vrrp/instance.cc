@@ -13,6 +13,7 @@
 #include "vrrp/garp.h"
 #include "vrrp/io.h"
 #include "vrrp/link_watch.h"
+#include "vrrp/reload.h"
 #include "vrrp/track.h"
 
 namespace dplb::vrrp {
@@ -77,13 +78,11 @@ public:
           origin_(Clock::now()) {
         for (const IpAddr& ip : cfg.virtual_ipaddresses)
             if (ip.family == family) vips_.push_back(ip);
-        auto weight = [&cfg](const std::string& n) {
-            auto it = cfg.track_weights.find(n);
-            return it == cfg.track_weights.end() ? 0 : it->second;
-        };
-        tracks_.add(cfg.interface, weight(cfg.interface));
-        for (const auto& n : cfg.track_interfaces) tracks_.add(n, weight(n));
-        for (const auto& n : cfg.track_services) tracks_.add(n, weight(n));
+        for (const auto& [name, weight] : tracked_of(cfg)) {
+            tracks_.add(name, weight);
+            cfg_tracked_.push_back(name);
+        }
+        sm_ = machine(IpAddr{});
         publish();
     }
 
@@ -105,9 +104,7 @@ public:
         frames_ = std::make_unique<FrameSocket>(iface_);
         link_ = std::make_unique<LinkWatch>(io_, iface_.index, [this](bool up) { on_link(up); });
         // The state machine keeps our address for the tie-break; rebuilt now that we know it.
-        Params p = params_for(cfg_, family_, src);
-        p.priority = effective_priority(cfg_.priority, tracks_.priority_delta());
-        sm_ = StateMachine(p);
+        sm_ = machine(src);
         source_ = src;
         started_ = true;
         sock_->start([this](const Received& r) { on_receive(r); },
@@ -135,6 +132,39 @@ public:
         return true;
     }
 
+    void reconfigure(const config::VrrpInstance& cfg) {
+        std::vector<std::string> why = restart_fields(cfg_, cfg, family_);
+        if (cfg.name != cfg_.name) why.insert(why.begin(), "name");
+        if (!why.empty()) {
+            std::string list;
+            for (const auto& w : why) list += (list.empty() ? "" : ", ") + w;
+            throw std::invalid_argument("vrrp instance " + cfg_.name + ": " + list +
+                                        " changed: needs a new Instance, not reconfigure()");
+        }
+        auto next = tracked_of(cfg);
+        for (const auto& name : cfg_tracked_) {
+            bool kept = false;
+            for (const auto& t : next) kept = kept || t.first == name;
+            if (!kept) tracks_.remove(name);
+        }
+        cfg_tracked_.clear();
+        for (const auto& [name, weight] : next) {
+            tracks_.add(name, weight);  // keeps the state of a name tracked already
+            cfg_tracked_.push_back(name);
+        }
+        cfg_ = cfg;
+        if (!started_) {
+            sm_ = machine(IpAddr{});  // what start() will build on, so that priority() says it
+            return;
+        }
+        if (stopping_) return;
+        queue(event::Reconfigure{effective_priority(cfg_.priority, tracks_.priority_delta()), cfg_.preempt,
+                                 static_cast<Millis>(cfg_.preempt_delay_s) * 1000, cfg_.garp_master_repeat,
+                                 static_cast<Millis>(cfg_.garp_master_delay_s) * 1000});
+        queue_fault_state();
+        dispatch_queued();
+    }
+
     void set_fault(bool fault, const std::string& reason) {
         external_fault_ = fault;
         external_reason_ = fault ? reason : "";
@@ -156,6 +186,13 @@ public:
 private:
     IpAddr source_of(const InterfaceInfo& i) const { return family_ == 6 ? i.ipv6_ll : i.ipv4; }
 
+    // A machine for cfg_ with the tracking weights applied; `src` is our address once known.
+    StateMachine machine(const IpAddr& src) const {
+        Params p = params_for(cfg_, family_, src);
+        p.priority = effective_priority(cfg_.priority, tracks_.priority_delta());
+        return StateMachine(p);
+    }
+
     Millis now() const {
         return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - origin_).count();
     }
@@ -167,13 +204,20 @@ private:
     }
 
     void tracking_changed() {
-        bool fault = tracks_.fault() || external_fault_;
+        if (!started_) {
+            sm_ = machine(IpAddr{});  // start() applies them; priority() says it already
+            return;
+        }
+        if (stopping_) return;
         uint8_t prio = effective_priority(cfg_.priority, tracks_.priority_delta());
-        if (!started_ || stopping_) return;  // start() applies them
         if (prio != sm_.priority()) queue(event::PriorityChanged{prio});
-        if (fault) queue(event::TrackFault{fault_what()});
-        else queue(event::TrackOk{});
+        queue_fault_state();
         dispatch_queued();
+    }
+
+    void queue_fault_state() {
+        if (tracks_.fault() || external_fault_) queue(event::TrackFault{fault_what()});
+        else queue(event::TrackOk{});
     }
 
     void on_link(bool up) {
@@ -323,6 +367,7 @@ private:
     std::vector<IpAddr> vips_;
     StateMachine sm_;
     TrackSet tracks_;
+    std::vector<std::string> cfg_tracked_;  // the names tracks_ has from cfg_ (not from track())
     bool external_fault_ = false;
     std::string external_reason_;
     asio::steady_timer timer_;
@@ -367,6 +412,7 @@ void Instance::start() { impl_->start(); }
 void Instance::stop() { impl_->stop(); }
 void Instance::track(const std::string& name, int weight) { impl_->track(name, weight); }
 bool Instance::set_tracked(const std::string& name, bool up) { return impl_->set_tracked(name, up); }
+void Instance::reconfigure(const config::VrrpInstance& cfg) { impl_->reconfigure(cfg); }
 void Instance::set_fault(bool fault, const std::string& reason) { impl_->set_fault(fault, reason); }
 Counters Instance::counters() const { return impl_->counters(); }
 uint8_t Instance::priority() const { return impl_->priority(); }

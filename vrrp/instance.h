@@ -64,6 +64,18 @@ public:
     // name never added. Changes apply at once: FAULT, recovery, or a new advertised priority.
     void track(const std::string& name, int weight);
     bool set_tracked(const std::string& name, bool up);
+
+    // A configuration reload that changed only what a running router takes in place (reload.h:
+    // reconfigure_fields): priority, preempt, preempt_delay, garp_master_delay / _repeat,
+    // track_interfaces / track_services / track_weights. State, timers and sockets are kept and
+    // nothing is sent at once: a new priority goes out in the next advert (a MASTER whose priority
+    // went down stays MASTER until a better advert arrives; a BACKUP whose priority went above the
+    // master's takes over, with preempt, when Master_Down_Timer runs out). Tracked objects the new
+    // configuration drops stop counting (those added by track() stay); new ones start up, as at
+    // construction; a changed weight applies at once, as do FAULT and recovery. Before start() it
+    // only replaces the configuration start() will use. Throws std::invalid_argument when `cfg`
+    // has another name or differs in what needs a restart (reload.h: restart_fields).
+    void reconfigure(const config::VrrpInstance& cfg);
     // An external fault with its reason (e.g. "dataplane not running"): FAULT while true.
     void set_fault(bool fault, const std::string& reason);
 

@@ -113,8 +113,28 @@ std::vector<Action> StateMachine::handle(const Event& e, Millis now) {
     } else if (auto* pc = std::get_if<event::PriorityChanged>(&e)) {
         // Takes effect in the next advert (MASTER) or the next Master_Down_Interval (BACKUP).
         priority_ = std::max<uint8_t>(pc->priority, 1);
+    } else if (auto* r = std::get_if<event::Reconfigure>(&e)) {
+        reconfigure(*r);
     }
     return out;
+}
+
+// A reload's in-place changes: nothing is sent and no state changes here. A MASTER whose priority
+// went down stays MASTER until a better advert arrives (RFC 3768 §6.4.3 has no other way out but
+// Shutdown, and keepalived keeps it too); a BACKUP whose priority went up discards the master's
+// lower adverts from now on (with preempt) and takes over when Master_Down_Timer runs out.
+void StateMachine::reconfigure(const event::Reconfigure& r) {
+    priority_ = std::max<uint8_t>(r.priority, 1);
+    p_.priority = priority_;
+    p_.preempt = r.preempt;
+    p_.preempt_delay_ms = r.preempt_delay_ms;
+    preempt_after_ = preempt_from_ + p_.preempt_delay_ms;
+    p_.garp_repeat = r.garp_repeat;
+    p_.garp_delay_ms = r.garp_delay_ms;
+    if (garp_timer_) {
+        if (p_.garp_delay_ms > 0) garp_timer_ = master_since_ + p_.garp_delay_ms;
+        else garp_timer_.reset();
+    }
 }
 
 // RFC 3768 §7.1 / RFC 5798 §7.1, the checks past decoding (codec.cc does version, length, checksum).
@@ -231,6 +251,7 @@ void StateMachine::on_fault_change(Reason why, Millis now, std::vector<Action>& 
 
 // RFC 3768 §6.4.1 (Initialize), also used on leaving FAULT, which keepalived treats the same way.
 void StateMachine::start_or_recover(Reason why, Millis now, std::vector<Action>& out) {
+    preempt_from_ = now;
     preempt_after_ = now + p_.preempt_delay_ms;
     master_adver_cs_ = p_.advert_int_cs;
     master_ = IpAddr{};
@@ -254,6 +275,7 @@ void StateMachine::enter_master(Reason why, std::string detail, Millis now, std:
     ++counters_.became_master;
     master_adver_cs_ = p_.advert_int_cs;
     master_ = p_.primary;
+    master_since_ = now;
     send_advert(priority_, out);
     out.push_back(action::SendGarps{p_.garp_repeat, 1});
     timer_ = now + p_.advert_int_cs * 10;

@@ -100,11 +100,23 @@ struct TrackOk {};
 struct PriorityChanged {
     uint8_t priority;  // the new effective priority, 1..255
 };
+// A configuration reload that changed what a running router takes in place (vrrp/reload.h): no
+// state change, no advert of its own, timers kept. The router's identity (vrid, version, family,
+// interval, authentication, addresses, primary) is not here: a change there is a new machine.
+struct Reconfigure {
+    uint8_t priority;  // the new effective priority, 1..255: as PriorityChanged, in the next advert
+                       // (MASTER) or the next Master_Down_Interval (BACKUP); a lower one never
+                       // makes a MASTER resign, a higher one makes a BACKUP preempt if it may
+    bool preempt;
+    Millis preempt_delay_ms;  // counted from the last start-up / leaving FAULT, as before
+    uint32_t garp_repeat;     // from the next round
+    Millis garp_delay_ms;     // a pending second round moves to (became MASTER + this); 0 cancels it
+};
 }  // namespace event
 
 using Event = std::variant<event::Startup, event::Shutdown, event::AdvertReceived, event::DecodeFailed,
                            event::TimerExpired, event::InterfaceUp, event::InterfaceDown, event::TrackFault,
-                           event::TrackOk, event::PriorityChanged>;
+                           event::TrackOk, event::PriorityChanged, event::Reconfigure>;
 
 namespace action {
 struct SendAdvert {
@@ -137,6 +149,7 @@ public:
     std::optional<Millis> next_deadline() const;
 
     uint8_t priority() const { return priority_; }
+    // As constructed, with Reconfigure's fields (priority included) applied.
     const Params& params() const { return p_; }
     const Counters& counters() const { return counters_; }
     // The master's address as last heard (our own while MASTER); unset family when unknown.
@@ -159,6 +172,7 @@ private:
     void on_advert(const event::AdvertReceived& a, Millis now, std::vector<Action>& out);
     void on_timer(Millis now, std::vector<Action>& out);
     void on_fault_change(Reason why, Millis now, std::vector<Action>& out);
+    void reconfigure(const event::Reconfigure& r);
     void start_or_recover(Reason why, Millis now, std::vector<Action>& out);
     void enter_backup(Reason why, std::string detail, Millis now, std::vector<Action>& out);
     void enter_master(Reason why, std::string detail, Millis now, std::vector<Action>& out);
@@ -174,7 +188,9 @@ private:
     uint16_t master_adver_cs_;          // RFC 5798 §6.1 Master_Adver_Interval
     std::optional<Millis> timer_;       // Master_Down_Timer (BACKUP) or Adver_Timer (MASTER)
     std::optional<Millis> garp_timer_;  // the second round of gratuitous ARP (MASTER)
+    Millis preempt_from_ = 0;           // the last start-up or leaving FAULT
     Millis preempt_after_ = 0;          // preempt_delay: no preemption before this time
+    Millis master_since_ = 0;           // when we last became MASTER (for the second GARP round)
     bool if_up_ = true;
     bool track_fault_ = false;
     std::string fault_what_;

@@ -13,6 +13,13 @@ void TrackSet::add(const std::string& name, int weight) {
     items_.push_back(Item{name, weight, true});
 }
 
+bool TrackSet::remove(const std::string& name) {
+    auto it = std::find_if(items_.begin(), items_.end(), [&](const Item& i) { return i.name == name; });
+    if (it == items_.end()) return false;
+    items_.erase(it);
+    return true;
+}
+
 bool TrackSet::set(const std::string& name, bool up) {
     for (Item& it : items_)
         if (it.name == name) {

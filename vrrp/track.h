@@ -15,6 +15,9 @@ class TrackSet {
 public:
     // Adds `name`, or changes its weight if it is there already (its state is kept).
     void add(const std::string& name, int weight = 0);
+    // Stops tracking `name` (a reload dropped it): it no longer counts, down or not. False when no
+    // such name was added.
+    bool remove(const std::string& name);
     // Sets the state of `name`; false when no such name was added.
     bool set(const std::string& name, bool up);
     bool has(const std::string& name) const;
