@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -43,6 +44,34 @@ bool is_prime(uint32_t n) {
 uint32_t next_prime(uint32_t n) {
     while (!is_prime(n)) n++;
     return n;
+}
+
+std::vector<std::string> fixed_field_changes(const Config& running, const Config& next) {
+    std::vector<std::string> out;
+    auto same_addresses = [](const std::vector<PortAddress>& a, const std::vector<PortAddress>& b) {
+        return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const PortAddress& x, const PortAddress& y) {
+            return x.ip == y.ip && x.prefix_len == y.prefix_len;
+        });
+    };
+    if (running.ports.size() != next.ports.size()) out.push_back("ports");
+    for (size_t i = 0; i < std::min(running.ports.size(), next.ports.size()); i++) {
+        const Port& a = running.ports[i];
+        const Port& b = next.ports[i];
+        const std::string at = "ports[" + std::to_string(i) + "].";
+        if (a.name != b.name) out.push_back(at + "name");
+        if (a.device != b.device) out.push_back(at + "device");
+        if (!same_addresses(a.addresses, b.addresses)) out.push_back(at + "addresses");
+        if (a.exception_path != b.exception_path) out.push_back(at + "exception_path");
+    }
+    if (running.conn_table_ipv4 != next.conn_table_ipv4) out.push_back("conn_table.ipv4_entries");
+    if (running.conn_table_ipv6 != next.conn_table_ipv6) out.push_back("conn_table.ipv6_entries");
+    if (running.control.socket != next.control.socket) out.push_back("control.socket");
+    if (running.control.mode != next.control.mode) out.push_back("control.mode");
+    // listen is "off" exactly when metrics are disabled, and otherwise the normalised address, so it
+    // covers enabled, ip and port.
+    if (running.metrics.enabled != next.metrics.enabled || running.metrics.listen != next.metrics.listen)
+        out.push_back("metrics.listen");
+    return out;
 }
 
 Config load_config_file(const std::string& path) {

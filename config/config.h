@@ -176,6 +176,22 @@ public:
 Config load_config_file(const std::string& path);
 Config load_config_string(const std::string& text, const std::string& name);
 
+// The fields of `next` that differ from `running` and that dplbd cannot change while it runs (they are
+// fixed when EAL, the ports, the connection tables, the control socket and the metrics listener are set
+// up at start), by their names in the file, in this order:
+//   ports                        the number of ports
+//   ports[i].name                for each index i present in both
+//   ports[i].device
+//   ports[i].addresses           the list, in order, with prefix lengths
+//   ports[i].exception_path      the resolved value: `auto` and what it resolves to are the same
+//   conn_table.ipv4_entries
+//   conn_table.ipv6_entries
+//   control.socket
+//   control.mode
+//   metrics.listen               normalised; `off` is how the file turns metrics off
+// Empty when none of them differ. Pure: it looks at nothing but its two arguments.
+std::vector<std::string> fixed_field_changes(const Config& running, const Config& next);
+
 // off for devices that have no kernel side worth a TAP (net_af_packet*, net_af_xdp*, net_pcap*,
 // net_ring*, net_null*), tap for everything else; what `exception_path: auto` resolves to.
 ExceptionPath default_exception_path(const std::string& device);

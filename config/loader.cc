@@ -2,13 +2,16 @@
 // its own node and the walk goes on with the next one, so an operator sees every mistake in a file at
 // once. Nothing here uses yaml-cpp's as<T>(): its conversions accept things we want rejected
 // (0x10 for an integer, "yes" for a boolean) and its errors carry no field path.
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -931,25 +934,236 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
     if (auto f = m.get("vrrp_instances")) read_vrrp_instances(errs, *f, known, cfg.vrrp_instances);
 }
 
-}  // namespace
+// ---- reading the text: the guards around yaml-cpp ----
 
-Config load_config_string(const std::string& text, const std::string& name) {
-    Errors errs(name);
-    std::vector<YAML::Node> docs;
+// yaml-cpp's scanner keeps every token of a flow collection that might still turn out to be a mapping
+// key until it knows, so `[[[[...` is tokenised to the end of the file (about 240 bytes of memory per
+// byte) before the parser gives up at 500 levels: 10 MB of `[` takes gigabytes and seconds. No
+// configuration nests anywhere near kMaxFlowDepth, so the first bracket past it stops the load before
+// yaml-cpp sees the text. The scan below knows just enough YAML (quotes, comments, block scalars,
+// plain scalars) not to count brackets inside strings; where it is unsure it counts less, never more,
+// and yaml-cpp's own limit is still there behind it.
+constexpr size_t kMaxFlowDepth = 64;
+
+constexpr const char* kUtf8Bom = "\xEF\xBB\xBF";
+
+void check_flow_depth(const std::string& text, const std::string& name) {
+    const size_t n = text.size();
+    size_t i = text.compare(0, 3, kUtf8Bom) == 0 ? 3 : 0;  // yaml-cpp's columns start after it
+    int line = 0, col = 0;
+    size_t depth = 0;
+    bool node_start = true;  // whether the next non-blank character begins a node (or a key)
+    bool blank_before = true;  // a space, tab or line start just before text[i]
+    int line_indent = 0;       // the indentation of the current line
+    bool in_indent = true;     // still in the leading spaces of the line
+    auto advance = [&] {
+        if (text[i] == '\n') {
+            line++;
+            col = 0;
+            line_indent = 0;
+            in_indent = true;
+        } else {
+            col++;
+        }
+        i++;
+    };
+    auto next_is_blank = [&](size_t j) {
+        return j >= n || text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r';
+    };
+    while (i < n) {
+        const char c = text[i];
+        if (c == '\n') {
+            advance();
+            blank_before = true;
+            if (depth == 0) node_start = true;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r') {
+            if (in_indent && c == ' ') line_indent++;
+            advance();
+            blank_before = true;
+            continue;
+        }
+        in_indent = false;
+        if (c == '#' && blank_before) {  // a comment, to the end of the line
+            while (i < n && text[i] != '\n') advance();
+            continue;
+        }
+        blank_before = false;
+        if ((c == '"' || c == '\'') && node_start) {  // a quoted scalar, which may span lines
+            advance();
+            while (i < n) {
+                if (c == '"' && text[i] == '\\' && i + 1 < n) {
+                    advance();
+                } else if (text[i] == c) {
+                    if (c == '\'' && i + 1 < n && text[i + 1] == '\'') {
+                        advance();
+                    } else {
+                        break;
+                    }
+                }
+                advance();
+            }
+            if (i < n) advance();  // the closing quote
+            node_start = false;
+            continue;
+        }
+        if ((c == '&' || c == '!') && node_start) {  // an anchor or a tag: the node is still to come
+            while (i < n && !next_is_blank(i) &&
+                   (depth == 0 || std::string_view(",[]{}").find(text[i]) == std::string_view::npos))
+                advance();
+            continue;
+        }
+        if (c == '[' || c == '{') {
+            // Inside a flow collection a bracket is always an indicator; outside, only where a node starts.
+            if (depth > 0 || node_start) {
+                if (++depth > kMaxFlowDepth)
+                    throw ConfigError({name + ":" + std::to_string(line + 1) + ":" + std::to_string(col + 1) +
+                                       ": yaml: [ and { nested more than " + std::to_string(kMaxFlowDepth) +
+                                       " deep"});
+                node_start = true;
+            } else {
+                node_start = false;
+            }
+            advance();
+            continue;
+        }
+        if (depth > 0) {
+            if (c == ']' || c == '}') {
+                depth--;
+                node_start = false;
+            } else {
+                node_start = c == ',' || c == ':' || c == '?';
+            }
+            advance();
+            continue;
+        }
+        if ((c == '|' || c == '>') && node_start) {
+            // A block scalar: the rest of this line, then every line that is blank or indented more than
+            // this one (a superset of its content, which errs towards counting less).
+            const int indent = line_indent;
+            while (i < n && text[i] != '\n') advance();
+            while (i < n) {
+                size_t j = i + 1;  // text[i] is '\n'
+                int spaces = 0;
+                while (j < n && text[j] == ' ') {
+                    j++;
+                    spaces++;
+                }
+                bool blank = j >= n || text[j] == '\n' || text[j] == '\r';
+                if (!blank && spaces <= indent) break;
+                advance();
+                while (i < n && text[i] != '\n') advance();
+            }
+            node_start = false;
+            continue;
+        }
+        if ((c == '-' || c == '?' || c == ':') && next_is_blank(i + 1)) {
+            node_start = true;  // "- ", "? ", ": " each open a node
+        } else if (c == '-' && col == 0 && text.compare(i, 3, "---") == 0 && next_is_blank(i + 3)) {
+            advance();
+            advance();
+            node_start = true;  // "--- [a]": the document's node follows on the same line
+        } else {
+            node_start = false;
+        }
+        advance();
+    }
+}
+
+// Where a document starts (its first token) and where its top node is.
+struct DocumentPlace {
+    YAML::Mark start;
+    YAML::Mark root = YAML::Mark::null_mark();
+};
+
+// Records the place of the document yaml-cpp's parser reads, and nothing else.
+class DocumentPlaces : public YAML::EventHandler {
+public:
+    DocumentPlace doc;
+
+    void OnDocumentStart(const YAML::Mark& m) override {
+        doc = {m, YAML::Mark::null_mark()};
+        has_root_ = false;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { node(m); }
+    void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(m);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(m);
+    }
+    void OnMapEnd() override {}
+
+private:
+    void node(const YAML::Mark& m) {
+        if (!has_root_) doc.root = m;
+        has_root_ = true;
+    }
+    bool has_root_ = false;
+};
+
+// The token yaml-cpp stopped at, as the operator wrote it: one character (they are all indicators
+// such as ","), or up to the next blank for anything else.
+std::string token_at(const std::string& text, const YAML::Mark& m) {
+    // yaml-cpp counts from after a byte order mark.
+    const size_t bom = text.compare(0, 3, kUtf8Bom) == 0 ? 3 : 0;
+    if (m.pos < 0 || static_cast<size_t>(m.pos) + bom >= text.size()) return "end of file";
+    size_t p = static_cast<size_t>(m.pos) + bom;
+    if (static_cast<unsigned char>(text[p]) < 0x80) return double_quoted(text.substr(p, 1));
+    size_t end = text.find_first_of(" \t\r\n", p);
+    return double_quoted(text.substr(p, end == std::string::npos ? std::string::npos : end - p), 20);
+}
+
+// The first document of `text`, or nullopt for a stream with none (only comments). Never
+// YAML::LoadAll: yaml-cpp (0.7 at least) meets a token that cannot begin a node at the top of a
+// document, such as a "," outside brackets, by reporting an empty document and leaving the token
+// where it was, so every further call yields another empty document at the same place and LoadAll
+// collects them until memory runs out. Here the parser is asked for at most three documents and the
+// file is refused when one starts where the one before it started.
+std::optional<YAML::Node> first_document(const std::string& text, const std::string& name, Errors& errs) {
+    check_flow_depth(text, name);
     try {
-        docs = YAML::LoadAll(text);
+        std::istringstream in(text);
+        YAML::Parser parser(in);
+        DocumentPlaces h;
+        std::vector<DocumentPlace> docs;
+        while (docs.size() < 3 && parser.HandleNextDocument(h)) {
+            if (!docs.empty() && h.doc.start.pos == docs.back().start.pos) {
+                // The document before this one was that same token, which yaml-cpp read as an empty
+                // document without moving past it.
+                throw ConfigError(
+                    {position(name, h.doc.start) + ": yaml: unexpected " + token_at(text, h.doc.start)});
+            }
+            docs.push_back(h.doc);
+        }
+        if (docs.empty()) return std::nullopt;
+        if (docs.size() > 1)
+            errs.add(docs[1].root, "",
+                     std::string("expected one YAML document, got ") + (docs.size() == 2 ? "2" : "2 or more"));
+        // The same parse again, this time into nodes, stopping after the first document.
+        return YAML::Load(text);
     } catch (const YAML::Exception& e) {
         // yaml-cpp stops at the first syntax error, so there is only ever one, and it has no field.
         throw ConfigError({position(name, e.mark) + ": yaml: " + e.msg});
     }
+}
+
+}  // namespace
+
+Config load_config_string(const std::string& text, const std::string& name) {
+    Errors errs(name);
+    std::optional<YAML::Node> doc = first_document(text, name, errs);
     Config cfg;
     cfg.file = name;
     // A file with nothing but comments reads as an empty map, so the operator is told which keys
     // are required rather than that "nothing" is not a map.
     Field root{YAML::Node(YAML::NodeType::Map), YAML::Mark::null_mark(), ""};
-    if (!docs.empty() && !docs[0].IsNull()) root = {docs[0], docs[0].Mark(), ""};
-    if (docs.size() > 1)
-        errs.add(docs[1].Mark(), "", "expected one YAML document, got " + std::to_string(docs.size()));
+    if (doc && !doc->IsNull()) root = {*doc, doc->Mark(), ""};
     read_root(errs, root, cfg);
     if (!errs.empty()) throw ConfigError(errs.sorted());
     return cfg;

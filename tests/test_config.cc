@@ -2,14 +2,20 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config.h"
 #include "snapshot_builder.h"
+#include "text.h"
 
 #ifndef DPLB_SOURCE_ROOT
 #define DPLB_SOURCE_ROOT "."
@@ -621,6 +627,230 @@ TEST(ConfigPrime, IsPrimeAndNextPrime) {
     EXPECT_EQ(next_prime(1048572), 1048573u);
 }
 
+// ---- hostile YAML: every one must fail fast with a ConfigError ----
+
+// errors_of on a thread of its own, waited for at most 10 s. A load that has not returned by then is
+// a hang (yaml-cpp's LoadAll looped forever on some of these): the test fails and the process ends at
+// once, since the thread cannot be stopped and the future's destructor would wait for it.
+std::vector<std::string> errors_within_deadline(const std::string& text, const std::string& what) {
+    auto result = std::async(std::launch::async, [&text] { return errors_of(text, "t.yaml"); });
+    if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        ADD_FAILURE() << "loading " << what << " did not return within 10 s";
+        std::fprintf(stderr, "loading %s did not return within 10 s: giving up on the test run\n", what.c_str());
+        std::fflush(stderr);
+        std::_Exit(1);
+    }
+    return result.get();
+}
+
+const char* const kValidConfig =
+    "ports:\n  - name: lan0\n    device: net_af_packet0\n"
+    "services:\n  - vip: 10.0.0.100\n    port: 80\n    protocol: tcp\n"
+    "    real_servers:\n      - ip: 10.0.0.11\n        mac: 02:00:00:00:00:11\n";  // 10 lines
+
+TEST(ConfigYamlGuards, ValidConfigStillLoads) {
+    EXPECT_EQ(errors_within_deadline(kValidConfig, "the valid config"), std::vector<std::string>{});
+    EXPECT_EQ(errors_within_deadline(std::string("---\n") + kValidConfig + "...\n", "--- config ..."),
+              std::vector<std::string>{});
+}
+
+TEST(ConfigYamlGuards, LoneComma) {
+    EXPECT_EQ(errors_within_deadline(",", "\",\""), std::vector<std::string>{"t.yaml:1:1: yaml: unexpected \",\""});
+}
+
+TEST(ConfigYamlGuards, ValidConfigThenDocumentOfComma) {
+    EXPECT_EQ(errors_within_deadline(std::string(kValidConfig) + "---\n,\n", "config --- ,"),
+              std::vector<std::string>{"t.yaml:12:1: (root): expected one YAML document, got 2 or more"});
+}
+
+TEST(ConfigYamlGuards, ValidConfigThenSecondDocument) {
+    EXPECT_EQ(errors_within_deadline(std::string(kValidConfig) + "---\n" + kValidConfig, "config --- config"),
+              std::vector<std::string>{"t.yaml:12:1: (root): expected one YAML document, got 2"});
+    EXPECT_EQ(errors_within_deadline(std::string(kValidConfig) + "---\na: 1\n---\nb: 2\n", "three documents"),
+              std::vector<std::string>{"t.yaml:12:1: (root): expected one YAML document, got 2 or more"});
+}
+
+TEST(ConfigYamlGuards, HostileShortInputs) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {",,", "t.yaml:1:1: yaml: unexpected \",\""},
+        {"\n\n  ,", "t.yaml:3:3: yaml: unexpected \",\""},
+        {"- a\n,", "t.yaml:2:1: yaml: unexpected \",\""},
+        {"&a ,", "t.yaml:1:4: yaml: unexpected \",\""},
+        {"\"a\" ,", "t.yaml:1:5: yaml: unexpected \",\""},
+        // yaml-cpp's positions start after a byte order mark.
+        {std::string("\xEF\xBB\xBF") + "- a\n,", "t.yaml:2:1: yaml: unexpected \",\""},
+        {std::string("\xEF\xBB\xBF") + "&a ,", "t.yaml:1:4: yaml: unexpected \",\""},
+        {std::string("\xEF\xBB\xBF") + std::string(65, '['), "t.yaml:1:65: yaml: [ and { nested more than 64 deep"},
+        {"!|\n? ", "t.yaml:2:1: yaml: unexpected \"?\""},
+        {"[", "t.yaml:1:1: yaml: end of sequence flow not found"},
+        {"{", "t.yaml:1:1: yaml: end of map flow not found"},
+        {"- ,", "t.yaml:1:3: yaml: end of sequence not found"},
+        {"]", "t.yaml:1:1: yaml: illegal flow end"},
+        {"ports: []\n,", "t.yaml:2:1: yaml: end of map not found"},
+        {std::string(kValidConfig) + "---\n[", "t.yaml:12:1: yaml: end of sequence flow not found"},
+    };
+    for (const auto& [text, expected] : cases)
+        EXPECT_EQ(errors_within_deadline(text, double_quoted(text)), std::vector<std::string>{expected})
+            << double_quoted(text);
+}
+
+TEST(ConfigYamlGuards, TenMegabytesOfHostileText) {
+    const size_t ten_mb = 10u << 20;
+    EXPECT_EQ(errors_within_deadline(std::string(ten_mb, '['), "10 MB of ["),
+              std::vector<std::string>{"t.yaml:1:65: yaml: [ and { nested more than 64 deep"});
+    EXPECT_EQ(errors_within_deadline(std::string(ten_mb, '{'), "10 MB of {"),
+              std::vector<std::string>{"t.yaml:1:65: yaml: [ and { nested more than 64 deep"});
+    EXPECT_EQ(errors_within_deadline(std::string(ten_mb, ','), "10 MB of ,"),
+              std::vector<std::string>{"t.yaml:1:1: yaml: unexpected \",\""});
+    std::string sparse;
+    while (sparse.size() < ten_mb) sparse += "[a, ";  // the 65th "[" is at column 64 * 4 + 1
+    EXPECT_EQ(errors_within_deadline(sparse, "10 MB of \"[a, \""),
+              std::vector<std::string>{"t.yaml:1:257: yaml: [ and { nested more than 64 deep"});
+    EXPECT_EQ(errors_within_deadline(std::string(kValidConfig) + "---\n" + std::string(ten_mb, '['),
+                                     "config --- 10 MB of ["),
+              std::vector<std::string>{"t.yaml:12:65: yaml: [ and { nested more than 64 deep"});
+}
+
+TEST(ConfigYamlGuards, NestingLimitIsExact) {
+    // 64 levels are left to yaml-cpp (which parses them; the schema then refuses a list for ports).
+    auto errs = errors_within_deadline("ports: " + std::string(64, '[') + std::string(64, ']') + "\nservices: []\n",
+                                       "64 levels");
+    EXPECT_EQ(errs, (std::vector<std::string>{"t.yaml:1:9: ports[0]: expected a map, got a list",
+                                              "t.yaml:2:11: services: expected at least one entry"}));
+    EXPECT_EQ(errors_within_deadline("ports: " + std::string(65, '[') + std::string(65, ']') + "\n", "65 levels"),
+              std::vector<std::string>{"t.yaml:1:72: yaml: [ and { nested more than 64 deep"});
+}
+
+TEST(ConfigYamlGuards, BracketsInsideStringsAreNotNesting) {
+    const std::string many(100, '[');
+    // A double-quoted path with an escaped quote, a single-quoted one with a doubled quote, a plain
+    // scalar, a comment, and a block scalar: none of their brackets open anything.
+    Config c = load_config_string(
+        std::string(kPortsYaml) + "# " + many + "\nservices:\n  - vip: 10.0.0.100  # " + many +
+            "\n    port: 80\n    protocol: tcp\n    real_servers:\n"
+            "      - ip: 10.0.0.11\n        health_check:\n          type: http\n"
+            "          path: \"/\\\"" + many + "\"\n"
+            "      - ip: 10.0.0.12\n        health_check:\n          type: http\n"
+            "          path: '/''" + many + "'\n"
+            "      - ip: 10.0.0.13\n        health_check:\n          type: http\n"
+            "          path: /a" + many + "\n"
+            "      - ip: 10.0.0.14\n        health_check:\n          type: misc\n"
+            "          script: >\n            /bin/check " + many + "\n\n            " + many + "\n",
+        "s.yaml");
+    ASSERT_EQ(c.services.size(), 1u);
+    ASSERT_EQ(c.services[0].reals.size(), 4u);
+    EXPECT_EQ(c.services[0].reals[0].health_check->path, "/\"" + many);
+    EXPECT_EQ(c.services[0].reals[1].health_check->path, "/'" + many);
+    EXPECT_EQ(c.services[0].reals[2].health_check->path, "/a" + many);
+    EXPECT_EQ(c.services[0].reals[3].health_check->script, "/bin/check " + many + "\n" + many + "\n");
+}
+
+// ---- fixed_field_changes ----
+
+// One service and the ports `ports` (two by default: lan0 with two addresses, lan1 without); `tail` ends the file.
+Config fixed_base(const std::string& ports = "", const std::string& tail = "") {
+    const std::string default_ports =
+        "  - name: lan0\n    device: net_af_packet0\n    addresses: [10.0.0.2/24, 2001:db8::2/64]\n"
+        "  - name: lan1\n    device: net_af_packet1\n";
+    return load_config_string("ports:\n" + (ports.empty() ? default_ports : ports) +
+                                  "services:\n  - vip: 10.0.0.100\n    port: 80\n    protocol: tcp\n" + kOneReal +
+                                  tail,
+                              "f.yaml");
+}
+
+TEST(ConfigFixedFields, SameFileNoChanges) {
+    EXPECT_EQ(fixed_field_changes(fixed_base(), fixed_base()), std::vector<std::string>{});
+}
+
+TEST(ConfigFixedFields, EveryFixedFieldChanged) {
+    const Config running = fixed_base("", "conn_table:\n  ipv4_entries: 262144\n  ipv6_entries: 65536\n");
+    const Config next = fixed_base(
+        "  - name: wan0\n    device: net_af_packet9\n    addresses: [10.0.0.2/25, 2001:db8::2/64]\n"
+        "    exception_path: tap\n"
+        "  - name: wan1\n    device: net_pcap1\n    addresses: [10.1.0.2/24]\n    exception_path: tap\n",
+        "conn_table:\n  ipv4_entries: 1024\n  ipv6_entries: 2048\n"
+        "control:\n  socket: /tmp/other.sock\n  mode: \"0660\"\n"
+        "metrics:\n  listen: 127.0.0.1:9643\n");
+    const std::vector<std::string> expected = {
+        "ports[0].name",           "ports[0].device",         "ports[0].addresses", "ports[0].exception_path",
+        "ports[1].name",           "ports[1].device",         "ports[1].addresses", "ports[1].exception_path",
+        "conn_table.ipv4_entries", "conn_table.ipv6_entries", "control.socket",     "control.mode",
+        "metrics.listen",
+    };
+    EXPECT_EQ(fixed_field_changes(running, next), expected);
+    // Which way round makes no difference to the names.
+    EXPECT_EQ(fixed_field_changes(next, running), expected);
+}
+
+TEST(ConfigFixedFields, PortCount) {
+    const Config two = fixed_base();
+    const Config one = fixed_base("  - name: lan0\n    device: net_af_packet0\n"
+                                  "    addresses: [10.0.0.2/24, 2001:db8::2/64]\n");
+    const Config three = fixed_base("  - name: lan0\n    device: net_af_packet0\n"
+                                    "    addresses: [10.0.0.2/24, 2001:db8::2/64]\n"
+                                    "  - name: lan1\n    device: net_af_packet1\n"
+                                    "  - name: lan2\n    device: net_af_packet2\n");
+    EXPECT_EQ(fixed_field_changes(two, one), std::vector<std::string>{"ports"});
+    EXPECT_EQ(fixed_field_changes(two, three), std::vector<std::string>{"ports"});
+    // lan0 removed: lan1 moves to index 0, and that is a change of index 0.
+    const Config lan1_only = fixed_base("  - name: lan1\n    device: net_af_packet1\n");
+    EXPECT_EQ(fixed_field_changes(two, lan1_only),
+              (std::vector<std::string>{"ports", "ports[0].name", "ports[0].device", "ports[0].addresses"}));
+}
+
+TEST(ConfigFixedFields, AddressesCompareInOrderWithPrefix) {
+    auto with_addresses = [](const std::string& list) {
+        return fixed_base("  - name: lan0\n    device: net_af_packet0\n    addresses: " + list + "\n");
+    };
+    const Config a = with_addresses("[10.0.0.2/24, 10.0.1.2/24]");
+    EXPECT_EQ(fixed_field_changes(a, with_addresses("[10.0.0.2/24, 10.0.1.2/24]")), std::vector<std::string>{});
+    EXPECT_EQ(fixed_field_changes(a, with_addresses("[10.0.1.2/24, 10.0.0.2/24]")),
+              std::vector<std::string>{"ports[0].addresses"});
+    EXPECT_EQ(fixed_field_changes(a, with_addresses("[10.0.0.2/24, 10.0.1.2/23]")),
+              std::vector<std::string>{"ports[0].addresses"});
+    EXPECT_EQ(fixed_field_changes(a, with_addresses("[10.0.0.2/24]")), std::vector<std::string>{"ports[0].addresses"});
+    EXPECT_EQ(fixed_field_changes(a, fixed_base("  - name: lan0\n    device: net_af_packet0\n")),
+              std::vector<std::string>{"ports[0].addresses"});
+}
+
+TEST(ConfigFixedFields, SpellingsOfTheSameValueAreNoChange) {
+    const Config running = fixed_base();
+    // auto resolves to off for net_af_packet; 600 and "0600" are one mode; the defaults written out.
+    const Config next = fixed_base(
+        "  - name: lan0\n    device: net_af_packet0\n    addresses: [10.0.0.2/24, 2001:db8::2/64]\n"
+        "    exception_path: off\n"
+        "  - name: lan1\n    device: net_af_packet1\n    exception_path: auto\n",
+        "conn_table:\n  ipv4_entries: 262144\n  ipv6_entries: 65536\n"
+        "control:\n  socket: /run/dplb/dplb.sock\n  mode: 600\n"
+        "metrics:\n  listen: 127.0.0.1:9642\n");
+    EXPECT_EQ(fixed_field_changes(running, next), std::vector<std::string>{});
+}
+
+TEST(ConfigFixedFields, MetricsOffIsAListenChange) {
+    const Config on = fixed_base();
+    const Config off = fixed_base("", "metrics:\n  listen: off\n");
+    EXPECT_EQ(fixed_field_changes(on, off), std::vector<std::string>{"metrics.listen"});
+    EXPECT_EQ(fixed_field_changes(off, on), std::vector<std::string>{"metrics.listen"});
+    EXPECT_EQ(fixed_field_changes(on, fixed_base("", "metrics:\n  listen: \"[::1]:9642\"\n")),
+              std::vector<std::string>{"metrics.listen"});
+}
+
+TEST(ConfigFixedFields, RuntimeFieldsAreNotReported) {
+    const Config running = fixed_base();
+    // Services, reals, scheduler, timeouts, expire_nodest_conn and VRRP all change while dplbd runs.
+    const Config next = load_config_string(
+        "ports:\n  - name: lan0\n    device: net_af_packet0\n    addresses: [10.0.0.2/24, 2001:db8::2/64]\n"
+        "  - name: lan1\n    device: net_af_packet1\n"
+        "services:\n  - name: dns\n    vip: 10.0.0.101\n    port: 53\n    protocol: udp\n    scheduler: mh\n"
+        "    timeouts:\n      udp: 60\n"
+        "    real_servers:\n      - ip: 10.0.0.21\n        weight: 5\n"
+        "expire_nodest_conn: true\n"
+        "vrrp_instances:\n  - name: v1\n    interface: lan1\n    virtual_router_id: 7\n"
+        "    virtual_ipaddresses: [10.0.0.101]\n",
+        "n.yaml");
+    EXPECT_EQ(fixed_field_changes(running, next), std::vector<std::string>{});
+}
+
 // ---- build_snapshot ----
 
 Config two_services() {
@@ -657,7 +887,7 @@ TEST(SnapshotBuilder, IdsAndDests) {
     EXPECT_EQ(ms(a.timeouts, TcpState::established), 100000u);
     EXPECT_EQ(a.timeouts.ms[kTemplateState], 60000u);
     EXPECT_TRUE(a.answer_arp);
-    EXPECT_TRUE(a.active);
+    EXPECT_EQ(a.vip_slot, 0);
     EXPECT_EQ(a.dests, (std::vector<uint16_t>{0, 1, 2}));
 
     const dplb::Service& b = snap.services[1];
@@ -666,7 +896,7 @@ TEST(SnapshotBuilder, IdsAndDests) {
     EXPECT_EQ(b.sched, Sched::wlc);
     EXPECT_EQ(b.persistence_ms, 0u);
     EXPECT_FALSE(b.answer_arp);
-    EXPECT_TRUE(b.active);
+    EXPECT_EQ(b.vip_slot, 1);
     EXPECT_EQ(b.dests, (std::vector<uint16_t>{3, 4}));
 
     for (size_t id = 0; id < snap.dests.size(); id++) {
@@ -692,20 +922,20 @@ TEST(SnapshotBuilder, SchedTablesBuilt) {
     const Snapshot snap = build_snapshot(two_services());
     const dplb::Service& a = snap.services[0];
     // The configured size, filled with this service's weighted reals only.
-    ASSERT_EQ(a.tables.mh.size(), 251u);
-    for (uint16_t id : a.tables.mh) EXPECT_TRUE(id == 0 || id == 2) << id;
-    EXPECT_NE(std::find(a.tables.mh.begin(), a.tables.mh.end(), 0), a.tables.mh.end());
-    EXPECT_NE(std::find(a.tables.mh.begin(), a.tables.mh.end(), 2), a.tables.mh.end());
+    ASSERT_EQ(a.tables->mh.size(), 251u);
+    for (uint16_t id : a.tables->mh) EXPECT_TRUE(id == 0 || id == 2) << id;
+    EXPECT_NE(std::find(a.tables->mh.begin(), a.tables->mh.end(), 0), a.tables->mh.end());
+    EXPECT_NE(std::find(a.tables->mh.begin(), a.tables->mh.end(), 2), a.tables->mh.end());
     // wrr with weights 3:0:1 gives a cycle of 3 and 1.
-    EXPECT_EQ(std::count(a.tables.wrr_seq.begin(), a.tables.wrr_seq.end(), 0), 3);
-    EXPECT_EQ(std::count(a.tables.wrr_seq.begin(), a.tables.wrr_seq.end(), 2), 1);
-    EXPECT_EQ(a.tables.wrr_seq.size(), 4u);
-    for (uint16_t id : a.tables.sh) EXPECT_TRUE(id == 0 || id == 2) << id;
-    EXPECT_FALSE(a.tables.sh.empty());
+    EXPECT_EQ(std::count(a.tables->wrr_seq.begin(), a.tables->wrr_seq.end(), 0), 3);
+    EXPECT_EQ(std::count(a.tables->wrr_seq.begin(), a.tables->wrr_seq.end(), 2), 1);
+    EXPECT_EQ(a.tables->wrr_seq.size(), 4u);
+    for (uint16_t id : a.tables->sh) EXPECT_TRUE(id == 0 || id == 2) << id;
+    EXPECT_FALSE(a.tables->sh.empty());
     // No real with weight: nothing to hash to.
     const dplb::Service& b = snap.services[1];
-    EXPECT_TRUE(b.tables.mh.empty());
-    EXPECT_TRUE(b.tables.sh.empty());
+    EXPECT_TRUE(b.tables->mh.empty());
+    EXPECT_TRUE(b.tables->sh.empty());
 }
 
 TEST(SnapshotBuilder, RejectsMoreRealsThanIds) {
