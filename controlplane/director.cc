@@ -327,6 +327,9 @@ bool Director::owns_vip(const IpAddr& vip) const {
 void Director::set_vips_owned(const std::vector<IpAddr>& vips, bool owned) {
     bool changed = false;
     for (const auto& v : vips) {
+        // A VIP no instance manages any more (the instance left in a reload and now resigns) stays
+        // owned, as every VIP outside VRRP is.
+        if (!vrrp_vips_.count(v)) continue;
         auto it = vip_owned_.find(v);
         if (it == vip_owned_.end() || it->second != owned) changed = true;
         vip_owned_[v] = owned;

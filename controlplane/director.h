@@ -122,7 +122,8 @@ public:
     uint64_t version_in_use() const { return version_in_use_; }  // newest View every worker has picked up
     uint64_t builds() const { return builds_; }              // snapshots built (start-up, rebuilds, reloads)
     uint64_t tables_rebuilt() const { return tables_rebuilt_; }  // services whose tables were built anew
-    bool idle() const { return !busy_ && !dirty_ && pending_reloads_.empty() && retired_.empty(); }
+    bool building() const { return busy_ || dirty_ || kick_posted_ || !pending_reloads_.empty(); }
+    bool idle() const { return !building() && retired_.empty(); }
     uint32_t failsafe_ms() const { return failsafe_ms_; }
 
 private:

@@ -122,6 +122,18 @@ BuildResult build_snapshot(const BuildInput& in) {
         svc_ids.take(d.svc);
     }
 
+    // More reals than ids: say how many of each kind, so the operator knows what to wait for.
+    size_t configured_count = 0, draining_count = 0;
+    for (const config::Service& cs : cfg.services) configured_count += cs.reals.size();
+    for (const Dest& d : snap.dests) draining_count += d.in_use && d.draining;
+    size_t kept = 0;
+    for (const auto& [k, id] : prev_dest) kept += configured.count(k);
+    if (configured_count + draining_count > kMaxDests)
+        throw std::invalid_argument(
+            std::to_string(configured_count) + " real servers configured (" + std::to_string(configured_count - kept) +
+            " new) and " + std::to_string(draining_count) +
+            " removed ones still draining need more than the " + std::to_string(kMaxDests) +
+            " ids the data plane has; a removed real keeps its id until no connection refers to it");
     for (const config::Service& cs : cfg.services) {
         Service svc;
         auto it = prev_svc.find(service_key(cs.vip, cs.port, cs.proto));

@@ -589,25 +589,25 @@ TEST(ConfigErrors, IntegersArePlainDecimal) {
 
 TEST(ConfigErrors, ServiceLimit) {
     std::string text = kPortsYaml + std::string("services:\n");
-    for (int i = 0; i < 257; i++)
+    for (int i = 0; i < 1025; i++)
         text += "  - vip: 10.0.1." + std::to_string(i % 256) + "\n    port: " + std::to_string(i / 256 + 1) +
                 "\n    protocol: tcp\n" + kOneReal;
     auto errs = errors_of(text, "s.yaml");
     ASSERT_EQ(errs.size(), 1u);
-    EXPECT_EQ(errs[0], "s.yaml:5:3: services: at most 256 services, got 257");
+    EXPECT_EQ(errs[0], "s.yaml:5:3: services: at most 1024 services, got 1025");
 }
 
 TEST(ConfigErrors, RealServerLimit) {
     std::string text = kPortsYaml + std::string("services:\n");
     for (int s = 0; s < 2; s++) {
         text += "  - vip: 10.0.0." + std::to_string(s + 1) + "\n    port: 80\n    protocol: tcp\n    real_servers:\n";
-        for (int r = 0; r < 2049; r++)
+        for (int r = 0; r < 16385; r++)
             text += "      - ip: 10.1." + std::to_string(r / 256) + "." + std::to_string(r % 256) +
                     "\n        mac: 02:00:00:00:00:01\n";
     }
     auto errs = errors_of(text, "r.yaml");
     ASSERT_EQ(errs.size(), 1u);
-    EXPECT_EQ(errs[0], "r.yaml:5:3: services: at most 4096 real servers over all services, got 4098");
+    EXPECT_EQ(errs[0], "r.yaml:5:3: services: at most 32768 real servers over all services, got 32770");
 }
 
 TEST(ConfigErrors, SameEndpointDifferentProtocolOrPortIsFine) {

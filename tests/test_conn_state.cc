@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "dataplane_fixture.h"
+#include "worker.h"
 
 namespace dplb::test {
 namespace {
@@ -212,6 +213,85 @@ TEST_F(ConnState, ExpireNodestConnCutsConnectionsOfAQuiescentReal) {
     EXPECT_EQ(send(syn, 4), Verdict::tx) << "a new SYN is scheduled to a real that takes connections";
     EXPECT_EQ(proc_->counters().dest[1].inactive, 1u);
     proc_->set_snapshot(&snap_, &vips_);
+}
+
+// References move only when entries come and go, never on a state change: the control thread
+// frees a real's id by them while a worker may be between the two halves of a state move.
+TEST_F(ConnState, ReferencesCountEntriesWhateverTheirState) {
+    auto refs = [this](int d) { return proc_->counters().dest[d].refs; };
+    pkt(1000, kTcpSyn, 0);
+    EXPECT_EQ(refs(0), 1u);
+    pkt(1000, kTcpAck, 1);
+    EXPECT_EQ(active(0), 1u);
+    EXPECT_EQ(refs(0), 1u);
+    pkt(1000, kTcpFin | kTcpAck, 2);
+    EXPECT_EQ(refs(0), 1u);
+    sweep_all(2 + Timeouts::ipvs_defaults().ms[static_cast<uint8_t>(TcpState::fin_wait)]);
+    EXPECT_EQ(refs(0), 0u);
+}
+
+// An entry made for a real whose id was since handed to another real (a new generation) is never
+// forwarded by it: it is released, counted as stale, and the packet is handled as a miss.
+TEST_F(ConnState, EntryOfAnEarlierGenerationIsNeverForwarded) {
+    ASSERT_EQ(pkt(1000, kTcpSyn, 0), Verdict::tx);  // rr: dest0 (10.0.0.11)
+    ASSERT_EQ(pkt(1000, kTcpAck, 1), Verdict::tx);
+    ASSERT_EQ(active(0), 1u);
+    Snapshot reused = snap_;
+    reused.dests[0].gen++;
+    reused.dests[0].ip = ip("10.0.0.99");
+    reused.dests[0].mac = mac("02:00:00:00:00:99");
+    proc_->set_snapshot(&reused, &vips_);
+    Bytes f = tcp(kToLb, "192.0.2.1", "10.0.0.100", 1000, 80, kTcpAck);
+    EXPECT_EQ(send(f, 2), Verdict::drop);  // rr: a non-SYN miss is not scheduled
+    EXPECT_EQ(proc_->counters().stale, 1u);
+    EXPECT_EQ(proc_->counters().drops[static_cast<unsigned>(Drop::tcp_no_conn)], 1u);
+    EXPECT_EQ(active(0), 0u);
+    EXPECT_EQ(proc_->counters().dest[0].refs, 0u);
+    EXPECT_EQ(proc_->counters().dest[0].inpkts, 2u) << "nothing forwarded to the id's new real";
+
+    // The same for an entry whose id now belongs to another service's real.
+    proc_->set_snapshot(&snap_, &vips_);
+    ASSERT_EQ(pkt(2000, kTcpSyn, 3), Verdict::tx);
+    Snapshot moved = snap_;
+    for (Dest& d : moved.dests) d.svc = 3;
+    proc_->set_snapshot(&moved, &vips_);
+    Bytes g = tcp(kToLb, "192.0.2.1", "10.0.0.100", 2000, 80, kTcpAck);
+    EXPECT_EQ(send(g, 4), Verdict::drop);
+    EXPECT_EQ(proc_->counters().stale, 2u);
+}
+
+// The fail-safe: while the control thread's heartbeat is stale, VIPs owned through VRRP are
+// neither forwarded nor answered for (counted); VIPs outside VRRP go on; all resumes with the beat.
+TEST_F(ConnState, StalledControlThreadWithholdsVrrpVipsOnly) {
+    VipTable vrrp = vips_;
+    vrrp.flags[snap_.services[0].vip_slot] = VipTable::kOwned | VipTable::kVrrp;  // 10.0.0.100
+    proc_->set_snapshot(&snap_, &vrrp);
+    proc_->set_stalled(true);
+    const unsigned stalled = static_cast<unsigned>(Drop::control_stalled);
+    EXPECT_EQ(pkt(1000, kTcpSyn, 0), Verdict::drop);
+    EXPECT_EQ(proc_->counters().drops[stalled], 1u);
+    Bytes who_has = arp(L2{kBroadcast, kClientMac}, 1, kClientMac, "192.0.2.1", MacAddr{},
+                        "10.0.0.100");
+    EXPECT_EQ(send(who_has, 0), Verdict::drop);
+    EXPECT_EQ(proc_->counters().drops[stalled], 2u);
+    EXPECT_EQ(proc_->counters().arp_replies, 0u);
+    Bytes other = tcp(kToLb, "192.0.2.1", "10.0.0.101", 1000, 80, kTcpSyn);  // svc3: no VRRP
+    EXPECT_EQ(send(other, 0), Verdict::tx);
+
+    proc_->set_stalled(false);
+    EXPECT_EQ(pkt(1000, kTcpSyn, 1), Verdict::tx);
+    Bytes again = arp(L2{kBroadcast, kClientMac}, 1, kClientMac, "192.0.2.1", MacAddr{},
+                      "10.0.0.100");
+    EXPECT_EQ(send(again, 1), Verdict::tx);
+    EXPECT_EQ(proc_->counters().drops[stalled], 2u);
+}
+
+TEST(Heartbeat, StaleOnlyPastTheFailSafeAndWrapSafe) {
+    EXPECT_FALSE(heartbeat_stale(5000, 1000, 0)) << "no VRRP: never";
+    EXPECT_FALSE(heartbeat_stale(3000, 1000, 2000));
+    EXPECT_TRUE(heartbeat_stale(3001, 1000, 2000));
+    EXPECT_FALSE(heartbeat_stale(1000, 0xffffff00u, 2000)) << "across the 32-bit wrap";
+    EXPECT_TRUE(heartbeat_stale(5000, 0xffffff00u, 2000));
 }
 
 }  // namespace

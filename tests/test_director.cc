@@ -1,0 +1,364 @@
+// Director through a fake data plane: reloads all-or-nothing, what cannot change at run time, id
+// lifecycle (references, generations, grace periods), VIP ownership flips, incremental and
+// coalesced builds, connection listings from workers that do not answer.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <fstream>
+#include <string>
+
+#include "director.h"
+#include "fake_dataplane.h"
+
+namespace dplb {
+namespace {
+
+using test::FakeDataplane;
+
+std::string real_yaml(const std::string& ip, int weight = 1) {
+    return "      - ip: " + ip + "\n        weight: " + std::to_string(weight) + "\n        mac: 02:00:00:00:00:01\n";
+}
+
+// `services` services on 10.0.<s/250>.<s%250+1>:80, each with `reals` reals on 10.<base>.x.y.
+std::string config_yaml(int services, int reals, int base = 1, const std::string& extra = "",
+                        const std::string& sched = "rr") {
+    std::string y = "ports:\n  - name: lan0\n    device: net_ring0\nservices:\n";
+    int n = 0;
+    for (int s = 0; s < services; s++) {
+        y += "  - name: svc" + std::to_string(s) + "\n    vip: 10.0." + std::to_string(s / 250) + "." +
+             std::to_string(s % 250 + 1) + "\n    port: 80\n    protocol: tcp\n    scheduler: " + sched +
+             "\n    mh_table_size: 251\n    real_servers:\n";
+        for (int r = 0; r < reals; r++, n++)
+            y += real_yaml("10." + std::to_string(base) + "." + std::to_string(n / 250) + "." + std::to_string(n % 250 + 1));
+    }
+    return y + extra;
+}
+
+const char* kVrrp =
+    "vrrp_instances:\n"
+    "  - name: VI_1\n    interface: lan0\n    virtual_router_id: 51\n    priority: 100\n    advert_int: 1\n"
+    "    virtual_ipaddresses: [10.0.0.1]\n";
+
+class DirectorTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/dplb-director-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        path_ = dir_ + "/lb.yaml";
+    }
+    void TearDown() override {
+        director_.reset();
+        ::unlink(path_.c_str());
+        ::rmdir(dir_.c_str());
+    }
+
+    void write(const std::string& text) {
+        std::ofstream f(path_, std::ios::trunc);
+        f << text;
+    }
+
+    void start(const std::string& text, size_t workers = 2) {
+        write(text);
+        dp_ = std::make_unique<FakeDataplane>(workers);
+        director_ = std::make_unique<Director>(io_, config::load_config_file(path_), *dp_);
+        director_->start();
+    }
+
+    // Runs the control thread's io_context until `done` holds (bounded: 20 s).
+    template <class Pred>
+    bool run_until(Pred done) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > deadline) return false;
+            io_.run_one_for(std::chrono::milliseconds(10));
+        }
+        return true;
+    }
+    bool settle() {
+        return run_until([this] { return director_->idle(); });
+    }
+
+    // Reloads and waits for the answer.
+    std::string reload() {
+        bool answered = false;
+        std::string err;
+        director_->reload(path_, [&](const std::string& e) {
+            answered = true;
+            err = e;
+        });
+        EXPECT_TRUE(run_until([&] { return answered; })) << "reload never answered";
+        return err;
+    }
+
+    const View& view() const { return *dp_->view; }
+    int dest_id(const std::string& ip) const {
+        auto snap = director_->snapshot();
+        for (size_t id = 0; id < snap->dests.size(); id++)
+            if (snap->dests[id].in_use && snap->dests[id].ip == *IpAddr::parse(ip)) return static_cast<int>(id);
+        return -1;
+    }
+
+    boost::asio::io_context io_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_{io_.get_executor()};
+    std::string dir_, path_;
+    std::unique_ptr<FakeDataplane> dp_;
+    std::unique_ptr<Director> director_;
+};
+
+TEST_F(DirectorTest, StartPublishesAViewOfTheSnapshotWithEveryNonVrrpVipOwned) {
+    start(config_yaml(2, 2));
+    ASSERT_NE(dp_->view, nullptr);
+    EXPECT_EQ(view().snap.get(), director_->snapshot().get());
+    EXPECT_EQ(view().vips->flags, (std::vector<uint8_t>{VipTable::kOwned, VipTable::kOwned}));
+    EXPECT_EQ(view().failsafe_ms, 0u);
+    EXPECT_GE(dp_->beats, 1u);
+}
+
+// The reproducer of the id exhaustion: every real renumbered while the old ones still hold
+// connections needs twice the id space. The reload must fail whole, with its cause, and change nothing.
+TEST_F(DirectorTest, ReloadThatNeedsMoreIdsThanExistFailsWholeAndKeepsEverything) {
+    const int services = 40, reals = kMaxDests / 2 / services + 1;  // just over half the id space
+    start(config_yaml(services, reals, 1));
+    auto before = director_->snapshot();
+    const View* view_before = dp_->view;
+    for (size_t id = 0; id < before->dests.size(); id++) dp_->counters_rw(0).dest[id].refs = 1;  // all in use
+
+    write(config_yaml(services, reals, 2));  // the same services, every real a new one
+    std::string err = reload();
+    EXPECT_NE(err.find("ids the data plane has"), std::string::npos) << err;
+    EXPECT_NE(err.find("nothing applied"), std::string::npos) << err;
+    EXPECT_EQ(director_->snapshot().get(), before.get());
+    EXPECT_EQ(dp_->view, view_before);
+    EXPECT_EQ(director_->config().services[0].reals[0].ip, *IpAddr::parse("10.1.0.1"));
+    EXPECT_EQ(director_->reloads_failed(), 1u);
+    EXPECT_EQ(director_->reloads_ok(), 0u);
+    EXPECT_FALSE(director_->last_reload_ok());
+
+    EXPECT_NE(err.find(std::to_string(services * reals) + " real servers configured"), std::string::npos) << err;
+
+    // The running state is whole: a valid reload applies.
+    write(config_yaml(services, reals, 1, "", "wlc"));
+    EXPECT_EQ(reload(), "");
+    EXPECT_EQ(director_->snapshot()->services[0].sched, Sched::wlc);
+}
+
+TEST_F(DirectorTest, ReloadRefusesFieldsThatCannotChangeByNameAndKeepsTheConfig) {
+    start(config_yaml(1, 2));
+    write(config_yaml(1, 3) + "control:\n  socket: /run/dplb/other.sock\n");
+    std::string err = reload();
+    EXPECT_NE(err.find("control.socket"), std::string::npos) << err;
+    EXPECT_EQ(director_->config().services[0].reals.size(), 2u);
+    EXPECT_EQ(director_->snapshot()->services[0].dests.size(), 2u);
+}
+
+TEST_F(DirectorTest, ReloadOfAnUnreadableFileFailsFastAndKeepsTheConfig) {
+    start(config_yaml(1, 2));
+    write(",");
+    std::string err = reload();
+    EXPECT_NE(err.find("lb.yaml:1:1"), std::string::npos) << err;
+    write(config_yaml(1, 2) + "---\n,\n");
+    err = reload();
+    EXPECT_FALSE(err.empty());
+    EXPECT_EQ(director_->reloads_failed(), 2u);
+    EXPECT_EQ(director_->config().services[0].reals.size(), 2u);
+}
+
+// A worker in the middle of hit() has moved a connection out of InActConn and not yet into
+// ActiveConn: both read 0. The id must not be freed: references move only when entries come and go.
+TEST_F(DirectorTest, IdOfARemovedRealStaysWhileAnyEntryRefersToItWhateverItsStateCounters) {
+    start(config_yaml(1, 2));
+    int gone = dest_id("10.1.0.2");
+    ASSERT_GE(gone, 0);
+    DestCounters& c = dp_->counters_rw(1).dest[gone];
+    c.active = 0;
+    c.inactive = 0;
+    c.persist = 0;
+    c.refs = 1;
+    write(config_yaml(1, 1));  // 10.1.0.2 leaves: it drains
+    ASSERT_EQ(reload(), "");
+    director_->tick();
+    ASSERT_TRUE(settle());
+    const Dest& d = director_->snapshot()->dests[gone];
+    EXPECT_TRUE(d.in_use);
+    EXPECT_TRUE(d.draining);
+
+    c.refs = 0;  // the last entry released
+    director_->tick();
+    ASSERT_TRUE(settle());
+    EXPECT_FALSE(director_->snapshot()->dests[gone].in_use);
+
+    // The next real to get that id gets the next generation.
+    uint8_t gen = director_->snapshot()->dests[gone].gen;
+    write(config_yaml(1, 1) + "");
+    std::string y = config_yaml(1, 1);
+    y += real_yaml("10.9.0.9");
+    write(y);
+    ASSERT_EQ(reload(), "");
+    int again = dest_id("10.9.0.9");
+    EXPECT_EQ(again, gone);
+    EXPECT_EQ(director_->snapshot()->dests[again].gen, static_cast<uint8_t>(gen + 1));
+}
+
+// While a replaced View may still be read by a worker, nothing it holds is freed and no id is
+// handed back.
+TEST_F(DirectorTest, ReplacedViewsLiveUntilTheirGracePeriodAndIdsWaitForIt) {
+    start(config_yaml(1, 2));
+    int gone = dest_id("10.1.0.2");
+    dp_->hold_grace = true;
+    std::weak_ptr<const Snapshot> first = director_->snapshot();
+    write(config_yaml(1, 1));
+    ASSERT_EQ(reload(), "");
+    EXPECT_FALSE(first.expired()) << "freed before the workers passed a quiescent point";
+    director_->tick();  // no entry refers to it, but a worker may still schedule on the first snapshot
+    io_.poll();
+    EXPECT_FALSE(director_->building());
+    EXPECT_TRUE(director_->snapshot()->dests[gone].in_use);
+
+    dp_->complete_all_grace();
+    ASSERT_TRUE(run_until([&] { return first.expired(); }));
+    dp_->hold_grace = false;
+    director_->tick();
+    ASSERT_TRUE(settle());
+    EXPECT_FALSE(director_->snapshot()->dests[gone].in_use);
+}
+
+// A real whose service left keeps that service's id while it drains: a new service must not take
+// it, or the draining entries would be taken for the new service's.
+TEST_F(DirectorTest, ServiceIdOfADrainingRealIsNotReused) {
+    start(config_yaml(2, 1));
+    int drains = dest_id("10.1.0.2");  // svc1's only real
+    ASSERT_GE(drains, 0);
+    uint16_t old_svc = director_->snapshot()->dests[drains].svc;
+    dp_->counters_rw(0).dest[drains].refs = 1;
+    // svc1 leaves, a new service (another VIP) arrives.
+    std::string y = config_yaml(1, 1);
+    y += "  - vip: 10.0.9.9\n    port: 80\n    protocol: tcp\n    mh_table_size: 251\n    real_servers:\n" + real_yaml("10.1.9.9");
+    write(y);
+    ASSERT_EQ(reload(), "");
+    auto snap = director_->snapshot();
+    ASSERT_EQ(snap->services.size(), 2u);
+    EXPECT_TRUE(snap->dests[drains].draining);
+    EXPECT_NE(snap->services[1].id, old_svc);
+}
+
+TEST_F(DirectorTest, VrrpFlipPublishesOwnershipAloneWithNoBuild) {
+    start(config_yaml(2, 2, 1, kVrrp));
+    EXPECT_EQ(director_->failsafe_ms(), 2000u);  // twice the advert interval
+    EXPECT_EQ(view().failsafe_ms, 2000u);
+    // 10.0.0.1 (svc0) is VI_1's and not claimed yet; 10.0.0.2 is no instance's.
+    EXPECT_EQ(view().vips->flags, (std::vector<uint8_t>{VipTable::kVrrp, VipTable::kOwned}));
+    uint64_t builds = director_->builds(), tables = director_->tables_rebuilt(), pubs = dp_->publishes;
+    const Snapshot* snap = view().snap.get();
+
+    director_->set_vips_owned({*IpAddr::parse("10.0.0.1")}, true);
+    EXPECT_EQ(dp_->publishes, pubs + 1);  // at once, before any handler runs
+    EXPECT_EQ(view().snap.get(), snap);
+    EXPECT_EQ(view().vips->flags, (std::vector<uint8_t>{VipTable::kOwned | VipTable::kVrrp, VipTable::kOwned}));
+    director_->set_vips_owned({*IpAddr::parse("10.0.0.1")}, true);  // no change: nothing published
+    EXPECT_EQ(dp_->publishes, pubs + 1);
+    director_->set_vips_owned({*IpAddr::parse("10.0.0.1")}, false);
+    EXPECT_EQ(view().vips->flags, (std::vector<uint8_t>{VipTable::kVrrp, VipTable::kOwned}));
+    ASSERT_TRUE(settle());
+    EXPECT_EQ(director_->builds(), builds);
+    EXPECT_EQ(director_->tables_rebuilt(), tables);
+}
+
+// An instance removed by a reload resigns afterwards; its VIP, still a service's, is owned as every
+// VIP outside VRRP is, whatever the resigning instance says.
+TEST_F(DirectorTest, VipOfARemovedInstanceIsOwned) {
+    start(config_yaml(1, 2, 1, kVrrp));
+    director_->set_vips_owned({*IpAddr::parse("10.0.0.1")}, false);
+    write(config_yaml(1, 2));
+    ASSERT_EQ(reload(), "");
+    director_->set_vips_owned({*IpAddr::parse("10.0.0.1")}, false);  // the instance's stop()
+    EXPECT_TRUE(director_->owns_vip(*IpAddr::parse("10.0.0.1")));
+    EXPECT_EQ(view().vips->flags, (std::vector<uint8_t>{VipTable::kOwned}));
+    EXPECT_EQ(view().failsafe_ms, 0u);
+}
+
+TEST_F(DirectorTest, HealthChangeRebuildsOnlyThatServicesTables) {
+    start(config_yaml(3, 4));
+    auto before = director_->snapshot();
+    uint64_t tables = director_->tables_rebuilt();
+    const config::Service& s1 = director_->config().services[1];
+    director_->runtime()[RealKey{s1.vip, s1.port, s1.proto, s1.reals[2].ip, s1.reals[2].port}].healthy = false;
+    bool published = false;
+    director_->rebuild([&](const std::string& err) {
+        EXPECT_EQ(err, "");
+        published = true;
+    });
+    ASSERT_TRUE(run_until([&] { return published; }));
+    auto after = director_->snapshot();
+    EXPECT_EQ(director_->tables_rebuilt(), tables + 1);
+    EXPECT_EQ(after->services[0].tables, before->services[0].tables);
+    EXPECT_NE(after->services[1].tables, before->services[1].tables);
+    EXPECT_EQ(after->services[2].tables, before->services[2].tables);
+    EXPECT_EQ(after->services[1].dests.size(), 3u);  // the down real left the service
+}
+
+TEST_F(DirectorTest, NoOpReloadRebuildsNoTable) {
+    start(config_yaml(5, 4));
+    uint64_t tables = director_->tables_rebuilt();
+    ASSERT_EQ(reload(), "");
+    ASSERT_TRUE(settle());
+    EXPECT_EQ(director_->tables_rebuilt(), tables);
+    EXPECT_EQ(director_->reloads_ok(), 1u);
+}
+
+TEST_F(DirectorTest, BurstOfEventsIsCoalesced) {
+    start(config_yaml(1, 2));
+    uint64_t builds = director_->builds();
+    int answered = 0;
+    for (int w = 1; w <= 100; w++)
+        ASSERT_EQ(director_->set_weight("10.0.0.1:80", "10.1.0.1:80", w, [&](const std::string&) { answered++; }), "");
+    ASSERT_TRUE(run_until([&] { return answered == 100; }));
+    EXPECT_LE(director_->builds(), builds + 2);
+    EXPECT_EQ(director_->snapshot()->dests[dest_id("10.1.0.1")].weight, 100);
+    EXPECT_EQ(view().snap.get(), director_->snapshot().get());
+}
+
+TEST_F(DirectorTest, WeightAnswersOnceTheWorkersHaveTheChange) {
+    start(config_yaml(1, 2));
+    bool seen = false;
+    ASSERT_EQ(director_->set_weight("10.0.0.1:80", "10.1.0.2:80", 7, [&](const std::string& err) {
+        EXPECT_EQ(err, "");
+        EXPECT_EQ(dp_->view->snap->dests[dest_id("10.1.0.2")].weight, 7);
+        seen = true;
+    }),
+              "");
+    EXPECT_FALSE(seen);
+    ASSERT_TRUE(run_until([&] { return seen; }));
+    EXPECT_NE(director_->set_weight("10.0.0.1:80", "10.1.0.9:80", 7), "");
+}
+
+// A worker that never serves its listing (stopped, stuck) delays the answer by the deadline only,
+// and its request is withdrawn.
+TEST_F(DirectorTest, ConnectionListingAnswersWithoutAWorkerThatDoesNotServeIt) {
+    start(config_yaml(1, 2));
+    bool answered = false;
+    std::vector<ConnInfo> got;
+    director_->connections(10, [&](std::vector<ConnInfo> c) {
+        answered = true;
+        got = std::move(c);
+    });
+    ASSERT_NE(dp_->dumps[0], nullptr);
+    ASSERT_NE(dp_->dumps[1], nullptr);
+    ConnInfo c;
+    c.sport = 1234;
+    dp_->dumps[0]->out.push_back(c);  // worker 0 answers; worker 1 never does
+    dp_->dumps[0]->done.store(true);
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(run_until([&] { return answered; }));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].sport, 1234);
+    EXPECT_EQ(dp_->dumps[1], nullptr);
+}
+
+}  // namespace
+}  // namespace dplb
