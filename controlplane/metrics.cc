@@ -27,7 +27,8 @@ public:
 
     void set_vrrp_state(const std::string& instance, int state) {
         std::lock_guard<std::mutex> lock(mu_);
-        vrrp_[instance] = state;
+        if (state < 0) vrrp_.erase(instance);  // the instance left the configuration
+        else vrrp_[instance] = state;
     }
 
     std::vector<MetricFamily> Collect() const override {
@@ -79,6 +80,7 @@ public:
         outcome("from_kernel", t->from_kernel);
         outcome("not_for_us", t->not_for_us);
         outcome("transmitted", t->tx_packets);
+        outcome("stale_entry", t->stale);  // an entry whose real id was handed on: rescheduled, never forwarded
 
         MetricFamily rx{"dplb_port_rx_packets_total", "Packets received per port and queue", MetricType::Counter, {}};
         MetricFamily missed{"dplb_port_rx_missed_total",

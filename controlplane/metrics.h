@@ -35,6 +35,7 @@ public:
     // Called by the health checker for every completed check.
     void observe_health_check(const std::string& vip, const std::string& real, double seconds);
     // VRRP state per instance: 0 init, 1 backup, 2 master, 3 fault.
+    // -1 removes the instance (it left the configuration).
     void set_vrrp_state(const std::string& instance, int state);
 
 private:

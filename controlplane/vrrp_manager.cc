@@ -84,7 +84,7 @@ void VrrpManager::sync() {
         if (c.change == Change::remove) {
             if (it != running_.end()) running_.erase(it);
             director_.set_vrrp_state(c.label, "");  // out of dplbctl status
-            if (on_state_) on_state_(c.label, static_cast<int>(vrrp::State::init));
+            if (on_state_) on_state_(c.label, -1);
         }
     }
     // In place: state, timers and sockets kept.

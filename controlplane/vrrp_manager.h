@@ -18,7 +18,8 @@ namespace dplb {
 
 class VrrpManager {
 public:
-    using OnState = std::function<void(const std::string& instance, int state)>;  // for metrics
+    // For metrics: a state (vrrp::State as int), or -1 when the instance left the configuration.
+    using OnState = std::function<void(const std::string& instance, int state)>;
     // `kernel_ifnames[i]` is the kernel interface that carries port i's own address.
     VrrpManager(boost::asio::io_context& io, Director& director, std::vector<std::string> kernel_ifnames,
                 std::vector<uint16_t> port_ids, OnState on_state = {});
