@@ -46,12 +46,15 @@ public:
                            MetricType::Counter, {}};
         MetricFamily up{"dplb_real_up", "1 when the real server passes its health check", MetricType::Gauge, {}};
         MetricFamily weight{"dplb_real_weight", "Weight the scheduler uses for the real server", MetricType::Gauge, {}};
+        // Each service's reals, draining ones included, in id order: one pass over the dests.
+        std::vector<std::vector<uint16_t>> by_svc(kMaxServices);
+        for (size_t id = 0; id < snap->dests.size(); id++)
+            if (snap->dests[id].in_use) by_svc[snap->dests[id].svc].push_back(static_cast<uint16_t>(id));
         for (const Service& s : snap->services) {
             std::string vip = endpoint(s.vip, s.port);
             std::string proto = s.proto == kProtoTcp ? "tcp" : "udp";
-            for (size_t id = 0; id < snap->dests.size(); id++) {
+            for (uint16_t id : by_svc[s.id]) {
                 const Dest& d = snap->dests[id];
-                if (!d.in_use || d.svc != s.id) continue;
                 std::string real = endpoint(d.ip, d.port);
                 std::vector<ClientMetric::Label> l{{"protocol", proto}, {"real", real}, {"vip", vip}};
                 const DestCounters& c = t->dest[id];
