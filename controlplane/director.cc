@@ -12,6 +12,7 @@ namespace asio = boost::asio;
 
 // What a build hands back: a snapshot (and, for a reload, the configuration it came from), or why not.
 struct Director::Built {
+    bool partial = false;  // built by build_services
     std::shared_ptr<const config::Config> cfg;  // reloads only
     BuildResult result;
     std::string error;
@@ -111,7 +112,14 @@ void Director::totals(CoreCounters& out) const {
 // ---- building and publishing ----
 
 void Director::rebuild(Done done) {
+    dirty_ = dirty_all_ = true;
+    if (done) waiters_.push_back(std::move(done));
+    schedule_kick();
+}
+
+void Director::rebuild(const RealKey& changed, Done done) {
     dirty_ = true;
+    dirty_services_.insert(ServiceRef{changed.vip, changed.vport, changed.proto});
     if (done) waiters_.push_back(std::move(done));
     schedule_kick();
 }
@@ -152,10 +160,28 @@ std::function<uint64_t(uint16_t)> Director::may_refer() const {
 
 void Director::start_build(bool reload, PendingReload pr) {
     busy_ = true;
-    dirty_ = false;
     poll_retired();
-    // Copies of everything the build reads: the control thread goes on changing its own.
-    auto runtime = std::make_shared<std::map<RealKey, RealRuntime>>(runtime_);
+    // Only some services' runtime state changed: build those, copy the rest (build_services).
+    auto only = std::make_shared<std::set<ServiceRef>>();
+    bool partial = !reload && !dirty_all_ && current_;
+    if (!reload) {
+        if (partial) only->swap(dirty_services_);
+        dirty_ = dirty_all_ = false;
+        dirty_services_.clear();
+    }
+    // Copies of what the build reads: the control thread goes on changing its own.
+    auto runtime = std::make_shared<std::map<RealKey, RealRuntime>>();
+    if (partial) {
+        for (const auto& cs : cfg_->services) {
+            if (!only->count(ServiceRef{cs.vip, cs.port, cs.proto})) continue;
+            for (const auto& r : cs.reals) {
+                auto it = runtime_.find(RealKey{cs.vip, cs.port, cs.proto, r.ip, r.port});
+                if (it != runtime_.end()) runtime->insert(*it);
+            }
+        }
+    } else {
+        *runtime = runtime_;
+    }
     if (reload)
         for (auto& [k, rt] : *runtime) {  // operator overrides last until the next reload
             rt.weight_override = -1;
@@ -163,14 +189,16 @@ void Director::start_build(bool reload, PendingReload pr) {
         }
     std::shared_ptr<const Snapshot> prev = current_;
     std::shared_ptr<const config::Config> running = cfg_;
-    auto refer = may_refer();
+    auto refer = partial ? std::function<uint64_t(uint16_t)>() : may_refer();
     std::string path = pr.path;
     auto pending = std::make_shared<PendingReload>(std::move(pr));
     // A reload's build also serves rebuild() callers: it reads the runtime state as it is now.
     auto waiters = std::make_shared<std::vector<Done>>(std::move(waiters_));
     waiters_.clear();
-    asio::post(*builder_, [this, alive = alive_, reload, runtime, prev, running, refer, path, pending, waiters] {
+    asio::post(*builder_, [this, alive = alive_, reload, partial, only, runtime, prev, running, refer, path, pending,
+                           waiters] {
         auto built = std::make_shared<Built>();
+        built->partial = partial;
         try {
             const config::Config* cfg = running.get();
             if (reload) {
@@ -191,7 +219,7 @@ void Director::start_build(bool reload, PendingReload pr) {
             in.prev = prev.get();
             in.runtime = runtime.get();
             in.conns_of = refer;
-            built->result = build_snapshot(in);
+            built->result = partial ? build_services(in, *only) : build_snapshot(in);
         } catch (const config::ConfigError& e) {
             built->error = e.what();
         } catch (const std::exception& e) {
@@ -214,6 +242,11 @@ void Director::finish_build(Built& b, PendingReload& pr, std::vector<Done>& wait
             last_reload_ = std::chrono::system_clock::now();
             pr.done(b.error);
             dirty_ |= !waiters.empty();  // their change is still to be built, on the running config
+            for (auto& w : waiters) waiters_.push_back(std::move(w));
+        } else if (b.partial) {
+            // Should not happen; a full build settles it.
+            std::fprintf(stderr, "dplbd: partial build failed (%s); building everything\n", b.error.c_str());
+            dirty_ = dirty_all_ = true;
             for (auto& w : waiters) waiters_.push_back(std::move(w));
         } else {
             // Cannot happen for a configuration a reload accepted; keep what runs and say so.
@@ -259,8 +292,6 @@ void Director::install(BuildResult& r) {
         for (uint16_t id : r.new_dest_ids) dest_base_[id] = sums->dest[id];
         for (uint16_t id : r.new_service_ids) svc_base_[id] = sums->svc[id];
         current_ = next;
-        health_view_.clear();
-        for (const auto& [k, rt] : runtime_) health_view_[k] = rt.healthy;
     }
     publish_view();
 }
@@ -335,12 +366,6 @@ void Director::set_vips_owned(const std::vector<IpAddr>& vips, bool owned) {
         vip_owned_[v] = owned;
     }
     if (changed && current_) publish_view();
-}
-
-bool Director::healthy(const RealKey& k) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = health_view_.find(k);
-    return it == health_view_.end() || it->second;
 }
 
 // ---- reload ----
@@ -435,8 +460,9 @@ std::string Director::set_weight(const std::string& service, const std::string& 
         if (s.vip != vip || s.port != vport || s.proto != proto) continue;
         for (const auto& r : s.reals) {
             if (r.ip != rip || r.port != rport) continue;
-            runtime_[RealKey{vip, vport, proto, rip, rport}].weight_override = weight;
-            rebuild(std::move(published));
+            RealKey k{vip, vport, proto, rip, rport};
+            runtime_[k].weight_override = weight;
+            rebuild(k, std::move(published));
             return "";
         }
         return "no real server " + real + " in service " + service;
@@ -448,15 +474,16 @@ std::string Director::drain(const std::string& real, Done published) {
     IpAddr rip;
     uint16_t rport;
     if (!parse_endpoint(real, rip, rport, nullptr)) return "bad real server '" + real + "' (expected IP:PORT)";
-    bool found = false;
+    std::vector<RealKey> found;
     for (const auto& s : cfg_->services)
         for (const auto& r : s.reals)
-            if (r.ip == rip && r.port == rport) {
-                runtime_[RealKey{s.vip, s.port, s.proto, rip, rport}].drained = true;
-                found = true;
-            }
-    if (!found) return "no real server " + real;
-    rebuild(std::move(published));
+            if (r.ip == rip && r.port == rport) found.push_back(RealKey{s.vip, s.port, s.proto, rip, rport});
+    if (found.empty()) return "no real server " + real;
+    for (const RealKey& k : found) {
+        runtime_[k].drained = true;
+        rebuild(k);
+    }
+    rebuild(found[0], std::move(published));
     return "";
 }
 

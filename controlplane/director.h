@@ -65,6 +65,8 @@ public:
     // calls made before the build starts (or while another runs) are served by one build. `done`,
     // if given, runs on the control thread once that build is published ("" or why it failed).
     void rebuild(Done done = {});
+    // The same when only the runtime state of one real changed: only its service is rebuilt.
+    void rebuild(const RealKey& changed, Done done = {});
 
     // Re-reads `path` and applies it only if everything succeeds; `done` runs on the control thread
     // with "" or the errors (the running configuration is kept). Fields that cannot change while
@@ -103,9 +105,6 @@ public:
         else vrrp_states_[instance] = state;
     }
     const std::map<std::string, std::string>& vrrp_states() const { return vrrp_states_; }
-
-    // Health as of the last published snapshot; safe from the metrics thread.
-    bool healthy(const RealKey& k) const;
 
     // Lists connections from every worker (at most `limit` each); `done` runs on the control thread
     // once every worker has served it, or after 2 s with what came back.
@@ -162,13 +161,14 @@ private:
     std::shared_ptr<const View> view_;         // what the workers read now
     mutable std::mutex mu_;  // guards current_ and the bases against the metrics thread
     std::map<RealKey, RealRuntime> runtime_;
-    std::map<RealKey, bool> health_view_;  // copy of runtime_ health for other threads, under mu_
     std::map<IpAddr, bool> vip_owned_;     // VIPs of VRRP instances -> whether we are MASTER for them
     std::set<IpAddr> vrrp_vips_;           // every VIP of a VRRP instance in the configuration
     uint32_t failsafe_ms_ = 0;
     std::map<std::string, std::string> vrrp_states_;
 
     bool busy_ = false, dirty_ = false, kick_posted_ = false;
+    bool dirty_all_ = false;              // something beyond a few services' runtime state changed
+    std::set<ServiceRef> dirty_services_;  // services whose reals' runtime state changed
     std::deque<PendingReload> pending_reloads_;
     std::vector<Done> waiters_;  // rebuild() callers waiting for the next build
     std::deque<Retired> retired_;

@@ -94,7 +94,7 @@ void HealthManager::on_change(const RealKey& key, const std::string& what, bool 
     rt.dynamic_weight = dyn;
     std::printf("dplbd: health: %s is %s: %s\n", what.c_str(), up ? "UP" : "DOWN", reason.c_str());
     std::fflush(stdout);
-    director_.rebuild();
+    director_.rebuild(key);  // that service only
 }
 
 }  // namespace dplb

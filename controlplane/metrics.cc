@@ -63,7 +63,7 @@ public:
                 conns_total.metric.push_back(counter(l, static_cast<double>(c.conns)));
                 pkts.metric.push_back(counter(l, static_cast<double>(c.inpkts)));
                 bytes.metric.push_back(counter(l, static_cast<double>(c.inbytes)));
-                up.metric.push_back(gauge(l, d.draining ? 0 : real_up(s, d)));
+                up.metric.push_back(gauge(l, d.draining ? 0 : real_up(d)));
                 weight.metric.push_back(gauge(l, d.weight));
             }
         }
@@ -135,10 +135,7 @@ private:
         m.counter.value = v;
         return m;
     }
-    double real_up(const Service& s, const Dest& d) const {
-        RealKey k{s.vip, s.port, s.proto, d.ip, d.port};
-        return dir_.healthy(k) ? 1 : 0;
-    }
+    static double real_up(const Dest& d) { return d.healthy ? 1 : 0; }
 
     Director& dir_;
     std::vector<MetricsPort> ports_;

@@ -334,14 +334,12 @@ size_t NeighbourResolver::apply(const NeighbourTable& table) {
             if (!rt.resolved_mac || *rt.resolved_mac != it->second) {
                 std::printf("dplbd: neighbour %s is at %s\n", r.ip.str().c_str(), it->second.str().c_str());
                 rt.resolved_mac = it->second;
+                director_.rebuild(key);  // that service only; coalesced into one build
                 changed = true;
             }
         }
     }
-    if (changed) {
-        std::fflush(stdout);
-        director_.rebuild();
-    }
+    if (changed) std::fflush(stdout);
     return missing;
 }
 

@@ -1,5 +1,6 @@
 #include "snapshot_builder.h"
 
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -54,6 +55,43 @@ bool same_tables_input(const Service& a, const std::vector<Dest>& a_dests, const
         if (x.in_use != y.in_use || x.weight != y.weight || x.ip != y.ip || x.port != y.port) return false;
     }
     return true;
+}
+
+// A configured real as the workers see it: weight after runtime overrides and health, MAC static or
+// resolved; a real that failed its check leaves its service (draining) unless inhibit_on_failure.
+Dest configured_dest(const config::Service& cs, const config::RealServer& r, const RealRuntime* rt, uint16_t svc_id) {
+    Dest d;
+    d.ip = r.ip;
+    d.port = r.port;
+    d.vip = cs.vip;
+    d.vport = cs.port;
+    d.proto = cs.proto;
+    d.svc = svc_id;
+    d.in_use = true;
+    d.weight = effective_weight(r, rt);
+    if (r.has_mac) {
+        d.mac = r.mac;
+        d.has_mac = true;
+    } else if (rt && rt->resolved_mac) {
+        d.mac = *rt->resolved_mac;
+        d.has_mac = true;
+    }
+    d.healthy = !rt || rt->healthy;
+    if (!d.healthy && r.inhibit_on_failure) d.weight = 0;  // stays listed, takes nothing new
+    d.draining = !d.healthy && !r.inhibit_on_failure;    // leaves the service, as IPVS removes it
+    return d;
+}
+
+// The previous snapshot's tables when nothing they are built from changed; else new ones. Returns
+// the number of services whose tables were built (0 or 1).
+size_t reuse_or_build_tables(Service& svc, const Service* before, const Snapshot* prev, const std::vector<Dest>& dests,
+                             uint32_t mh_size) {
+    if (before && same_tables_input(*before, prev->dests, svc, dests, mh_size)) {
+        svc.tables = before->tables;
+        return 0;
+    }
+    build_sched_tables(svc, dests, mh_size);
+    return 1;
 }
 
 }  // namespace
@@ -165,40 +203,55 @@ BuildResult build_snapshot(const BuildInput& in) {
                 id = dest_ids.next("real servers");
                 out.new_dest_ids.push_back(id);
             }
-            Dest d;
+            Dest d = configured_dest(cs, r, rt, svc.id);
             d.gen = id < snap.dests.size() ? snap.dests[id].gen : 0;
             if (p == prev_dest.end()) d.gen++;
-            d.ip = r.ip;
-            d.port = r.port;
-            d.vip = cs.vip;
-            d.vport = cs.port;
-            d.proto = cs.proto;
-            d.svc = svc.id;
-            d.in_use = true;
-            d.weight = effective_weight(r, rt);
-            if (r.has_mac) {
-                d.mac = r.mac;
-                d.has_mac = true;
-            } else if (rt && rt->resolved_mac) {
-                d.mac = *rt->resolved_mac;
-                d.has_mac = true;
-            }
-            bool healthy = !rt || rt->healthy;
-            if (!healthy && r.inhibit_on_failure) d.weight = 0;  // stays listed, takes nothing new
-            d.draining = !healthy && !r.inhibit_on_failure;    // leaves the service, as IPVS removes it
             if (!d.draining) svc.dests.push_back(id);
             place(snap.dests, id, d);
         }
         const Service* before = it != prev_svc.end() ? prev_by_id[svc.id] : nullptr;
-        if (before && same_tables_input(*before, in.prev->dests, svc, snap.dests, cs.mh_table_size)) {
-            svc.tables = before->tables;
-        } else {
-            build_sched_tables(svc, snap.dests, cs.mh_table_size);
-            out.tables_rebuilt++;
-        }
+        out.tables_rebuilt += reuse_or_build_tables(svc, before, in.prev, snap.dests, cs.mh_table_size);
         snap.services.push_back(std::move(svc));
     }
     assign_vip_slots(snap);
+    return out;
+}
+
+BuildResult build_services(const BuildInput& in, const std::set<ServiceRef>& dirty) {
+    if (!in.prev) throw std::invalid_argument("build_services: no previous snapshot");
+    const config::Config& cfg = *in.cfg;
+    BuildResult out;
+    out.snap = *in.prev;  // shares every service's tables; copies the dests (a few bytes each)
+    Snapshot& snap = out.snap;
+    for (Service& svc : snap.services) {
+        if (!dirty.count(ServiceRef{svc.vip, svc.port, svc.proto})) continue;
+        const config::Service* cs = nullptr;
+        for (const config::Service& c : cfg.services)
+            if (c.vip == svc.vip && c.port == svc.port && c.proto == svc.proto) cs = &c;
+        if (!cs) throw std::invalid_argument("build_services: service not in the configuration it was built from");
+        // Its reals' ids, configured ones (in the service or draining from a failed check) only.
+        std::map<std::pair<std::array<uint8_t, 16>, uint16_t>, uint16_t> ids;
+        for (size_t id = 0; id < snap.dests.size(); id++) {
+            const Dest& d = snap.dests[id];
+            if (d.in_use && d.svc == svc.id) ids[{d.ip.b, d.port}] = static_cast<uint16_t>(id);
+        }
+        const Service before = svc;
+        svc.dests.clear();
+        for (const config::RealServer& r : cs->reals) {
+            auto f = ids.find({r.ip.b, r.port});
+            if (f == ids.end()) throw std::invalid_argument("build_services: a real without an id");
+            const RealRuntime* rt = nullptr;
+            if (in.runtime) {
+                auto it = in.runtime->find(RealKey{cs->vip, cs->port, cs->proto, r.ip, r.port});
+                if (it != in.runtime->end()) rt = &it->second;
+            }
+            Dest d = configured_dest(*cs, r, rt, svc.id);
+            d.gen = snap.dests[f->second].gen;
+            if (!d.draining) svc.dests.push_back(f->second);
+            snap.dests[f->second] = d;
+        }
+        out.tables_rebuilt += reuse_or_build_tables(svc, &before, in.prev, snap.dests, cs->mh_table_size);
+    }
     return out;
 }
 

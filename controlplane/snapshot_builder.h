@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -63,6 +64,22 @@ struct BuildResult {
 
 // Throws std::invalid_argument when the configuration needs more ids than the data plane has.
 BuildResult build_snapshot(const BuildInput& in);
+
+// A service as the operator names it.
+struct ServiceRef {
+    IpAddr vip;
+    uint16_t port = 0;
+    uint8_t proto = 0;
+    bool operator<(const ServiceRef& o) const {
+        return std::tie(vip.family, vip.b, port, proto) < std::tie(o.vip.family, o.vip.b, o.port, o.proto);
+    }
+};
+
+// The same result as build_snapshot when only the runtime state (health, weights, MACs) of the
+// `dirty` services changed since `in.prev` was built from `in.cfg`: copies the rest, so an event
+// costs one service's work (and a copy of the dests). `in.runtime` needs the entries of the dirty
+// services' reals only.
+BuildResult build_services(const BuildInput& in, const std::set<ServiceRef>& dirty);
 
 // Start-up convenience: no previous snapshot, no runtime state.
 Snapshot build_snapshot(const config::Config& cfg);

@@ -41,6 +41,7 @@ struct Dest {
     IpAddr vip;
     uint16_t vport = 0;
     uint8_t proto = 0;
+    bool healthy = true;  // its health check passes (or it has none); for listings and metrics
 };
 
 // Tables a scheduler precomputes from the reals and weights (see sched.h).

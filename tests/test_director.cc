@@ -301,6 +301,49 @@ TEST_F(DirectorTest, HealthChangeRebuildsOnlyThatServicesTables) {
     EXPECT_EQ(after->services[1].dests.size(), 3u);  // the down real left the service
 }
 
+// An event about one real builds its service only, and the result is what a full build gives.
+TEST_F(DirectorTest, OneRealsChangeBuildsItsServiceOnlyAndMatchesAFullBuild) {
+    start(config_yaml(3, 4));
+    auto key = [this](int svc, int real) {
+        const config::Service& s = director_->config().services[svc];
+        return RealKey{s.vip, s.port, s.proto, s.reals[real].ip, s.reals[real].port};
+    };
+    uint64_t tables = director_->tables_rebuilt();
+    director_->runtime()[key(1, 2)].healthy = false;
+    director_->runtime()[key(2, 0)].weight_override = 5;
+    bool done = false;
+    director_->rebuild(key(1, 2));
+    director_->rebuild(key(2, 0), [&](const std::string& err) { done = err.empty(); });
+    ASSERT_TRUE(run_until([&] { return done; }));
+    EXPECT_EQ(director_->tables_rebuilt(), tables + 2);
+    auto partial = director_->snapshot();
+
+    done = false;
+    director_->rebuild([&](const std::string& err) { done = err.empty(); });  // everything
+    ASSERT_TRUE(run_until([&] { return done; }));
+    auto full = director_->snapshot();
+    ASSERT_EQ(partial->services.size(), full->services.size());
+    for (size_t i = 0; i < full->services.size(); i++) {
+        EXPECT_EQ(partial->services[i].id, full->services[i].id);
+        EXPECT_EQ(partial->services[i].dests, full->services[i].dests) << i;
+        EXPECT_EQ(partial->services[i].tables->mh, full->services[i].tables->mh) << i;
+        EXPECT_EQ(partial->services[i].tables->wrr_seq, full->services[i].tables->wrr_seq) << i;
+    }
+    ASSERT_EQ(partial->dests.size(), full->dests.size());
+    for (size_t id = 0; id < full->dests.size(); id++) {
+        const Dest &a = partial->dests[id], &b = full->dests[id];
+        EXPECT_EQ(std::tie(a.in_use, a.draining, a.healthy, a.weight, a.gen, a.svc, a.port),
+                  std::tie(b.in_use, b.draining, b.healthy, b.weight, b.gen, b.svc, b.port))
+            << id;
+        EXPECT_EQ(a.ip, b.ip) << id;
+        EXPECT_EQ(a.mac, b.mac) << id;
+    }
+    const Dest& down = full->dests[dest_id("10.1.0.7")];  // services[1].reals[2]
+    EXPECT_FALSE(down.healthy);
+    EXPECT_TRUE(down.draining);
+    EXPECT_EQ(full->dests[dest_id("10.1.0.9")].weight, 5);  // services[2].reals[0]
+}
+
 TEST_F(DirectorTest, NoOpReloadRebuildsNoTable) {
     start(config_yaml(5, 4));
     uint64_t tables = director_->tables_rebuilt();
