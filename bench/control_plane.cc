@@ -370,7 +370,7 @@ HealthResult health_flips(Scenario& s, Workers& w, int flips) {
         auto t0 = Clock::now();
         double cpu0 = thread_cpu_ms();
         d.runtime()[key].healthy = (i % 2 != 0);  // even: down, odd: back up
-        d.rebuild([&](const std::string& e) {
+        d.rebuild(key, [&](const std::string& e) {  // as HealthManager::on_change does
             t_pub = Clock::now();
             published = true;
             error = e;
@@ -421,9 +421,9 @@ HealthResult health_flips(Scenario& s, Workers& w, int flips) {
 // Where a build's time goes: the same steps as a health change's build and a reload's, run alone on
 // this thread while nothing else runs (median of `n`). Diagnostics: not part of the targets.
 struct Breakdown {
-    double runtime_copy_ms = 0;  // the copy of Director::runtime() start_build makes on the control thread
-    double health_view_ms = 0;   // install()'s health_view_ refill from runtime(), also on the control thread
-    double build_ms = 0;         // build_snapshot for one real's health change (one service's tables)
+    double partial_ms = 0;       // build_services for one real's health change (what Director runs)
+    double full_ms = 0;          // build_snapshot of everything for the same change (reloads, freeing ids)
+    double build_ms = 0;         // = partial_ms (the path a health change takes)
     double one_table_ms = 0;     // build_sched_tables for one service
     double parse_ms = -1;        // load_config_file of the running file (reload)
     double reload_build_ms = -1; // build_snapshot from that configuration (no table changes)
@@ -435,27 +435,23 @@ Breakdown breakdown(Scenario& s, const std::string& path, bool with_reload, int 
     dplb::Director& d = *s.d;
     std::shared_ptr<const dplb::Snapshot> snap = d.snapshot();
     const dplb::RealKey key = s.keys[s.keys.size() / 2 + 7 < s.keys.size() ? s.keys.size() / 2 + 7 : 0];
-    std::vector<double> copy, hview, build, table, parse, rbuild;
-    std::map<dplb::RealKey, bool> health_view;
+    std::vector<double> partial, full, table, parse, rbuild;
     auto median = [](std::vector<double>& v) { return stats_of(v).median; };
     for (int i = 0; i < n; i++) {
-        auto t0 = Clock::now();
         auto rt = std::make_shared<std::map<dplb::RealKey, dplb::RealRuntime>>(d.runtime());
-        copy.push_back(ms_since(t0));
-        t0 = Clock::now();
-        health_view.clear();
-        for (const auto& [k, v] : d.runtime()) health_view[k] = v.healthy;
-        hview.push_back(ms_since(t0));
         (*rt)[key].healthy = false;
         dplb::BuildInput in;
         in.cfg = &d.config();
         in.prev = snap.get();
         in.runtime = rt.get();
         in.conns_of = [](uint16_t) -> uint64_t { return 1; };
-        t0 = Clock::now();
-        dplb::BuildResult r = dplb::build_snapshot(in);
-        build.push_back(ms_since(t0));
+        auto t0 = Clock::now();
+        dplb::BuildResult r = dplb::build_services(in, {dplb::ServiceRef{key.vip, key.vport, key.proto}});
+        partial.push_back(ms_since(t0));
         b.build_tables = r.tables_rebuilt;
+        t0 = Clock::now();
+        (void)dplb::build_snapshot(in);
+        full.push_back(ms_since(t0));
         dplb::Service svc = snap->services[snap->services.size() / 2];
         t0 = Clock::now();
         dplb::build_sched_tables(svc, snap->dests, d.config().services[0].mh_table_size);
@@ -476,9 +472,9 @@ Breakdown breakdown(Scenario& s, const std::string& path, bool with_reload, int 
         rbuild.push_back(ms_since(t0));
         b.reload_tables = r.tables_rebuilt;
     }
-    b.runtime_copy_ms = median(copy);
-    b.health_view_ms = median(hview);
-    b.build_ms = median(build);
+    b.partial_ms = median(partial);
+    b.full_ms = median(full);
+    b.build_ms = b.partial_ms;
     b.one_table_ms = median(table);
     if (with_reload) {
         b.parse_ms = median(parse);
@@ -488,19 +484,17 @@ Breakdown breakdown(Scenario& s, const std::string& path, bool with_reload, int 
 }
 
 void print_breakdown(const Breakdown& b) {
-    std::printf("    breakdown (alone on this thread): control thread: runtime copy %s ms, health_view refill %s ms; "
-                "builder: build_snapshot %s ms (%zu table(s) rebuilt), of which one service's tables %s ms\n",
-                fmt(b.runtime_copy_ms).c_str(), fmt(b.health_view_ms).c_str(), fmt(b.build_ms).c_str(), b.build_tables,
-                fmt(b.one_table_ms).c_str());
+    std::printf("    breakdown (alone on this thread): builder: that service only (build_services) %s ms (%zu table(s) "
+                "rebuilt), of which one service's tables %s ms; everything (build_snapshot, as a reload) %s ms\n",
+                fmt(b.partial_ms).c_str(), b.build_tables, fmt(b.one_table_ms).c_str(), fmt(b.full_ms).c_str());
     if (b.parse_ms >= 0)
         std::printf("    reload breakdown: parse %s ms, build_snapshot %s ms (%zu table(s) rebuilt)\n",
                     fmt(b.parse_ms, 1).c_str(), fmt(b.reload_build_ms, 1).c_str(), b.reload_tables);
 }
 
 void put_breakdown(Json& j, const std::string& sfx, const Breakdown& b) {
-    j.num("diag_runtime_copy_ms_" + sfx, b.runtime_copy_ms);
-    j.num("diag_health_view_ms_" + sfx, b.health_view_ms);
-    j.num("diag_build_snapshot_ms_" + sfx, b.build_ms);
+    j.num("diag_build_services_ms_" + sfx, b.partial_ms);
+    j.num("diag_build_snapshot_ms_" + sfx, b.full_ms);
     j.num("diag_one_service_tables_ms_" + sfx, b.one_table_ms);
     if (b.parse_ms >= 0) {
         j.num("diag_reload_parse_ms_" + sfx, b.parse_ms, 1);
@@ -622,7 +616,7 @@ TakeoverResult takeovers(Scenario& s, ArpCapture& cap, int n, bool storm) {
     std::function<void()> step = [&] {
         if (!storming) return;
         d.runtime()[skey].healthy = !d.runtime()[skey].healthy;
-        d.rebuild([&](const std::string&) {
+        d.rebuild(skey, [&](const std::string&) {
             tr.storm_builds++;
             step();
         });

@@ -117,14 +117,12 @@ def section(r, text, command):
         "",
         f"| | 1 service | {big:,} services |",
         "|---|---|---|",
-        f"| `build_snapshot` for one real's health change (builder thread in dplbd) | "
-        f"{f(g('diag_build_snapshot_ms_1'))} ms | {f(g(f'diag_build_snapshot_ms_{b}'))} ms |",
+        f"| `build_services` for one real's health change (what dplbd's builder runs) | "
+        f"{f(g('diag_build_services_ms_1'))} ms | {f(g(f'diag_build_services_ms_{b}'))} ms |",
         f"| ... of which that service's scheduler tables (`build_sched_tables`) | "
         f"{f(g('diag_one_service_tables_ms_1'))} ms | {f(g(f'diag_one_service_tables_ms_{b}'))} ms |",
-        f"| copy of `Director::runtime()` (`start_build`, control thread) | {f(g('diag_runtime_copy_ms_1'), 3)} ms | "
-        f"{f(g(f'diag_runtime_copy_ms_{b}'), 3)} ms |",
-        f"| refill of `health_view_` (`install`, control thread) | {f(g('diag_health_view_ms_1'), 3)} ms | "
-        f"{f(g(f'diag_health_view_ms_{b}'), 3)} ms |",
+        f"| `build_snapshot` of everything for the same change (reloads, freeing ids) | "
+        f"{f(g('diag_build_snapshot_ms_1'))} ms | {f(g(f'diag_build_snapshot_ms_{b}'))} ms |",
         f"| reload: `load_config_file` / `build_snapshot` | | {f(g(f'diag_reload_parse_ms_{b}'), 1)} / "
         f"{f(g(f'diag_reload_build_ms_{b}'), 1)} ms |",
         "",
