@@ -453,5 +453,24 @@ TEST(SchedAll, SingleRealTakesEverything) {
     }
 }
 
+// Every director with the same reals must build the same Maglev table, also across versions: a change
+// to the permutation hashes or seeds would send established flows to other reals when directors of
+// two versions share VIPs (ECMP, VRRP failover). The table of a fixed set of reals is pinned here:
+// the first 24 entries of a 251-slot table written out, and an FNV-1a digest of the default
+// 65537-slot one. If this fails, the change breaks flows across a mixed-version upgrade: say so in
+// the release notes, or undo it.
+TEST(Maglev, TableOfAFixedConfigurationIsPinned) {
+    Lb small = make_service(Sched::mh, {1, 1, 2, 1, 3}, 251);
+    std::vector<uint16_t> head(small.svc.tables->mh.begin(), small.svc.tables->mh.begin() + 24);
+    EXPECT_EQ(head, (std::vector<uint16_t>{4, 2, 4, 4, 4, 4, 2, 1, 3, 3, 4, 4, 4, 2, 2, 0, 4, 0, 4, 2, 4, 3, 3, 3}));
+    Lb big = make_service(Sched::mh, {1, 1, 2, 1, 3});
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (uint16_t id : big.svc.tables->mh) {
+        h = (h ^ (id & 0xff)) * 0x100000001b3ULL;
+        h = (h ^ (id >> 8)) * 0x100000001b3ULL;
+    }
+    EXPECT_EQ(h, 0x35f373f30fa6b509ULL) << std::hex << h;
+}
+
 }  // namespace
 }  // namespace dplb

@@ -247,7 +247,8 @@ class Interop:
         self.start_keepalived(150, "MASTER")
         if not wait_for(lambda: self.ka_entered("VI_4", "MASTER") and self.ka_entered("VI_6", "MASTER"), 10):
             die("keepalived did not become MASTER:\n" + lab.log_text(self.ka_label))
-        check(True, "A: keepalived is MASTER of both routers")
+        check(self.ka_entered("VI_4", "MASTER") > 0 and self.ka_entered("VI_6", "MASTER") > 0,
+              "A: keepalived is MASTER of both routers")
         self.start_dplb(100, "BACKUP")
         time.sleep(master_down(100) + 1.0)  # long enough for dplb to take over if it ignored keepalived
         for inst in ("VI_4", "VI_6"):
@@ -284,7 +285,8 @@ class Interop:
         if not wait_for(lambda: self.dplb_state("VI_4") == "MASTER" and self.dplb_state("VI_6") == "MASTER",
                         master_down(150) + 2):
             die("B: dplb did not become MASTER:\n" + lab.log_text(self.dp_label))
-        check(True, "B: dplb is MASTER of both routers")
+        check(self.dplb_state("VI_4") == "MASTER" and self.dplb_state("VI_6") == "MASTER",
+              "B: dplb is MASTER of both routers")
         self.start_keepalived(100, "BACKUP")
         time.sleep(master_down(100) + 1.0)
         check(self.ka_entered("VI_4", "BACKUP") and self.ka_entered("VI_6", "BACKUP")
