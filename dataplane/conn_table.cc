@@ -22,7 +22,13 @@ bool ConnTable::init(const char* name, uint32_t capacity, uint32_t key_len, int 
     params.hash_func = rte_hash_crc;  // SSE4.2 CRC32: cheaper than jhash for 16/40-byte keys
     params.hash_func_init_val = 0;
     params.socket_id = socket;
-    params.extra_flag = 0;  // one writer, no concurrent readers: no locks, no RCU
+    // One writer, no concurrent readers: no locks, no RCU. Extendable buckets: without them an add
+    // fails once a key's two buckets and its short cuckoo paths are full, from ~99.6% of the capacity
+    // at 262144 entries, and removing one entry to make room for another (Processor::add_evicting)
+    // worked for only ~80% of new keys in a full table of that size (measured); with them every key
+    // fits until all `capacity` slots hold one, and an eviction always makes room. About 8.5 bytes more
+    // per entry (an equal number of extra buckets and their free ring; see memory_bytes()).
+    params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
     hash_ = rte_hash_create(&params);
     if (!hash_) return false;
     entries_ = static_cast<ConnEntry*>(rte_malloc_socket(name, sizeof(ConnEntry) * capacity, 64, socket));
@@ -72,9 +78,10 @@ uint32_t ConnTable::size() const { return static_cast<uint32_t>(rte_hash_count(h
 size_t ConnTable::memory_bytes() const {
     if (!hash_) return 0;
     // rte_hash does not report its footprint; this mirrors rte_hash_create's allocations for a
-    // single-writer table: 64-byte buckets of 8 slots (power of two >= entries/8), a key store of
-    // (entries + 1) slots of key+8 bytes rounded to 16, and a free-slot ring of 4-byte indexes
-    // (power of two > entries), plus our 8-byte entries.
+    // single-writer table with extendable buckets: 64-byte buckets of 8 slots (power of two >=
+    // entries/8) and as many extension buckets with a free ring of 4-byte indexes (power of two >
+    // buckets), a key store of (entries + 1) slots of key+8 bytes rounded to 16, and a free-slot ring
+    // of 4-byte indexes (power of two > entries), plus our 8-byte entries.
     auto pow2 = [](uint64_t v) {
         uint64_t p = 1;
         while (p < v) p <<= 1;
@@ -82,7 +89,8 @@ size_t ConnTable::memory_bytes() const {
     };
     uint64_t buckets = pow2((capacity_ + 7) / 8);
     uint64_t key_slot = (key_len_ + 8 + 15) / 16 * 16;
-    uint64_t bytes = buckets * 64 + (uint64_t{capacity_} + 1) * key_slot + pow2(uint64_t{capacity_} + 1) * 4 +
+    uint64_t bytes = 2 * buckets * 64 + pow2(buckets + 1) * 4 + (uint64_t{capacity_} + 1) * key_slot +
+                     pow2(uint64_t{capacity_} + 1) * 4 +
                      uint64_t{capacity_} * sizeof(ConnEntry);
     return static_cast<size_t>(bytes);
 }

@@ -84,6 +84,57 @@ public:
         return removed;
     }
 
+    // An entry to give up when add() fails (IPVS's drop_entry, net/netfilter/ipvs/ip_vs_conn.c): looks at
+    // up to `budget` slots from where the last call stopped and returns an expired entry if it meets
+    // one, else the live entry for which evictable(state) holds that expires soonest (the oldest, for
+    // entries of one timeout), or -1. The next call starts just past the slot returned: a slot freed
+    // here is where the next add() lands (rte_hash reuses the freed key slot), so the entry that took
+    // it is not looked at again before a whole pass of the table, and eviction goes oldest first.
+    template <class F>
+    int32_t find_victim(uint32_t now_ms, uint32_t budget, F&& evictable) {
+        int32_t best = -1;
+        uint32_t best_left = UINT32_MAX, pos = evict_cursor_, after_best = pos;
+        for (uint32_t i = 0; i < budget && capacity_ > 0; i++) {
+            const ConnEntry& e = entries_[pos];
+            uint32_t next = pos + 1 == capacity_ ? 0 : pos + 1;
+            if (e.state != kFreeEntry) {
+                if (time_reached(now_ms, e.expire_ms)) {
+                    best = static_cast<int32_t>(pos);
+                    after_best = next;
+                    break;
+                }
+                uint32_t left = e.expire_ms - now_ms;
+                if (evictable(e.state) && left < best_left) {
+                    best = static_cast<int32_t>(pos);
+                    best_left = left;
+                    after_best = next;
+                }
+            }
+            pos = next;
+        }
+        evict_cursor_ = best >= 0 ? after_best : pos;
+        return best;
+    }
+
+    // Pressure: add() failed at `now_ms` (the table was full, or the key's buckets were).
+    // full_recently() holds while the table is still as full as it was then, and for `window_ms` after
+    // it was last seen so. Costs a ring count (rte_hash_count); meant for misses, not for every packet.
+    void note_full(uint32_t now_ms) {
+        full_seen_ = true;
+        full_at_ms_ = now_ms;
+        full_size_ = size();
+    }
+    bool full_recently(uint32_t now_ms, uint32_t window_ms) {
+        if (!full_seen_) return false;
+        if (size() >= full_size_) {
+            full_at_ms_ = now_ms;
+            return true;
+        }
+        if (now_ms - full_at_ms_ < window_ms) return true;
+        full_seen_ = false;  // so the 32-bit clock's wrap never brings an old mark back
+        return false;
+    }
+
     // Visits every live entry (control-plane listing; not for the hot path).
     template <class F>
     void for_each(F&& fn) const {
@@ -97,6 +148,10 @@ private:
     uint32_t capacity_ = 0;
     uint32_t key_len_ = 0;
     uint32_t cursor_ = 0;
+    uint32_t evict_cursor_ = 0;
+    uint32_t full_at_ms_ = 0;
+    uint32_t full_size_ = 0;
+    bool full_seen_ = false;
 };
 
 }  // namespace dplb

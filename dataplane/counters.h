@@ -39,6 +39,7 @@ struct alignas(64) CoreCounters {
     uint64_t from_kernel = 0;   // sent by the kernel on the exception path, out of the port
     uint64_t not_for_us = 0;    // unicast to another host's MAC (promiscuous ports)
     uint64_t expired = 0;       // entries removed by timeout
+    uint64_t evicted = 0;       // live entries that never completed a handshake, removed to make room (table full)
     uint64_t stale = 0;         // entries whose real id was handed to another real: rescheduled, never forwarded
     uint64_t drops[kDropCount] = {};
     ServiceCounters svc[kMaxServices];

@@ -24,7 +24,7 @@ namespace dplb {
     X(tcp_bad_doff, "TCP data offset below 5 or past the IP payload")                   \
     X(udp_truncated, "UDP header cut short")                                            \
     X(udp_bad_length, "UDP length below 8 or past the IP payload")                      \
-    X(tcp_no_conn, "TCP without SYN and no connection (service is not mh)")             \
+    X(tcp_no_conn, "TCP without SYN and no connection (service not mh, table not full in the last 10 s)") \
     X(no_dest, "no real server available (all weight 0 or none)")                       \
     X(vip_inactive, "traffic for a VIP this director does not own now")                 \
     X(no_dest_mac, "the chosen real server has no MAC address yet")                     \

@@ -169,11 +169,13 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
     uint64_t fh = flow_hash(p);
     if (is_tcp(p) && (!(p.tcp_flags & kTcpSyn) || (p.tcp_flags & kTcpRst))) {
         // Only a SYN opens a connection. Under mh the table choice is the scheduler's choice, so a
-        // flow that another director (or an expired entry) started still reaches its real.
-        if (svc.sched != Sched::mh) return drop(Drop::tcp_no_conn);
+        // flow that another director (or an expired entry) started still reaches its real; while the
+        // table is full (or was, kFullWindowMs), so does one whose SYN found no room.
+        if (svc.sched != Sched::mh && !table.full_recently(now_ms, kFullWindowMs)) return drop(Drop::tcp_no_conn);
         return forward_stateless(f, svc, fh, port_mac);
     }
     pos = table.add(key);
+    if (pos < 0) pos = add_evicting(table, key, now_ms);
     if (pos < 0) {
         counters_->table_full++;
         return forward_stateless(f, svc, fh, port_mac);
@@ -358,13 +360,41 @@ Verdict Processor::answer_nd(Frame& f, const Parsed& p, const MacAddr& port_mac)
     return Verdict::tx;
 }
 
-void Processor::release(const ConnEntry& e) {
+void Processor::release(const ConnEntry& e, bool evicted) {
     DestCounters& dc = counters_->dest[e.dest];
     if (e.state == kTemplateState) dc.persist--;
     else if (state_is_active(e.state)) dc.active--;
     else dc.inactive--;
     dc.refs--;
-    counters_->expired++;
+    (evicted ? counters_->evicted : counters_->expired)++;
+}
+
+namespace {
+
+// A TCP entry that has seen no ACK completing the handshake: what a SYN flood leaves behind.
+inline bool never_established(uint8_t state) {
+    switch (static_cast<TcpState>(state)) {
+    case TcpState::none:
+    case TcpState::syn_sent:
+    case TcpState::syn_recv:
+    case TcpState::synack: return true;
+    default: return false;
+    }
+}
+
+}  // namespace
+
+// add() failed: mark the table full, make room by removing one entry that never completed a
+// handshake (or one that expired) near the eviction cursor, and try once more.
+int32_t Processor::add_evicting(ConnTable& table, const void* key, uint32_t now_ms) {
+    table.note_full(now_ms);
+    int32_t victim = table.find_victim(now_ms, kEvictScanSlots, never_established);
+    if (victim < 0) return -1;
+    const ConnEntry& v = table.at(victim);
+    release(v, !time_reached(now_ms, v.expire_ms));
+    table.remove(victim);
+    removed_in_burst_ = true;  // later packets of this burst look their entries up again
+    return table.add(key);
 }
 
 void Processor::expire_at(ConnTable& table, int32_t pos) {

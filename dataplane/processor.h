@@ -88,6 +88,25 @@ public:
     static constexpr uint32_t kMaxSweepSlots = 4096;
     static constexpr uint32_t kPressureSweepSlots = 64;
 
+    // A table under pressure (a SYN flood, or simply full): add() failed and the table is still as
+    // full as it was then, or was within the last kFullWindowMs. While it is, a TCP packet without SYN
+    // that finds no entry is forwarded by its service's Maglev table whatever the scheduler (counted
+    // as `stateless`), as a new flow that found no room is: a client whose SYN went out by Maglev has
+    // its ACK, data and FIN follow it. The window covers a handshake whose ACK (or retransmitted SYN:
+    // 1 s, then 3 s on Linux) arrives just after the flood's entries began to expire. A connection that
+    // started without an entry and goes on past the window is dropped as tcp_no_conn again (it never
+    // gets an entry: only a SYN opens one).
+    static constexpr uint32_t kFullWindowMs = 10000;
+    // When add() fails, entries that never completed a handshake go first (IPVS's drop_entry idea):
+    // up to kEvictScanSlots slots are looked at (ConnTable::find_victim), the SYN_RECV (or expired)
+    // one that expires soonest is removed (counted in `evicted`, or `expired`) and add() is tried
+    // once more. Live ESTABLISHED and later states, UDP entries and persistence templates are never
+    // evicted. The scan is 16 slots: two cache lines of entries, a bounded cost per failed add. The
+    // client's own entry, made this way, is reached again only after a whole table's worth of flood
+    // SYNs (oldest first); if its ACK comes later still, the rest of that flow goes by Maglev, which
+    // for a service that is not mh may be another real.
+    static constexpr uint32_t kEvictScanSlots = 16;
+
     // Called by the control thread; the worker serves it from expire(). One at a time.
     void request_dump(DumpRequest* req) { dump_.store(req, std::memory_order_release); }
 
@@ -108,7 +127,8 @@ private:
     uint16_t choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t fh, uint32_t now_ms);
     Verdict answer_arp(Frame& f, const Parsed& p, const MacAddr& port_mac);
     Verdict answer_nd(Frame& f, const Parsed& p, const MacAddr& port_mac);
-    void release(const ConnEntry& e);
+    void release(const ConnEntry& e, bool evicted = false);
+    int32_t add_evicting(ConnTable& table, const void* key, uint32_t now_ms);
     void expire_at(ConnTable& table, int32_t pos);
     // Whether an entry still refers to the real it was made for, in this service: its id in range,
     // in use, of the same generation (the id was not handed to another real since) and service.

@@ -161,18 +161,158 @@ TEST_F(ConnState, PersistenceTemplateExpiresAfterItsTimeout) {
 }
 
 TEST_F(ConnState, FullTableForwardsNewFlowsByMaglevAndCountsThem) {
-    // 1024-entry table: fill it with SYNs to the mh service, then one more flow.
-    unsigned sent = 0, full = 0;
-    for (uint32_t i = 0; i < 1400; i++) {
+    // 1024-entry table: fill it with ESTABLISHED flows to the mh service (nothing to evict), then more.
+    unsigned flows = 0;
+    for (uint32_t i = 0; i < 1400; i++, flows++) {
         Bytes s = tcp(kToLb, "192.0.2.1", "10.0.0.101", static_cast<uint16_t>(10000 + i), 80, kTcpSyn);
+        Bytes a = tcp(kToLb, "192.0.2.1", "10.0.0.101", static_cast<uint16_t>(10000 + i), 80, kTcpAck);
         ASSERT_EQ(send(s, 0), Verdict::tx);
-        sent++;
+        ASSERT_EQ(send(a, 0), Verdict::tx);
     }
-    full = static_cast<unsigned>(proc_->counters().table_full);
+    const CoreCounters& c = proc_->counters();
+    unsigned full = static_cast<unsigned>(c.table_full);
     EXPECT_GT(full, 0u);
-    EXPECT_EQ(proc_->counters().stateless, full);
-    EXPECT_EQ(proc_->counters().forwarded, sent);
-    EXPECT_EQ(proc_->table4().size() + full, sent);
+    EXPECT_EQ(c.evicted, 0u) << "ESTABLISHED entries are never evicted";
+    EXPECT_EQ(c.stateless, 2u * full) << "each SYN that found no room, and its ACK";
+    EXPECT_EQ(c.forwarded, 2u * flows);
+    EXPECT_EQ(proc_->table4().size() + full, flows);
+}
+
+// The client's frames as forwarded, one call per packet: the real's MAC, or nothing when not sent.
+class SynFlood : public ConnState {
+protected:
+    // Fills the IPv4 table with flows from 192.0.2.1 to 10.0.0.100:80 (svc0, rr), client ports from
+    // 10000, each a SYN (and an ACK when `establish`), at time `now`, until an add() fails; returns
+    // the number of flows sent.
+    unsigned fill(bool establish, uint32_t now) {
+        unsigned n = 0;
+        while (proc_->counters().table_full == 0 && proc_->counters().evicted == 0 && n < 4096) {
+            uint16_t sport = static_cast<uint16_t>(10000 + n++);
+            EXPECT_EQ(pkt(sport, kTcpSyn, now), Verdict::tx);
+            if (establish) {
+                EXPECT_EQ(pkt(sport, kTcpAck, now), Verdict::tx);
+            }
+        }
+        return n;
+    }
+    // One packet of the legitimate client 198.51.100.7:5555 -> 10.0.0.100:80; the destination MAC
+    // it left with, or "dropped".
+    std::string client(uint8_t flags, uint32_t now, size_t payload = 0) {
+        Bytes f = tcp(kToLb, "198.51.100.7", "10.0.0.100", 5555, 80, flags, payload);
+        return send(f, now) == Verdict::tx ? MacAddr{{f[0], f[1], f[2], f[3], f[4], f[5]}}.str() : "dropped";
+    }
+    uint8_t client_state() {
+        ConnKey4 k{};
+        k.src = ip("198.51.100.7").v4_be();
+        k.dst = ip("10.0.0.100").v4_be();
+        k.sport = 5555;
+        k.dport = 80;
+        k.proto = kProtoTcp;
+        int32_t pos = proc_->table4().lookup(&k);
+        return pos < 0 ? kFreeEntry : proc_->table4().at(pos).state;
+    }
+    uint64_t drops(Drop d) const { return proc_->counters().drops[static_cast<unsigned>(d)]; }
+};
+
+// Without room and nothing to evict (a table full of ESTABLISHED flows), the client's SYN goes out by
+// Maglev; its ACK, data and FIN must follow it there (they used to be dropped as tcp_no_conn on rr),
+// while the table stays full and for Processor::kFullWindowMs after it was last seen full.
+TEST_F(SynFlood, FullOfEstablishedFlowsTheClientRidesOnMaglevThroughTheWindow) {
+    ASSERT_EQ(pkt(9999, kTcpSyn, 0), Verdict::tx);  // one flow that will leave: RST -> CLOSE, 10 s
+    ASSERT_EQ(pkt(9999, kTcpAck, 0), Verdict::tx);
+    ASSERT_EQ(pkt(9999, kTcpRst, 0), Verdict::tx);
+    unsigned n = fill(true, 0);
+    ASSERT_EQ(proc_->counters().table_full, 1u);
+    const uint64_t stateless0 = proc_->counters().stateless;  // the last filler's SYN and ACK
+    ASSERT_EQ(stateless0, 2u);
+
+    // Maglev's choice for 198.51.100.7:5555 -> 10.0.0.100:80 over rs1/rs2 (251-slot table built from
+    // the fixture's reals alone): rs2.
+    const std::string rs2 = kRs2Mac.str();
+    EXPECT_EQ(client(kTcpSyn, 5000), rs2);
+    EXPECT_EQ(proc_->counters().table_full, 2u);
+    EXPECT_EQ(client_state(), kFreeEntry) << "no room: no entry";
+    EXPECT_EQ(client(kTcpAck, 9000), rs2);
+    EXPECT_EQ(client(kTcpAck | 0x08, 9000, 100), rs2);
+    EXPECT_EQ(drops(Drop::tcp_no_conn), 0u);
+    EXPECT_EQ(proc_->counters().stateless, stateless0 + 3);
+
+    // The RST flow leaves at 10 s: the table has room now, and the window runs from 9 s.
+    proc_->expire(10000, proc_->table4().capacity());
+    ASSERT_EQ(proc_->table4().size(), n - 1);  // n fillers, the last without an entry
+    EXPECT_EQ(client(kTcpAck | 0x08, 9000 + Processor::kFullWindowMs - 1, 100), rs2) << "window still open";
+    EXPECT_EQ(client(kTcpFin | kTcpAck, 9000 + Processor::kFullWindowMs), "dropped") << "window closed";
+    EXPECT_EQ(drops(Drop::tcp_no_conn), 1u);
+    EXPECT_EQ(proc_->counters().evicted, 0u);
+    EXPECT_EQ(proc_->counters().stateless, stateless0 + 4);
+}
+
+// A SYN flood fills the table with SYN_RECV entries: a new client's SYN evicts the oldest of them and
+// gets an entry of its own, so its ACK, data and FIN reach the real the scheduler chose.
+TEST_F(SynFlood, TheClientsSynEvictsTheOldestHalfOpenEntryAndGetsItsOwn) {
+    ASSERT_EQ(pkt(9999, kTcpSyn, 0), Verdict::tx);  // an ESTABLISHED flow from before the flood
+    ASSERT_EQ(pkt(9999, kTcpAck, 0), Verdict::tx);
+    // The flood, one SYN a millisecond: the first flow is the oldest.
+    unsigned n = 0;
+    for (; n < 1100; n++) ASSERT_EQ(pkt(static_cast<uint16_t>(10000 + n), kTcpSyn, 1 + n), Verdict::tx);
+    const CoreCounters& c = proc_->counters();
+    const uint64_t evicted = c.evicted;
+    ASSERT_GT(evicted, 0u);
+    EXPECT_EQ(c.table_full, 0u) << "every flood SYN found a half-open entry to replace";
+    EXPECT_EQ(c.expired, 0u);
+    EXPECT_EQ(proc_->table4().size(), n + 1 - evicted);
+    EXPECT_EQ(state_of(9999), static_cast<uint8_t>(TcpState::established)) << "never evicted";
+    EXPECT_EQ(state_of(10000), kFreeEntry) << "the oldest half-open entry went first";
+    EXPECT_EQ(state_of(static_cast<uint16_t>(10000 + n - 1)), static_cast<uint8_t>(TcpState::syn_recv));
+    // Oldest first, all the way: the first `evicted` flood flows are gone, the next one is still here.
+    for (unsigned i = 0; i < evicted; i++)
+        ASSERT_EQ(state_of(static_cast<uint16_t>(10000 + i)), kFreeEntry) << "flood flow " << i;
+    EXPECT_EQ(state_of(static_cast<uint16_t>(10000 + evicted)), static_cast<uint8_t>(TcpState::syn_recv));
+    // Counters stay exact: every entry is SYN_RECV (inactive) except 9999's.
+    EXPECT_EQ(active(0) + active(1), 1u);
+    EXPECT_EQ(inactive(0) + inactive(1), n - evicted);
+    EXPECT_EQ(c.dest[0].refs + c.dest[1].refs, n + 1 - evicted);
+
+    // The client: 1 + 1100 SYNs so far under rr over rs1/rs2, so the next one goes to rs2.
+    const std::string rs2 = kRs2Mac.str();
+    EXPECT_EQ(client(kTcpSyn, 2000), rs2);
+    EXPECT_EQ(c.evicted, evicted + 1);
+    EXPECT_EQ(client_state(), static_cast<uint8_t>(TcpState::syn_recv));
+    EXPECT_EQ(client(kTcpAck, 2001), rs2);
+    EXPECT_EQ(client_state(), static_cast<uint8_t>(TcpState::established));
+    EXPECT_EQ(client(kTcpAck | 0x08, 2002, 200), rs2);
+    EXPECT_EQ(client(kTcpFin | kTcpAck, 2003), rs2);
+    EXPECT_EQ(client_state(), static_cast<uint8_t>(TcpState::fin_wait));
+    EXPECT_EQ(c.stateless, 0u);
+    EXPECT_EQ(c.drops_total(), 0u);
+}
+
+// A UDP flow and a persistence template are never evicted; an expired entry met by the scan is
+// reclaimed (counted as expired, not evicted). (The UDP entry and the template were made first, so
+// they sit where the scan starts.)
+TEST_F(SynFlood, OnlyHalfOpenOrExpiredEntriesMakeRoom) {
+    Bytes u = udp(kToLb, "192.0.2.1", "10.0.0.100", 5353, 53, 10);
+    ASSERT_EQ(send(u, 0), Verdict::tx);
+    Bytes t = tcp(kToLb, "192.0.2.1", "10.0.0.105", 4000, 80, kTcpSyn);  // svc7: persistence
+    ASSERT_EQ(send(t, 0), Verdict::tx);
+    ASSERT_EQ(proc_->counters().dest[9].persist, 1u);
+    Bytes t_ack = tcp(kToLb, "192.0.2.1", "10.0.0.105", 4000, 80, kTcpAck);
+    ASSERT_EQ(send(t_ack, 0), Verdict::tx);
+    unsigned n = fill(true, 0);  // ESTABLISHED fillers: nothing evictable
+    ASSERT_GT(n, 0u);
+    EXPECT_EQ(proc_->counters().evicted, 0u);
+    EXPECT_EQ(proc_->counters().dest[2].inactive, 1u) << "the UDP flow stays";
+    EXPECT_EQ(proc_->counters().dest[9].persist, 1u) << "the template stays";
+    // 900 s later every ESTABLISHED filler has expired, unswept: the next SYN's add finds none free
+    // in the hash, reclaims the expired entry the scan meets first, and gets its entry.
+    const uint32_t later = Timeouts::ipvs_defaults().ms[static_cast<uint8_t>(TcpState::established)];
+    const uint64_t expired = proc_->counters().expired;
+    // rr over rs1/rs2 has scheduled the n - 1 fillers that got an entry (the last one found no room).
+    const std::string next_rr = ((n - 1) % 2 == 0 ? kRs1Mac : kRs2Mac).str();
+    EXPECT_EQ(client(kTcpSyn, later), next_rr);
+    EXPECT_EQ(proc_->counters().evicted, 0u);
+    EXPECT_EQ(proc_->counters().expired, expired + 1);
+    EXPECT_EQ(client_state(), static_cast<uint8_t>(TcpState::syn_recv));
 }
 
 }  // namespace

@@ -77,6 +77,7 @@ std::map<std::string, int64_t> fwd(int svc, int dest, size_t len, bool new_conn,
         m[s + "conns"] = 1;
         m[d + "conns"] = 1;
         m[d + (active ? "active" : "inactive")] = 1;
+        m[d + "refs"] = 1;
     }
     return m;
 }
@@ -202,7 +203,8 @@ TEST_F(Golden_, NotForAService) {
 TEST_F(Golden_, ServiceLevelDrops) {
     Bytes s = syn4(kToLb, "192.0.2.1", "10.0.0.106", 40000, 80);
     auto no_mac = std::map<std::string, int64_t>{{"rx_packets", 1}, {"drops.no_dest_mac", 1}, {"svc8.conns", 1},
-                                                 {"dest11.conns", 1}, {"dest11.inactive", 1}};
+                                                 {"dest11.conns", 1}, {"dest11.inactive", 1},
+                                                 {"dest11.refs", 1}};
     run({
         {"ACK without a connection on an rr service -> drop",
          tcp(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80, kTcpAck), Verdict::drop, {}, dropped("tcp_no_conn")},
@@ -285,14 +287,100 @@ TEST_F(Golden_, Persistence) {
     Bytes c = syn4(kToLb, "192.0.2.2", "10.0.0.105", 40000, 80);
     auto first = fwd(7, 9, a.size(), true);
     first["dest9.persist"] = 1;
+    first["dest9.refs"] = 2;  // the connection and the template
     auto other = fwd(7, 10, c.size(), true);
     other["dest10.persist"] = 1;
+    other["dest10.refs"] = 2;
     run({
         {"client A's first SYN -> rs1 + template", a, Verdict::tx, syn4(kToRs1, "192.0.2.1", "10.0.0.105", 40000, 80),
          first},
         {"client A, another port -> rs1 again (template)", b, Verdict::tx,
          syn4(kToRs1, "192.0.2.1", "10.0.0.105", 40001, 80), fwd(7, 9, b.size(), true)},
         {"client B -> rs2 (rr continues)", c, Verdict::tx, syn4(kToRs2, "192.0.2.2", "10.0.0.105", 40000, 80), other},
+    });
+}
+
+}  // namespace
+}  // namespace dplb::test
+
+namespace dplb::test {
+namespace {
+
+// A SYN flood on another VIP of the same core (10.0.0.101, svc3) fills the IPv4 table with half-open
+// entries. A new client of the rr service 10.0.0.100:80 (svc0): its SYN evicts the oldest of them and
+// gets an entry, so its ACK, data and FIN reach the same real, statefully.
+TEST_F(Golden_, SynFloodTheNewClientEvictsAHalfOpenEntry) {
+    for (uint32_t i = 0; i < 1100; i++) {
+        Bytes s = tcp(kToLb, "203.0.113.66", "10.0.0.101", static_cast<uint16_t>(1024 + i), 80, kTcpSyn);
+        ASSERT_EQ(send(s, i), Verdict::tx);
+    }
+    ASSERT_GT(proc_->counters().evicted, 0u);
+    ASSERT_EQ(proc_->counters().table_full, 0u);
+    // The entry evicted is the flood's oldest left (oldest first: the flood's own SYNs evicted the first
+    // `evicted` flows), SYN_RECV (inactive) on dest4 or dest5 under svc3's Maglev.
+    const uint16_t oldest_port = static_cast<uint16_t>(1024 + proc_->counters().evicted);
+    const uint16_t oldest = mh_lookup(snap_.services[3], flow_hash4(ip("203.0.113.66").v4_be(),
+                                                                    ip("10.0.0.101").v4_be(), oldest_port, 80,
+                                                                    kProtoTcp));
+    ASSERT_TRUE(oldest == 4 || oldest == 5);
+    const std::string od = "dest" + std::to_string(oldest) + ".";
+    Bytes syn = tcp(kToLb, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpSyn);
+    Bytes ack = tcp(kToLb, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck);
+    Bytes data = tcp(kToLb, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck | 0x08, 300);
+    Bytes fin = tcp(kToLb, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpFin | kTcpAck);
+    auto first = fwd(0, 0, syn.size(), true);
+    first["evicted"] = 1;
+    first[od + "inactive"] = -1;
+    first[od + "refs"] = -1;
+    auto est = fwd(0, 0, ack.size(), false);
+    est["dest0.active"] = 1;
+    est["dest0.inactive"] = -1;
+    auto fin_delta = fwd(0, 0, fin.size(), false);
+    fin_delta["dest0.active"] = -1;
+    fin_delta["dest0.inactive"] = 1;
+    run({
+        {"SYN into a table full of half-open entries -> evicts the oldest, entry, rr: rs1", syn, Verdict::tx,
+         tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpSyn), first, 2000},
+        {"its ACK -> ESTABLISHED, rs1", ack, Verdict::tx, tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck),
+         est, 2001},
+        {"its data -> rs1", data, Verdict::tx,
+         tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck | 0x08, 300), fwd(0, 0, data.size(), false), 2002},
+        {"its FIN -> rs1", fin, Verdict::tx, tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpFin | kTcpAck),
+         fin_delta, 2003},
+    });
+}
+
+// The same client when the table is full of ESTABLISHED flows (nothing to evict): its SYN goes out by
+// svc0's Maglev table, and so do its ACK, data and FIN, counted as stateless, though svc0 is rr.
+TEST_F(Golden_, TableFullOfEstablishedFlowsTheNewClientFollowsMaglev) {
+    for (uint32_t i = 0; proc_->counters().table_full == 0 && i < 2048; i++) {
+        Bytes s = tcp(kToLb, "203.0.113.66", "10.0.0.101", static_cast<uint16_t>(1024 + i), 80, kTcpSyn);
+        Bytes a = tcp(kToLb, "203.0.113.66", "10.0.0.101", static_cast<uint16_t>(1024 + i), 80, kTcpAck);
+        ASSERT_EQ(send(s, 1000), Verdict::tx);
+        ASSERT_EQ(send(a, 1000), Verdict::tx);
+    }
+    ASSERT_EQ(proc_->counters().table_full, 1u);
+    Bytes syn = tcp(kToLb, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpSyn);
+    Bytes ack = tcp(kToLb, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck);
+    Bytes data = tcp(kToLb, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck | 0x08, 300);
+    Bytes fin = tcp(kToLb, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpFin | kTcpAck);
+    // Maglev's choice for this flow in svc0 (rs1/rs2, 251 slots, from the configuration alone): rs2.
+    auto st = [](size_t len) {
+        auto d = fwd(0, 1, len, false);
+        d["stateless"] = 1;
+        return d;
+    };
+    auto first = st(syn.size());
+    first["table_full"] = 1;
+    run({
+        {"SYN, no room, nothing to evict -> Maglev: rs2", syn, Verdict::tx,
+         tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpSyn), first, 2000},
+        {"its ACK, no entry, table full -> Maglev: rs2 (not tcp_no_conn)", ack, Verdict::tx,
+         tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck), st(ack.size()), 2001},
+        {"its data -> rs2", data, Verdict::tx, tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck | 0x08, 300),
+         st(data.size()), 2002},
+        {"its FIN -> rs2", fin, Verdict::tx, tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpFin | kTcpAck),
+         st(fin.size()), 2003},
     });
 }
 
