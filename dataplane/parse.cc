@@ -15,13 +15,29 @@ inline Parsed dropped(Parsed p, Drop why) {
     return p;
 }
 
+// Where bytes may be read: `seg` contiguous bytes at the frame's start (the first mbuf segment), of a
+// frame `wire` bytes long. Length fields are checked against the frame, reads against the segment.
+struct Span {
+    const uint8_t* f;
+    uint32_t seg, wire;
+};
+
+// Whether `n` bytes at `off` can be read: Drop::count if so, `truncated` when the frame itself is
+// shorter, headers_split when only the first segment is.
+inline Drop need(const Span& s, uint32_t off, uint32_t n, Drop truncated) {
+    if (off > s.wire || s.wire - off < n) return truncated;
+    if (off > s.seg || s.seg - off < n) return Drop::headers_split;
+    return Drop::count;
+}
+
 // TCP/UDP header at `off`, whose IP payload ends at `l4_end` (from the IP length field).
-Parsed parse_l4(Parsed p, const uint8_t* f, uint32_t off, uint32_t l4_end) {
+Parsed parse_l4(Parsed p, const Span& s, uint32_t off, uint32_t l4_end) {
     p.l4_off = static_cast<uint16_t>(off);
     uint32_t avail = l4_end - off;
     if (p.proto == kProtoTcp) {
         if (avail < 20) return dropped(p, Drop::tcp_truncated);
-        const uint8_t* t = f + off;
+        if (Drop d = need(s, off, 20, Drop::tcp_truncated); d != Drop::count) return dropped(p, d);
+        const uint8_t* t = s.f + off;
         uint32_t doff = (t[12] >> 4) * 4u;
         if (doff < 20 || doff > avail) return dropped(p, Drop::tcp_bad_doff);
         p.sport = rd16(t);
@@ -29,7 +45,8 @@ Parsed parse_l4(Parsed p, const uint8_t* f, uint32_t off, uint32_t l4_end) {
         p.tcp_flags = t[13];
     } else {
         if (avail < 8) return dropped(p, Drop::udp_truncated);
-        const uint8_t* u = f + off;
+        if (Drop d = need(s, off, 8, Drop::udp_truncated); d != Drop::count) return dropped(p, d);
+        const uint8_t* u = s.f + off;
         uint32_t ulen = rd16(u + 4);
         if (ulen < 8 || ulen > avail) return dropped(p, Drop::udp_bad_length);
         p.sport = rd16(u);
@@ -39,15 +56,16 @@ Parsed parse_l4(Parsed p, const uint8_t* f, uint32_t off, uint32_t l4_end) {
     return p;
 }
 
-Parsed parse_ipv4(Parsed p, const uint8_t* f, uint32_t off, uint32_t len) {
+Parsed parse_ipv4(Parsed p, const Span& s, uint32_t off) {
     p.family = 4;
-    if (len - off < 20) return dropped(p, Drop::ipv4_truncated);
-    const uint8_t* h = f + off;
+    if (Drop d = need(s, off, 20, Drop::ipv4_truncated); d != Drop::count) return dropped(p, d);
+    const uint8_t* h = s.f + off;
     if ((h[0] >> 4) != 4) return dropped(p, Drop::ipv4_bad_version);
     uint32_t ihl = (h[0] & 0xf) * 4u;
-    if (ihl < 20 || ihl > len - off) return dropped(p, Drop::ipv4_bad_ihl);
+    if (ihl < 20) return dropped(p, Drop::ipv4_bad_ihl);
+    if (Drop d = need(s, off, ihl, Drop::ipv4_bad_ihl); d != Drop::count) return dropped(p, d);
     uint32_t total = rd16(h + 2);
-    if (total < ihl || total > len - off) return dropped(p, Drop::ipv4_bad_total_length);
+    if (total < ihl || total > s.wire - off) return dropped(p, Drop::ipv4_bad_total_length);
     p.proto = h[9];
     __builtin_memcpy(&p.src4_be, h + 12, 4);
     __builtin_memcpy(&p.dst4_be, h + 16, 4);
@@ -57,16 +75,17 @@ Parsed parse_ipv4(Parsed p, const uint8_t* f, uint32_t off, uint32_t len) {
         return p;
     }
     if (p.proto != kProtoTcp && p.proto != kProtoUdp) return p;  // Kind::other
-    return parse_l4(p, f, off + ihl, off + total);
+    return parse_l4(p, s, off + ihl, off + total);
 }
 
-Parsed parse_ipv6(Parsed p, const uint8_t* f, uint32_t off, uint32_t len) {
+Parsed parse_ipv6(Parsed p, const Span& s, uint32_t off) {
     p.family = 6;
-    if (len - off < 40) return dropped(p, Drop::ipv6_truncated);
+    if (Drop d = need(s, off, 40, Drop::ipv6_truncated); d != Drop::count) return dropped(p, d);
+    const uint8_t* f = s.f;
     const uint8_t* h = f + off;
     if ((h[0] >> 4) != 6) return dropped(p, Drop::ipv6_bad_version);
     uint32_t payload = rd16(h + 4);
-    if (payload > len - off - 40) return dropped(p, Drop::ipv6_bad_payload_length);
+    if (payload > s.wire - off - 40) return dropped(p, Drop::ipv6_bad_payload_length);
     p.src6 = h + 8;
     p.dst6 = h + 24;
     uint32_t end = off + 40 + payload;
@@ -75,6 +94,7 @@ Parsed parse_ipv6(Parsed p, const uint8_t* f, uint32_t off, uint32_t len) {
     for (unsigned i = 0;; i++) {
         if (next == 0 || next == 43 || next == 60) {  // hop-by-hop, routing, destination options
             if (i == kMaxIpv6ExtHeaders || end - cur < 8) return dropped(p, Drop::ipv6_bad_ext_header);
+            if (s.seg < cur + 8) return dropped(p, Drop::headers_split);
             uint32_t hlen = (f[cur + 1] + 1u) * 8u;
             if (hlen > end - cur) return dropped(p, Drop::ipv6_bad_ext_header);
             next = f[cur];
@@ -83,6 +103,7 @@ Parsed parse_ipv6(Parsed p, const uint8_t* f, uint32_t off, uint32_t len) {
         }
         if (next == 44) {  // fragment header
             if (end - cur < 8) return dropped(p, Drop::ipv6_bad_ext_header);
+            if (s.seg < cur + 8) return dropped(p, Drop::headers_split);
             p.proto = f[cur];
             p.kind = Kind::fragment;
             return p;
@@ -90,39 +111,43 @@ Parsed parse_ipv6(Parsed p, const uint8_t* f, uint32_t off, uint32_t len) {
         break;
     }
     p.proto = next;
-    // A neighbour solicitation: ICMPv6 type 135, code 0, hop limit 255 (RFC 4861 §7.1.1), 24 bytes at least.
-    if (p.proto == 58 && cur == off + 40 && end - cur >= 24 && f[cur] == 135 && f[cur + 1] == 0 && h[7] == 255) {
+    // A neighbour solicitation: ICMPv6 type 135, code 0, hop limit 255 (RFC 4861 §7.1.1), 24 bytes at
+    // least; the message (up to the 32 bytes Processor::answer_nd rewrites) in the first segment.
+    if (p.proto == 58 && cur == off + 40 && end - cur >= 24 && s.seg >= cur + 2 && f[cur] == 135 &&
+        f[cur + 1] == 0 && h[7] == 255) {
+        if (s.seg - cur < (end - cur < 32 ? end - cur : 32)) return dropped(p, Drop::headers_split);
         p.kind = Kind::nd_solicit;
         p.l4_off = static_cast<uint16_t>(cur);
         p.nd_target = f + cur + 8;
         return p;
     }
     if (p.proto != kProtoTcp && p.proto != kProtoUdp) return p;  // Kind::other (ICMPv6, ND, ...)
-    return parse_l4(p, f, cur, end);
+    return parse_l4(p, s, cur, end);
 }
 
 }  // namespace
 
-Parsed parse_frame(const uint8_t* f, uint32_t len) {
+Parsed parse_frame(const uint8_t* f, uint32_t seg_len, uint32_t wire_len) {
     Parsed p{};
     p.kind = Kind::other;
     p.drop = Drop::count;
-    if (len < kEthHdr) return dropped(p, Drop::eth_truncated);
+    const Span s{f, seg_len < wire_len ? seg_len : wire_len, wire_len};
+    if (Drop d = need(s, 0, kEthHdr, Drop::eth_truncated); d != Drop::count) return dropped(p, d);
     p.dst_mac_broadcast_or_multicast = (f[0] & 1) != 0;
     uint32_t off = 12;
     uint16_t type = rd16(f + off);
     if (type == kEtherVlan) {
-        if (len < kEthHdr + 4) return dropped(p, Drop::vlan_truncated);
+        if (Drop d = need(s, 0, kEthHdr + 4, Drop::vlan_truncated); d != Drop::count) return dropped(p, d);
         off += 4;
         type = rd16(f + off);
     }
     off += 2;
     p.l3_off = static_cast<uint16_t>(off);
     switch (type) {
-    case kEtherIpv4: return parse_ipv4(p, f, off, len);
-    case kEtherIpv6: return parse_ipv6(p, f, off, len);
+    case kEtherIpv4: return parse_ipv4(p, s, off);
+    case kEtherIpv6: return parse_ipv6(p, s, off);
     case kEtherArp: {
-        if (len - off < 28) return dropped(p, Drop::arp_truncated);
+        if (Drop d = need(s, off, 28, Drop::arp_truncated); d != Drop::count) return dropped(p, d);
         const uint8_t* a = f + off;
         if (rd16(a) != 1 || rd16(a + 2) != kEtherIpv4 || a[4] != 6 || a[5] != 4)
             return dropped(p, Drop::arp_malformed);

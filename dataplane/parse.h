@@ -1,6 +1,6 @@
 // Frame classification: Ethernet (one optional 802.1Q tag), ARP, IPv4, IPv6 (with its extension
 // header chain), TCP and UDP, with a bounds check on every length field. Works on plain bytes so it
-// is testable without EAL; the worker hands it the first segment of each mbuf.
+// is testable without EAL; the worker hands it the first segment of each mbuf and the frame's length.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +42,12 @@ struct Parsed {
     const uint8_t* nd_target;       // Kind::nd_solicit: the target address, in the frame
 };
 
-// `len` is the number of contiguous bytes available at `frame`.
-Parsed parse_frame(const uint8_t* frame, uint32_t len);
+// `seg_len` bytes are contiguous at `frame` (an mbuf's first segment, data_len), of a frame `wire_len`
+// bytes long (pkt_len). Headers are read from the first segment only; length fields are checked
+// against the whole frame, so a valid frame that arrives in several segments parses as it would in
+// one, and one whose headers do not all fit in the first segment is dropped as headers_split.
+Parsed parse_frame(const uint8_t* frame, uint32_t seg_len, uint32_t wire_len);
+// A frame in one piece.
+inline Parsed parse_frame(const uint8_t* frame, uint32_t len) { return parse_frame(frame, len, len); }
 
 }  // namespace dplb

@@ -84,7 +84,7 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
     for (uint16_t i = 0; i < n; i++) {
         Frame& f = frames[i];
         Parsed& p = parsed[i];
-        p = parse_frame(f.data, f.len);
+        p = parse_frame(f.data, f.len, f.wire_len);
         svcs[i] = nullptr;
         if (p.kind == Kind::drop) {
             verdicts[i] = drop(p.drop);

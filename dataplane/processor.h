@@ -43,8 +43,8 @@ enum class Verdict : uint8_t {
 
 struct Frame {
     uint8_t* data;      // first segment
-    uint32_t len;       // bytes contiguous at data
-    uint32_t wire_len;  // whole frame (for byte counters)
+    uint32_t len;       // bytes contiguous at data (the first segment's data_len)
+    uint32_t wire_len;  // whole frame (pkt_len): length checks and byte counters
 };
 
 constexpr unsigned kMaxBurst = 64;

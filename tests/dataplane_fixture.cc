@@ -100,8 +100,9 @@ void ProcessorTest::SetUp() {
     proc_->set_snapshot(&snap_, &vips_);
 }
 
-Verdict ProcessorTest::send(Bytes& frame, uint32_t now_ms) {
-    Frame f{frame.data(), static_cast<uint32_t>(frame.size()), static_cast<uint32_t>(frame.size())};
+Verdict ProcessorTest::send(Bytes& frame, uint32_t now_ms, uint32_t seg_len) {
+    uint32_t wire = static_cast<uint32_t>(frame.size());
+    Frame f{frame.data(), seg_len ? seg_len : wire, wire};
     Verdict v = Verdict::drop;
     proc_->process(&f, 1, &v, now_ms, kLbMac);
     return v;

@@ -44,8 +44,9 @@ VipTable make_vip_table(const Snapshot& snap, const std::vector<ServiceSpec>& sp
 class ProcessorTest : public ::testing::Test {
 protected:
     void SetUp() override;
-    // Processes one frame in place at time `now_ms`; returns the verdict.
-    Verdict send(Bytes& frame, uint32_t now_ms);
+    // Processes one frame in place at time `now_ms`; returns the verdict. With `seg_len` (> 0), the
+    // frame arrives as a first segment of that many bytes and the rest elsewhere.
+    Verdict send(Bytes& frame, uint32_t now_ms, uint32_t seg_len = 0);
 
     Snapshot snap_;
     VipTable vips_;

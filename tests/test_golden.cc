@@ -25,6 +25,7 @@ struct Golden {
     Bytes out;  // empty: the frame must come out unchanged
     std::map<std::string, int64_t> delta;
     uint32_t now_ms = 1000;
+    uint32_t seg_len = 0;  // > 0: the frame arrives as a first segment of this many bytes, and the rest
 };
 
 // Frames from the client, addressed to the director's MAC.
@@ -42,7 +43,7 @@ protected:
             SCOPED_TRACE(g.what);
             Counters before = flatten(proc_->counters(), snap_);
             Bytes frame = g.in;
-            Verdict v = send(frame, g.now_ms);
+            Verdict v = send(frame, g.now_ms, g.seg_len);
             EXPECT_EQ(verdict_name(g.verdict), std::string(verdict_name(v))) << g.what;
             const Bytes& want = g.out.empty() ? g.in : g.out;
             std::string diff = frame_diff(want, frame);
@@ -259,6 +260,27 @@ TEST_F(Golden_, MalformedFrames) {
         {"IPv6 ethertype, version 4", patch(s6, 14, {0x40}), Verdict::drop, {}, dropped("ipv6_bad_version")},
         {"IPv6 payload length 1000 past the frame", patch(s6, 18, {0x03, 0xe8}), Verdict::drop, {},
          dropped("ipv6_bad_payload_length")},
+    });
+}
+
+TEST_F(Golden_, MultiSegmentFrames) {
+    // 14 + 20 + 20 + 2030 = 2,084 bytes: a 2,048-byte first segment (the default mbuf data room) and 36.
+    Bytes syn = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80);
+    Bytes big = tcp(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80, kTcpAck, 2030);
+    Bytes big6 = tcp(kToLb, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn, 2010);  // 14+40+20+2010
+    auto est = fwd(0, 0, 2084, false);
+    est["dest0.active"] = 1;  // SYN_RECV -> ESTABLISHED
+    est["dest0.inactive"] = -1;
+    run({
+        {"SYN", syn, Verdict::tx, syn4(kToRs1, "192.0.2.1", "10.0.0.100", 40000, 80), fwd(0, 0, syn.size(), true)},
+        {"2,084-byte ACK in two segments (2,048 + 36) -> forwarded, 2,084 bytes counted", big, Verdict::tx,
+         tcp(kToRs1, "192.0.2.1", "10.0.0.100", 40000, 80, kTcpAck, 2030), est, 1000, 2048},
+        {"2,084-byte IPv6 SYN in two segments -> forwarded", big6, Verdict::tx,
+         tcp(kToRs1, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn, 2010), fwd(2, 3, 2084, true), 1000, 2048},
+        {"first segment of 40 bytes: the TCP header is in the next -> drop", big, Verdict::drop, {},
+         dropped("headers_split"), 1000, 40},
+        {"IPv4 total length past the whole frame (2,084) -> still bad total length",
+         patch(big, 16, {0x08, 0x17}), Verdict::drop, {}, dropped("ipv4_bad_total_length"), 1000, 2048},
     });
 }
 

@@ -56,5 +56,74 @@ TEST(Parse, EveryPrefixOfAFrameIsHandled) {
     }
 }
 
+// A frame that arrives as two mbuf segments: the parser sees only the first (data_len) but knows the
+// frame's length (pkt_len). A valid 2,084-byte frame used to fail as ipv4_bad_total_length.
+TEST(Parse, MultiSegmentFrameParsesFromItsFirstSegment) {
+    Bytes f = tcp(kL2, "192.0.2.1", "10.0.0.100", 40000, 80, kTcpAck, 2030);
+    ASSERT_EQ(f.size(), 2084u);
+    Bytes first(f.begin(), f.begin() + 2048);  // RTE_MBUF_DEFAULT_DATAROOM; the other 36 bytes elsewhere
+    Parsed p = parse_frame(first.data(), 2048, 2084);
+    ASSERT_EQ(p.kind, Kind::l4) << drop_name(p.drop);
+    EXPECT_EQ(p.sport, 40000);
+    EXPECT_EQ(p.dport, 80);
+    EXPECT_EQ(p.tcp_flags, kTcpAck);
+    // The same first segment, had the frame ended there, is what the IP length says it is not.
+    Parsed alone = parse_frame(first.data(), 2048);
+    ASSERT_EQ(alone.kind, Kind::drop);
+    EXPECT_EQ(alone.drop, Drop::ipv4_bad_total_length);
+    // A frame shorter than its IP length is still that, whatever the segments.
+    Parsed short_wire = parse_frame(first.data(), 2048, 2083);
+    ASSERT_EQ(short_wire.kind, Kind::drop);
+    EXPECT_EQ(short_wire.drop, Drop::ipv4_bad_total_length);
+}
+
+TEST(Parse, HeadersPastTheFirstSegmentAreTheirOwnDrop) {
+    // Every split point of frames whose headers end at byte 54 (IPv4/TCP), 46 (VLAN IPv4/UDP) and
+    // 14+4+40+8+20 = 86 (VLAN IPv6, hop-by-hop, TCP): before it, headers_split (never a read past the
+    // segment: each segment is a buffer of its own length); from it on, the flow.
+    Bytes v6 = ipv6(L2{kL2.dst, kL2.src, 9}, "2001:db8::1", "2001:db8::100", 0,
+                    [] {
+                        // The TCP segment with 8 bytes in front of it for the hop-by-hop header.
+                        Bytes t = tcp(L2{}, "2001:db8::1", "2001:db8::100", 1, 80, kTcpSyn, 100);
+                        Bytes h(t.begin() + 46, t.end());
+                        const uint8_t hbh[8] = {kProtoTcp, 0, 1, 4, 0, 0, 0, 0};  // PadN
+                        for (size_t i = 0; i < 8; i++) h[i] = hbh[i];
+                        return h;
+                    }());
+    struct Case {
+        Bytes f;
+        size_t headers;
+    };
+    for (const Case& c : {Case{tcp(kL2, "192.0.2.1", "10.0.0.100", 1, 80, kTcpAck, 500), 54},
+                          Case{udp(L2{kL2.dst, kL2.src, 5}, "192.0.2.1", "10.0.0.100", 1, 53, 500), 46},
+                          Case{v6, 86}}) {
+        for (size_t n = 0; n < 200; n++) {
+            std::vector<uint8_t> seg(c.f.begin(), c.f.begin() + static_cast<long>(n));
+            Parsed p = parse_frame(seg.data(), static_cast<uint32_t>(n), static_cast<uint32_t>(c.f.size()));
+            if (n < c.headers) {
+                ASSERT_EQ(p.kind, Kind::drop) << "first segment of " << n << " bytes";
+                ASSERT_EQ(std::string(drop_name(p.drop)), "headers_split") << "first segment of " << n << " bytes";
+            } else {
+                ASSERT_EQ(p.kind, Kind::l4) << "first segment of " << n << " bytes: " << drop_name(p.drop);
+            }
+        }
+    }
+}
+
+TEST(Parse, ArpAndNeighbourSolicitationMustFitTheFirstSegment) {
+    Bytes a = arp(L2{mac("ff:ff:ff:ff:ff:ff"), kL2.src}, 1, kL2.src, "10.0.0.1", MacAddr{}, "10.0.0.100");
+    Parsed p = parse_frame(a.data(), 41, static_cast<uint32_t>(a.size()));  // ARP ends at 14 + 28 = 42
+    ASSERT_EQ(p.kind, Kind::drop);
+    EXPECT_EQ(p.drop, Drop::headers_split);
+    EXPECT_EQ(parse_frame(a.data(), 42, static_cast<uint32_t>(a.size())).kind, Kind::arp_request);
+    Bytes ns = nd(L2{mac("33:33:ff:00:01:00"), kL2.src}, "2001:db8::1", "ff02::1:ff00:100", 135, "2001:db8::100",
+                  0, 1, kL2.src);
+    ASSERT_EQ(ns.size(), 86u);  // 14 + 40 + 32: answered in place, all 32 bytes of it
+    p = parse_frame(ns.data(), 85, 86);
+    ASSERT_EQ(p.kind, Kind::drop);
+    EXPECT_EQ(p.drop, Drop::headers_split);
+    EXPECT_EQ(parse_frame(ns.data(), 86, 86).kind, Kind::nd_solicit);
+}
+
 }  // namespace
 }  // namespace dplb::test
