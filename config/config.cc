@@ -19,7 +19,48 @@ std::string join_lines(const std::vector<std::string>& lines) {
     return out;
 }
 
+// What makes an address unusable for a vip and a real server alike; "" when nothing does.
+std::string unusable_address(const IpAddr& ip) {
+    const auto& b = ip.b;
+    if (ip.is_v4()) {
+        if (ip.v4_be() == 0) return "the unspecified address";
+        if (b[0] == 0) return "in 0.0.0.0/8, which is never a destination";
+        if (b[0] == 127) return "loopback";
+        if (b[0] >= 224 && b[0] <= 239) return "multicast";
+        if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255) return "the broadcast address";
+        return "";
+    }
+    if (b[0] == 0xff) return "multicast";
+    if (std::all_of(b.begin(), b.begin() + 10, [](uint8_t x) { return x == 0; })) {
+        if (b[10] == 0xff && b[11] == 0xff)
+            return "IPv4-mapped, which never appears on the wire: write " + ipv4(b[12], b[13], b[14], b[15]).str();
+        if (std::all_of(b.begin() + 10, b.begin() + 15, [](uint8_t x) { return x == 0; })) {
+            if (b[15] == 0) return "the unspecified address";
+            if (b[15] == 1) return "loopback";
+        }
+    }
+    return "";
+}
+
 }  // namespace
+
+std::string vip_address_problem(const IpAddr& ip) {
+    std::string why = unusable_address(ip);
+    if (!why.empty()) return why;
+    if (ip.is_v4() && ip.b[0] == 169 && ip.b[1] == 254) return "link-local, which routers do not forward";
+    if (ip.is_v6() && ip.b[0] == 0xfe && (ip.b[1] & 0xc0) == 0x80)
+        return "link-local, which routers do not forward and VRRP leaves out of its address lists";
+    return "";
+}
+
+std::string real_address_problem(const IpAddr& ip) { return unusable_address(ip); }
+
+bool has_control_char(const std::string& s) {
+    return std::any_of(s.begin(), s.end(), [](char ch) {
+        const unsigned char c = static_cast<unsigned char>(ch);
+        return c < 0x20 || c == 0x7f;
+    });
+}
 
 ConfigError::ConfigError(std::vector<std::string> errs)
     : std::runtime_error(join_lines(errs)), errors(std::move(errs)) {}

@@ -196,6 +196,22 @@ std::vector<std::string> fixed_field_changes(const Config& running, const Config
 // net_ring*, net_null*), tap for everything else; what `exception_path: auto` resolves to.
 ExceptionPath default_exception_path(const std::string& device);
 
+// Why `ip` cannot be a service's vip, or "" when it can: the unspecified address, 0.0.0.0/8, loopback,
+// multicast, the IPv4 broadcast address, an IPv4-mapped IPv6 address, or link-local (169.254.0.0/16,
+// fe80::/10). Shared by the loader and the keepalived import, so both refuse the same addresses.
+std::string vip_address_problem(const IpAddr& ip);
+// Why `ip` cannot be a real server's address by itself, or "" when it can: as for a vip, except that
+// link-local is allowed (a Direct Routing real server is on the link anyway). Being a vip or one of
+// the director's own addresses is checked where those are known.
+std::string real_address_problem(const IpAddr& ip);
+
+// Why a real server may not be the vip of its own service, for messages of the loader and the import.
+constexpr const char* kRealHoldsVip =
+    "in Direct Routing a real server holds the vip on its loopback and is reached at an address of its own";
+
+// Whether `s` holds a control character (bytes 0x00..0x1f and 0x7f), which no name may.
+bool has_control_char(const std::string& s);
+
 // Centiseconds as the configuration writes seconds: "1", "0.5", "40.95" (loader messages, importer).
 std::string format_centiseconds(uint32_t cs);
 

@@ -58,15 +58,8 @@ private:
     std::vector<Entry> warnings_;
 };
 
-// A value as the operator wrote it, quoted so that spaces and empty strings show.
-std::string q(const std::string& s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "\"";
-}
+// A value as the operator wrote it, quoted so that spaces, empty strings and control characters show.
+std::string q(const std::string& s) { return double_quoted(s, 60); }
 
 std::string lower(std::string s) {
     for (char& c : s)
@@ -86,20 +79,177 @@ struct Word {
 
 enum class Tok { word, open, close, eol };
 
-struct Token {
-    Tok kind;
-    Word w;
+// ---- statements and blocks ----
+
+struct Stmt {
+    std::vector<Word> words;  // words[0] is the keyword
+    bool has_block = false;
+    std::vector<Stmt> block;
+
+    const Word& kw() const { return words[0]; }
+    int line() const { return words[0].line; }
+    // The statement as written, for messages: "real_server 10.0.0.11 80". A long one is cut after the
+    // words that fit in 100 bytes, with " ..." (a keyword longer than that: after 100 bytes, with "...").
+    std::string head() const {
+        constexpr size_t kMaxHead = 100;
+        if (words[0].text.size() > kMaxHead) return words[0].text.substr(0, kMaxHead) + "...";
+        std::string out = words[0].text;
+        for (size_t i = 1; i < words.size(); i++) {
+            if (out.size() + 1 + words[i].text.size() > kMaxHead) return out + " ...";
+            out += " " + words[i].text;
+        }
+        return out;
+    }
+    std::string arg(size_t i) const { return i < words.size() ? words[i].text : ""; }
+};
+
+// A closed block, kept for guessing where a missing "}" belongs. A copy of what is needed: the
+// statements themselves move as the vectors holding them grow.
+struct Close {
+    std::string head;  // of the statement whose block the "}" closed
+    Word kw;           // its keyword
+    Word brace;
+};
+
+// keepalived.conf nests blocks 4 deep (virtual_server, real_server, HTTP_GET, url). The tree is never
+// built deeper than this, so destroying it (which recurses once per level) stays shallow whatever the
+// input; the parser keeps its own stack and does not recurse at all.
+constexpr size_t kMaxBlockDepth = 16;
+
+// Tokens in, the tree of statements out, one token at a time: the lexer feeds it as it goes, so a
+// file is never held as tokens and reading stops where the parse does.
+class Parser {
+public:
+    explicit Parser(Messages& msgs) : msgs_(msgs) {}
+
+    // false once the parse has stopped (blocks nested too deep): the rest of the file is not read.
+    bool feed(Tok kind, const Word& w) {
+        if (kind == Tok::eol) {
+            // "virtual_server 10.0.0.1 80" with its "{" on a later line is one statement: whether it
+            // ends here is known at the next token that is not the end of a line.
+            held_ = !pending_.empty();
+            return true;
+        }
+        if (held_ && kind != Tok::open) flush();
+        held_ = false;
+        switch (kind) {
+        case Tok::word: pending_.push_back(w); break;
+        case Tok::open: return open_block(w);
+        case Tok::close: close_block(w); break;
+        case Tok::eol: break;
+        }
+        return true;
+    }
+
+    // The tree; empty when the braces do not balance or nest too deep (reported).
+    std::vector<Stmt> finish() {
+        flush();
+        if (stopped_) return {};
+        if (!open_.empty()) {
+            report_unclosed();
+            ok_ = false;
+        }
+        if (!ok_) top_.clear();
+        return std::move(top_);
+    }
+
+private:
+    void flush() {
+        if (pending_.empty()) return;
+        Stmt s;
+        s.words = std::move(pending_);
+        pending_.clear();
+        level_.back()->push_back(std::move(s));
+    }
+
+    bool open_block(const Word& brace) {
+        if (open_.size() == kMaxBlockDepth) {
+            msgs_.error(brace.line, brace.col,
+                        (pending_.empty() ? std::string() : Stmt{pending_, false, {}}.head() + ": ") +
+                            "\"{\" nested more than " + std::to_string(kMaxBlockDepth) +
+                            " blocks deep (keepalived's own blocks nest 4 deep)");
+            stopped_ = true;
+            return false;
+        }
+        if (pending_.empty()) {
+            msgs_.error(brace.line, brace.col, "\"{\" opens a block without a keyword before it");
+            ok_ = false;
+            pending_.push_back(brace);  // stands in for the keyword, so the braces still pair up
+        }
+        Stmt s;
+        s.words = std::move(pending_);
+        pending_.clear();
+        s.has_block = true;
+        level_.back()->push_back(std::move(s));
+        open_.push_back(&level_.back()->back());
+        level_.push_back(&open_.back()->block);
+        return true;
+    }
+
+    void close_block(const Word& brace) {
+        flush();
+        if (open_.empty()) {
+            // A "}" indented deeper than its block's keyword was probably the one too many. The search
+            // resumes where the last one stopped, so that many "}"s cost one pass over closes_.
+            while (hint_checked_ < closes_.size() && !deeper_than_keyword(closes_[hint_checked_])) hint_checked_++;
+            std::string hint;
+            if (hint_checked_ < closes_.size())
+                hint = ", probably the one at line " + std::to_string(closes_[hint_checked_].brace.line);
+            msgs_.error(brace.line, brace.col, "\"}\" closes no block (one \"}\" too many" + hint + ")");
+            ok_ = false;
+            return;
+        }
+        closes_.push_back({open_.back()->head(), open_.back()->kw(), brace});
+        open_.pop_back();
+        level_.pop_back();
+    }
+
+    static bool deeper_than_keyword(const Close& c) { return c.brace.first && c.brace.vcol > c.kw.vcol; }
+
+    void report_unclosed() {
+        // Each missing "}" leaves one block open at the end, but it is seldom the block that lacks
+        // it: the "}"s that follow close the wrong blocks one by one. A "}" indented less than the
+        // keyword of the block it closes belongs to an outer block, so the block it closed is the
+        // one without its own.
+        size_t missing = open_.size();
+        for (const Close& c : closes_) {
+            if (missing == 0) break;
+            if (!c.brace.first || c.brace.vcol >= c.kw.vcol) continue;
+            msgs_.error(c.kw.line, c.kw.col,
+                        c.head + ": \"{\" is never closed (missing \"}\", probably before line " +
+                            std::to_string(c.brace.line) + ")");
+            missing--;
+        }
+        for (size_t k = 0; k < missing; k++) {
+            const Stmt* s = open_[open_.size() - 1 - k];
+            msgs_.error(s->line(), s->kw().col,
+                        s->head() + ": \"{\" is never closed (missing \"}\" at the end of the file)");
+        }
+    }
+
+    Messages& msgs_;
+    std::vector<Stmt> top_;
+    std::vector<std::vector<Stmt>*> level_{&top_};
+    std::vector<Stmt*> open_;  // the statements whose blocks are open, outermost first
+    std::vector<Close> closes_;
+    size_t hint_checked_ = 0;  // closes_[0, hint_checked_) hold no "}" indented deeper than its keyword
+    std::vector<Word> pending_;
+    bool held_ = false;  // pending_ is a whole line, which a "{" on a later line may still open
+    bool ok_ = true;
+    bool stopped_ = false;
 };
 
 // keepalived's lexical rules: '#' and '!' start a comment anywhere outside quotes; '{' and '}' are
 // tokens of their own; "..." and '...' keep spaces and lose their quotes, also in the middle of a word.
 // Lines that only make sense to keepalived's own preprocessor are skipped with a warning.
-std::vector<Token> lex(const std::string& text, Messages& msgs) {
-    std::vector<Token> out;
+// Every token goes to `parser` as it is found; the lexer stops when the parser does.
+void lex(const std::string& text, Messages& msgs, Parser& parser) {
+    bool stopped = false;
+    auto emit = [&](Tok kind, const Word& w) { stopped = stopped || !parser.feed(kind, w); };
     int lineno = 0;
     bool continued = false;  // inside a multi-line $NAME= definition
     size_t pos = 0;
-    while (pos <= text.size()) {
+    while (pos <= text.size() && !stopped) {
         size_t nl = text.find('\n', pos);
         if (nl == std::string::npos) nl = text.size();
         std::string line = text.substr(pos, nl - pos);
@@ -142,7 +292,7 @@ std::vector<Token> lex(const std::string& text, Messages& msgs) {
             if (!in_word) return;
             cur.first = first_on_line;
             first_on_line = false;
-            out.push_back({Tok::word, cur});
+            emit(Tok::word, cur);
             cur = Word{};
             in_word = false;
         };
@@ -181,7 +331,8 @@ std::vector<Token> lex(const std::string& text, Messages& msgs) {
                 w.vcol = here + 1;
                 w.first = first_on_line;
                 first_on_line = false;
-                out.push_back({c == '{' ? Tok::open : Tok::close, w});
+                emit(c == '{' ? Tok::open : Tok::close, w);
+                if (stopped) return;
             } else if (c == '"' || c == '\'') {
                 begin(i, here);
                 quote = c;
@@ -193,123 +344,8 @@ std::vector<Token> lex(const std::string& text, Messages& msgs) {
         }
         if (quote) msgs.error(lineno, quote_col, "unterminated quoted string");
         finish();
-        out.push_back({Tok::eol, Word{}});
+        emit(Tok::eol, Word{});
     }
-    return out;
-}
-
-// ---- statements and blocks ----
-
-struct Stmt {
-    std::vector<Word> words;  // words[0] is the keyword
-    bool has_block = false;
-    std::vector<Stmt> block;
-
-    const Word& kw() const { return words[0]; }
-    int line() const { return words[0].line; }
-    // The statement as written, for messages: "real_server 10.0.0.11 80".
-    std::string head() const {
-        std::string out;
-        for (const Word& w : words) out += (out.empty() ? "" : " ") + w.text;
-        return out;
-    }
-    std::string arg(size_t i) const { return i < words.size() ? words[i].text : ""; }
-};
-
-// A closed block, kept for guessing where a missing "}" belongs. A copy of what is needed: the
-// statements themselves move as the vectors holding them grow.
-struct Close {
-    std::string head;  // of the statement whose block the "}" closed
-    Word kw;           // its keyword
-    Word brace;
-};
-
-// The tree of statements; empty when the braces do not balance (reported).
-std::vector<Stmt> parse(const std::vector<Token>& toks, Messages& msgs) {
-    std::vector<Stmt> top;
-    std::vector<std::vector<Stmt>*> level{&top};
-    std::vector<Stmt*> open;  // the statements whose blocks are open, outermost first
-    std::vector<Close> closes;
-    std::vector<Word> pending;
-    bool ok = true;
-    auto flush = [&] {
-        if (pending.empty()) return;
-        Stmt s;
-        s.words = std::move(pending);
-        pending.clear();
-        level.back()->push_back(std::move(s));
-    };
-    for (size_t i = 0; i < toks.size(); i++) {
-        const Token& t = toks[i];
-        switch (t.kind) {
-        case Tok::word: pending.push_back(t.w); break;
-        case Tok::eol: {
-            // "virtual_server 10.0.0.1 80" with its "{" on the next line is one statement.
-            size_t j = i + 1;
-            while (j < toks.size() && toks[j].kind == Tok::eol) j++;
-            if (pending.empty() || j == toks.size() || toks[j].kind != Tok::open) flush();
-            break;
-        }
-        case Tok::open: {
-            if (pending.empty()) {
-                msgs.error(t.w.line, t.w.col, "\"{\" opens a block without a keyword before it");
-                ok = false;
-                pending.push_back(t.w);  // stands in for the keyword, so the braces still pair up
-            }
-            Stmt s;
-            s.words = std::move(pending);
-            pending.clear();
-            s.has_block = true;
-            level.back()->push_back(std::move(s));
-            open.push_back(&level.back()->back());
-            level.push_back(&open.back()->block);
-            break;
-        }
-        case Tok::close: {
-            flush();
-            if (open.empty()) {
-                // A "}" indented deeper than its block's keyword was probably the one too many.
-                std::string hint;
-                for (const Close& c : closes)
-                    if (c.brace.first && c.brace.vcol > c.kw.vcol) {
-                        hint = ", probably the one at line " + std::to_string(c.brace.line);
-                        break;
-                    }
-                msgs.error(t.w.line, t.w.col, "\"}\" closes no block (one \"}\" too many" + hint + ")");
-                ok = false;
-                break;
-            }
-            closes.push_back({open.back()->head(), open.back()->kw(), t.w});
-            open.pop_back();
-            level.pop_back();
-            break;
-        }
-        }
-    }
-    flush();
-    if (!open.empty()) {
-        // Each missing "}" leaves one block open at the end, but it is seldom the block that lacks
-        // it: the "}"s that follow close the wrong blocks one by one. A "}" indented less than the
-        // keyword of the block it closes belongs to an outer block, so the block it closed is the
-        // one without its own.
-        size_t missing = open.size();
-        for (const Close& c : closes) {
-            if (missing == 0) break;
-            if (!c.brace.first || c.brace.vcol >= c.kw.vcol) continue;
-            msgs.error(c.kw.line, c.kw.col,
-                       c.head + ": \"{\" is never closed (missing \"}\", probably before line " +
-                           std::to_string(c.brace.line) + ")");
-            missing--;
-        }
-        for (size_t k = 0; k < missing; k++) {
-            const Stmt* s = open[open.size() - 1 - k];
-            msgs.error(s->line(), s->kw().col,
-                       s->head() + ": \"{\" is never closed (missing \"}\" at the end of the file)");
-        }
-        ok = false;
-    }
-    if (!ok) top.clear();
-    return top;
 }
 
 // ---- values ----
@@ -466,6 +502,7 @@ struct OutCheck {
 
 struct OutReal {
     int line = 0;
+    int ip_col = 0;  // where its address is written
     IpAddr ip;
     uint16_t port = 0;
     std::optional<uint32_t> weight;
@@ -503,6 +540,7 @@ struct OutVrrp {
     int auth_line = 0;
     bool auth_seen = false;
     std::vector<std::pair<IpAddr, int>> vips;  // with their lines
+    std::set<IpAddr> vip_set;                  // the same addresses, to find one given twice
     std::vector<std::pair<std::string, int>> track;
     std::map<std::string, int> track_weights;  // track_interface NAME weight W
 };
@@ -601,6 +639,7 @@ public:
                 not_converted(s);
             }
         }
+        check_real_addresses();
         for (const Stmt* s : instances) vrrp_instance(*s);
         check_limits();
     }
@@ -614,6 +653,13 @@ private:
     // "KEYWORD [NAME]: not converted (reason)", once for a whole block.
     void not_converted(const Stmt& s, const std::string& reason = "") {
         msgs_.warn(s.line(), s.head() + ": not converted" + (reason.empty() ? reason_for(s.kw().text) : reason));
+    }
+
+    // Names become names in the YAML (instances, ports), which may hold no control characters.
+    bool name_ok(const Word& w, const std::string& kw) {
+        if (!has_control_char(w.text)) return true;
+        msgs_.error(w.line, w.col, kw + ": expected a name without control characters, got " + q(w.text));
+        return false;
     }
 
     bool need_block(const Stmt& s, const std::string& form) {
@@ -775,6 +821,12 @@ private:
         bool persistent = std::any_of(s.block.begin(), s.block.end(),
                                       [](const Stmt& b) { return b.kw().text == "persistence_timeout"; });
         bool ok = address_and_port(s, persistent, svc.vip, svc.port);
+        if (std::string why = ok ? vip_address_problem(svc.vip) : ""; !why.empty()) {
+            msgs_.error(s.words[1].line, s.words[1].col,
+                        "virtual_server: expected a unicast address clients can reach, got " + q(s.words[1].text) +
+                            " (" + why + ")");
+            ok = false;
+        }
 
         // Pass 1: the service's own keys and the defaults it hands down; real servers come after,
         // since a default may follow them in the block.
@@ -873,6 +925,7 @@ private:
                         svc.head + ": duplicate of the virtual_server at line " + std::to_string(it->second));
             return;
         }
+        service_vips_.insert(svc.vip);
         services_.push_back(std::move(svc));
     }
 
@@ -885,6 +938,12 @@ private:
                             " address like the virtual_server, got " + q(s.words[1].text));
             return false;
         }
+        if (std::string why = real_address_problem(r.ip); !why.empty()) {
+            msgs_.error(s.words[1].line, s.words[1].col,
+                        "real_server: expected a unicast address, got " + q(s.words[1].text) + " (" + why + ")");
+            return false;
+        }
+        r.ip_col = s.words[1].col;
         CheckOpts opts = vs_opts;
         CheckOpts own;
         std::map<std::string, int> seen;
@@ -1114,7 +1173,7 @@ private:
             if (opt == "dev" && val == vi.interface) continue;
             dropped += (dropped.empty() ? "" : ", ") + opt + (val.empty() ? "" : " " + val);
         }
-        if (std::none_of(services_.begin(), services_.end(), [&](const OutService& s) { return s.vip == *ip; })) {
+        if (!service_vips_.count(*ip)) {
             msgs_.warn(l.line(), "virtual_ipaddress " + addr +
                                      ": not converted (no virtual_server has this address; dplb announces the "
                                      "vips of its services only)");
@@ -1130,7 +1189,7 @@ private:
                        "virtual_ipaddress " + addr + ": not converted (already announced by " + owner->second + ")");
             return;
         }
-        if (std::any_of(vi.vips.begin(), vi.vips.end(), [&](const auto& v) { return v.first == *ip; })) {
+        if (!vi.vip_set.insert(*ip).second) {
             msgs_.warn(l.line(), "virtual_ipaddress " + addr + ": given again; not converted twice");
             return;
         }
@@ -1148,14 +1207,14 @@ private:
         vi.col = s.kw().col;
         vi.name = s.arg(1);
         const std::string label = "vrrp_instance " + vi.name;
-        bool ok = true;
+        bool ok = name_ok(s.words[1], "vrrp_instance");
         std::map<std::string, int> seen;
         std::vector<const Stmt*> vip_blocks;
         // interface first: virtual_ipaddress lines compare their dev with it.
         for (const Stmt& b : s.block)
             if (b.kw().text == "interface") {
                 v_.once(b, seen);
-                if (const Word* w = v_.one(b)) {
+                if (const Word* w = v_.one(b); w && name_ok(*w, "interface")) {
                     vi.interface = w->text;
                     vi.interface_line = b.line();
                 } else {
@@ -1228,6 +1287,10 @@ private:
             } else if (kw == "track_interface") {
                 if (!need_block(b, kw)) continue;
                 for (const Stmt& t : b.block) {
+                    if (!name_ok(t.kw(), "track_interface")) {
+                        ok = false;
+                        continue;
+                    }
                     vi.track.push_back({t.kw().text, t.line()});
                     // "eth1 weight -20": the same weight, keepalived's meaning (priority moves instead of FAULT)
                     if (t.words.size() == 3 && t.words[1].text == "weight") {
@@ -1382,6 +1445,24 @@ private:
         instances_.push_back(std::move(vi));
     }
 
+    // A real server is a host of its own, never the address of a virtual_server (a director answers
+    // for that one).
+    void check_real_addresses() {
+        std::map<IpAddr, int> vip_line;  // vip -> line of the first virtual_server with it
+        for (const OutService& svc : services_) vip_line.emplace(svc.vip, svc.line);
+        for (const OutService& svc : services_)
+            for (const OutReal& r : svc.reals) {
+                const std::string got = "real_server: expected the real server's own address, got ";
+                if (r.ip == svc.vip)
+                    msgs_.error(r.line, r.ip_col,
+                                got + "the virtual_server's address " + q(r.ip.str()) + " (" + kRealHoldsVip + ")");
+                else if (auto v = vip_line.find(r.ip); v != vip_line.end())
+                    msgs_.error(r.line, r.ip_col,
+                                got + q(r.ip.str()) + ", the address of the virtual_server at line " +
+                                    std::to_string(v->second) + " (a director answers for it)");
+            }
+    }
+
     void check_limits() {
         if (services_.size() > kMaxServices)
             msgs_.error(
@@ -1403,6 +1484,7 @@ private:
     std::optional<uint32_t> garp_delay_, garp_repeat_;
     std::map<std::string, uint32_t> timeouts_;  // lvs_timeouts: tcp, tcpfin, udp
     std::vector<OutService> services_;
+    std::set<IpAddr> service_vips_;  // the vips of services_
     std::map<std::string, int> services_seen_;
     std::vector<OutVrrp> instances_;
     std::map<std::string, int> names_seen_;
@@ -1536,8 +1618,9 @@ std::string Importer::yaml() const {
 
 ImportResult import_keepalived(const std::string& text, const std::string& name) {
     Messages msgs(name);
-    const std::vector<Token> toks = lex(text, msgs);
-    const std::vector<Stmt> top = parse(toks, msgs);
+    Parser parser(msgs);
+    lex(text, msgs, parser);
+    const std::vector<Stmt> top = parser.finish();
     if (msgs.has_errors()) throw ConfigError(msgs.errors());
     Importer imp(msgs, name);
     imp.run(top);

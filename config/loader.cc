@@ -128,10 +128,50 @@ std::optional<std::string> read_string(Errors& errs, const Field& f) {
     return std::nullopt;
 }
 
+// A name shows up in logs, metrics labels and dplbctl's listings, one per line: no control characters.
+std::optional<std::string> read_name(Errors& errs, const Field& f) {
+    auto s = read_string(errs, f);
+    if (s && has_control_char(*s)) {
+        errs.add(f, "expected a name without control characters, got " + describe(f.node));
+        return std::nullopt;
+    }
+    return s;
+}
+
 std::optional<IpAddr> read_ip(Errors& errs, const Field& f) {
     if (f.node.IsScalar())
         if (auto ip = IpAddr::parse(f.node.Scalar())) return ip;
     errs.add(f, "expected an IPv4 or IPv6 address, got " + describe(f.node));
+    return std::nullopt;
+}
+
+// An address that is, or may be, a vip: one clients can reach (see vip_address_problem).
+std::optional<IpAddr> read_vip(Errors& errs, const Field& f) {
+    auto ip = read_ip(errs, f);
+    if (!ip) return std::nullopt;
+    if (std::string why = vip_address_problem(*ip); !why.empty()) {
+        errs.add(f, "expected a unicast address clients can reach, got " + describe(f.node) + " (" + why + ")");
+        return std::nullopt;
+    }
+    return ip;
+}
+
+// The DPDK device of a port, as rte_eth_dev_get_port_by_name() takes it: a name, never device
+// arguments. EAL splits devargs at "," and "=", so "net_af_packet0,iface=eth0" names no device.
+std::optional<std::string> read_device(Errors& errs, const Field& f) {
+    constexpr size_t kMaxDeviceName = 63;  // RTE_ETH_NAME_MAX_LEN with its terminating NUL
+    auto s = read_string(errs, f);
+    if (!s) return std::nullopt;
+    std::string why;
+    if (s->find_first_of(",=") != std::string::npos)
+        why = "expected a device name without \",\" or \"=\" (device arguments go on EAL's command line, as "
+              "--vdev net_af_packet0,iface=eth0), got ";
+    else if (has_control_char(*s) || s->find(' ') != std::string::npos)
+        why = "expected a device name without spaces or control characters, got ";
+    else if (s->size() > kMaxDeviceName)
+        why = "expected a device name of at most " + std::to_string(kMaxDeviceName) + " characters (DPDK's limit), got ";
+    if (why.empty()) return s;
+    errs.add(f, why + describe(f.node));
     return std::nullopt;
 }
 
@@ -317,25 +357,38 @@ std::optional<PortAddress> read_port_address(Errors& errs, const Field& f) {
     return std::nullopt;
 }
 
-void read_ports(Errors& errs, const Field& f, std::vector<Port>& out, bool& names_ok) {
+// What the VRRP section may refer to, and whether every one of them was read: when one was not,
+// a reference to it would be reported as unknown on top of the real mistake, so references go unchecked.
+struct Known {
+    std::vector<std::string> ports;
+    bool ports_ok = true;
+    std::vector<std::string> services;  // the names given
+    bool services_ok = true;
+    std::vector<IpAddr> vips;
+    bool vips_ok = true;
+    // The director's own addresses (ports[].addresses), with the path of each, which no real may be.
+    std::vector<std::pair<IpAddr, std::string>> own_addresses;
+};
+
+void read_ports(Errors& errs, const Field& f, std::vector<Port>& out, Known& known) {
     std::map<std::string, std::string> names, devices;  // value -> path of its first use
     std::map<std::string, std::string> addrs;            // address -> path of its first use
     for (const Field& item : read_list(errs, f)) {
-        names_ok = names_ok && item.node.IsMap();
+        known.ports_ok = known.ports_ok && item.node.IsMap();
         if (!expect_map(errs, item)) continue;
         MapFields m(errs, item, {"name", "device", "addresses", "exception_path"});
         Port p;
         auto name_f = m.need("name");
         auto dev_f = m.need("device");
-        auto name = name_f ? read_string(errs, *name_f) : std::nullopt;
-        auto dev = dev_f ? read_string(errs, *dev_f) : std::nullopt;
+        auto name = name_f ? read_name(errs, *name_f) : std::nullopt;
+        auto dev = dev_f ? read_device(errs, *dev_f) : std::nullopt;
         // Two ports on one device would make EAL probe it twice; two with one name make logs lie.
         if (name && !names.emplace(*name, item.path).second)
             errs.add(*name_f, "duplicate port name " + quoted(*name) + ", first at " + names[*name]);
         if (dev && !devices.emplace(*dev, item.path).second)
             errs.add(*dev_f, "duplicate device " + quoted(*dev) + ", first at " + devices[*dev]);
         if (name) p.name = *name;
-        names_ok = names_ok && name.has_value();
+        known.ports_ok = known.ports_ok && name.has_value();
         if (dev) p.device = *dev;
         if (auto af = m.get("addresses")) {
             for (const Field& a : read_list(errs, *af)) {
@@ -345,6 +398,7 @@ void read_ports(Errors& errs, const Field& f, std::vector<Port>& out, bool& name
                 if (!addrs.emplace(key, a.path).second)
                     errs.add(a, "duplicate address " + key + ", first at " + addrs[key]);
                 p.addresses.push_back(*pa);
+                known.own_addresses.push_back({pa->ip, a.path});
             }
         }
         // auto picks by device; a device that failed to read leaves tap, and the file is refused anyway.
@@ -518,7 +572,16 @@ std::optional<HealthCheck> read_health_check(Errors& errs, const Field& f, const
 
 // One real server. `svc_ok` says the service's vip and port were read, so family and the default
 // port mean something.
-std::optional<RealServer> read_real(Errors& errs, const Field& item, const Service& svc, bool svc_ok) {
+// A real server's address, kept until every vip and the director's own addresses are known.
+struct RealAddress {
+    IpAddr ip;
+    Field field;
+    size_t service = 0;  // index in services
+};
+
+// `addr` is set when the real's address was read, whatever else is wrong with the real.
+std::optional<RealServer> read_real(Errors& errs, const Field& item, const Service& svc, bool svc_ok,
+                                    std::optional<RealAddress>& addr) {
     if (!expect_map(errs, item)) return std::nullopt;
     MapFields m(errs, item, {"ip", "port", "weight", "mac", "inhibit_on_failure", "health_check"});
     RealServer r;
@@ -531,7 +594,14 @@ std::optional<RealServer> read_real(Errors& errs, const Field& item, const Servi
                              " address like the vip, got " + describe(f->node));
             ip.reset();
         }
-        if (ip) r.ip = *ip;
+        if (std::string why = ip ? real_address_problem(*ip) : ""; !why.empty()) {
+            errs.add(*f, "expected a unicast address, got " + describe(f->node) + " (" + why + ")");
+            ip.reset();
+        }
+        if (ip) {
+            r.ip = *ip;
+            addr = RealAddress{*ip, *f};
+        }
         ok = ok && ip.has_value();
     } else {
         ok = false;
@@ -558,10 +628,16 @@ std::optional<RealServer> read_real(Errors& errs, const Field& item, const Servi
     return r;
 }
 
-void read_reals(Errors& errs, const Field& f, Service& svc, bool svc_ok) {
+void read_reals(Errors& errs, const Field& f, Service& svc, bool svc_ok, size_t index,
+                std::vector<RealAddress>& addresses) {
     std::map<std::string, std::string> seen;  // ip:port -> path of its first use
     for (const Field& item : read_list(errs, f)) {
-        auto r = read_real(errs, item, svc, svc_ok);
+        std::optional<RealAddress> addr;
+        auto r = read_real(errs, item, svc, svc_ok, addr);
+        if (addr) {
+            addr->service = index;
+            addresses.push_back(*addr);
+        }
         if (!r) continue;
         std::string ep = endpoint(r->ip, r->port);
         if (!seen.emplace(ep, item.path).second)
@@ -573,7 +649,9 @@ void read_reals(Errors& errs, const Field& f, Service& svc, bool svc_ok) {
 // One service. Returns whether vip, port and protocol were all read, i.e. whether the service can
 // take part in the duplicate check.
 // `name_f` is set to the name's field when one was given; `name_ok` says nothing is wrong with the name.
-bool read_service(Errors& errs, const Field& item, Service& svc, std::optional<Field>& name_f, bool& name_ok) {
+// The addresses of its reals go to `reals`, to be checked once every vip is known.
+bool read_service(Errors& errs, const Field& item, Service& svc, std::optional<Field>& name_f, bool& name_ok,
+                  size_t index, std::vector<RealAddress>& reals) {
     name_ok = false;
     if (!expect_map(errs, item)) return false;
     MapFields m(errs, item, {"name", "vip", "port", "protocol", "scheduler", "persistence_timeout", "answer_arp",
@@ -582,12 +660,12 @@ bool read_service(Errors& errs, const Field& item, Service& svc, std::optional<F
     name_ok = true;
     name_f = m.get("name");
     if (name_f) {
-        auto s = read_string(errs, *name_f);
+        auto s = read_name(errs, *name_f);
         if (s) svc.name = *s;
         name_ok = s.has_value();
     }
     if (auto f = m.need("vip")) {
-        auto ip = read_ip(errs, *f);
+        auto ip = read_vip(errs, *f);
         if (ip) svc.vip = *ip;
         ok = ok && ip.has_value();
     } else {
@@ -618,7 +696,7 @@ bool read_service(Errors& errs, const Field& item, Service& svc, std::optional<F
     svc.timeouts.ms[kTemplateState] = svc.persistence_timeout_s * 1000;
     if (auto f = m.get("delay_loop"))
         if (auto s = read_uint(errs, *f, 1, kMaxTimeoutS)) svc.delay_loop_s = static_cast<uint32_t>(*s);
-    if (auto f = m.need("real_servers")) read_reals(errs, *f, svc, ok);
+    if (auto f = m.need("real_servers")) read_reals(errs, *f, svc, ok, index, reals);
     return ok;
 }
 
@@ -642,27 +720,41 @@ void check_limits(Errors& errs, const Field& f) {
                         std::to_string(reals));
 }
 
-// What the VRRP section may refer to, and whether every one of them was read: when one was not,
-// a reference to it would be reported as unknown on top of the real mistake, so references go unchecked.
-struct Known {
-    std::vector<std::string> ports;
-    bool ports_ok = true;
-    std::vector<std::string> services;  // the names given
-    bool services_ok = true;
-    std::vector<IpAddr> vips;
-    bool vips_ok = true;
-};
+// A real server is a host of its own: never a vip (frames for a vip come back to a director) nor one
+// of the director's own addresses.
+void check_real_addresses(Errors& errs, const std::vector<RealAddress>& reals, const std::vector<Service>& services,
+                          const Known& known) {
+    std::map<IpAddr, size_t> vip_of;  // vip -> index of the first service with it
+    for (size_t i = 0; i < services.size(); i++)
+        if (services[i].vip.family != 0) vip_of.emplace(services[i].vip, i);
+    for (const RealAddress& r : reals) {
+        const std::string got = "expected the real server's own address, got ";
+        if (services[r.service].vip == r.ip) {
+            errs.add(r.field, got + "the service's vip " + describe(r.field.node) + " (" + kRealHoldsVip + ")");
+        } else if (auto v = vip_of.find(r.ip); v != vip_of.end()) {
+            errs.add(r.field, got + describe(r.field.node) + ", the vip of " + item_path("services", v->second) +
+                                  " (a director answers for it)");
+        } else {
+            for (const auto& [ip, path] : known.own_addresses)
+                if (ip == r.ip) {
+                    errs.add(r.field, got + describe(r.field.node) + ", the director's own address at " + path);
+                    break;
+                }
+        }
+    }
+}
 
 void read_services(Errors& errs, const Field& f, std::vector<Service>& out, Known& known) {
     check_limits(errs, f);
     known.services_ok = known.vips_ok = f.node.IsSequence();
     std::map<std::string, std::string> seen;   // "TCP vip:port" -> path of its first use
     std::map<std::string, std::string> names;  // name -> path of its first use
+    std::vector<RealAddress> reals;
     for (const Field& item : read_list(errs, f)) {
         Service svc;
         std::optional<Field> name_f;
         bool name_ok = false;
-        if (read_service(errs, item, svc, name_f, name_ok)) {
+        if (read_service(errs, item, svc, name_f, name_ok, out.size(), reals)) {
             std::string key = std::string(proto_name(svc.proto)) + " " + endpoint(svc.vip, svc.port);
             if (!seen.emplace(key, item.path).second)
                 errs.add(item, "duplicate service " + key + ", first at " + seen[key]);
@@ -676,6 +768,7 @@ void read_services(Errors& errs, const Field& f, std::vector<Service>& out, Know
         if (svc.vip.family != 0) known.vips.push_back(svc.vip);
         out.push_back(std::move(svc));
     }
+    check_real_addresses(errs, reals, out, known);
 }
 
 void read_control(Errors& errs, const Field& f, ControlConfig& out) {
@@ -698,7 +791,14 @@ void read_control(Errors& errs, const Field& f, ControlConfig& out) {
         const std::string s = mf->node.IsScalar() ? mf->node.Scalar() : "";
         size_t digits = s.size() == 4 && s[0] == '0' ? 1 : 0;
         if ((s.size() == 3 || digits == 1) && s.find_first_not_of("01234567", digits) == std::string::npos) {
-            out.mode = static_cast<uint32_t>(std::stoul(s, nullptr, 8));
+            const auto mode = static_cast<uint32_t>(std::stoul(s, nullptr, 8));
+            // Whoever may connect may reload, drain and set weights. Connecting needs write permission;
+            // read and execute grant nothing on a socket, but a mode that looks open is refused too.
+            if (mode & 07)
+                errs.add(*mf, "expected a mode that gives others no permission (anyone who can connect may "
+                              "reload, drain and set weights), got " + describe(mf->node));
+            else
+                out.mode = mode;
         } else {
             errs.add(*mf, "expected an octal mode like \"0600\", got " + describe(mf->node));
         }
@@ -805,7 +905,7 @@ void read_vrrp_instance(Errors& errs, const Field& item, const Known& known, Vrr
                              "preempt", "preempt_delay", "authentication", "virtual_ipaddresses", "track_interfaces",
                              "track_services", "garp_master_delay", "garp_master_repeat"});
     if (auto f = m.need("name"))
-        if (auto s = read_string(errs, *f)) {
+        if (auto s = read_name(errs, *f)) {
             vi.name = *s;
             if (!seen.names.emplace(*s, item.path).second)
                 errs.add(*f, "duplicate instance name " + quoted(*s) + ", first at " + seen.names[*s]);
@@ -872,7 +972,7 @@ void read_vrrp_instance(Errors& errs, const Field& item, const Known& known, Vrr
     std::set<uint8_t> families;
     if (auto f = m.need("virtual_ipaddresses")) {
         for (const Field& a : read_list(errs, *f)) {
-            auto ip = read_ip(errs, a);
+            auto ip = read_vip(errs, a);
             if (!ip) continue;
             families.insert(ip->family);
             if (known.vips_ok && std::find(known.vips.begin(), known.vips.end(), *ip) == known.vips.end()) {
@@ -922,7 +1022,7 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
     Known known;
     if (auto f = m.need("ports")) {
         known.ports_ok = f->node.IsSequence();
-        read_ports(errs, *f, cfg.ports, known.ports_ok);
+        read_ports(errs, *f, cfg.ports, known);
     }
     for (const Port& p : cfg.ports) known.ports.push_back(p.name);
     if (auto f = m.get("conn_table")) read_conn_table(errs, *f, cfg);

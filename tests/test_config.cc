@@ -10,6 +10,7 @@
 #include <future>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -617,6 +618,188 @@ TEST(ConfigErrors, SameEndpointDifferentProtocolOrPortIsFine) {
                 "    real_servers:\n      - ip: 10.0.0.11\n        mac: 02:00:00:00:00:11\n"
                 "      - ip: 10.0.0.11\n        port: 8080\n        mac: 02:00:00:00:00:11\n";
     EXPECT_EQ(errors_of(text), std::vector<std::string>{});
+}
+
+// ---- addresses, names, devices and modes that would load but cannot work ----
+
+// Ports (lines 1-3), then one service: its vip on line 5 (column 10) and its real's ip on line 9 (column 13).
+std::string vip_and_real(const std::string& vip, const std::string& real) {
+    return std::string(kPortsYaml) + "services:\n  - vip: " + vip + "\n    port: 80\n    protocol: tcp\n" +
+           "    real_servers:\n      - ip: " + real + "\n";
+}
+
+TEST(ConfigErrors, VipAndRealMustBeUnicast) {
+    const std::string vip_err = "t.yaml:5:10: services[0].vip: expected a unicast address clients can reach, got ";
+    const std::string real_err = "t.yaml:9:13: services[0].real_servers[0].ip: expected a unicast address, got ";
+    const std::string ll6 = " (link-local, which routers do not forward and VRRP leaves out of its address lists)";
+    const std::vector<std::tuple<std::string, std::string, std::string>> bad = {  // vip, real, error
+        {"0.0.0.0", "10.0.0.11", vip_err + "\"0.0.0.0\" (the unspecified address)"},
+        {"0.1.2.3", "10.0.0.11", vip_err + "\"0.1.2.3\" (in 0.0.0.0/8, which is never a destination)"},
+        {"255.255.255.255", "10.0.0.11", vip_err + "\"255.255.255.255\" (the broadcast address)"},
+        {"224.0.0.18", "10.0.0.11", vip_err + "\"224.0.0.18\" (multicast)"},
+        {"239.255.255.255", "10.0.0.11", vip_err + "\"239.255.255.255\" (multicast)"},
+        {"127.0.0.1", "10.0.0.11", vip_err + "\"127.0.0.1\" (loopback)"},
+        {"127.255.255.254", "10.0.0.11", vip_err + "\"127.255.255.254\" (loopback)"},
+        {"169.254.0.1", "10.0.0.11", vip_err + "\"169.254.0.1\" (link-local, which routers do not forward)"},
+        {"\"::\"", "\"2001:db8::11\"", vip_err + "\"::\" (the unspecified address)"},
+        {"\"::1\"", "\"2001:db8::11\"", vip_err + "\"::1\" (loopback)"},
+        {"\"ff02::1\"", "\"2001:db8::11\"", vip_err + "\"ff02::1\" (multicast)"},
+        {"\"ff05::1:3\"", "\"2001:db8::11\"", vip_err + "\"ff05::1:3\" (multicast)"},
+        {"\"::ffff:10.0.0.100\"", "\"2001:db8::11\"",
+         vip_err + "\"::ffff:10.0.0.100\" (IPv4-mapped, which never appears on the wire: write 10.0.0.100)"},
+        {"\"fe80::1\"", "\"2001:db8::11\"", vip_err + "\"fe80::1\"" + ll6},
+        {"\"febf:ffff::1\"", "\"2001:db8::11\"", vip_err + "\"febf:ffff::1\"" + ll6},
+        {"10.0.0.100", "0.0.0.0", real_err + "\"0.0.0.0\" (the unspecified address)"},
+        {"10.0.0.100", "255.255.255.255", real_err + "\"255.255.255.255\" (the broadcast address)"},
+        {"10.0.0.100", "224.0.0.5", real_err + "\"224.0.0.5\" (multicast)"},
+        {"10.0.0.100", "127.0.0.1", real_err + "\"127.0.0.1\" (loopback)"},
+        {"\"2001:db8::100\"", "\"::\"", real_err + "\"::\" (the unspecified address)"},
+        {"\"2001:db8::100\"", "\"::1\"", real_err + "\"::1\" (loopback)"},
+        {"\"2001:db8::100\"", "\"ff02::5\"", real_err + "\"ff02::5\" (multicast)"},
+        {"\"2001:db8::100\"", "\"::ffff:10.0.0.11\"",
+         real_err + "\"::ffff:10.0.0.11\" (IPv4-mapped, which never appears on the wire: write 10.0.0.11)"},
+    };
+    for (const auto& [vip, real, error] : bad)
+        EXPECT_EQ(errors_of(vip_and_real(vip, real)), std::vector<std::string>{error}) << vip << " " << real;
+    // Their neighbours, class E, and the director's own address (VRRP's address owner) are fine vips.
+    for (const char* vip : {"1.0.0.0", "126.255.255.255", "128.0.0.1", "169.253.255.255", "169.255.0.1",
+                            "223.255.255.255", "240.0.0.1", "255.255.255.254"})
+        EXPECT_EQ(errors_of(vip_and_real(vip, "10.0.0.11")), std::vector<std::string>{}) << vip;
+    for (const char* vip : {"\"::2\"", "\"::fffe:10.0.0.100\"", "\"fe7f::1\"", "\"fec0::1\"", "\"feff::1\"",
+                            "\"2001:db8::100\""})
+        EXPECT_EQ(errors_of(vip_and_real(vip, "\"2001:db8::11\"")), std::vector<std::string>{}) << vip;
+    EXPECT_EQ(errors_of("ports:\n  - {name: lan0, device: net_af_packet0, addresses: [10.0.0.100/24]}\n" +
+                        vip_and_real("10.0.0.100", "10.0.0.11").substr(std::string(kPortsYaml).size())),
+              std::vector<std::string>{});
+    // A Direct Routing real is on the link: link-local is fine for a real.
+    EXPECT_EQ(errors_of(vip_and_real("10.0.0.100", "169.254.0.11")), std::vector<std::string>{});
+    EXPECT_EQ(errors_of(vip_and_real("\"2001:db8::100\"", "\"fe80::11\"")), std::vector<std::string>{});
+}
+
+TEST(ConfigErrors, RealIsNeitherAVipNorTheDirector) {
+    EXPECT_EQ(errors_of(vip_and_real("10.0.0.100", "10.0.0.100")),
+              std::vector<std::string>{"t.yaml:9:13: services[0].real_servers[0].ip: expected the real server's own "
+                                       "address, got the service's vip \"10.0.0.100\" (in Direct Routing a real server "
+                                       "holds the vip on its loopback and is reached at an address of its own)"});
+    EXPECT_EQ(errors_of(vip_and_real("\"2001:db8::100\"", "\"2001:DB8::100\"")),
+              std::vector<std::string>{"t.yaml:9:13: services[0].real_servers[0].ip: expected the real server's own "
+                                       "address, got the service's vip \"2001:DB8::100\" (in Direct Routing a real "
+                                       "server holds the vip on its loopback and is reached at an address of its "
+                                       "own)"});
+    // The vip of a service further down the file, and of one further up.
+    EXPECT_EQ(errors_of(vip_and_real("10.0.0.100", "10.0.0.101") +
+                        "  - {vip: 10.0.0.101, port: 80, protocol: tcp, real_servers: [{ip: 10.0.0.100}]}\n"),
+              (std::vector<std::string>{
+                  "t.yaml:9:13: services[0].real_servers[0].ip: expected the real server's own address, got "
+                  "\"10.0.0.101\", the vip of services[1] (a director answers for it)",
+                  "t.yaml:10:68: services[1].real_servers[0].ip: expected the real server's own address, got "
+                  "\"10.0.0.100\", the vip of services[0] (a director answers for it)"}));
+    const std::string ports =
+        "ports:\n  - {name: lan0, device: net_af_packet0, addresses: [10.0.0.2/24]}\n"
+        "  - {name: lan1, device: net_af_packet1, addresses: [10.1.0.2/24, \"2001:db8::2/64\"]}\n";
+    EXPECT_EQ(errors_of(ports + "services:\n"
+                                "  - {vip: 10.0.0.100, port: 80, protocol: tcp, real_servers: [{ip: 10.0.0.2}, "
+                                "{ip: 10.1.0.2}, {ip: 10.0.0.3}]}\n"
+                                "  - {vip: \"2001:db8::100\", port: 80, protocol: tcp, real_servers: [{ip: \"2001:db8::2\"}]}\n"),
+              (std::vector<std::string>{
+                  "t.yaml:5:68: services[0].real_servers[0].ip: expected the real server's own address, got "
+                  "\"10.0.0.2\", the director's own address at ports[0].addresses[0]",
+                  "t.yaml:5:84: services[0].real_servers[1].ip: expected the real server's own address, got "
+                  "\"10.1.0.2\", the director's own address at ports[1].addresses[0]",
+                  "t.yaml:6:73: services[1].real_servers[0].ip: expected the real server's own address, got "
+                  "\"2001:db8::2\", the director's own address at ports[1].addresses[1]"}));
+}
+
+TEST(ConfigErrors, VrrpAddressesGetTheVipChecks) {
+    // A multicast address is reported as such, not as an address no service has.
+    EXPECT_EQ(errors_of(vrrp_file("  - {name: V, interface: lan0, virtual_router_id: 1, "
+                                  "virtual_ipaddresses: [10.0.0.100, 224.0.0.18]}\n"),
+                        "v.yaml"),
+              std::vector<std::string>{"v.yaml:9:88: vrrp_instances[0].virtual_ipaddresses[1]: expected a unicast "
+                                       "address clients can reach, got \"224.0.0.18\" (multicast)"});
+    // While a service's vip is wrong, references to vips go unchecked, but not the addresses themselves.
+    EXPECT_EQ(errors_of(vip_and_real("127.0.0.1", "10.0.0.11") +
+                        "vrrp_instances:\n  - {name: V, interface: lan0, virtual_router_id: 1, "
+                        "virtual_ipaddresses: [127.0.0.1, \"ff02::12\"]}\n"),
+              (std::vector<std::string>{
+                  "t.yaml:5:10: services[0].vip: expected a unicast address clients can reach, got \"127.0.0.1\" "
+                  "(loopback)",
+                  "t.yaml:11:76: vrrp_instances[0].virtual_ipaddresses[0]: expected a unicast address clients can "
+                  "reach, got \"127.0.0.1\" (loopback)",
+                  "t.yaml:11:87: vrrp_instances[0].virtual_ipaddresses[1]: expected a unicast address clients can "
+                  "reach, got \"ff02::12\" (multicast)"}));
+}
+
+TEST(ConfigErrors, NamesHoldNoControlCharacters) {
+    EXPECT_EQ(errors_of(std::string(kPortsYaml) + "services:\n  - name: \"web\\nfront\"\n    vip: 10.0.0.100\n" +
+                        "    port: 80\n    protocol: tcp\n" + kOneReal),
+              std::vector<std::string>{"t.yaml:5:11: services[0].name: expected a name without control characters, "
+                                       "got \"web\\x0afront\""});
+    for (const auto& [name, shown] : std::vector<std::pair<std::string, std::string>>{
+             {"\"\\t\"", "\"\\x09\""}, {"\"a\\x7f\"", "\"a\\x7f\""}, {"\"a\\rb\"", "\"a\\x0db\""}, {"\"\\0\"", "\"\\x00\""}})
+        EXPECT_EQ(errors_of(std::string(kPortsYaml) + "services:\n  - name: " + name + "\n    vip: 10.0.0.100\n" +
+                            "    port: 80\n    protocol: tcp\n" + kOneReal),
+                  std::vector<std::string>{"t.yaml:5:11: services[0].name: expected a name without control "
+                                           "characters, got " + shown})
+            << name;
+    EXPECT_EQ(errors_of("ports:\n  - {name: \"lan\\u00070\", device: net_af_packet0}\nservices:\n"
+                        "  - {vip: 10.0.0.100, port: 80, protocol: tcp, real_servers: [{ip: 10.0.0.11}]}\n"),
+              std::vector<std::string>{"t.yaml:2:12: ports[0].name: expected a name without control characters, got "
+                                       "\"lan\\x070\""});
+    EXPECT_EQ(errors_of(vrrp_file("  - {name: \"V\\n1\", interface: lan0, virtual_router_id: 1, "
+                                  "virtual_ipaddresses: [10.0.0.100]}\n"),
+                        "v.yaml"),
+              std::vector<std::string>{"v.yaml:9:12: vrrp_instances[0].name: expected a name without control "
+                                       "characters, got \"V\\x0a1\""});
+    // Spaces and anything printable are names as before.
+    EXPECT_EQ(errors_of(std::string(kPortsYaml) + "services:\n  - name: \"web front/é\"\n    vip: 10.0.0.100\n" +
+                        "    port: 80\n    protocol: tcp\n" + kOneReal),
+              std::vector<std::string>{});
+}
+
+TEST(ConfigErrors, DeviceIsANameWithoutDeviceArguments) {
+    auto device_errors = [](const std::string& device) {
+        return errors_of("ports:\n  - name: lan0\n    device: " + device + "\nservices:\n" +
+                         "  - {vip: 10.0.0.100, port: 80, protocol: tcp, real_servers: [{ip: 10.0.0.11}]}\n");
+    };
+    EXPECT_EQ(device_errors("net_af_packet0,iface=eth0"),
+              std::vector<std::string>{"t.yaml:3:13: ports[0].device: expected a device name without \",\" or \"=\" "
+                                       "(device arguments go on EAL's command line, as --vdev "
+                                       "net_af_packet0,iface=eth0), got \"net_af_packet0,iface=eth0\""});
+    EXPECT_EQ(device_errors("\"0000:03:00.0,\""),
+              std::vector<std::string>{"t.yaml:3:13: ports[0].device: expected a device name without \",\" or \"=\" "
+                                       "(device arguments go on EAL's command line, as --vdev "
+                                       "net_af_packet0,iface=eth0), got \"0000:03:00.0,\""});
+    EXPECT_EQ(device_errors("iface=eth0"),
+              std::vector<std::string>{"t.yaml:3:13: ports[0].device: expected a device name without \",\" or \"=\" "
+                                       "(device arguments go on EAL's command line, as --vdev "
+                                       "net_af_packet0,iface=eth0), got \"iface=eth0\""});
+    for (const auto& [device, shown] : std::vector<std::pair<std::string, std::string>>{
+             {"\"net pcap0\"", "\"net pcap0\""}, {"\"net_pcap0\\t\"", "\"net_pcap0\\x09\""},
+             {"\"net_pcap0\\n\"", "\"net_pcap0\\x0a\""}, {"\" net_pcap0\"", "\" net_pcap0\""}})
+        EXPECT_EQ(device_errors(device),
+                  std::vector<std::string>{"t.yaml:3:13: ports[0].device: expected a device name without spaces or "
+                                           "control characters, got " + shown})
+            << device;
+    EXPECT_EQ(device_errors(std::string(64, 'n')),
+              std::vector<std::string>{"t.yaml:3:13: ports[0].device: expected a device name of at most 63 "
+                                       "characters (DPDK's limit), got \"" + std::string(60, 'n') + "...\""});
+    for (const std::string& good : {std::string(63, 'n'), std::string("\"0000:03:00.0\""), std::string("net_ring0"),
+                                    std::string("net_tap-x.1")})
+        EXPECT_EQ(device_errors(good), std::vector<std::string>{}) << good;
+}
+
+TEST(ConfigErrors, ControlSocketModeGivesOthersNothing) {
+    const std::string base = one_service("    port: 80\n    protocol: tcp\n" + std::string(kOneReal));  // 10 lines
+    for (const char* bad : {"0777", "0666", "0662", "0604", "0601", "0002", "707"})
+        EXPECT_EQ(errors_of(base + "control:\n  mode: \"" + bad + "\"\n"),
+                  std::vector<std::string>{"t.yaml:12:9: control.mode: expected a mode that gives others no permission "
+                                           "(anyone who can connect may reload, drain and set weights), got \"" +
+                                           std::string(bad) + "\""})
+            << bad;
+    for (const auto& [good, mode] : std::vector<std::pair<std::string, uint32_t>>{
+             {"\"0600\"", 0600}, {"\"0660\"", 0660}, {"\"0640\"", 0640}, {"\"0770\"", 0770}, {"\"0000\"", 0}, {"700", 0700}})
+        EXPECT_EQ(load_config_string(base + "control:\n  mode: " + good + "\n", "t.yaml").control.mode, mode) << good;
 }
 
 TEST(ConfigPrime, IsPrimeAndNextPrime) {

@@ -3,11 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "config.h"
@@ -374,6 +379,170 @@ TEST(KeepalivedImport, SyntaxErrorsStopBeforeConversion) {
               std::vector<std::string>{"k.conf:1:1: virtual_server 10.0.0.100 80: \"{\" is never closed (missing \"}\" "
                                        "at the end of the file)"});
     EXPECT_EQ(errors_of("}\n"), std::vector<std::string>{"k.conf:1:1: \"}\" closes no block (one \"}\" too many)"});
+}
+
+// ---- hostile input: every one must come back within the deadline, never crash ----
+
+// `f()` on a thread of its own, waited for at most 10 s: an import that has not returned by then
+// fails the test and ends the process, since the thread cannot be stopped.
+template <typename F>
+auto within_deadline(F f, const std::string& what) {
+    auto result = std::async(std::launch::async, f);
+    if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        ADD_FAILURE() << "importing " << what << " did not return within 10 s";
+        std::fprintf(stderr, "importing %s did not return within 10 s: giving up on the test run\n", what.c_str());
+        std::fflush(stderr);
+        std::_Exit(1);
+    }
+    return result.get();
+}
+
+std::vector<std::string> errors_within_deadline(const std::string& text, const std::string& what) {
+    return within_deadline([&text] { return errors_of(text); }, what);
+}
+
+std::string repeat(const std::string& s, size_t n) {
+    std::string out;
+    out.reserve(s.size() * n);
+    for (size_t i = 0; i < n; i++) out += s;
+    return out;
+}
+
+TEST(KeepalivedImportHostile, NestingDeepStopsAtSixteen) {
+    // 400,000 blocks deep used to build a tree as deep, whose destructor overflowed the stack.
+    EXPECT_EQ(errors_within_deadline(repeat("x {\n", 400000), "400,000 nested blocks, one per line"),
+              std::vector<std::string>{"k.conf:17:3: x: \"{\" nested more than 16 blocks deep (keepalived's own blocks "
+                                       "nest 4 deep)"});
+    EXPECT_EQ(errors_within_deadline(repeat("x { ", 400000), "400,000 nested blocks on one line"),
+              std::vector<std::string>{"k.conf:1:67: x: \"{\" nested more than 16 blocks deep (keepalived's own blocks "
+                                       "nest 4 deep)"});
+    EXPECT_EQ(errors_within_deadline(repeat("x {\n", 400000) + repeat("}\n", 400000), "400,000 closed blocks"),
+              std::vector<std::string>{"k.conf:17:3: x: \"{\" nested more than 16 blocks deep (keepalived's own blocks "
+                                       "nest 4 deep)"});
+}
+
+TEST(KeepalivedImportHostile, NestingLimitIsExact) {
+    // 16 levels are read (and the unknown block warned about as a whole); the 17th is not.
+    ImportResult r = convert(repeat("x {\n", 16) + repeat("}\n", 16) + one_vs(""));
+    EXPECT_TRUE(has_warning(r, "k.conf:1: x: not converted")) << join(r.warnings);
+    EXPECT_EQ(errors_of(repeat("x {\n", 17) + repeat("}\n", 17) + one_vs("")),
+              std::vector<std::string>{"k.conf:17:3: x: \"{\" nested more than 16 blocks deep (keepalived's own blocks "
+                                       "nest 4 deep)"});
+}
+
+TEST(KeepalivedImportHostile, OpeningBracesAlone) {
+    auto errs = errors_within_deadline(repeat("{\n", 400000), "400,000 \"{\"");
+    ASSERT_EQ(errs.size(), 17u);
+    for (size_t i = 0; i < 16; i++)
+        EXPECT_EQ(errs[i], "k.conf:" + std::to_string(i + 1) + ":1: \"{\" opens a block without a keyword before it");
+    EXPECT_EQ(errs[16], "k.conf:17:1: \"{\" nested more than 16 blocks deep (keepalived's own blocks nest 4 deep)");
+}
+
+TEST(KeepalivedImportHostile, StrayClosingBraces) {
+    // One error per stray "}", each in a single step.
+    auto errs = errors_within_deadline(repeat("}\n", 400000), "400,000 \"}\"");
+    ASSERT_EQ(errs.size(), 400000u);
+    EXPECT_EQ(errs.front(), "k.conf:1:1: \"}\" closes no block (one \"}\" too many)");
+    EXPECT_EQ(errs.back(), "k.conf:400000:1: \"}\" closes no block (one \"}\" too many)");
+    // Each stray "}" used to search every closed block for a hint: 200,000 x 200,000 steps.
+    errs = errors_within_deadline(repeat("a {\n}\n", 200000) + repeat("}\n", 200000),
+                                       "200,000 blocks and 200,000 \"}\"");
+    ASSERT_EQ(errs.size(), 200000u);
+    EXPECT_EQ(errs.front(), "k.conf:400001:1: \"}\" closes no block (one \"}\" too many)");
+    EXPECT_EQ(errs.back(), "k.conf:600000:1: \"}\" closes no block (one \"}\" too many)");
+    // The hint names the first "}" indented deeper than its keyword, however many come after it.
+    errs = errors_within_deadline("a {\n  }\n" + repeat("a {\n}\n", 200000) + repeat("}\n", 200000),
+                                  "a hint and 200,000 \"}\"");
+    ASSERT_EQ(errs.size(), 200000u);
+    EXPECT_EQ(errs.back(), "k.conf:600002:1: \"}\" closes no block (one \"}\" too many, probably the one at line 2)");
+}
+
+TEST(KeepalivedImportHostile, ManyEmptyLinesBeforeABrace) {
+    // Each empty line between a keyword and its "{" used to look ahead over all the others.
+    const std::string text = "global_defs\n" + repeat("\n", 400000) + "{\n}\n" + one_vs("");
+    ImportResult r = within_deadline([&text] { return convert(text); }, "400,000 empty lines");
+    EXPECT_NE(r.yaml.find("  # k.conf:400004: virtual_server 10.0.0.100 80\n"), std::string::npos) << r.yaml;
+}
+
+TEST(KeepalivedImportHostile, LongLinesAreCutInMessages) {
+    // A megabyte of words after an unknown keyword: the warning shows the words that fit in 100 bytes.
+    std::string shown = "x";
+    for (int i = 0; i < 49; i++) shown += " x";
+    ImportResult r = convert(repeat("x ", 500000) + "\n" + one_vs(""));
+    ASSERT_FALSE(r.warnings.empty());
+    EXPECT_EQ(r.warnings.front(), "k.conf:1: " + shown + " ...: not converted");
+    // A megabyte-long keyword, and a megabyte-long value in an error.
+    r = convert(std::string(1 << 20, 'y') + "\n" + one_vs(""));
+    ASSERT_FALSE(r.warnings.empty());
+    EXPECT_EQ(r.warnings.front(), "k.conf:1: " + std::string(100, 'y') + "...: not converted");
+    EXPECT_EQ(errors_within_deadline("virtual_server " + std::string(1 << 20, '1') + " 80 {\n}\n", "a long address"),
+              std::vector<std::string>{"k.conf:1:16: virtual_server: expected an IPv4 or IPv6 address, got \"" +
+                                       std::string(60, '1') + "...\""});
+}
+
+// ---- addresses and names the YAML loader would refuse are refused here, where they are written ----
+
+// A virtual_server on `vip` port 80 with one real_server on `real` (its address at line 3, column 17).
+std::string vs(const std::string& vip, const std::string& real) {
+    return "virtual_server " + vip + " 80 {\n    lb_kind DR\n    real_server " + real + " 80 {\n    }\n}\n";
+}
+
+TEST(KeepalivedImport, AddressesMustBeUnicast) {
+    const std::string vs_err = "k.conf:1:16: virtual_server: expected a unicast address clients can reach, got ";
+    const std::string rs_err = "k.conf:3:17: real_server: expected a unicast address, got ";
+    const std::vector<std::tuple<std::string, std::string, std::string>> bad = {  // vip, real, error
+        {"0.0.0.0", "10.0.0.11", vs_err + "\"0.0.0.0\" (the unspecified address)"},
+        {"255.255.255.255", "10.0.0.11", vs_err + "\"255.255.255.255\" (the broadcast address)"},
+        {"224.0.0.18", "10.0.0.11", vs_err + "\"224.0.0.18\" (multicast)"},
+        {"127.0.0.1", "10.0.0.11", vs_err + "\"127.0.0.1\" (loopback)"},
+        {"169.254.1.1", "10.0.0.11", vs_err + "\"169.254.1.1\" (link-local, which routers do not forward)"},
+        {"::", "2001:db8::11", vs_err + "\"::\" (the unspecified address)"},
+        {"::1", "2001:db8::11", vs_err + "\"::1\" (loopback)"},
+        {"ff02::1", "2001:db8::11", vs_err + "\"ff02::1\" (multicast)"},
+        {"::ffff:10.0.0.100", "2001:db8::11",
+         vs_err + "\"::ffff:10.0.0.100\" (IPv4-mapped, which never appears on the wire: write 10.0.0.100)"},
+        {"fe80::100", "2001:db8::11",
+         vs_err + "\"fe80::100\" (link-local, which routers do not forward and VRRP leaves out of its address lists)"},
+        {"10.0.0.100", "0.0.0.0", rs_err + "\"0.0.0.0\" (the unspecified address)"},
+        {"10.0.0.100", "255.255.255.255", rs_err + "\"255.255.255.255\" (the broadcast address)"},
+        {"10.0.0.100", "224.0.0.5", rs_err + "\"224.0.0.5\" (multicast)"},
+        {"10.0.0.100", "127.0.0.1", rs_err + "\"127.0.0.1\" (loopback)"},
+        {"2001:db8::100", "::1", rs_err + "\"::1\" (loopback)"},
+        {"2001:db8::100", "ff02::5", rs_err + "\"ff02::5\" (multicast)"},
+        {"2001:db8::100", "::ffff:10.0.0.11",
+         rs_err + "\"::ffff:10.0.0.11\" (IPv4-mapped, which never appears on the wire: write 10.0.0.11)"},
+    };
+    for (const auto& [vip, real, error] : bad)
+        EXPECT_EQ(errors_of(vs(vip, real)), std::vector<std::string>{error}) << vip << " " << real;
+    // A Direct Routing real server is on the link anyway: link-local is fine for one.
+    EXPECT_EQ(load_config_string(convert(vs("2001:db8::100", "fe80::11")).yaml, "l.yaml").services.size(), 1u);
+}
+
+TEST(KeepalivedImport, RealServerIsNoVirtualServer) {
+    EXPECT_EQ(errors_of(vs("10.0.0.100", "10.0.0.100")),
+              std::vector<std::string>{"k.conf:3:17: real_server: expected the real server's own address, got the "
+                                       "virtual_server's address \"10.0.0.100\" (in Direct Routing a real server holds "
+                                       "the vip on its loopback and is reached at an address of its own)"});
+    EXPECT_EQ(errors_of(vs("10.0.0.100", "10.0.0.101") + vs("10.0.0.101", "10.0.0.11")),
+              std::vector<std::string>{"k.conf:3:17: real_server: expected the real server's own address, got "
+                                       "\"10.0.0.101\", the address of the virtual_server at line 6 (a director answers "
+                                       "for it)"});
+}
+
+TEST(KeepalivedImport, NamesHoldNoControlCharacters) {
+    const std::string vips = "    virtual_ipaddress {\n        10.0.0.100\n    }\n}\n";
+    EXPECT_EQ(errors_of("vrrp_instance \"VI\x01\" {\n    interface eth0\n    virtual_router_id 9\n" + vips + one_vs("")),
+              std::vector<std::string>{"k.conf:1:15: vrrp_instance: expected a name without control characters, got "
+                                       "\"VI\\x01\""});
+    EXPECT_EQ(errors_of("vrrp_instance VI_1 {\n    interface \"eth\x7f\"\n    virtual_router_id 9\n" + vips +
+                        one_vs("")),
+              std::vector<std::string>{"k.conf:2:15: interface: expected a name without control characters, got "
+                                       "\"eth\\x7f\""});
+    EXPECT_EQ(errors_of("vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 9\n"
+                        "    track_interface {\n        \"eth\x0b" "1\" weight -20\n    }\n" +
+                        vips + one_vs("")),
+              std::vector<std::string>{"k.conf:5:9: track_interface: expected a name without control characters, got "
+                                       "\"eth\\x0b1\""});
 }
 
 }  // namespace
