@@ -29,6 +29,7 @@ namespace dplb {
     X(no_dest, "no real server available (all weight 0 or none)")                       \
     X(vip_inactive, "traffic for a VIP this director does not own now")                 \
     X(no_dest_mac, "the chosen real server has no MAC address yet")                     \
+    X(ttl_exceeded, "TTL / hop limit 1 or 0: forwarding would take it to 0 (no ICMP sent)") \
     X(control_stalled, "VRRP VIP withheld: the control thread missed its heartbeat")     \
     X(tx_full, "TX queue full")
 

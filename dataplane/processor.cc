@@ -63,6 +63,20 @@ inline uint64_t source_hash(const Parsed& p) {
 
 inline bool mac_is(const uint8_t* p, const MacAddr& m) { return std::memcmp(p, m.b.data(), 6) == 0; }
 
+// The TTL (IPv4) or hop limit (IPv6) of a parsed IP frame.
+inline uint8_t hops_left(const uint8_t* frame, const Parsed& p) { return frame[p.l3_off + (p.family == 4 ? 8 : 7)]; }
+
+// TTL - 1 with the header checksum updated in place, RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), where m
+// is the 16-bit word of TTL and protocol; m' = m - 0x0100, so ~m + m' = 0xfeff (ones' complement).
+inline void ipv4_decrement_ttl(uint8_t* ip) {
+    uint32_t sum = (~static_cast<uint32_t>(ip[10] << 8 | ip[11]) & 0xffff) + 0xfeff;
+    sum = (sum & 0xffff) + (sum >> 16);
+    uint16_t hc = static_cast<uint16_t>(~sum);
+    ip[8]--;
+    ip[10] = static_cast<uint8_t>(hc >> 8);
+    ip[11] = static_cast<uint8_t>(hc);
+}
+
 }  // namespace
 
 void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t now_ms, const MacAddr& port_mac) {
@@ -114,6 +128,10 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
         }
         if (Drop why = vip_withheld(svc->vip_slot); why != Drop::count) {
             verdicts[i] = drop(why);
+            continue;
+        }
+        if (hops_left(f.data, p) <= 1) {  // would leave with 0: a router drops it (no entry made)
+            verdicts[i] = drop(Drop::ttl_exceeded);
             continue;
         }
         svcs[i] = svc;
@@ -172,13 +190,13 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
         // flow that another director (or an expired entry) started still reaches its real; while the
         // table is full (or was, kFullWindowMs), so does one whose SYN found no room.
         if (svc.sched != Sched::mh && !table.full_recently(now_ms, kFullWindowMs)) return drop(Drop::tcp_no_conn);
-        return forward_stateless(f, svc, fh, port_mac);
+        return forward_stateless(f, p, svc, fh, port_mac);
     }
     pos = table.add(key);
     if (pos < 0) pos = add_evicting(table, key, now_ms);
     if (pos < 0) {
         counters_->table_full++;
-        return forward_stateless(f, svc, fh, port_mac);
+        return forward_stateless(f, p, svc, fh, port_mac);
     }
     ConnEntry& e = table.at(pos);
     if (e.state != kFreeEntry) {  // added earlier in this burst
@@ -198,7 +216,7 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
     dc.refs++;
     (state_is_active(state) ? dc.active : dc.inactive)++;
     counters_->svc[svc.id].conns++;
-    return forward(f, svc, dest, port_mac);
+    return forward(f, p, svc, dest, port_mac);
 }
 
 Verdict Processor::hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry& e, uint32_t now_ms,
@@ -216,21 +234,27 @@ Verdict Processor::hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry&
         }
     }
     e.expire_ms = now_ms + svc.timeouts.ms[e.state];
-    return forward(f, svc, e.dest, port_mac);
+    return forward(f, p, svc, e.dest, port_mac);
 }
 
-Verdict Processor::forward_stateless(Frame& f, const Service& svc, uint64_t fh, const MacAddr& port_mac) {
+Verdict Processor::forward_stateless(Frame& f, const Parsed& p, const Service& svc, uint64_t fh,
+                                     const MacAddr& port_mac) {
     uint16_t dest = mh_lookup(svc, fh);
     if (dest == kNoDest) return drop(Drop::no_dest);
     counters_->stateless++;
-    return forward(f, svc, dest, port_mac);
+    return forward(f, p, svc, dest, port_mac);
 }
 
-Verdict Processor::forward(Frame& f, const Service& svc, uint16_t dest, const MacAddr& port_mac) {
+// Direct Routing: the real's MAC as destination, the port's as source, and one hop off the TTL or
+// hop limit as a router (and IPVS, ip_vs_xmit.c decrement_ttl) does; pass 1 dropped those at 1 or 0.
+Verdict Processor::forward(Frame& f, const Parsed& p, const Service& svc, uint16_t dest, const MacAddr& port_mac) {
     const Dest& d = snap_->dests[dest];
     if (!d.has_mac) return drop(Drop::no_dest_mac);
     std::memcpy(f.data, d.mac.b.data(), 6);
     std::memcpy(f.data + 6, port_mac.b.data(), 6);
+    uint8_t* ip = f.data + p.l3_off;
+    if (p.family == 4) ipv4_decrement_ttl(ip);
+    else ip[7]--;
     CoreCounters& c = *counters_;
     c.forwarded++;
     c.svc[svc.id].inpkts++;

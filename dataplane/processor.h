@@ -122,8 +122,8 @@ private:
                       int32_t pos, uint32_t now_ms, const MacAddr& port_mac);
     Verdict hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry& e, uint32_t now_ms,
                 const MacAddr& port_mac);
-    Verdict forward_stateless(Frame& f, const Service& svc, uint64_t fh, const MacAddr& port_mac);
-    Verdict forward(Frame& f, const Service& svc, uint16_t dest, const MacAddr& port_mac);
+    Verdict forward_stateless(Frame& f, const Parsed& p, const Service& svc, uint64_t fh, const MacAddr& port_mac);
+    Verdict forward(Frame& f, const Parsed& p, const Service& svc, uint16_t dest, const MacAddr& port_mac);
     uint16_t choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t fh, uint32_t now_ms);
     Verdict answer_arp(Frame& f, const Parsed& p, const MacAddr& port_mac);
     Verdict answer_nd(Frame& f, const Parsed& p, const MacAddr& port_mac);

@@ -172,6 +172,35 @@ Bytes truncate(Bytes b, size_t len) {
     return b;
 }
 
+namespace {
+
+void ipv4_checksum_afresh(Bytes& b, size_t o) {
+    size_t ihl = (b.at(o) & 0xf) * 4u;
+    b.at(o + 10) = b.at(o + 11) = 0;
+    if (b.size() < o + ihl) throw std::invalid_argument("IPv4 header cut short");
+    set16(b, o + 10, fold(sum16(b.data() + o, ihl)));
+}
+
+}  // namespace
+
+Bytes with_ttl(Bytes b, uint8_t ttl) {
+    size_t o = l3_offset(b);
+    if (b.at(o) >> 4 == 4) {
+        b.at(o + 8) = ttl;
+        ipv4_checksum_afresh(b, o);
+    } else {
+        b.at(o + 7) = ttl;
+    }
+    return b;
+}
+
+Bytes with_ip_id(Bytes b, uint16_t id) {
+    size_t o = l3_offset(b);
+    set16(b, o + 4, id);
+    ipv4_checksum_afresh(b, o);
+    return b;
+}
+
 size_t l3_offset(const Bytes& b) { return (b.size() >= 14 && b[12] == 0x81 && b[13] == 0x00) ? 18 : 14; }
 
 }  // namespace dplb::test

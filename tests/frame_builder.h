@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "net_types.h"
@@ -38,6 +39,13 @@ Bytes nd(const L2& l2, const char* src, const char* dst, uint8_t type, const cha
 // Overwrites `len` bytes at `off` (for malformed cases).
 Bytes patch(Bytes b, size_t off, std::initializer_list<uint8_t> bytes);
 Bytes truncate(Bytes b, size_t len);
+// The IPv4 TTL or IPv6 hop limit set to `ttl`; an IPv4 header checksum computed afresh over the
+// header (the data plane updates it incrementally: this is the independent reference).
+Bytes with_ttl(Bytes b, uint8_t ttl);
+// The IPv4 identification field set to `id`, the header checksum computed afresh.
+Bytes with_ip_id(Bytes b, uint16_t id);
+// As a frame leaves the director towards a real: TTL / hop limit one below the builder's 64.
+inline Bytes hop(Bytes b) { return with_ttl(std::move(b), 63); }
 // Offset of the L3 header (after Ethernet and an optional VLAN tag).
 size_t l3_offset(const Bytes& b);
 

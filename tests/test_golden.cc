@@ -141,18 +141,19 @@ TEST_F(Golden_, ForwardTcpUdpIpv6Vlan) {
     Bytes u1 = udp(kToLb, "192.0.2.1", "10.0.0.100", 5353, 53, 20);
     Bytes s6 = tcp(kToLb, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn);
     run({
-        {"SYN to VIP:80 -> rs1 (rr first), dst MAC := rs1, src MAC := port, IP untouched", s1, Verdict::tx,
-         syn4(kToRs1, "192.0.2.1", "10.0.0.100", 40000, 80), fwd(0, 0, s1.size(), true)},
-        {"next SYN -> rs2 (rr)", s2, Verdict::tx, syn4(kToRs2, "192.0.2.1", "10.0.0.100", 40001, 80),
+        {"SYN to VIP:80 -> rs1 (rr first), dst MAC := rs1, src MAC := port, TTL 64 -> 63, rest of IP untouched",
+         s1, Verdict::tx,
+         hop(syn4(kToRs1, "192.0.2.1", "10.0.0.100", 40000, 80)), fwd(0, 0, s1.size(), true)},
+        {"next SYN -> rs2 (rr)", s2, Verdict::tx, hop(syn4(kToRs2, "192.0.2.1", "10.0.0.100", 40001, 80)),
          fwd(0, 1, s2.size(), true)},
         {"SYN in VLAN 7 -> rs1, tag kept", sv, Verdict::tx,
-         syn4(L2{kRs1Mac, kLbMac, 7}, "192.0.2.1", "10.0.0.100", 40002, 80), fwd(0, 0, sv.size(), true)},
-        {"UDP to VIP:53 -> entry + forward", u1, Verdict::tx, udp(kToRs1, "192.0.2.1", "10.0.0.100", 5353, 53, 20),
+         hop(syn4(L2{kRs1Mac, kLbMac, 7}, "192.0.2.1", "10.0.0.100", 40002, 80)), fwd(0, 0, sv.size(), true)},
+        {"UDP to VIP:53 -> entry + forward", u1, Verdict::tx, hop(udp(kToRs1, "192.0.2.1", "10.0.0.100", 5353, 53, 20)),
          fwd(1, 2, u1.size(), true)},
         {"UDP again, same flow -> forward, no new connection", u1, Verdict::tx,
-         udp(kToRs1, "192.0.2.1", "10.0.0.100", 5353, 53, 20), fwd(1, 2, u1.size(), false)},
+         hop(udp(kToRs1, "192.0.2.1", "10.0.0.100", 5353, 53, 20)), fwd(1, 2, u1.size(), false)},
         {"IPv6 SYN to [VIP6]:80 -> rs1", s6, Verdict::tx,
-         tcp(kToRs1, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn), fwd(2, 3, s6.size(), true)},
+         hop(tcp(kToRs1, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn)), fwd(2, 3, s6.size(), true)},
     });
 }
 
@@ -163,7 +164,7 @@ TEST_F(Golden_, Ipv6ExtensionHeaders) {
     Bytes hbh{kProtoTcp, 0, 1, 4, 0, 0, 0, 0};
     hbh.insert(hbh.end(), l4.begin(), l4.end());
     Bytes in = ipv6(kToLb, "2001:db8::1", "2001:db8::100", 0, hbh);
-    Bytes out = ipv6(kToRs1, "2001:db8::1", "2001:db8::100", 0, hbh);
+    Bytes out = hop(ipv6(kToRs1, "2001:db8::1", "2001:db8::100", 0, hbh));
     Bytes frag{kProtoTcp, 0, 0, 1, 0, 0, 0, 9};
     frag.insert(frag.end(), l4.begin(), l4.end());
     Bytes long_ext{kProtoTcp, 200, 0, 0, 0, 0, 0, 0};
@@ -263,6 +264,48 @@ TEST_F(Golden_, MalformedFrames) {
     });
 }
 
+TEST_F(Golden_, TtlAndHopLimit) {
+    Bytes s = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80);
+    Bytes s6 = tcp(kToLb, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn);
+    Bytes u = udp(kToLb, "192.0.2.1", "10.0.0.100", 5353, 53, 20);
+    run({
+        {"TTL 1 to a VIP service -> drop, no entry", with_ttl(s, 1), Verdict::drop, {}, dropped("ttl_exceeded")},
+        {"TTL 0 -> drop", with_ttl(s, 0), Verdict::drop, {}, dropped("ttl_exceeded")},
+        {"hop limit 1 -> drop", with_ttl(s6, 1), Verdict::drop, {}, dropped("ttl_exceeded")},
+        {"UDP TTL 1 -> drop", with_ttl(u, 1), Verdict::drop, {}, dropped("ttl_exceeded")},
+        {"TTL 2 -> rs1 with TTL 1 (the first SYN: TTL 1 made no entry)", with_ttl(s, 2), Verdict::tx,
+         with_ttl(syn4(kToRs1, "192.0.2.1", "10.0.0.100", 40000, 80), 1), fwd(0, 0, s.size(), true)},
+        {"TTL 255 -> 254", with_ttl(s, 255), Verdict::tx, with_ttl(syn4(kToRs1, "192.0.2.1", "10.0.0.100", 40000, 80), 254),
+         fwd(0, 0, s.size(), false)},
+        {"hop limit 2 -> rs1 with 1", with_ttl(s6, 2), Verdict::tx,
+         with_ttl(tcp(kToRs1, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn), 1), fwd(2, 3, s6.size(), true)},
+        {"TTL 1 to the director's own address -> kernel, untouched", with_ttl(syn4(kToLb, "192.0.2.1", "10.0.0.2", 1, 22), 1),
+         Verdict::kernel, {}, kKernel},
+        {"ARP for a VIP -> the reply is not a forward: nothing to decrement",
+         arp(kBcast, 1, kClientMac, "10.0.0.1", MacAddr{}, "10.0.0.100"), Verdict::tx,
+         arp(L2{kClientMac, kLbMac}, 2, kLbMac, "10.0.0.100", kClientMac, "10.0.0.1"),
+         {{"rx_packets", 1}, {"arp_replies", 1}}},
+    });
+}
+
+// The incremental checksum update (RFC 1624) against a checksum computed afresh by the frame
+// builder, over every IP identification value (so every header checksum there is) and TTLs 2..255.
+TEST_F(Golden_, TtlChecksumUpdateMatchesAFullRecomputeForEveryIpId) {
+    Bytes syn = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80);
+    ASSERT_EQ(send(syn, 1000), Verdict::tx);  // rr: rs1
+    const Bytes ack = tcp(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80, kTcpAck);
+    const Bytes ack_out = tcp(kToRs1, "192.0.2.1", "10.0.0.100", 40000, 80, kTcpAck);
+    unsigned bad = 0;
+    for (uint32_t id = 0; id < 65536; id++) {
+        uint8_t ttl = static_cast<uint8_t>(2 + id % 254);
+        Bytes in = with_ttl(with_ip_id(ack, static_cast<uint16_t>(id)), ttl);
+        Bytes want = with_ttl(with_ip_id(ack_out, static_cast<uint16_t>(id)), static_cast<uint8_t>(ttl - 1));
+        ASSERT_EQ(send(in, 1000), Verdict::tx) << "id " << id;
+        if (in != want && bad++ < 5) ADD_FAILURE() << "id " << id << " TTL " << int{ttl} << ": " << frame_diff(want, in);
+    }
+    EXPECT_EQ(bad, 0u);
+}
+
 TEST_F(Golden_, MultiSegmentFrames) {
     // 14 + 20 + 20 + 2030 = 2,084 bytes: a 2,048-byte first segment (the default mbuf data room) and 36.
     Bytes syn = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80);
@@ -272,11 +315,11 @@ TEST_F(Golden_, MultiSegmentFrames) {
     est["dest0.active"] = 1;  // SYN_RECV -> ESTABLISHED
     est["dest0.inactive"] = -1;
     run({
-        {"SYN", syn, Verdict::tx, syn4(kToRs1, "192.0.2.1", "10.0.0.100", 40000, 80), fwd(0, 0, syn.size(), true)},
+        {"SYN", syn, Verdict::tx, hop(syn4(kToRs1, "192.0.2.1", "10.0.0.100", 40000, 80)), fwd(0, 0, syn.size(), true)},
         {"2,084-byte ACK in two segments (2,048 + 36) -> forwarded, 2,084 bytes counted", big, Verdict::tx,
-         tcp(kToRs1, "192.0.2.1", "10.0.0.100", 40000, 80, kTcpAck, 2030), est, 1000, 2048},
+         hop(tcp(kToRs1, "192.0.2.1", "10.0.0.100", 40000, 80, kTcpAck, 2030)), est, 1000, 2048},
         {"2,084-byte IPv6 SYN in two segments -> forwarded", big6, Verdict::tx,
-         tcp(kToRs1, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn, 2010), fwd(2, 3, 2084, true), 1000, 2048},
+         hop(tcp(kToRs1, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn, 2010)), fwd(2, 3, 2084, true), 1000, 2048},
         {"first segment of 40 bytes: the TCP header is in the next -> drop", big, Verdict::drop, {},
          dropped("headers_split"), 1000, 40},
         {"IPv4 total length past the whole frame (2,084) -> still bad total length",
@@ -296,8 +339,8 @@ TEST_F(Golden_, StatelessMhForNonSynMiss) {
     delta["stateless"] = 1;
     run({
         {"ACK miss on mh -> stateless forward", ack, Verdict::tx,
-         tcp(to, "192.0.2.9", "10.0.0.101", 41000, 443, kTcpAck, 100), delta},
-        {"same flow again -> same real", ack, Verdict::tx, tcp(to, "192.0.2.9", "10.0.0.101", 41000, 443, kTcpAck, 100),
+         hop(tcp(to, "192.0.2.9", "10.0.0.101", 41000, 443, kTcpAck, 100)), delta},
+        {"same flow again -> same real", ack, Verdict::tx, hop(tcp(to, "192.0.2.9", "10.0.0.101", 41000, 443, kTcpAck, 100)),
          delta},
     });
 }
@@ -314,11 +357,11 @@ TEST_F(Golden_, Persistence) {
     other["dest10.persist"] = 1;
     other["dest10.refs"] = 2;
     run({
-        {"client A's first SYN -> rs1 + template", a, Verdict::tx, syn4(kToRs1, "192.0.2.1", "10.0.0.105", 40000, 80),
+        {"client A's first SYN -> rs1 + template", a, Verdict::tx, hop(syn4(kToRs1, "192.0.2.1", "10.0.0.105", 40000, 80)),
          first},
         {"client A, another port -> rs1 again (template)", b, Verdict::tx,
-         syn4(kToRs1, "192.0.2.1", "10.0.0.105", 40001, 80), fwd(7, 9, b.size(), true)},
-        {"client B -> rs2 (rr continues)", c, Verdict::tx, syn4(kToRs2, "192.0.2.2", "10.0.0.105", 40000, 80), other},
+         hop(syn4(kToRs1, "192.0.2.1", "10.0.0.105", 40001, 80)), fwd(7, 9, b.size(), true)},
+        {"client B -> rs2 (rr continues)", c, Verdict::tx, hop(syn4(kToRs2, "192.0.2.2", "10.0.0.105", 40000, 80)), other},
     });
 }
 
@@ -362,12 +405,12 @@ TEST_F(Golden_, SynFloodTheNewClientEvictsAHalfOpenEntry) {
     fin_delta["dest0.inactive"] = 1;
     run({
         {"SYN into a table full of half-open entries -> evicts the oldest, entry, rr: rs1", syn, Verdict::tx,
-         tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpSyn), first, 2000},
-        {"its ACK -> ESTABLISHED, rs1", ack, Verdict::tx, tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck),
+         hop(tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpSyn)), first, 2000},
+        {"its ACK -> ESTABLISHED, rs1", ack, Verdict::tx, hop(tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck)),
          est, 2001},
         {"its data -> rs1", data, Verdict::tx,
-         tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck | 0x08, 300), fwd(0, 0, data.size(), false), 2002},
-        {"its FIN -> rs1", fin, Verdict::tx, tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpFin | kTcpAck),
+         hop(tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck | 0x08, 300)), fwd(0, 0, data.size(), false), 2002},
+        {"its FIN -> rs1", fin, Verdict::tx, hop(tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpFin | kTcpAck)),
          fin_delta, 2003},
     });
 }
@@ -396,12 +439,12 @@ TEST_F(Golden_, TableFullOfEstablishedFlowsTheNewClientFollowsMaglev) {
     first["table_full"] = 1;
     run({
         {"SYN, no room, nothing to evict -> Maglev: rs2", syn, Verdict::tx,
-         tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpSyn), first, 2000},
+         hop(tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpSyn)), first, 2000},
         {"its ACK, no entry, table full -> Maglev: rs2 (not tcp_no_conn)", ack, Verdict::tx,
-         tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck), st(ack.size()), 2001},
-        {"its data -> rs2", data, Verdict::tx, tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck | 0x08, 300),
+         hop(tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck)), st(ack.size()), 2001},
+        {"its data -> rs2", data, Verdict::tx, hop(tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck | 0x08, 300)),
          st(data.size()), 2002},
-        {"its FIN -> rs2", fin, Verdict::tx, tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpFin | kTcpAck),
+        {"its FIN -> rs2", fin, Verdict::tx, hop(tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpFin | kTcpAck)),
          st(fin.size()), 2003},
     });
 }
