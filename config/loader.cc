@@ -169,7 +169,8 @@ std::optional<std::string> read_device(Errors& errs, const Field& f) {
     else if (has_control_char(*s) || s->find(' ') != std::string::npos)
         why = "expected a device name without spaces or control characters, got ";
     else if (s->size() > kMaxDeviceName)
-        why = "expected a device name of at most " + std::to_string(kMaxDeviceName) + " characters (DPDK's limit), got ";
+        why = "expected a device name of at most " + std::to_string(kMaxDeviceName) +
+              " characters (DPDK's limit), got ";
     if (why.empty()) return s;
     errs.add(f, why + describe(f.node));
     return std::nullopt;

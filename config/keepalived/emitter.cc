@@ -1,0 +1,127 @@
+#include "keepalived/emitter.h"
+
+#include <set>
+
+#include "keepalived/messages.h"
+#include "text.h"
+
+namespace dplb::config::keepalived {
+namespace {
+
+bool plain_ok(const std::string& s) {
+    if (s.empty()) return false;
+    const char c0 = s[0];
+    if (!((c0 >= 'A' && c0 <= 'Z') || (c0 >= 'a' && c0 <= 'z') || (c0 >= '0' && c0 <= '9') || c0 == '/' || c0 == '_' ||
+          c0 == '.'))
+        return false;
+    for (char c : s)
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              std::string("_./:@+-").find(c) != std::string::npos))
+            return false;
+    if (s.back() == ':') return false;
+    // YAML 1.1 would read these as booleans or null.
+    static const std::set<std::string> special = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"};
+    return !special.count(lower(s));
+}
+
+std::string yq(const std::string& s) { return double_quoted(s); }
+
+std::string ys(const std::string& s) { return plain_ok(s) ? s : yq(s); }
+
+}  // namespace
+
+std::string emit_yaml(const Model& m, const std::string& name) {
+    std::string y = "# Converted from " + name + " by dplb's keepalived import. Read its warnings before use.\n";
+    y += "ports:\n";
+    if (m.ports.empty()) {
+        y += "  - name: lan0\n    device: net_af_packet0\n";
+    } else {
+        for (size_t i = 0; i < m.ports.size(); i++)
+            y += "  - name: " + ys(m.ports[i].first) + "\n    device: net_af_packet" + std::to_string(i) + "\n";
+    }
+    y += "services:\n";
+    auto num = [](uint32_t v) { return std::to_string(v); };
+    for (const OutService& s : m.services) {
+        y += "  # " + name + ":" + std::to_string(s.line) + ": " + s.head + "\n";
+        y += "  - vip: " + ys(s.vip.str()) + "\n";
+        y += "    port: " + num(s.port) + "\n";
+        y += std::string("    protocol: ") + (s.proto == kProtoUdp ? "udp" : "tcp") + "\n";
+        if (s.scheduler) y += "    scheduler: " + *s.scheduler + "\n";
+        if (s.persistence) y += "    persistence_timeout: " + num(*s.persistence) + "\n";
+        if (s.delay_loop) y += "    delay_loop: " + num(*s.delay_loop) + "\n";
+        std::vector<std::pair<std::string, uint32_t>> t;
+        if (s.proto == kProtoTcp && m.timeouts.count("tcp")) t.push_back({"established", m.timeouts.at("tcp")});
+        if (s.proto == kProtoTcp && m.timeouts.count("tcpfin")) t.push_back({"fin_wait", m.timeouts.at("tcpfin")});
+        if (s.proto == kProtoUdp && m.timeouts.count("udp")) t.push_back({"udp", m.timeouts.at("udp")});
+        if (!t.empty()) {
+            y += "    timeouts:\n";
+            for (const auto& [k, v] : t) y += "      " + k + ": " + num(v) + "\n";
+        }
+        y += "    real_servers:\n";
+        for (const OutReal& r : s.reals) {
+            y += "      - ip: " + ys(r.ip.str()) + "\n";
+            if (r.port != s.port) y += "        port: " + num(r.port) + "\n";
+            if (r.weight) y += "        weight: " + num(*r.weight) + "\n";
+            if (r.inhibit_on_failure)
+                y += std::string("        inhibit_on_failure: ") + (*r.inhibit_on_failure ? "true" : "false") + "\n";
+            if (!r.check) continue;
+            const OutCheck& c = *r.check;
+            const std::string in = "          ";
+            y += "        health_check:\n";
+            y += in + "type: " +
+                 (c.type == CheckType::http   ? "http"
+                  : c.type == CheckType::misc ? "misc"
+                                              : "tcp") +
+                 "\n";
+            if (c.opts.connect_timeout) y += in + "connect_timeout: " + num(*c.opts.connect_timeout) + "\n";
+            if (c.opts.retry) y += in + "retry: " + num(*c.opts.retry) + "\n";
+            if (c.opts.delay_before_retry) y += in + "delay_before_retry: " + num(*c.opts.delay_before_retry) + "\n";
+            if (c.opts.warmup) y += in + "warmup: " + num(*c.opts.warmup) + "\n";
+            if (c.opts.alpha) y += in + "alpha: " + (*c.opts.alpha ? "true" : "false") + "\n";
+            if (c.connect_port) y += in + "connect_port: " + num(*c.connect_port) + "\n";
+            if (c.type == CheckType::http) {
+                y += in + "path: " + ys(c.path) + "\n";
+                y += in + "status_codes: [";
+                for (size_t i = 0; i < c.status_codes.size(); i++) y += (i ? ", " : "") + c.status_codes[i];
+                y += "]\n";
+                if (!c.digest.empty()) y += in + "digest: " + c.digest + "\n";
+            }
+            if (c.type == CheckType::misc) {
+                y += in + "script: " + yq(c.script) + "\n";
+                y += in + "timeout: " + num(*c.timeout) + "\n";
+                if (c.dynamic) y += in + "dynamic: true\n";
+            }
+        }
+    }
+    if (!m.instances.empty()) y += "vrrp_instances:\n";
+    for (const OutVrrp& vi : m.instances) {
+        y += "  # " + name + ":" + std::to_string(vi.line) + ": vrrp_instance " + vi.name + "\n";
+        y += "  - name: " + ys(vi.name) + "\n";
+        y += "    interface: " + ys(vi.interface) + "\n";
+        if (vi.state) y += "    state: " + *vi.state + "\n";
+        y += "    virtual_router_id: " + num(*vi.vrid) + "\n";
+        if (vi.priority) y += "    priority: " + num(*vi.priority) + "\n";
+        if (vi.advert_us) y += "    advert_int: " + format_centiseconds(*vi.advert_us / 10000) + "\n";
+        if (*vi.version != 2) y += "    version: " + num(*vi.version) + "\n";
+        if (vi.preempt) y += std::string("    preempt: ") + (*vi.preempt ? "true" : "false") + "\n";
+        if (vi.preempt_delay) y += "    preempt_delay: " + num(*vi.preempt_delay) + "\n";
+        if (vi.auth_pass) y += "    authentication:\n      type: PASS\n      password: " + yq(*vi.auth_pass) + "\n";
+        y += "    virtual_ipaddresses:\n";
+        for (const auto& v : vi.vips) y += "      - " + ys(v.first.str()) + "\n";
+        if (!vi.track.empty()) {
+            y += "    track_interfaces:\n";
+            std::set<std::string> done;
+            for (const auto& t : vi.track) {
+                if (!done.insert(t.first).second) continue;
+                auto w = vi.track_weights.find(t.first);
+                if (w == vi.track_weights.end()) y += "      - " + ys(t.first) + "\n";
+                else y += "      - {name: " + ys(t.first) + ", weight: " + std::to_string(w->second) + "}\n";
+            }
+        }
+        if (vi.garp_delay) y += "    garp_master_delay: " + num(*vi.garp_delay) + "\n";
+        if (vi.garp_repeat) y += "    garp_master_repeat: " + num(*vi.garp_repeat) + "\n";
+    }
+    return y;
+}
+
+}  // namespace dplb::config::keepalived

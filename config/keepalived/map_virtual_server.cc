@@ -1,0 +1,423 @@
+// virtual_server, real_server and their checkers -> services, reals and health checks.
+#include <algorithm>
+
+#include "keepalived/mapper.h"
+
+namespace dplb::config::keepalived {
+namespace {
+
+const std::vector<std::string> kOurSchedulers = {"rr", "wrr", "lc", "wlc", "sh", "mh"};
+const std::vector<std::string> kOtherSchedulers = {"lblc", "lblcr", "dh", "sed", "nq", "fo", "ovf", "twos"};
+
+}  // namespace
+
+// lb_kind / lvs_method: dplb is Direct Routing only.
+void Mapper::forwarding(const Stmt& s) {
+    if (s.words.size() < 2) {
+        msgs_.error(s.line(), s.kw().col, s.kw().text + ": missing value");
+        return;
+    }
+    const Word& w = s.words[1];
+    const std::string m = lower(w.text);
+    if (m == "dr") {
+        if (s.words.size() > 2) v_.one(s);
+    } else if (m == "nat" || m == "tun") {
+        msgs_.warn(s.line(), s.kw().text + " " + w.text +
+                                 ": converted as DR (dplb forwards by Direct Routing only: each real server "
+                                 "must hold the vip on a loopback and not answer ARP for it)");
+    } else {
+        msgs_.error(w.line, w.col, s.kw().text + ": expected DR, NAT or TUN, got " + q(w.text));
+    }
+}
+
+// The IP and PORT of "virtual_server IP PORT" and "real_server IP PORT"; the port is
+// optional only where `portless_ok`, and is then 0.
+bool Mapper::address_and_port(const Stmt& s, bool portless_ok, IpAddr& ip, uint16_t& port) {
+    const std::string kw = s.kw().text;
+    if (s.words.size() < 2) {
+        msgs_.error(s.line(), s.kw().col, kw + ": missing address (expected \"" + kw + " IP PORT {\")");
+        return false;
+    }
+    const Word& a = s.words[1];
+    auto parsed = IpAddr::parse(a.text);
+    if (!parsed) {
+        msgs_.error(a.line, a.col, kw + ": expected an IPv4 or IPv6 address, got " + q(a.text));
+        return false;
+    }
+    ip = *parsed;
+    if (s.words.size() < 3) {
+        if (portless_ok) {
+            port = 0;
+            return true;
+        }
+        msgs_.error(s.line(), s.kw().col, kw + " " + a.text + ": missing port (expected \"" + kw + " IP PORT {\")");
+        return false;
+    }
+    const Word& p = s.words[2];
+    auto n = parse_uint(p.text, 65535);
+    if (!n) {
+        msgs_.error(p.line, p.col, kw + " " + a.text + ": expected port 0..65535, got " + q(p.text));
+        return false;
+    }
+    if (s.words.size() > 3) {
+        msgs_.error(s.words[3].line, s.words[3].col,
+                    kw + " " + a.text + " " + p.text + ": unexpected " + q(s.words[3].text));
+        return false;
+    }
+    port = static_cast<uint16_t>(*n);
+    return true;
+}
+
+void Mapper::virtual_server(const Stmt& s) {
+    const std::string arg1 = s.arg(1);
+    if (arg1 == "fwmark") {
+        not_converted(s, " (dplb does not match on firewall marks), nor are its real servers");
+        return;
+    }
+    if (arg1 == "group") {
+        not_converted(s, " (dplb has no virtual server groups), nor are its real servers");
+        return;
+    }
+    if (!need_block(s, "virtual_server IP PORT")) return;
+    OutService svc;
+    svc.line = s.line();
+    svc.head = s.head();
+    // keepalived allows a virtual server without a port when it is persistent (all ports).
+    bool persistent = std::any_of(s.block.begin(), s.block.end(),
+                                  [](const Stmt& b) { return b.kw().text == "persistence_timeout"; });
+    bool ok = address_and_port(s, persistent, svc.vip, svc.port);
+    if (std::string why = ok ? vip_address_problem(svc.vip) : ""; !why.empty()) {
+        msgs_.error(s.words[1].line, s.words[1].col,
+                    "virtual_server: expected a unicast address clients can reach, got " + q(s.words[1].text) +
+                        " (" + why + ")");
+        ok = false;
+    }
+
+    // Pass 1: the service's own keys and the defaults it hands down; real servers come after,
+    // since a default may follow them in the block.
+    CheckOpts opts;
+    std::map<std::string, int> seen;
+    bool kind_seen = false;
+    bool dropped = false;
+    for (const Stmt& b : s.block) {
+        const std::string& kw = b.kw().text;
+        if (kw == "real_server") continue;
+        if (check_opt(b, opts, seen)) continue;
+        if (kw == "lb_algo" || kw == "lvs_sched") {
+            v_.once(b, seen);
+            const Word* w = v_.one(b);
+            if (!w) continue;
+            const std::string algo = lower(w->text);
+            if (std::find(kOurSchedulers.begin(), kOurSchedulers.end(), algo) != kOurSchedulers.end()) {
+                svc.scheduler = algo;
+            } else if (std::find(kOtherSchedulers.begin(), kOtherSchedulers.end(), algo) !=
+                       kOtherSchedulers.end()) {
+                msgs_.warn(b.line(), kw + " " + w->text +
+                                         ": converted as wlc (dplb schedules with rr, wrr, lc, "
+                                         "wlc, sh and mh)");
+                svc.scheduler = "wlc";
+            } else {
+                msgs_.error(w->line, w->col,
+                            kw +
+                                ": expected one of rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, "
+                                "nq, fo, ovf, mh, twos, got " +
+                                q(w->text));
+            }
+        } else if (kw == "lb_kind" || kw == "lvs_method") {
+            v_.once(b, seen);
+            kind_seen = true;
+            forwarding(b);
+        } else if (kw == "protocol") {
+            v_.once(b, seen);
+            const Word* w = v_.one(b);
+            if (!w) continue;
+            const std::string p = lower(w->text);
+            if (p == "tcp") {
+                svc.proto = kProtoTcp;
+            } else if (p == "udp") {
+                svc.proto = kProtoUdp;
+            } else if (p == "sctp") {
+                msgs_.warn(s.line(), svc.head +
+                                         ": not converted (dplb balances TCP and UDP, not SCTP), "
+                                         "nor are its real servers");
+                dropped = true;
+            } else {
+                msgs_.error(w->line, w->col, "protocol: expected TCP, UDP or SCTP, got " + q(w->text));
+            }
+        } else if (kw == "persistence_timeout") {
+            v_.once(b, seen);
+            if (b.words.size() == 1)
+                svc.persistence = 360;  // keepalived: 6 minutes
+            else if (auto v = v_.integer(b, 0, kMaxPersistenceS))
+                svc.persistence = v;
+        } else {
+            not_converted(b);
+        }
+    }
+    if (opts.delay_loop) svc.delay_loop = opts.delay_loop;
+    if (!kind_seen && ok && !dropped)
+        msgs_.warn(s.line(), svc.head +
+                                 ": no lb_kind, which keepalived takes as NAT; converted as DR (dplb "
+                                 "forwards by Direct Routing only)");
+
+    // Pass 2: the real servers.
+    std::map<std::string, int> reals_seen;
+    for (const Stmt& b : s.block) {
+        if (b.kw().text != "real_server") continue;
+        if (dropped || !ok) continue;
+        OutReal r;
+        if (!real_server(b, svc, opts, r)) continue;
+        const std::string key = r.ip.str() + " " + std::to_string(r.port);
+        auto [it, fresh] = reals_seen.emplace(key, b.line());
+        if (!fresh) {
+            msgs_.error(
+                b.line(), b.kw().col,
+                "real_server " + key + ": duplicate of the real_server at line " + std::to_string(it->second));
+            continue;
+        }
+        svc.reals.push_back(std::move(r));
+    }
+    if (!ok || dropped) return;
+    if (svc.reals.empty()) {
+        msgs_.warn(s.line(), svc.head + ": not converted (it has no real_server, and dplb needs one)");
+        return;
+    }
+    const std::string key =
+        std::string(proto_name(svc.proto)) + " " + svc.vip.str() + " " + std::to_string(svc.port);
+    auto [it, fresh] = services_seen_.emplace(key, s.line());
+    if (!fresh) {
+        msgs_.error(s.line(), s.kw().col,
+                    svc.head + ": duplicate of the virtual_server at line " + std::to_string(it->second));
+        return;
+    }
+    service_vips_.insert(svc.vip);
+    model_.services.push_back(std::move(svc));
+}
+
+bool Mapper::real_server(const Stmt& s, const OutService& svc, const CheckOpts& vs_opts, OutReal& r) {
+    r.line = s.line();
+    if (!address_and_port(s, svc.port == 0, r.ip, r.port)) return false;
+    if (r.ip.family != svc.vip.family) {
+        msgs_.error(s.words[1].line, s.words[1].col,
+                    std::string("real_server: expected an ") + (svc.vip.is_v4() ? "IPv4" : "IPv6") +
+                        " address like the virtual_server, got " + q(s.words[1].text));
+        return false;
+    }
+    if (std::string why = real_address_problem(r.ip); !why.empty()) {
+        msgs_.error(s.words[1].line, s.words[1].col,
+                    "real_server: expected a unicast address, got " + q(s.words[1].text) + " (" + why + ")");
+        return false;
+    }
+    r.ip_col = s.words[1].col;
+    CheckOpts opts = vs_opts;
+    CheckOpts own;
+    std::map<std::string, int> seen;
+    std::vector<const Stmt*> checkers;
+    std::vector<const Stmt*> other_checkers;
+    for (const Stmt& b : s.block) {
+        const std::string& kw = b.kw().text;
+        if (check_opt(b, own, seen)) continue;
+        if (kw == "weight") {
+            v_.once(b, seen);
+            if (auto w = v_.integer(b, 0, 65535)) r.weight = w;
+        } else if (kw == "lvs_method") {
+            v_.once(b, seen);
+            forwarding(b);
+        } else if (kw == "TCP_CHECK" || kw == "HTTP_GET" || kw == "SSL_GET" || kw == "MISC_CHECK") {
+            checkers.push_back(&b);
+        } else if (kw.size() > 6 && kw.compare(kw.size() - 6, 6, "_CHECK") == 0) {
+            other_checkers.push_back(&b);
+        } else {
+            not_converted(b);
+        }
+    }
+    // A real whose checks all go is not checked at all: say so where it happens.
+    for (const Stmt* c : other_checkers)
+        not_converted(*c, std::string(reason_for(c->kw().text)) +
+                              (checkers.empty() ? "; the real server is left without a check (always up)" : ""));
+    opts.overlay(own);
+    r.inhibit_on_failure = opts.inhibit_on_failure;
+    const uint32_t delay_loop = svc.delay_loop.value_or(kDefaultDelayLoopS);
+    if (own.delay_loop && *own.delay_loop != delay_loop) warn_delay_loop(own, delay_loop);
+    for (size_t i = 0; i < checkers.size(); i++) {
+        if (i == 0) {
+            r.check = checker(*checkers[0], r, opts, delay_loop);
+        } else {
+            msgs_.warn(checkers[i]->line(), checkers[i]->kw().text +
+                                                ": not converted (dplb runs one check per "
+                                                "real server; the " +
+                                                checkers[0]->kw().text + " at line " +
+                                                std::to_string(checkers[0]->line()) + " is used)");
+        }
+    }
+    return true;
+}
+
+void Mapper::warn_delay_loop(const CheckOpts& o, uint32_t service_delay_loop) {
+    msgs_.warn(o.delay_loop_line, "delay_loop " + std::to_string(*o.delay_loop) +
+                                      ": not converted (dplb checks every real server of a service at the "
+                                      "service's delay_loop, " +
+                                      std::to_string(service_delay_loop) + ")");
+}
+
+std::optional<OutCheck> Mapper::checker(const Stmt& s, const OutReal& r, const CheckOpts& inherited,
+                                        uint32_t delay_loop) {
+    const std::string& kw = s.kw().text;
+    if (!need_block(s, kw)) return std::nullopt;
+    OutCheck c;
+    c.line = s.line();
+    c.keyword = kw;
+    c.type = kw == "HTTP_GET" ? CheckType::http : kw == "MISC_CHECK" ? CheckType::misc : CheckType::tcp;
+    if (kw == "SSL_GET")
+        msgs_.warn(s.line(),
+                   "SSL_GET: converted as a TCP check of the same port (dplb has no TLS check); its "
+                   "urls are not checked");
+    CheckOpts own;
+    std::map<std::string, int> seen;
+    std::vector<const Stmt*> urls;
+    bool ok = true;
+    for (const Stmt& b : s.block) {
+        const std::string& k = b.kw().text;
+        if (k == "inhibit_on_failure") {
+            not_converted(b, " (it belongs to the real server)");
+        } else if (check_opt(b, own, seen)) {
+            continue;
+        } else if (k == "connect_port" && kw != "MISC_CHECK") {
+            v_.once(b, seen);
+            if (auto p = v_.integer(b, 1, 65535))
+                c.connect_port = static_cast<uint16_t>(*p);
+            else
+                ok = false;
+        } else if (k == "url" && (kw == "HTTP_GET" || kw == "SSL_GET")) {
+            urls.push_back(&b);
+        } else if (k == "misc_path" && kw == "MISC_CHECK") {
+            v_.once(b, seen);
+            if (b.words.size() < 2) {
+                msgs_.error(b.line(), b.kw().col, "misc_path: missing value");
+                ok = false;
+            } else {
+                std::string cmd;
+                for (size_t i = 1; i < b.words.size(); i++) cmd += (i > 1 ? " " : "") + b.words[i].text;
+                c.script = cmd;
+            }
+        } else if (k == "misc_timeout" && kw == "MISC_CHECK") {
+            v_.once(b, seen);
+            if (auto t = v_.seconds(b, 1, kMaxCheckS))
+                c.timeout = t;
+            else
+                ok = false;
+        } else if (k == "misc_dynamic" && kw == "MISC_CHECK") {
+            v_.once(b, seen);
+            if (auto d = v_.flag(b)) c.dynamic = *d;
+        } else {
+            not_converted(b);
+        }
+    }
+    c.opts = inherited;
+    c.opts.overlay(own);
+    if (own.delay_loop && *own.delay_loop != delay_loop) warn_delay_loop(own, delay_loop);
+    if (c.type == CheckType::http) {
+        if (urls.empty()) {
+            msgs_.error(s.line(), s.kw().col, "HTTP_GET: no url (expected \"url { path /PATH }\")");
+            ok = false;
+        }
+        for (size_t i = 0; i < urls.size(); i++) {
+            if (i == 0) {
+                ok = url(*urls[0], c) && ok;
+            } else {
+                msgs_.warn(urls[i]->line(),
+                           "url: not converted (dplb checks one URL per real server; the one at "
+                           "line " +
+                               std::to_string(urls[0]->line()) + " is used)");
+            }
+        }
+    }
+    if (c.type == CheckType::misc) {
+        if (c.script.empty() && ok) {
+            msgs_.error(s.line(), s.kw().col, "MISC_CHECK: misc_path missing");
+            ok = false;
+        }
+        // keepalived's MISC_CHECK defaults differ from dplb's misc ones: write them out.
+        if (!c.opts.retry) c.opts.retry = 0;
+        if (!c.opts.delay_before_retry) c.opts.delay_before_retry = 1;
+        if (!c.timeout) c.timeout = delay_loop;
+    }
+    if (c.type != CheckType::misc && !c.connect_port && r.port == 0) {
+        msgs_.error(s.line(), s.kw().col, kw + ": connect_port missing (the real server has no port to check)");
+        ok = false;
+    }
+    if (!ok) return std::nullopt;
+    return c;
+}
+
+bool Mapper::url(const Stmt& u, OutCheck& c) {
+    if (!need_block(u, "url")) return false;
+    bool ok = true;
+    bool path_seen = false;
+    std::map<std::string, int> seen;
+    for (const Stmt& b : u.block) {
+        const std::string& k = b.kw().text;
+        if (k == "path") {
+            v_.once(b, seen);
+            const Word* w = v_.one(b);
+            if (!w) {
+                ok = false;
+            } else if (w->text[0] != '/') {
+                msgs_.error(w->line, w->col, "path: expected a path starting with \"/\", got " + q(w->text));
+                ok = false;
+            } else {
+                c.path = w->text;
+                path_seen = true;
+            }
+        } else if (k == "digest") {
+            v_.once(b, seen);
+            const Word* w = v_.one(b);
+            if (w && w->text.size() == 32 &&
+                w->text.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos) {
+                c.digest = lower(w->text);
+            } else {
+                if (w)
+                    msgs_.error(w->line, w->col,
+                                "digest: expected an MD5 digest of 32 hex digits, got " + q(w->text));
+                ok = false;
+            }
+        } else if (k == "status_code") {
+            v_.once(b, seen);
+            c.status_codes.clear();
+            if (b.words.size() < 2) {
+                msgs_.error(b.line(), b.kw().col, "status_code: missing value");
+                ok = false;
+            }
+            for (size_t i = 1; i < b.words.size(); i++) {
+                const Word& w = b.words[i];
+                if (status_item_ok(w.text)) {
+                    c.status_codes.push_back(w.text);
+                } else {
+                    msgs_.error(w.line, w.col,
+                                "status_code: expected a code 100..599 or a range like 200-299, got " + q(w.text));
+                    ok = false;
+                }
+            }
+        } else {
+            not_converted(b);
+        }
+    }
+    if (!path_seen && ok) {
+        msgs_.error(u.line(), u.kw().col, "url: path missing");
+        ok = false;
+    }
+    // keepalived takes any 2xx when no status_code is given; dplb's default is 200 alone.
+    if (c.status_codes.empty()) c.status_codes = {"200-299"};
+    return ok;
+}
+
+bool Mapper::status_item_ok(const std::string& s) {
+    auto code = [](const std::string& t) {
+        return t.size() == 3 && t.find_first_not_of("0123456789") == std::string::npos && t >= "100" && t <= "599";
+    };
+    size_t dash = s.find('-');
+    if (dash == std::string::npos) return code(s);
+    return code(s.substr(0, dash)) && code(s.substr(dash + 1)) && s.substr(0, dash) <= s.substr(dash + 1);
+}
+
+}  // namespace dplb::config::keepalived

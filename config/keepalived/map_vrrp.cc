@@ -1,0 +1,299 @@
+// vrrp_instance -> vrrp_instances.
+#include <algorithm>
+
+#include "keepalived/mapper.h"
+
+namespace dplb::config::keepalived {
+
+// One line of virtual_ipaddress: IP[/LEN] [dev IF] [label L] [brd B] [scope S] ...
+void Mapper::vip_line(const Stmt& l, OutVrrp& vi) {
+    const Word& a = l.kw();
+    const std::string addr = a.text.substr(0, a.text.find('/'));
+    auto ip = IpAddr::parse(addr);
+    if (!ip) {
+        msgs_.error(a.line, a.col, "virtual_ipaddress: expected an IPv4 or IPv6 address, got " + q(a.text));
+        return;
+    }
+    // Options of `ip address add` that only shape the kernel address keepalived would add.
+    std::string dropped;
+    for (size_t i = 1; i < l.words.size(); i++) {
+        const std::string& opt = l.words[i].text;
+        const bool takes_value = opt == "dev" || opt == "label" || opt == "brd" || opt == "scope" ||
+                                 opt == "peer" || opt == "preferred_lft" || opt == "track_group";
+        std::string val = takes_value && i + 1 < l.words.size() ? l.words[++i].text : "";
+        if (opt == "dev" && val == vi.interface) continue;
+        dropped += (dropped.empty() ? "" : ", ") + opt + (val.empty() ? "" : " " + val);
+    }
+    if (!service_vips_.count(*ip)) {
+        msgs_.warn(l.line(), "virtual_ipaddress " + addr +
+                                 ": not converted (no virtual_server has this address; dplb announces the "
+                                 "vips of its services only)");
+        return;
+    }
+    if (!dropped.empty())
+        msgs_.warn(l.line(), "virtual_ipaddress " + addr + ": " + dropped +
+                                 " not converted (dplb announces the address on the instance's interface and "
+                                 "adds no kernel address)");
+    auto owner = vip_owner_.find(ip->str());
+    if (owner != vip_owner_.end()) {
+        msgs_.warn(l.line(),
+                   "virtual_ipaddress " + addr + ": not converted (already announced by " + owner->second + ")");
+        return;
+    }
+    if (!vi.vip_set.insert(*ip).second) {
+        msgs_.warn(l.line(), "virtual_ipaddress " + addr + ": given again; not converted twice");
+        return;
+    }
+    vi.vips.push_back({*ip, l.line()});
+}
+
+void Mapper::vrrp_instance(const Stmt& s) {
+    if (s.words.size() < 2) {
+        msgs_.error(s.line(), s.kw().col, "vrrp_instance: missing name (expected \"vrrp_instance NAME {\")");
+        return;
+    }
+    if (!need_block(s, "vrrp_instance NAME")) return;
+    OutVrrp vi;
+    vi.line = s.line();
+    vi.col = s.kw().col;
+    vi.name = s.arg(1);
+    const std::string label = "vrrp_instance " + vi.name;
+    bool ok = name_ok(s.words[1], "vrrp_instance");
+    std::map<std::string, int> seen;
+    std::vector<const Stmt*> vip_blocks;
+    // interface first: virtual_ipaddress lines compare their dev with it.
+    for (const Stmt& b : s.block)
+        if (b.kw().text == "interface") {
+            v_.once(b, seen);
+            if (const Word* w = v_.one(b); w && name_ok(*w, "interface")) {
+                vi.interface = w->text;
+                vi.interface_line = b.line();
+            } else {
+                ok = false;
+            }
+        }
+    for (const Stmt& b : s.block) {
+        const std::string& kw = b.kw().text;
+        if (kw == "interface") continue;
+        if (kw == "state") {
+            v_.once(b, seen);
+            const Word* w = v_.one(b);
+            if (!w) continue;
+            const std::string st = lower(w->text);
+            if (st == "master" || st == "backup")
+                vi.state = st == "master" ? "MASTER" : "BACKUP";
+            else
+                msgs_.error(w->line, w->col, "state: expected MASTER or BACKUP, got " + q(w->text));
+        } else if (kw == "virtual_router_id") {
+            v_.once(b, seen);
+            vi.vrid = v_.integer(b, 1, 255);
+            vi.vrid_line = b.line();
+            vi.vrid_col = b.kw().col;
+            ok = ok && vi.vrid.has_value();
+        } else if (kw == "priority") {
+            v_.once(b, seen);
+            if (auto p = v_.integer(b, 1, 255)) vi.priority = p;
+        } else if (kw == "advert_int") {
+            v_.once(b, seen);
+            const Word* w = v_.one(b);
+            if (!w) continue;
+            auto us = parse_timer(w->text);
+            if (!us || *us == 0 || *us > 255000000ull) {
+                msgs_.error(w->line, w->col, "advert_int: expected seconds 0.01..255, got " + q(w->text));
+                continue;
+            }
+            vi.advert_us = static_cast<uint32_t>(*us);
+            vi.advert_line = b.line();
+        } else if (kw == "version") {
+            v_.once(b, seen);
+            if (auto v = v_.integer(b, 2, 3)) {
+                vi.version = v;
+                vi.version_line = b.line();
+            }
+        } else if (kw == "nopreempt") {
+            v_.once(b, seen);
+            vi.preempt = false;
+        } else if (kw == "preempt") {
+            v_.once(b, seen);
+            vi.preempt = true;
+        } else if (kw == "preempt_delay") {
+            v_.once(b, seen);
+            if (auto d = v_.seconds(b, 0, kMaxPreemptDelayS)) vi.preempt_delay = d;
+        } else if (kw == "garp_master_delay") {
+            v_.once(b, seen);
+            if (auto d = v_.seconds(b, 0, kMaxGarpDelayS)) vi.garp_delay = d;
+        } else if (kw == "garp_master_repeat") {
+            v_.once(b, seen);
+            if (auto d = v_.integer(b, 1, 255)) vi.garp_repeat = d;
+        } else if (kw == "authentication") {
+            v_.once(b, seen);
+            if (need_block(b, "authentication")) authentication(b, vi);
+        } else if (kw == "virtual_ipaddress" || kw == "virtual_ipaddress_excluded") {
+            if (!need_block(b, kw)) continue;
+            if (kw == "virtual_ipaddress_excluded")
+                msgs_.warn(b.line(),
+                           "virtual_ipaddress_excluded: converted into virtual_ipaddresses (dplb "
+                           "lists every address in its adverts)");
+            vip_blocks.push_back(&b);
+        } else if (kw == "track_interface") {
+            if (!need_block(b, kw)) continue;
+            for (const Stmt& t : b.block) {
+                if (!name_ok(t.kw(), "track_interface")) {
+                    ok = false;
+                    continue;
+                }
+                vi.track.push_back({t.kw().text, t.line()});
+                // "eth1 weight -20": the same weight, keepalived's meaning (priority moves instead of FAULT)
+                if (t.words.size() == 3 && t.words[1].text == "weight") {
+                    const std::string& w = t.words[2].text;
+                    bool neg = !w.empty() && w[0] == '-';
+                    std::string digits = neg ? w.substr(1) : w;
+                    if (!digits.empty() && digits.size() <= 3 && digits[0] != '0' &&
+                        digits.find_first_not_of("0123456789") == std::string::npos && std::stoi(digits) <= 253)
+                        vi.track_weights[t.kw().text] = neg ? -std::stoi(digits) : std::stoi(digits);
+                    else
+                        msgs_.warn(t.line(), "track_interface " + t.head() + ": weight must be -253..-1 or "
+                                             "1..253; tracked without a weight (FAULT while down)");
+                } else if (t.words.size() > 1) {
+                    msgs_.warn(t.line(), "track_interface " + t.head() + ": only \"weight N\" is understood; "
+                                         "tracked without a weight (FAULT while down)");
+                }
+                if (t.has_block) not_converted(t);
+            }
+        } else {
+            not_converted(b);
+        }
+    }
+    if (vi.interface.empty() && ok) {
+        msgs_.error(s.line(), s.kw().col, label + ": interface missing (dplb runs an instance on a port)");
+        ok = false;
+    }
+    if (!vi.vrid && !seen.count("virtual_router_id")) {
+        msgs_.error(s.line(), s.kw().col, label + ": virtual_router_id missing");
+        ok = false;
+    }
+    if (names_seen_.count(vi.name)) {
+        msgs_.error(s.line(), s.words[1].col,
+                    label + ": duplicate name, first at line " + std::to_string(names_seen_[vi.name]));
+        ok = false;
+    }
+    names_seen_.emplace(vi.name, s.line());
+    for (const Stmt* vb : vip_blocks)
+        for (const Stmt& l : vb->block) vip_line(l, vi);
+    if (!ok) return;
+    if (vi.vips.empty()) {
+        msgs_.warn(s.line(), label +
+                                 ": not converted (none of its virtual addresses is the vip of a "
+                                 "converted virtual_server)");
+        return;
+    }
+    finish_vrrp(vi, label);
+}
+
+void Mapper::authentication(const Stmt& a, OutVrrp& vi) {
+    std::map<std::string, int> seen;
+    std::optional<std::string> type;
+    std::optional<std::string> pass;
+    int pass_line = a.line();
+    for (const Stmt& b : a.block) {
+        const std::string& kw = b.kw().text;
+        if (kw == "auth_type") {
+            v_.once(b, seen);
+            if (const Word* w = v_.one(b)) {
+                const std::string t = lower(w->text);
+                if (t == "pass" || t == "ah")
+                    type = t;
+                else
+                    msgs_.error(w->line, w->col, "auth_type: expected PASS or AH, got " + q(w->text));
+            }
+        } else if (kw == "auth_pass") {
+            v_.once(b, seen);
+            if (b.words.size() < 2) {
+                msgs_.error(b.line(), b.kw().col, "auth_pass: missing value");
+            } else {
+                pass = b.words[1].text;  // keepalived reads the first word
+                pass_line = b.line();
+                if (b.words.size() > 2) v_.one(b);
+            }
+        } else {
+            not_converted(b);
+        }
+    }
+    vi.auth_seen = true;
+    vi.auth_line = a.line();
+    if (type && *type == "ah") {
+        msgs_.warn(a.line(),
+                   "auth_type AH: not converted (dplb supports PASS only); the instance runs without "
+                   "authentication");
+        return;
+    }
+    if (!pass) {
+        if (type) msgs_.error(a.line(), a.kw().col, "authentication: auth_pass missing");
+        return;
+    }
+    if (pass->empty()) {
+        msgs_.error(pass_line, a.kw().col, "auth_pass: empty password");
+        return;
+    }
+    if (pass->size() > kMaxAuthPass)
+        msgs_.warn(pass_line, "auth_pass: only its first 8 characters are used, as keepalived does");
+    vi.auth_pass = *pass;
+}
+
+void Mapper::finish_vrrp(OutVrrp& vi, const std::string& label) {
+    // keepalived runs IPv6 instances as VRRPv3 whatever the version says.
+    const bool v6 = std::all_of(vi.vips.begin(), vi.vips.end(), [](const auto& v) { return v.first.is_v6(); });
+    uint32_t version = vi.version.value_or(vrrp_version_);
+    if (v6 && version == 2) {
+        if (vi.version)
+            msgs_.warn(vi.version_line, "version 2: converted as 3 (IPv6 runs VRRPv3, as keepalived does)");
+        version = 3;
+    }
+    vi.version = version;
+    if (vi.advert_us) {
+        const uint32_t us = *vi.advert_us;
+        if (version == 2) {
+            uint32_t s = (us + 999999) / 1000000;
+            if (us % 1000000)
+                msgs_.warn(vi.advert_line, "advert_int " + format_centiseconds(us / 10000) + ": rounded up to " +
+                                               std::to_string(s) + " second" + (s == 1 ? "" : "s") +
+                                               " (VRRPv2 counts whole seconds)");
+            vi.advert_us = s * 1000000;
+        } else {
+            uint32_t cs = (us + 9999) / 10000;
+            if (us % 10000)
+                msgs_.warn(vi.advert_line,
+                           "advert_int: rounded up to " + format_centiseconds(cs) + " seconds (VRRPv3 counts centiseconds)");
+            if (cs > kMaxAdvertIntV3Cs) {
+                msgs_.error(vi.advert_line, 1,
+                            "advert_int: at most " + format_centiseconds(kMaxAdvertIntV3Cs) + " seconds with VRRPv3, got " +
+                                format_centiseconds(cs));
+                return;
+            }
+            vi.advert_us = cs * 10000;
+        }
+    }
+    if (vi.auth_seen && version == 3 && vi.auth_pass) {
+        msgs_.warn(vi.auth_line, "authentication: not converted (VRRPv3 has no authentication)");
+        vi.auth_pass.reset();
+    }
+    if (!vi.garp_delay) vi.garp_delay = garp_delay_;
+    if (!vi.garp_repeat) vi.garp_repeat = garp_repeat_;
+    // VRRP routers are told apart by interface, router id and family.
+    std::set<uint8_t> families;
+    for (const auto& v : vi.vips) families.insert(v.first.family);
+    for (uint8_t fam : families) {
+        const std::string key = vi.interface + " " + std::to_string(*vi.vrid) + (fam == 4 ? " IPv4" : " IPv6");
+        auto [it, fresh] = vrids_seen_.emplace(key, label + " at line " + std::to_string(vi.line));
+        if (!fresh) {
+            msgs_.error(vi.vrid_line, vi.vrid_col,
+                        "virtual_router_id " + std::to_string(*vi.vrid) + ": already used on " + vi.interface +
+                            " for " + (fam == 4 ? "IPv4" : "IPv6") + " by " + it->second);
+            return;
+        }
+    }
+    for (const auto& v : vi.vips) vip_owner_.emplace(v.first.str(), label + " at line " + std::to_string(vi.line));
+    model_.instances.push_back(std::move(vi));
+}
+
+}  // namespace dplb::config::keepalived

@@ -1,0 +1,234 @@
+#include "keepalived/mapper.h"
+
+#include <algorithm>
+
+namespace dplb::config::keepalived {
+namespace {
+
+// Keywords known not to carry over, with the reason the warning gives.
+const std::map<std::string, std::string> kNoEmail = {
+    {"notification_email", ""}, {"notification_email_from", ""}, {"smtp_server", ""},
+    {"smtp_helo_name", ""},     {"smtp_connect_timeout", ""},    {"smtp_alert", ""},
+    {"smtp_alert_vrrp", ""},    {"smtp_alert_checker", ""},      {"no_email_faults", ""}};
+
+}  // namespace
+
+std::string reason_for(const std::string& kw) {
+    if (kNoEmail.count(kw)) return " (dplb has no e-mail notification)";
+    if (kw == "router_id") return " (keepalived uses it in e-mails and logs only)";
+    if (kw.rfind("notify", 0) == 0 || kw == "quorum_up" || kw == "quorum_down")
+        return " (dplb runs no notification scripts)";
+    if (kw == "vrrp_script" || kw == "track_script")
+        return " (dplb runs no VRRP scripts; track_services puts an instance in FAULT while every real "
+               "server of a service is down)";
+    if (kw == "vrrp_sync_group") return " (dplb has no sync groups; each instance fails over on its own)";
+    if (kw == "virtual_server_group")
+        return " (dplb has no virtual server groups; write one virtual_server per address)";
+    if (kw == "static_ipaddress" || kw == "static_routes" || kw == "static_rules")
+        return " (dplb does not manage kernel addresses, routes or rules)";
+    if (kw == "unicast_peer" || kw == "unicast_src_ip" || kw == "unicast_ttl" || kw == "mcast_src_ip")
+        return " (dplb sends VRRP adverts to the multicast group, from the port's own address)";
+    if (kw == "sorry_server" || kw == "sorry_server_inhibit" || kw == "sorry_server_lvs_method")
+        return " (dplb has no sorry server)";
+    if (kw == "quorum" || kw == "hysteresis") return " (dplb has no quorum)";
+    if (kw == "persistence_granularity" || kw == "persistence_engine")
+        return " (dplb keeps persistence per client address)";
+    if (kw == "SMTP_CHECK" || kw == "DNS_CHECK" || kw == "BFD_CHECK" || kw == "UDP_CHECK" || kw == "PING_CHECK" ||
+        kw == "FILE_CHECK")
+        return " (dplb checks with TCP_CHECK, HTTP_GET and MISC_CHECK only)";
+    if (kw == "virtualhost") return " (dplb's HTTP check sends no virtual host)";
+    if (kw == "connect_ip" || kw == "bindto" || kw == "bind_port" || kw == "bind_if" || kw == "fwmark")
+        return " (dplb checks a real server at its own address, from the director's)";
+    if (kw == "regex" || kw == "regex_no_match" || kw == "regex_options" || kw == "regex_stack" ||
+        kw == "regex_min_offset" || kw == "regex_max_offset")
+        return " (dplb's HTTP check matches status codes and digest only)";
+    if (kw == "user" || kw == "script_user" || kw == "enable_script_security")
+        return " (dplb runs scripts as its own user)";
+    return "";
+}
+
+void Mapper::run(const std::vector<Stmt>& top) {
+    // Defaults in global_defs apply wherever they sit in the file, and vrrp_instance needs to
+    // know the service vips, so: global_defs, then virtual_servers, then vrrp_instances.
+    std::vector<const Stmt*> instances;
+    for (const Stmt& s : top)
+        if (s.kw().text == "global_defs" && s.has_block) global_defs(s);
+    for (const Stmt& s : top) {
+        const std::string& kw = s.kw().text;
+        if (kw == "global_defs") {
+            if (!s.has_block)
+                msgs_.error(s.line(), s.kw().col, "global_defs: expected a block (\"global_defs {\")");
+        } else if (kw == "virtual_server") {
+            virtual_server(s);
+        } else if (kw == "vrrp_instance") {
+            instances.push_back(&s);
+        } else if (kw.rfind("include", 0) == 0 && kw.size() <= 8) {
+            msgs_.warn(s.line(), s.head() +
+                                     ": not followed (merge the included files into this one and "
+                                     "convert that)");
+        } else {
+            not_converted(s);
+        }
+    }
+    check_real_addresses();
+    for (const Stmt* s : instances) vrrp_instance(*s);
+    check_limits();
+}
+
+// "KEYWORD [NAME]: not converted (reason)", once for a whole block.
+void Mapper::not_converted(const Stmt& s, const std::string& reason) {
+    msgs_.warn(s.line(), s.head() + ": not converted" + (reason.empty() ? reason_for(s.kw().text) : reason));
+}
+
+// Names become names in the YAML (instances, ports), which may hold no control characters.
+bool Mapper::name_ok(const Word& w, const std::string& kw) {
+    if (!has_control_char(w.text)) return true;
+    msgs_.error(w.line, w.col, kw + ": expected a name without control characters, got " + q(w.text));
+    return false;
+}
+
+bool Mapper::need_block(const Stmt& s, const std::string& form) {
+    if (s.has_block) return true;
+    msgs_.error(s.line(), s.kw().col, s.kw().text + ": expected a block (\"" + form + " {\")");
+    return false;
+}
+
+void Mapper::global_defs(const Stmt& g) {
+    std::map<std::string, int> seen;
+    for (const Stmt& s : g.block) {
+        const std::string& kw = s.kw().text;
+        if (kw == "vrrp_version") {
+            v_.once(s, seen);
+            if (auto v = v_.integer(s, 2, 3)) vrrp_version_ = *v;
+        } else if (kw == "vrrp_garp_master_delay") {
+            v_.once(s, seen);
+            if (auto v = v_.seconds(s, 0, kMaxGarpDelayS)) garp_delay_ = *v;
+        } else if (kw == "vrrp_garp_master_repeat") {
+            v_.once(s, seen);
+            if (auto v = v_.integer(s, 1, 255)) garp_repeat_ = *v;
+        } else if (kw == "lvs_timeouts") {
+            v_.once(s, seen);
+            lvs_timeouts(s);
+        } else {
+            not_converted(s);
+        }
+    }
+}
+
+// lvs_timeouts [tcp SECS] [tcpfin SECS] [udp SECS]: ipvsadm --set, applied to every service.
+void Mapper::lvs_timeouts(const Stmt& s) {
+    if (s.words.size() < 3 || s.words.size() % 2 == 0) {
+        msgs_.error(s.line(), s.kw().col,
+                    "lvs_timeouts: expected \"lvs_timeouts [tcp SECS] [tcpfin SECS] [udp SECS]\"");
+        return;
+    }
+    for (size_t i = 1; i + 1 < s.words.size(); i += 2) {
+        const Word& k = s.words[i];
+        const Word& val = s.words[i + 1];
+        auto n = parse_uint(val.text, kMaxTimeoutS);
+        if (k.text != "tcp" && k.text != "tcpfin" && k.text != "udp") {
+            msgs_.error(k.line, k.col, "lvs_timeouts: expected tcp, tcpfin or udp, got " + q(k.text));
+        } else if (!n || *n < 1) {
+            msgs_.error(
+                val.line, val.col,
+                "lvs_timeouts: expected integer 1.." + std::to_string(kMaxTimeoutS) + ", got " + q(val.text));
+        } else {
+            model_.timeouts[k.text] = *n;
+        }
+    }
+}
+
+// Options that may sit at virtual_server, real_server and checker level alike.
+bool Mapper::check_opt(const Stmt& s, CheckOpts& o, std::map<std::string, int>& seen) {
+    const std::string& kw = s.kw().text;
+    if (kw == "connect_timeout") {
+        v_.once(s, seen);
+        if (auto v = v_.seconds(s, 1, kMaxCheckS)) o.connect_timeout = v;
+    } else if (kw == "retry" || kw == "nb_get_retry") {
+        v_.once(s, seen);
+        if (auto v = v_.integer(s, 0, kMaxCheckRetry)) o.retry = v;
+    } else if (kw == "delay_before_retry") {
+        v_.once(s, seen);
+        if (auto v = v_.seconds(s, 0, kMaxCheckS)) o.delay_before_retry = v;
+    } else if (kw == "warmup") {
+        v_.once(s, seen);
+        if (auto v = v_.seconds(s, 0, kMaxCheckS)) o.warmup = v;
+    } else if (kw == "delay_loop") {
+        v_.once(s, seen);
+        if (auto v = v_.seconds(s, 1, kMaxTimeoutS)) {
+            o.delay_loop = v;
+            o.delay_loop_line = s.line();
+        }
+    } else if (kw == "alpha") {
+        v_.once(s, seen);
+        if (auto b = v_.flag(s)) o.alpha = b;
+    } else if (kw == "inhibit_on_failure") {
+        v_.once(s, seen);
+        if (auto b = v_.flag(s)) o.inhibit_on_failure = b;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+// A real server is a host of its own, never the address of a virtual_server (a director answers
+// for that one).
+void Mapper::check_real_addresses() {
+    std::map<IpAddr, int> vip_line;  // vip -> line of the first virtual_server with it
+    for (const OutService& svc : model_.services) vip_line.emplace(svc.vip, svc.line);
+    for (const OutService& svc : model_.services)
+        for (const OutReal& r : svc.reals) {
+            const std::string got = "real_server: expected the real server's own address, got ";
+            if (r.ip == svc.vip)
+                msgs_.error(r.line, r.ip_col,
+                            got + "the virtual_server's address " + q(r.ip.str()) + " (" + kRealHoldsVip + ")");
+            else if (auto v = vip_line.find(r.ip); v != vip_line.end())
+                msgs_.error(r.line, r.ip_col,
+                            got + q(r.ip.str()) + ", the address of the virtual_server at line " +
+                                std::to_string(v->second) + " (a director answers for it)");
+        }
+}
+
+void Mapper::check_limits() {
+    if (model_.services.size() > kMaxServices)
+        msgs_.error(
+            model_.services[kMaxServices].line, 1,
+            model_.services[kMaxServices].head + ": dplb takes at most " + std::to_string(kMaxServices) + " services");
+    size_t reals = 0;
+    for (const OutService& s : model_.services)
+        for (const OutReal& r : s.reals)
+            if (++reals == kMaxDests + 1)
+                msgs_.error(r.line, 1,
+                            "real_server " + r.ip.str() + ": dplb takes at most " + std::to_string(kMaxDests) +
+                                " real servers over all services");
+}
+
+void Mapper::collect_ports() {
+    auto& ports = model_.ports;
+    for (const OutVrrp& vi : model_.instances) {
+        std::vector<std::pair<std::string, int>> uses{{vi.interface, vi.interface_line}};
+        uses.insert(uses.end(), vi.track.begin(), vi.track.end());
+        for (const auto& [iface, line] : uses) {
+            auto it = std::find_if(ports.begin(), ports.end(), [&](const auto& p) { return p.first == iface; });
+            if (it == ports.end())
+                ports.push_back({iface, line});
+            else if (line < it->second)
+                it->second = line;
+        }
+    }
+    std::stable_sort(ports.begin(), ports.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    for (size_t i = 0; i < ports.size(); i++) {
+        const std::string dev = "net_af_packet" + std::to_string(i);
+        msgs_.warn(ports[i].second, "interface " + ports[i].first + ": becomes port " + q(ports[i].first) +
+                                        " on device " + dev + "; run dplbd with --vdev " + dev +
+                                        ",iface=" + ports[i].first +
+                                        " or set device to the NIC's PCI address, and list the director's own "
+                                        "address on it under addresses");
+    }
+    if (model_.ports.empty())
+        msgs_.warn_file(
+            "no vrrp_instance names an interface: wrote port \"lan0\" on device net_af_packet0; set "
+            "device to the NIC the virtual servers are reached on");
+}
+
+}  // namespace dplb::config::keepalived

@@ -1,0 +1,105 @@
+// What the import writes, as read from keepalived.conf: only what was given, so the YAML says no more
+// than keepalived.conf did.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config.h"
+
+namespace dplb::config::keepalived {
+
+// Checker options that a virtual_server passes to its real_servers and a real_server to its checkers.
+struct CheckOpts {
+    std::optional<uint32_t> connect_timeout, retry, delay_before_retry, warmup, delay_loop;
+    std::optional<bool> alpha, inhibit_on_failure;
+    int delay_loop_line = 0;
+
+    // `o` over this.
+    void overlay(const CheckOpts& o) {
+        if (o.connect_timeout) connect_timeout = o.connect_timeout;
+        if (o.retry) retry = o.retry;
+        if (o.delay_before_retry) delay_before_retry = o.delay_before_retry;
+        if (o.warmup) warmup = o.warmup;
+        if (o.delay_loop) {
+            delay_loop = o.delay_loop;
+            delay_loop_line = o.delay_loop_line;
+        }
+        if (o.alpha) alpha = o.alpha;
+        if (o.inhibit_on_failure) inhibit_on_failure = o.inhibit_on_failure;
+    }
+};
+
+struct OutCheck {
+    CheckType type = CheckType::tcp;
+    int line = 0;
+    std::string keyword;  // TCP_CHECK, HTTP_GET, ...
+    CheckOpts opts;
+    std::optional<uint16_t> connect_port;
+    std::string path;
+    std::vector<std::string> status_codes;  // as written: "200", "200-299"
+    std::string digest;
+    std::string script;
+    std::optional<uint32_t> timeout;
+    bool dynamic = false;
+};
+
+struct OutReal {
+    int line = 0;
+    int ip_col = 0;  // where its address is written
+    IpAddr ip;
+    uint16_t port = 0;
+    std::optional<uint32_t> weight;
+    std::optional<bool> inhibit_on_failure;
+    std::optional<OutCheck> check;
+};
+
+struct OutService {
+    int line = 0;
+    std::string head;
+    IpAddr vip;
+    uint16_t port = 0;
+    uint8_t proto = kProtoTcp;
+    std::optional<std::string> scheduler;
+    std::optional<uint32_t> persistence;
+    std::optional<uint32_t> delay_loop;
+    std::vector<OutReal> reals;
+};
+
+struct OutVrrp {
+    int line = 0;
+    int col = 0;
+    std::string name;
+    std::string interface;
+    int interface_line = 0;
+    std::optional<std::string> state;
+    std::optional<uint32_t> vrid, priority, preempt_delay, garp_delay, garp_repeat;
+    std::optional<uint32_t> advert_us;
+    int advert_line = 0;
+    std::optional<uint32_t> version;
+    int version_line = 0;
+    int vrid_line = 0, vrid_col = 0;
+    std::optional<bool> preempt;
+    std::optional<std::string> auth_pass;
+    int auth_line = 0;
+    bool auth_seen = false;
+    std::vector<std::pair<IpAddr, int>> vips;  // with their lines
+    std::set<IpAddr> vip_set;                  // the same addresses, to find one given twice
+    std::vector<std::pair<std::string, int>> track;
+    std::map<std::string, int> track_weights;  // track_interface NAME weight W
+};
+
+// Everything the YAML is written from.
+struct Model {
+    std::vector<std::pair<std::string, int>> ports;  // interface, line of first use
+    std::map<std::string, uint32_t> timeouts;        // lvs_timeouts: tcp, tcpfin, udp
+    std::vector<OutService> services;
+    std::vector<OutVrrp> instances;
+};
+
+}  // namespace dplb::config::keepalived
