@@ -700,7 +700,8 @@ TEST(ConfigErrors, RealIsNeitherAVipNorTheDirector) {
     EXPECT_EQ(errors_of(ports + "services:\n"
                                 "  - {vip: 10.0.0.100, port: 80, protocol: tcp, real_servers: [{ip: 10.0.0.2}, "
                                 "{ip: 10.1.0.2}, {ip: 10.0.0.3}]}\n"
-                                "  - {vip: \"2001:db8::100\", port: 80, protocol: tcp, real_servers: [{ip: \"2001:db8::2\"}]}\n"),
+                                "  - {vip: \"2001:db8::100\", port: 80, protocol: tcp, "
+                                "real_servers: [{ip: \"2001:db8::2\"}]}\n"),
               (std::vector<std::string>{
                   "t.yaml:5:68: services[0].real_servers[0].ip: expected the real server's own address, got "
                   "\"10.0.0.2\", the director's own address at ports[0].addresses[0]",
@@ -736,7 +737,10 @@ TEST(ConfigErrors, NamesHoldNoControlCharacters) {
               std::vector<std::string>{"t.yaml:5:11: services[0].name: expected a name without control characters, "
                                        "got \"web\\x0afront\""});
     for (const auto& [name, shown] : std::vector<std::pair<std::string, std::string>>{
-             {"\"\\t\"", "\"\\x09\""}, {"\"a\\x7f\"", "\"a\\x7f\""}, {"\"a\\rb\"", "\"a\\x0db\""}, {"\"\\0\"", "\"\\x00\""}})
+             {"\"\\t\"", "\"\\x09\""},
+             {"\"a\\x7f\"", "\"a\\x7f\""},
+             {"\"a\\rb\"", "\"a\\x0db\""},
+             {"\"\\0\"", "\"\\x00\""}})
         EXPECT_EQ(errors_of(std::string(kPortsYaml) + "services:\n  - name: " + name + "\n    vip: 10.0.0.100\n" +
                             "    port: 80\n    protocol: tcp\n" + kOneReal),
                   std::vector<std::string>{"t.yaml:5:11: services[0].name: expected a name without control "
@@ -798,7 +802,8 @@ TEST(ConfigErrors, ControlSocketModeGivesOthersNothing) {
                                            std::string(bad) + "\""})
             << bad;
     for (const auto& [good, mode] : std::vector<std::pair<std::string, uint32_t>>{
-             {"\"0600\"", 0600}, {"\"0660\"", 0660}, {"\"0640\"", 0640}, {"\"0770\"", 0770}, {"\"0000\"", 0}, {"700", 0700}})
+             {"\"0600\"", 0600}, {"\"0660\"", 0660}, {"\"0640\"", 0640},
+             {"\"0770\"", 0770}, {"\"0000\"", 0}, {"700", 0700}})
         EXPECT_EQ(load_config_string(base + "control:\n  mode: " + good + "\n", "t.yaml").control.mode, mode) << good;
 }
 
