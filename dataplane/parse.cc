@@ -6,6 +6,7 @@ namespace {
 constexpr uint16_t kEthHdr = 14;
 constexpr uint16_t kEtherIpv4 = 0x0800, kEtherArp = 0x0806, kEtherVlan = 0x8100, kEtherIpv6 = 0x86dd;
 constexpr unsigned kMaxIpv6ExtHeaders = 8;
+constexpr uint8_t kProtoIcmp = 1, kProtoIcmp6 = 58;
 
 inline uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
@@ -56,6 +57,48 @@ Parsed parse_l4(Parsed p, const Span& s, uint32_t off, uint32_t l4_end) {
     return p;
 }
 
+// An ICMP error whose message starts at `off` and ends at `end`, about a TCP/UDP packet sent by the
+// address the error came to (`dst`, in the outer header). RFC 792 / RFC 4443 §2.4(c): the message
+// quotes the offending packet's IP header and at least the 8 bytes after it, which hold the ports.
+// Needs all of that in the first segment; anything else stays Kind::other (the kernel's, as before).
+Parsed parse_icmp_error(Parsed p, const Span& s, uint32_t off, uint32_t end) {
+    const uint32_t lim = end < s.seg ? end : s.seg;  // readable and inside the outer packet
+    const uint8_t* f = s.f;
+    const uint32_t in = off + 8;  // the quoted IP header
+    uint32_t l4;
+    uint8_t proto;
+    if (p.family == 4) {
+        if (lim < in + 20 || (f[off] != 3 && f[off] != 11)) return p;
+        if ((f[in] >> 4) != 4) return p;
+        uint32_t ihl = (f[in] & 0xf) * 4u;
+        l4 = in + ihl;
+        if (ihl < 20 || lim < l4 + 8) return p;
+        if (rd16(f + in + 6) & 0x1fff) return p;  // a later fragment: no ports
+        if (__builtin_memcmp(f + in + 12, &p.dst4_be, 4) != 0) return p;
+        proto = f[in + 9];
+        __builtin_memcpy(&p.src4_be, f + in + 16, 4);
+    } else {
+        if (lim < in + 40 || f[off] < 1 || f[off] > 3) return p;
+        if ((f[in] >> 4) != 6 || __builtin_memcmp(f + in + 8, p.dst6, 16) != 0) return p;
+        proto = f[in + 6];
+        l4 = in + 40;
+        for (unsigned i = 0; proto == 0 || proto == 43 || proto == 60; i++) {  // as parse_ipv6
+            if (i == kMaxIpv6ExtHeaders || lim < l4 + 8) return p;
+            proto = f[l4];
+            l4 += (f[l4 + 1] + 1u) * 8u;
+        }
+        if (lim < l4 + 8) return p;
+        p.src6 = f + in + 24;
+    }
+    if (proto != kProtoTcp && proto != kProtoUdp) return p;  // a fragment header (44) included
+    p.proto = proto;
+    p.sport = rd16(f + l4 + 2);
+    p.dport = rd16(f + l4);
+    p.l4_off = static_cast<uint16_t>(off);
+    p.kind = Kind::icmp_error;
+    return p;
+}
+
 Parsed parse_ipv4(Parsed p, const Span& s, uint32_t off) {
     p.family = 4;
     if (Drop d = need(s, off, 20, Drop::ipv4_truncated); d != Drop::count) return dropped(p, d);
@@ -74,8 +117,9 @@ Parsed parse_ipv4(Parsed p, const Span& s, uint32_t off) {
         p.kind = Kind::fragment;
         return p;
     }
-    if (p.proto != kProtoTcp && p.proto != kProtoUdp) return p;  // Kind::other
-    return parse_l4(p, s, off + ihl, off + total);
+    if (p.proto == kProtoTcp || p.proto == kProtoUdp) return parse_l4(p, s, off + ihl, off + total);
+    if (p.proto == kProtoIcmp && total - ihl >= 8) return parse_icmp_error(p, s, off + ihl, off + total);
+    return p;  // Kind::other
 }
 
 Parsed parse_ipv6(Parsed p, const Span& s, uint32_t off) {
@@ -121,8 +165,9 @@ Parsed parse_ipv6(Parsed p, const Span& s, uint32_t off) {
         p.nd_target = f + cur + 8;
         return p;
     }
-    if (p.proto != kProtoTcp && p.proto != kProtoUdp) return p;  // Kind::other (ICMPv6, ND, ...)
-    return parse_l4(p, s, cur, end);
+    if (p.proto == kProtoTcp || p.proto == kProtoUdp) return parse_l4(p, s, cur, end);
+    if (p.proto == kProtoIcmp6 && end - cur >= 8) return parse_icmp_error(p, s, cur, end);
+    return p;  // Kind::other (other ICMPv6, ND, ...)
 }
 
 }  // namespace

@@ -16,7 +16,12 @@ enum class Kind : uint8_t {
     nd_solicit,   // IPv6 neighbour solicitation (RFC 4861 §4.3) with hop limit 255; nd_target is asked for
     l4,           // IPv4/IPv6 TCP or UDP, headers complete; the flow fields are set
     fragment,     // an IP fragment (ports unknown); dst address set
-    other,        // anything else well formed: ARP replies, ICMP, VRRP, IPv6 ND, non-IP
+    // An ICMP error (IPv4 type 3 or 11, ICMPv6 type 1, 2 or 3) about a TCP/UDP packet that the address
+    // it came to sent: the flow fields are those of the connection it is about, as the client sent
+    // it (src = the inner destination, dst = the outer destination = the inner source, sport = inner
+    // dport, dport = inner sport, proto = the inner protocol); l4_off is the ICMP header.
+    icmp_error,
+    other,        // anything else well formed: ARP replies, other ICMP, VRRP, IPv6 ND, non-IP
 };
 
 enum : uint8_t { kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10 };
@@ -28,7 +33,7 @@ struct Parsed {
     Kind kind;
     Drop drop;                      // Kind::drop only
     uint8_t family;                 // 4 or 6 for IP kinds
-    uint8_t proto;                  // IP protocol
+    uint8_t proto;                  // IP protocol (Kind::icmp_error: the inner packet's)
     uint8_t tcp_flags;              // TCP only
     bool dst_mac_broadcast_or_multicast;
     uint16_t l3_off;                // start of the ARP/IP header

@@ -117,6 +117,7 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
             verdicts[i] = vip ? drop(Drop::fragment) : to_kernel();
             continue;
         }
+        case Kind::icmp_error: verdicts[i] = icmp_error(f, p, now_ms, port_mac); continue;
         case Kind::l4: break;
         default: verdicts[i] = to_kernel(); continue;
         }
@@ -217,6 +218,43 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
     (state_is_active(state) ? dc.active : dc.inactive)++;
     counters_->svc[svc.id].conns++;
     return forward(f, p, svc, dest, port_mac);
+}
+
+// An ICMP error about a VIP's flow reached the director (the real's packet left from the VIP, so the
+// error comes back to it): forwarded as it is, to the real that flow's entry names (it holds the
+// socket: a TCP real lowers its path MTU on "fragmentation needed" / "packet too big"), as IPVS does
+// for DR (ip_vs_in_icmp). The entry is only read: no state change, no new timeout. Without a live
+// entry, where the flow's own packets would go without one: Maglev on mh services and while the
+// table is full (as a non-SYN miss); else the kernel, as before.
+Verdict Processor::icmp_error(Frame& f, const Parsed& p, uint32_t now_ms, const MacAddr& port_mac) {
+    const Service* svc = p.family == 4 ? snap_->find_service4(p.dst4_be, p.dport, p.proto)
+                                       : snap_->find_service6(p.dst6, p.dport, p.proto);
+    if (!svc || p.dst_mac_broadcast_or_multicast || vip_withheld(svc->vip_slot) != Drop::count) return to_kernel();
+    if (hops_left(f.data, p) <= 1) return drop(Drop::ttl_exceeded);
+    ConnTable& table = p.family == 4 ? t4_ : t6_;
+    int32_t pos;
+    if (p.family == 4) {
+        ConnKey4 k;
+        make_key4(k, p);
+        pos = table.lookup(&k);
+    } else {
+        ConnKey6 k;
+        make_key6(k, p);
+        pos = table.lookup(&k);
+    }
+    if (pos >= 0) {
+        const ConnEntry& e = table.at(pos);
+        if (!time_reached(now_ms, e.expire_ms) && entry_matches(e, *svc) && !cut_nodest(e)) {
+            counters_->icmp_forwarded++;
+            return forward(f, p, *svc, e.dest, port_mac);
+        }
+    }
+    if (svc->sched != Sched::mh && !table.full_recently(now_ms, kFullWindowMs)) return to_kernel();
+    uint16_t dest = mh_lookup(*svc, flow_hash(p));
+    if (dest == kNoDest) return to_kernel();
+    counters_->icmp_forwarded++;
+    counters_->stateless++;
+    return forward(f, p, *svc, dest, port_mac);
 }
 
 Verdict Processor::hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry& e, uint32_t now_ms,

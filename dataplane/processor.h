@@ -120,6 +120,7 @@ private:
 
     Verdict handle_l4(Frame& f, const Parsed& p, const Service& svc, ConnTable& table, const void* key,
                       int32_t pos, uint32_t now_ms, const MacAddr& port_mac);
+    Verdict icmp_error(Frame& f, const Parsed& p, uint32_t now_ms, const MacAddr& port_mac);
     Verdict hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry& e, uint32_t now_ms,
                 const MacAddr& port_mac);
     Verdict forward_stateless(Frame& f, const Parsed& p, const Service& svc, uint64_t fh, const MacAddr& port_mac);

@@ -1,5 +1,6 @@
 #include "frame_builder.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace dplb::test {
@@ -160,6 +161,29 @@ Bytes nd(const L2& l2, const char* src, const char* dst, uint8_t type, const cha
     Bytes b = ip_packet(l2, s, d, 58, m, 0);
     b[l3_offset(b) + 7] = 255;  // hop limit: RFC 4861 drops anything else
     return b;
+}
+
+Bytes icmp_error(const L2& l2, const char* src, const char* dst, uint8_t type, uint8_t code, uint32_t rest,
+                 const Bytes& quoted) {
+    IpAddr s = ip(src), d = ip(dst);
+    Bytes m{type, code, 0, 0};
+    put16(m, static_cast<uint16_t>(rest >> 16));
+    put16(m, static_cast<uint16_t>(rest));
+    m.insert(m.end(), quoted.begin(), quoted.end());
+    uint32_t acc = 0;
+    if (s.is_v6()) {  // RFC 4443 §2.3: a pseudo-header of addresses, length and next header 58
+        acc = sum16(s.b.data(), 16);
+        acc = sum16(d.b.data(), 16, acc);
+        acc += static_cast<uint32_t>(m.size()) + 58;
+    }
+    set16(m, 2, fold(sum16(m.data(), m.size(), acc)));
+    return ip_packet(l2, s, d, s.is_v6() ? 58 : 1, m, 0);
+}
+
+Bytes ip_of(const Bytes& frame, size_t max) {
+    size_t o = l3_offset(frame);
+    size_t n = std::min(frame.size() - o, max);
+    return Bytes(frame.begin() + static_cast<long>(o), frame.begin() + static_cast<long>(o + n));
 }
 
 Bytes patch(Bytes b, size_t off, std::initializer_list<uint8_t> bytes) {

@@ -1,6 +1,7 @@
 // Builds test frames byte by byte (checksums included), so golden cases read as what they send.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -35,6 +36,14 @@ Bytes arp(const L2& l2, uint16_t op, const MacAddr& sha, const char* spa, const 
 // link-layer address option (type 1 source / 2 target) carrying `option_mac`.
 Bytes nd(const L2& l2, const char* src, const char* dst, uint8_t type, const char* target, uint8_t flags,
          uint8_t option_type, const MacAddr& option_mac);
+
+// An ICMP (IPv4) or ICMPv6 error from `src` to `dst` (the family follows the addresses): type, code,
+// checksum, the 4 bytes `rest` (the MTU for "fragmentation needed" / "packet too big", else 0),
+// then `quoted`: the offending packet from its IP header on (see ip_of).
+Bytes icmp_error(const L2& l2, const char* src, const char* dst, uint8_t type, uint8_t code, uint32_t rest,
+                 const Bytes& quoted);
+// The IP packet inside a frame (from its L3 header on), cut to at most `max` bytes.
+Bytes ip_of(const Bytes& frame, size_t max = SIZE_MAX);
 
 // Overwrites `len` bytes at `off` (for malformed cases).
 Bytes patch(Bytes b, size_t off, std::initializer_list<uint8_t> bytes);

@@ -451,3 +451,111 @@ TEST_F(Golden_, TableFullOfEstablishedFlowsTheNewClientFollowsMaglev) {
 
 }  // namespace
 }  // namespace dplb::test
+
+namespace dplb::test {
+namespace {
+
+// ICMP errors about a VIP's flow: the real's packet left from the VIP, so a router's error comes back
+// to the director; it goes to that flow's real as it is (MACs and the outer TTL only).
+TEST_F(Golden_, Ipv4IcmpErrorsFollowTheirFlow) {
+    Bytes syn = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80);
+    Bytes udp_in = udp(kToLb, "192.0.2.1", "10.0.0.100", 5353, 53, 20);
+    // What rs1 sent from the VIP, as a router quotes it: IP header + 8 bytes (RFC 792), or as much as
+    // fits in 576 bytes (RFC 1812 §4.3.2.3).
+    Bytes reply = tcp(L2{}, "10.0.0.100", "192.0.2.1", 80, 40000, kTcpSyn | kTcpAck, 1400);
+    Bytes short_quote = ip_of(reply, 28), long_quote = ip_of(reply, 548);
+    auto err = [](const L2& l2, uint8_t type, uint8_t code, uint32_t rest, const Bytes& quote) {
+        return icmp_error(l2, "198.51.100.1", "10.0.0.100", type, code, rest, quote);
+    };
+    Bytes frag_needed = err(kToLb, 3, 4, 1400, short_quote);
+    Bytes frag_needed_long = err(kToLb, 3, 4, 1400, long_quote);
+    Bytes time_exceeded = err(kToLb, 11, 0, 0, short_quote);
+    Bytes port_unreach = icmp_error(kToLb, "192.0.2.1", "10.0.0.100", 3, 3, 0,
+                                    ip_of(udp(L2{}, "10.0.0.100", "192.0.2.1", 53, 5353, 30), 28));
+    auto icmp = [](int svc, int dest, size_t len) {
+        auto d = fwd(svc, dest, len, false);
+        d["icmp_forwarded"] = 1;
+        return d;
+    };
+    run({
+        {"SYN 192.0.2.1:40000 -> VIP:80 -> rs1", syn, Verdict::tx, hop(syn4(kToRs1, "192.0.2.1", "10.0.0.100", 40000, 80)),
+         fwd(0, 0, syn.size(), true)},
+        {"fragmentation needed (MTU 1400) quoting VIP:80 -> client:40000 -> rs1, as it is", frag_needed, Verdict::tx,
+         hop(err(kToRs1, 3, 4, 1400, short_quote)), icmp(0, 0, frag_needed.size())},
+        {"the same quoting 548 bytes of the packet -> rs1", frag_needed_long, Verdict::tx,
+         hop(err(kToRs1, 3, 4, 1400, long_quote)), icmp(0, 0, frag_needed_long.size())},
+        {"time exceeded -> rs1", time_exceeded, Verdict::tx, hop(err(kToRs1, 11, 0, 0, short_quote)),
+         icmp(0, 0, time_exceeded.size())},
+        {"UDP flow to VIP:53 -> rs1", udp_in, Verdict::tx, hop(udp(kToRs1, "192.0.2.1", "10.0.0.100", 5353, 53, 20)),
+         fwd(1, 2, udp_in.size(), true)},
+        {"port unreachable from the client about VIP:53 -> client:5353 -> rs1", port_unreach, Verdict::tx,
+         hop(icmp_error(kToRs1, "192.0.2.1", "10.0.0.100", 3, 3, 0,
+                        ip_of(udp(L2{}, "10.0.0.100", "192.0.2.1", 53, 5353, 30), 28))),
+         icmp(1, 2, port_unreach.size())},
+        {"about a flow with no entry (client port 40001), rr service -> kernel",
+         err(kToLb, 3, 4, 1400, ip_of(tcp(L2{}, "10.0.0.100", "192.0.2.1", 80, 40001, kTcpAck), 28)), Verdict::kernel,
+         {}, kKernel},
+        {"quoting a packet that another address sent -> kernel",
+         err(kToLb, 3, 4, 1400, ip_of(tcp(L2{}, "10.0.0.55", "192.0.2.1", 80, 40000, kTcpAck), 28)), Verdict::kernel,
+         {}, kKernel},
+        {"quoting only 4 bytes past the IP header (no destination port) -> kernel",
+         err(kToLb, 3, 4, 1400, ip_of(reply, 24)), Verdict::kernel, {}, kKernel},
+        {"addressed to the director's own address -> kernel",
+         icmp_error(kToLb, "198.51.100.1", "10.0.0.2", 3, 4, 1400, short_quote), Verdict::kernel, {}, kKernel},
+        {"source quench (type 4) -> kernel", err(kToLb, 4, 0, 0, short_quote), Verdict::kernel, {}, kKernel},
+        {"TTL 1 -> drop", with_ttl(frag_needed, 1), Verdict::drop, {}, dropped("ttl_exceeded")},
+    });
+}
+
+TEST_F(Golden_, Ipv6PacketTooBigFollowsItsFlow) {
+    Bytes syn = tcp(kToLb, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn);
+    Bytes reply = tcp(L2{}, "2001:db8::100", "2001:db8::1", 80, 40000, kTcpAck, 1400);
+    Bytes quote = ip_of(reply, 1280 - 40 - 8);  // as much as fits in the minimum MTU (RFC 4443 §3.2)
+    auto err = [](const L2& l2, uint8_t type, uint8_t code, uint32_t rest, const Bytes& q) {
+        return icmp_error(l2, "2001:db8::fe", "2001:db8::100", type, code, rest, q);
+    };
+    Bytes ptb = err(kToLb, 2, 0, 1280, quote);
+    Bytes unreach = err(kToLb, 1, 4, 0, ip_of(reply, 48));
+    auto icmp = [](size_t len) {
+        auto d = fwd(2, 3, len, false);
+        d["icmp_forwarded"] = 1;
+        return d;
+    };
+    run({
+        {"SYN [2001:db8::1]:40000 -> [VIP6]:80 -> rs1", syn, Verdict::tx,
+         hop(tcp(kToRs1, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn)), fwd(2, 3, syn.size(), true)},
+        {"packet too big (MTU 1280) quoting [VIP6]:80 -> client:40000 -> rs1, as it is", ptb, Verdict::tx,
+         hop(err(kToRs1, 2, 0, 1280, quote)), icmp(ptb.size())},
+        {"destination unreachable quoting 40 + 8 bytes -> rs1", unreach, Verdict::tx,
+         hop(err(kToRs1, 1, 4, 0, ip_of(reply, 48))), icmp(unreach.size())},
+        {"time exceeded -> rs1", err(kToLb, 3, 0, 0, ip_of(reply, 48)), Verdict::tx,
+         hop(err(kToRs1, 3, 0, 0, ip_of(reply, 48))), icmp(err(kToLb, 3, 0, 0, ip_of(reply, 48)).size())},
+        {"about a flow with no entry -> kernel",
+         err(kToLb, 2, 0, 1280, ip_of(tcp(L2{}, "2001:db8::100", "2001:db8::1", 80, 40001, kTcpAck), 48)),
+         Verdict::kernel, {}, kKernel},
+        {"echo request (128) to the VIP -> kernel", err(kToLb, 128, 0, 0, Bytes(8, 0)), Verdict::kernel, {}, kKernel},
+    });
+}
+
+// On an mh service an ICMP error without an entry goes where the flow's own packets go without one.
+TEST_F(Golden_, IcmpErrorOnMhWithoutEntryFollowsMaglev) {
+    auto mac_of = [](const Bytes& f) { return MacAddr{{f[0], f[1], f[2], f[3], f[4], f[5]}}.str(); };
+    Bytes ack = tcp(kToLb, "192.0.2.9", "10.0.0.101", 41000, 443, kTcpAck);
+    ASSERT_EQ(send(ack, 1000), Verdict::tx);
+    Bytes e = icmp_error(kToLb, "198.51.100.1", "10.0.0.101", 3, 4, 1400,
+                         ip_of(tcp(L2{}, "10.0.0.101", "192.0.2.9", 443, 41000, kTcpAck, 100), 28));
+    Bytes other = icmp_error(kToLb, "198.51.100.1", "10.0.0.101", 3, 4, 1400,
+                             ip_of(tcp(L2{}, "10.0.0.101", "192.0.2.9", 443, 41001, kTcpAck, 100), 28));
+    ASSERT_EQ(send(e, 1000), Verdict::tx);
+    EXPECT_EQ(mac_of(e), mac_of(ack));
+    EXPECT_EQ(proc_->counters().icmp_forwarded, 1u);
+    EXPECT_EQ(proc_->counters().stateless, 2u);
+    // Another flow: its own ACK and its error agree too (whichever real Maglev names).
+    Bytes ack2 = tcp(kToLb, "192.0.2.9", "10.0.0.101", 41001, 443, kTcpAck);
+    ASSERT_EQ(send(ack2, 1000), Verdict::tx);
+    ASSERT_EQ(send(other, 1000), Verdict::tx);
+    EXPECT_EQ(mac_of(other), mac_of(ack2));
+}
+
+}  // namespace
+}  // namespace dplb::test

@@ -125,5 +125,43 @@ TEST(Parse, ArpAndNeighbourSolicitationMustFitTheFirstSegment) {
     EXPECT_EQ(parse_frame(ns.data(), 86, 86).kind, Kind::nd_solicit);
 }
 
+TEST(Parse, IcmpErrorsGiveTheFlowTheyAreAbout) {
+    Bytes quoted = ip_of(tcp(L2{}, "10.0.0.100", "192.0.2.1", 80, 40000, kTcpAck, 100), 28);
+    Bytes f = icmp_error(kL2, "198.51.100.1", "10.0.0.100", 3, 4, 1400, quoted);
+    Parsed p = parse_frame(f.data(), static_cast<uint32_t>(f.size()));
+    ASSERT_EQ(p.kind, Kind::icmp_error);
+    EXPECT_EQ(p.family, 4);
+    EXPECT_EQ(p.proto, kProtoTcp);
+    EXPECT_EQ(p.src4_be, ip("192.0.2.1").v4_be()) << "the client";
+    EXPECT_EQ(p.dst4_be, ip("10.0.0.100").v4_be()) << "the VIP";
+    EXPECT_EQ(p.sport, 40000);
+    EXPECT_EQ(p.dport, 80);
+    EXPECT_EQ(p.l4_off, 34);
+    // Every prefix: never read past it, never a complete error before the 8 quoted L4 bytes.
+    for (size_t n = 0; n < f.size(); n++) {
+        Bytes cut(f.begin(), f.begin() + static_cast<long>(n));
+        EXPECT_NE(parse_frame(cut.data(), static_cast<uint32_t>(n)).kind, Kind::icmp_error) << n;
+        EXPECT_NE(parse_frame(f.data(), static_cast<uint32_t>(n), static_cast<uint32_t>(f.size())).kind,
+                  Kind::icmp_error)
+            << "first segment of " << n;
+    }
+
+    Bytes q6 = ip_of(udp(L2{}, "2001:db8::100", "2001:db8::1", 53, 5353, 100), 48);
+    Bytes f6 = icmp_error(L2{kL2.dst, kL2.src, 3}, "2001:db8::fe", "2001:db8::100", 2, 0, 1280, q6);
+    p = parse_frame(f6.data(), static_cast<uint32_t>(f6.size()));
+    ASSERT_EQ(p.kind, Kind::icmp_error);
+    EXPECT_EQ(p.family, 6);
+    EXPECT_EQ(p.proto, kProtoUdp);
+    EXPECT_EQ(IpAddr::from_v6(p.src6), ip("2001:db8::1"));
+    EXPECT_EQ(IpAddr::from_v6(p.dst6), ip("2001:db8::100"));
+    EXPECT_EQ(p.sport, 5353);
+    EXPECT_EQ(p.dport, 53);
+    EXPECT_EQ(p.l3_off, 18);
+    // Not an error about the VIP's own packet (quoted source is another address): left to the kernel.
+    Bytes other = icmp_error(kL2, "198.51.100.1", "10.0.0.100", 3, 4, 1400,
+                             ip_of(tcp(L2{}, "10.0.0.7", "192.0.2.1", 80, 40000, kTcpAck), 28));
+    EXPECT_EQ(parse_frame(other.data(), static_cast<uint32_t>(other.size())).kind, Kind::other);
+}
+
 }  // namespace
 }  // namespace dplb::test
