@@ -1,6 +1,7 @@
 // dplbctl: the operator's tool. Talks to dplbd over its control socket, as ipvsadm talks to the
 // kernel; `import-keepalived` converts a keepalived.conf without a daemon.
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -17,18 +18,22 @@
 namespace {
 
 const char* kDefaultSocket = "/run/dplb/dplb.sock";
+// How long dplbctl waits for dplbd's whole answer by default (a reload or a listing of every
+// connection may take a while; a wedged or starting dplbd must not hang a script forever).
+const unsigned kDefaultTimeoutS = 60;
 
 void usage() {
     std::fprintf(stderr,
-                 "usage: dplbctl [-s SOCKET] COMMAND [ARGS] [--json]\n"
+                 "usage: dplbctl [-s SOCKET] [-t SECONDS] COMMAND [ARGS] [--json]\n"
                  "  list [--stats | --rate | --connections]   timeouts   status   reload\n"
                  "  weight [tcp:|udp:]VIP:PORT REAL:PORT N     drain REAL:PORT\n"
                  "  help (from the daemon)\n"
                  "  import-keepalived keepalived.conf > lb.yaml   (no daemon needed; warnings on stderr)\n"
                  "  plan --hosts H --failures F --traffic 1.5Gbit --link 1Gbit [--json] [--emit-config DIR]\n"
                  "       [--vips IP,IP,...] [--interface PORT] [--vrid-base N] [--auth-pass P]\n"
-                 "default socket: %s (or $DPLB_SOCKET)\n",
-                 kDefaultSocket);
+                 "default socket: %s (or $DPLB_SOCKET); -t: how long to wait for the answer (default %u s,\n"
+                 "0: as long as it takes)\n",
+                 kDefaultSocket, kDefaultTimeoutS);
 }
 
 // keepalived.conf -> YAML on stdout; what does not carry over is listed on stderr with line numbers.
@@ -133,10 +138,17 @@ int plan(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
     std::string sock = std::getenv("DPLB_SOCKET") ? std::getenv("DPLB_SOCKET") : kDefaultSocket;
     std::vector<std::string> words;
+    uint32_t timeout_s = kDefaultTimeoutS;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
         if ((a == "-s" || a == "--socket") && i + 1 < argc) sock = argv[++i];
-        else if (a == "-h" || a == "--help") {
+        else if ((a == "-t" || a == "--timeout") && words.empty()) {
+            if (i + 1 >= argc || !to_u32(argv[i + 1], timeout_s) || timeout_s > 86400) {
+                std::fprintf(stderr, "dplbctl: %s: expected seconds (0..86400)\n", a.c_str());
+                return 2;
+            }
+            i++;
+        } else if (a == "-h" || a == "--help") {
             usage();
             return 0;
         } else words.push_back(a);
@@ -154,7 +166,7 @@ int main(int argc, char** argv) {
         return import_keepalived(words[1]);
     }
     try {
-        dplb::Reply r = dplb::control_request(sock, words);
+        dplb::Reply r = dplb::control_request(sock, words, std::chrono::seconds(timeout_s));
         std::fputs(r.text.c_str(), r.ok ? stdout : stderr);
         return r.ok ? 0 : 1;
     } catch (const std::exception& e) {

@@ -6,14 +6,18 @@
 #include <rte_lcore.h>
 #include <net/if.h>
 #include <rte_mbuf.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -116,12 +120,13 @@ std::vector<std::string> kernel_ifnames(const dplb::config::Config& cfg, const s
 }
 
 int control_loop(boost::asio::io_context& io, dplb::Director& director, const dplb::config::Config& cfg,
-                 const std::vector<dplb::PortInfo>& ports, const std::vector<dplb::PortInfo>& taps) {
+                 const std::vector<dplb::PortInfo>& ports, const std::vector<dplb::PortInfo>& taps,
+                 std::optional<dplb::ControlListener>& listener) {
     std::unique_ptr<dplb::ControlServer> control;
     std::unique_ptr<dplb::Metrics> metrics;
     try {
         control = std::make_unique<dplb::ControlServer>(
-            io, cfg.control.socket, cfg.control.mode,
+            io, std::move(*listener),
             [&director](const std::vector<std::string>& words, dplb::ControlServer::Reply_fn reply) {
                 dplb::run_command(director, words, std::move(reply));
             });
@@ -206,7 +211,7 @@ struct Worker {
     dplb::WorkerContext ctx;
 };
 
-int run(const Options& opt, const dplb::config::Config& cfg) {
+int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb::ControlListener>& listener) {
     std::vector<unsigned> lcores;
     unsigned lc;
     RTE_LCORE_FOREACH_WORKER(lc) lcores.push_back(lc);
@@ -326,7 +331,7 @@ int run(const Options& opt, const dplb::config::Config& cfg) {
         std::printf("dplbd: %zu worker(s) running, %zu service(s)\n", workers.size(),
                     director->snapshot()->services.size());
         std::fflush(stdout);
-        rc = control_loop(io, *director, cfg, ports, taps);
+        rc = control_loop(io, *director, cfg, ports, taps, listener);
     }
     g_quit = true;
     rte_eal_mp_wait_lcore();  // every worker is offline from here: nothing reads a View any more
@@ -360,6 +365,21 @@ int run(const Options& opt, const dplb::config::Config& cfg) {
     return rc;
 }
 
+// Descriptors: the control socket's sessions are capped (ControlLimits), health checks and VRRP
+// open their own as they go; the usual soft limit of 1024 leaves them little room. Nothing in dplbd
+// uses select(), so the soft limit goes up to the hard one (at most 65536: the scripts dplbd runs
+// inherit it).
+void raise_fd_limit() {
+    rlimit r{};
+    if (getrlimit(RLIMIT_NOFILE, &r) != 0) return;
+    rlim_t want = r.rlim_max == RLIM_INFINITY ? 65536 : std::min<rlim_t>(r.rlim_max, 65536);
+    if (r.rlim_cur >= want) return;
+    r.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &r) != 0)
+        std::fprintf(stderr, "dplbd: cannot raise the descriptor limit to %llu: %s\n",
+                     static_cast<unsigned long long>(want), std::strerror(errno));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -374,29 +394,44 @@ int main(int argc, char** argv) {
         std::printf("%s: configuration ok (%zu service(s))\n", opt.config.c_str(), cfg.services.size());
         return 0;
     }
+    raise_fd_limit();
+    // dplbd's own options follow the first "--" (EAL's options come before it). They, the
+    // configuration and the control socket with its lock are taken before EAL initialises anything:
+    // a second dplbd with the same control socket stops here, before it probes or starts a port.
+    // Still single-threaded here, as ControlListener::take wants.
+    int sep = 0;
+    for (int i = 1; i < argc && !sep; i++)
+        if (std::strcmp(argv[i], "--") == 0) sep = i;
+    Options opt;
+    dplb::config::Config cfg;
+    std::optional<dplb::ControlListener> listener;
+    if (sep) {
+        if (!parse_options(argc - sep - 1, argv + sep + 1, opt) || opt.check_only) {
+            usage();
+            return 2;
+        }
+        if (!load(opt.config, cfg)) return 1;
+        try {
+            listener.emplace(dplb::ControlListener::take(cfg.control.socket, cfg.control.mode));
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "dplbd: %s; not starting\n", e.what());
+            return 1;
+        }
+        // The control loop handles signals with Asio; until it runs, SIGINT/SIGTERM only ask to stop.
+        std::signal(SIGINT, on_early_signal);
+        std::signal(SIGTERM, on_early_signal);
+    }
     int eal_args = rte_eal_init(argc, argv);
     if (eal_args < 0) {
         std::fprintf(stderr, "dplbd: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
         return 1;
     }
-    Options opt;
-    // argv[eal_args] is the "--" separator when given.
-    int first = eal_args + 1;
-    if (first < argc && std::strcmp(argv[first], "--") == 0) first++;
-    if (!parse_options(argc - first, argv + first, opt) || opt.check_only) {
+    if (!sep) {  // no "--": no configuration (EAL's --help has been answered by now)
         usage();
         rte_eal_cleanup();
         return 2;
     }
-    dplb::config::Config cfg;
-    if (!load(opt.config, cfg)) {
-        rte_eal_cleanup();
-        return 1;
-    }
-    // The control loop handles signals with Asio; until it runs, SIGINT/SIGTERM only ask to stop.
-    std::signal(SIGINT, on_early_signal);
-    std::signal(SIGTERM, on_early_signal);
-    int rc = run(opt, cfg);
+    int rc = run(opt, cfg, listener);
     rte_eal_cleanup();
     return rc;
 }

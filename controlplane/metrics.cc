@@ -20,6 +20,11 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
+// The HTTP server's threads, each serving one connection at a time, and how long a client has to
+// send its request (and, once the answer goes out, to take each part of it).
+constexpr int kMetricsThreads = 16;
+constexpr int kMetricsRequestTimeoutMs = 2000;
+
 // Builds the families from the Director's counters at every scrape.
 class DirectorCollector : public prometheus::Collectable {
 public:
@@ -147,7 +152,16 @@ Metrics::Metrics(const std::string& listen, Director& director, std::vector<Metr
     : registry_(std::make_shared<prometheus::Registry>()),
       collector_(std::make_shared<DirectorCollector>(director, std::move(ports))) {
     try {
-        exposer_ = std::make_unique<prometheus::Exposer>(listen, 2);
+        // civetweb serves one connection per thread, start to end: with prometheus-cpp's default of
+        // 2 threads and civetweb's 30 s request timeout, two connections that send nothing kept
+        // /metrics down, for good if they reconnect. Enough threads for scrapers and idle probes
+        // together, and a short time to send the request.
+        exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+            "listening_ports", listen,
+            "num_threads", std::to_string(kMetricsThreads),
+            "request_timeout_ms", std::to_string(kMetricsRequestTimeoutMs),
+            "enable_keep_alive", "no",
+        });
     } catch (const std::exception& e) {
         throw std::runtime_error("metrics: cannot listen on " + listen + ": " + e.what());
     }
