@@ -84,10 +84,13 @@ void Wire::emit_burst(uint8_t* const* frames, uint16_t n) {
                 flags = phase == 0 ? kTcpSyn : phase == 7 ? (kTcpFin | kTcpAck) : kTcpAck;
             }
         }
-        // Checksums stay the template's: the director neither checks nor changes them (DR rewrites MACs).
+        // Checksums are not the director's concern (it updates the IPv4 one for the TTL it takes off,
+        // incrementally, and never checks it); the TTL is restored each lap, or a frame would expire
+        // after 63 laps.
         uint32_t src = __builtin_bswap32(src_base | f);
         uint16_t sport_be = __builtin_bswap16(sport);
         std::memcpy(d, hdr, 12);
+        d[kOffTtl] = kTtl;
         std::memcpy(d + kOffSrcIp, &src, 4);
         std::memcpy(d + kOffSport, &sport_be, 2);
         d[kOffTcpFlags] = flags;

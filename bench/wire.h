@@ -23,7 +23,8 @@ enum class Traffic {
 const char* traffic_name(Traffic t);
 
 // Where the header fields of the template frame sit (untagged Ethernet, IPv4 without options, TCP).
-constexpr unsigned kOffSrcIp = 26, kOffSport = 34, kOffTcpFlags = 47;
+constexpr unsigned kOffTtl = 22, kOffSrcIp = 26, kOffSport = 34, kOffTcpFlags = 47;
+constexpr uint8_t kTtl = 64;
 
 struct WireConfig {
     Traffic traffic = Traffic::established;

@@ -195,8 +195,10 @@ void Director::start_build(bool reload, PendingReload pr) {
     // A reload's build also serves rebuild() callers: it reads the runtime state as it is now.
     auto waiters = std::make_shared<std::vector<Done>>(std::move(waiters_));
     waiters_.clear();
+    // `pending` and `waiters` hold reply callbacks (control-socket sessions): they are moved on to
+    // the control thread, so none is ever released on the builder thread.
     asio::post(*builder_, [this, alive = alive_, reload, partial, only, runtime, prev, running, refer, path, pending,
-                           waiters] {
+                           waiters]() mutable {
         auto built = std::make_shared<Built>();
         built->partial = partial;
         try {
@@ -225,7 +227,7 @@ void Director::start_build(bool reload, PendingReload pr) {
         } catch (const std::exception& e) {
             built->error = (reload ? path + ": " : std::string()) + e.what() + (reload ? "; nothing applied" : "");
         }
-        asio::post(io_, [this, alive, built, pending, waiters] {
+        asio::post(io_, [this, alive, built, pending = std::move(pending), waiters = std::move(waiters)] {
             if (!*alive) return;
             finish_build(*built, *pending, *waiters);
         });

@@ -88,7 +88,9 @@ public:
         outcome("from_kernel", t->from_kernel);
         outcome("not_for_us", t->not_for_us);
         outcome("transmitted", t->tx_packets);
-        outcome("stale_entry", t->stale);  // an entry whose real id was handed on: rescheduled, never forwarded
+        outcome("stale_entry", t->stale);
+        outcome("icmp_error_forwarded", t->icmp_forwarded);
+        outcome("half_open_evicted", t->evicted);  // an entry whose real id was handed on: rescheduled, never forwarded
 
         MetricFamily rx{"dplb_port_rx_packets_total", "Packets received per port and queue", MetricType::Counter, {}};
         MetricFamily missed{"dplb_port_rx_missed_total",

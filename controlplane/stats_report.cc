@@ -21,6 +21,8 @@ void sum_counters(const std::vector<const CoreCounters*>& cores, CoreCounters& t
         t.not_for_us += c->not_for_us;
         t.expired += c->expired;
         t.stale += c->stale;
+        t.evicted += c->evicted;
+        t.icmp_forwarded += c->icmp_forwarded;
         for (unsigned i = 0; i < kDropCount; i++) t.drops[i] += c->drops[i];
         for (unsigned i = 0; i < kMaxServices; i++) {
             t.svc[i].conns += c->svc[i].conns;

@@ -136,11 +136,11 @@ TEST(Dplbd, ForwardsTcpFlowsOnAPcapPortWithTheRightMacsAndCounters) {
     ASSERT_EQ(out.size(), want_out) << logtext;
     EXPECT_NE(logtext.find("MAC " + kPortMac.str()), std::string::npos) << logtext;
 
-    // Frames out against frames in: same order, only the MACs changed.
+    // Frames out against frames in: same order, only the MACs and the TTL (with the checksum) changed.
     size_t k = 0;
     for (size_t j = 0; j < out.size(); j++) {
         if (k < expect.size() && expect[k].first < arp_index) {
-            Bytes want = frames[expect[k].first];
+            Bytes want = hop(frames[expect[k].first]);
             std::copy(expect[k].second.b.begin(), expect[k].second.b.end(), want.begin());
             std::copy(kPortMac.b.begin(), kPortMac.b.end(), want.begin() + 6);
             EXPECT_EQ(frame_diff(want, out[j]), "") << "output frame " << j;

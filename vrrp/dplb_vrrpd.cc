@@ -10,8 +10,8 @@
 //
 //     dplb-vrrpd --config lb.yaml [--ifname PORT=KERNEL_IFNAME]...
 //
-// A port's kernel interface is the `iface=` argument of its device (net_af_packet0,iface=eth0),
-// else the --ifname mapping, else the port's name.
+// A port's kernel interface is given by the --ifname mapping, else it is the port's name (a device
+// holds no arguments: the loader refuses `,` in it).
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -39,11 +39,6 @@ void usage() {
 
 std::string kernel_ifname(const dplb::config::Port& port, const std::map<std::string, std::string>& map) {
     if (auto it = map.find(port.name); it != map.end()) return it->second;
-    auto pos = port.device.find("iface=");
-    if (pos != std::string::npos) {
-        std::string rest = port.device.substr(pos + 6);
-        return rest.substr(0, rest.find(','));
-    }
     return port.name;
 }
 

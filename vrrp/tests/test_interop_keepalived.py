@@ -46,7 +46,7 @@ def master_down(priority):
 def dplb_yaml(priority, state):
     return """ports:
   - name: lan0
-    device: net_af_packet0,iface=lan0
+    device: net_af_packet0
     addresses: [%(ip)s/24, 2001:db8:77::2/64]
 services:
   - name: web4
