@@ -90,6 +90,7 @@ public:
         outcome("transmitted", t->tx_packets);
         outcome("stale_entry", t->stale);
         outcome("icmp_error_forwarded", t->icmp_forwarded);
+        outcome("fragment_forwarded", t->fragments);
         outcome("half_open_evicted", t->evicted);  // an entry whose real id was handed on: rescheduled, never forwarded
 
         MetricFamily rx{"dplb_port_rx_packets_total", "Packets received per port and queue", MetricType::Counter, {}};

@@ -23,6 +23,7 @@ void sum_counters(const std::vector<const CoreCounters*>& cores, CoreCounters& t
         t.stale += c->stale;
         t.evicted += c->evicted;
         t.icmp_forwarded += c->icmp_forwarded;
+        t.fragments += c->fragments;
         for (unsigned i = 0; i < kDropCount; i++) t.drops[i] += c->drops[i];
         for (unsigned i = 0; i < kMaxServices; i++) {
             t.svc[i].conns += c->svc[i].conns;

@@ -19,7 +19,7 @@ namespace dplb {
     X(ipv6_bad_version, "IPv6 ethertype but version field is not 6")                    \
     X(ipv6_bad_payload_length, "IPv6 payload length past the frame")                    \
     X(ipv6_bad_ext_header, "IPv6 extension header chain too long or cut short")         \
-    X(fragment, "IP fragment to a VIP (no ports to schedule on)")                       \
+    X(fragment, "later IP fragment to a VIP, its first fragment unseen or expired")     \
     X(headers_split, "headers not all in the first segment of a multi-segment frame")   \
     X(tcp_truncated, "TCP header cut short")                                            \
     X(tcp_bad_doff, "TCP data offset below 5 or past the IP payload")                   \

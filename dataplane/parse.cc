@@ -49,7 +49,8 @@ Parsed parse_l4(Parsed p, const Span& s, uint32_t off, uint32_t l4_end) {
         if (Drop d = need(s, off, 8, Drop::udp_truncated); d != Drop::count) return dropped(p, d);
         const uint8_t* u = s.f + off;
         uint32_t ulen = rd16(u + 4);
-        if (ulen < 8 || ulen > avail) return dropped(p, Drop::udp_bad_length);
+        // A first fragment holds only the start of the datagram its length counts.
+        if (ulen < 8 || (ulen > avail && p.frag == kFragNone)) return dropped(p, Drop::udp_bad_length);
         p.sport = rd16(u);
         p.dport = rd16(u + 2);
     }
@@ -113,11 +114,18 @@ Parsed parse_ipv4(Parsed p, const Span& s, uint32_t off) {
     __builtin_memcpy(&p.src4_be, h + 12, 4);
     __builtin_memcpy(&p.dst4_be, h + 16, 4);
     uint16_t frag = rd16(h + 6);
+    bool l4 = p.proto == kProtoTcp || p.proto == kProtoUdp;
     if (frag & 0x3fff) {  // MF set or a non-zero offset
-        p.kind = Kind::fragment;
-        return p;
+        if (!l4) return p;  // Kind::other
+        p.frag_id = rd16(h + 4);
+        if (frag & 0x1fff) {
+            p.frag = kFragLater;
+            p.kind = Kind::fragment;
+            return p;
+        }
+        p.frag = kFragFirst;
     }
-    if (p.proto == kProtoTcp || p.proto == kProtoUdp) return parse_l4(p, s, off + ihl, off + total);
+    if (l4) return parse_l4(p, s, off + ihl, off + total);
     if (p.proto == kProtoIcmp && total - ihl >= 8) return parse_icmp_error(p, s, off + ihl, off + total);
     return p;  // Kind::other
 }
@@ -135,6 +143,7 @@ Parsed parse_ipv6(Parsed p, const Span& s, uint32_t off) {
     uint32_t end = off + 40 + payload;
     uint32_t cur = off + 40;
     uint8_t next = h[6];
+    bool seen_fragment_header = false;
     for (unsigned i = 0;; i++) {
         if (next == 0 || next == 43 || next == 60) {  // hop-by-hop, routing, destination options
             if (i == kMaxIpv6ExtHeaders || end - cur < 8) return dropped(p, Drop::ipv6_bad_ext_header);
@@ -145,16 +154,28 @@ Parsed parse_ipv6(Parsed p, const Span& s, uint32_t off) {
             cur += hlen;
             continue;
         }
-        if (next == 44) {  // fragment header
-            if (end - cur < 8) return dropped(p, Drop::ipv6_bad_ext_header);
+        if (next == 44) {  // fragment header (RFC 8200 §4.5); a second one is malformed
+            if (end - cur < 8 || seen_fragment_header) return dropped(p, Drop::ipv6_bad_ext_header);
             if (s.seg < cur + 8) return dropped(p, Drop::headers_split);
-            p.proto = f[cur];
-            p.kind = Kind::fragment;
-            return p;
+            next = f[cur];
+            uint16_t offset_m = rd16(f + cur + 2);
+            p.frag_id = static_cast<uint32_t>(rd16(f + cur + 4)) << 16 | rd16(f + cur + 6);
+            seen_fragment_header = true;
+            cur += 8;
+            if (offset_m & 0xfff8) {  // a later fragment: what follows is the datagram's middle
+                if (next != kProtoTcp && next != kProtoUdp) return p;  // Kind::other
+                p.proto = next;
+                p.frag = kFragLater;
+                p.kind = Kind::fragment;
+                return p;
+            }
+            if (offset_m & 1) p.frag = kFragFirst;  // else an atomic fragment: a whole packet
+            continue;
         }
         break;
     }
     p.proto = next;
+    if (p.frag == kFragFirst && p.proto != kProtoTcp && p.proto != kProtoUdp) return p;  // Kind::other
     // A neighbour solicitation: ICMPv6 type 135, code 0, hop limit 255 (RFC 4861 §7.1.1), 24 bytes at
     // least; the message (up to the 32 bytes Processor::answer_nd rewrites) in the first segment.
     if (p.proto == 58 && cur == off + 40 && end - cur >= 24 && s.seg >= cur + 2 && f[cur] == 135 &&

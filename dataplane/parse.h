@@ -14,8 +14,9 @@ enum class Kind : uint8_t {
     drop,         // malformed: `drop` says why
     arp_request,  // ARP who-has (Ethernet/IPv4); arp_target is the address asked for
     nd_solicit,   // IPv6 neighbour solicitation (RFC 4861 §4.3) with hop limit 255; nd_target is asked for
-    l4,           // IPv4/IPv6 TCP or UDP, headers complete; the flow fields are set
-    fragment,     // an IP fragment (ports unknown); dst address set
+    l4,           // IPv4/IPv6 TCP or UDP, headers complete; the flow fields are set (a first fragment too)
+    fragment,     // a later fragment (offset > 0) of a TCP/UDP datagram: ports unknown; addresses,
+                  // proto and frag_id set
     // An ICMP error (IPv4 type 3 or 11, ICMPv6 type 1, 2 or 3) about a TCP/UDP packet that the address
     // it came to sent: the flow fields are those of the connection it is about, as the client sent
     // it (src = the inner destination, dst = the outer destination = the inner source, sport = inner
@@ -23,6 +24,11 @@ enum class Kind : uint8_t {
     icmp_error,
     other,        // anything else well formed: ARP replies, other ICMP, VRRP, IPv6 ND, non-IP
 };
+
+// Parsed::frag. A fragment of another protocol is Kind::other (the kernel's, as whole packets of
+// it are). An IPv6 fragment header with offset 0 and no more fragments (an atomic fragment, RFC
+// 6946) is a whole packet.
+enum : uint8_t { kFragNone = 0, kFragFirst = 1, kFragLater = 2 };
 
 enum : uint8_t { kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10 };
 
@@ -35,11 +41,13 @@ struct Parsed {
     uint8_t family;                 // 4 or 6 for IP kinds
     uint8_t proto;                  // IP protocol (Kind::icmp_error: the inner packet's)
     uint8_t tcp_flags;              // TCP only
+    uint8_t frag;                   // kFragNone, kFragFirst (Kind::l4) or kFragLater (Kind::fragment)
     bool dst_mac_broadcast_or_multicast;
     uint16_t l3_off;                // start of the ARP/IP header
     uint16_t l4_off;                // start of the TCP/UDP header
     uint16_t sport;                 // host byte order
     uint16_t dport;
+    uint32_t frag_id;               // the IP identification of a fragment (IPv4: 16 bits)
     uint32_t arp_target_be;         // ARP request: the address asked for
     uint32_t src4_be, dst4_be;      // IPv4
     const uint8_t* src6;            // IPv6, pointing into the frame

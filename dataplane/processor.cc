@@ -93,6 +93,8 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
     CoreCounters& c = *counters_;
     if (n > kMaxBurst) n = kMaxBurst;
     c.rx_packets += n;
+    now_ms_ = now_ms;
+    uint64_t later = 0;  // bit i: frame i is a later fragment of a VIP's datagram, for pass 2
 
     // Pass 1: classify every frame; gather the connection keys to look up in bulk.
     for (uint16_t i = 0; i < n; i++) {
@@ -113,8 +115,11 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
         case Kind::arp_request: verdicts[i] = answer_arp(f, p, port_mac); continue;
         case Kind::nd_solicit: verdicts[i] = answer_nd(f, p, port_mac); continue;
         case Kind::fragment: {
-            bool vip = (p.family == 4 ? snap.vip_slot4(p.dst4_be) : snap.vip_slot6(p.dst6)) >= 0;
-            verdicts[i] = vip ? drop(Drop::fragment) : to_kernel();
+            int slot = p.family == 4 ? snap.vip_slot4(p.dst4_be) : snap.vip_slot6(p.dst6);
+            if (slot < 0 || p.dst_mac_broadcast_or_multicast) verdicts[i] = to_kernel();
+            else if (Drop why = vip_withheld(static_cast<uint16_t>(slot)); why != Drop::count) verdicts[i] = drop(why);
+            else if (hops_left(f.data, p) <= 1) verdicts[i] = drop(Drop::ttl_exceeded);
+            else later |= uint64_t{1} << i;  // after any first fragment before it in this burst
             continue;
         }
         case Kind::icmp_error: verdicts[i] = icmp_error(f, p, now_ms, port_mac); continue;
@@ -163,6 +168,7 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
 
     removed_in_burst_ = added_in_burst_ = false;
     for (uint16_t i = 0; i < n; i++) {
+        if (later >> i & 1) verdicts[i] = later_fragment(frames[i], parsed[i], port_mac);
         if (!svcs[i]) continue;
         ConnTable& table = parsed[i].family == 4 ? t4_ : t6_;
         // The bulk lookup saw the table as it was before this burst: an earlier packet may have added
@@ -217,7 +223,7 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
     dc.refs++;
     (state_is_active(state) ? dc.active : dc.inactive)++;
     counters_->svc[svc.id].conns++;
-    return forward(f, p, svc, dest, port_mac);
+    return forward(f, p, svc.id, dest, port_mac);
 }
 
 // An ICMP error about a VIP's flow reached the director (the real's packet left from the VIP, so the
@@ -246,7 +252,7 @@ Verdict Processor::icmp_error(Frame& f, const Parsed& p, uint32_t now_ms, const 
         const ConnEntry& e = table.at(pos);
         if (!time_reached(now_ms, e.expire_ms) && entry_matches(e, *svc) && !cut_nodest(e)) {
             counters_->icmp_forwarded++;
-            return forward(f, p, *svc, e.dest, port_mac);
+            return forward(f, p, svc->id, e.dest, port_mac);
         }
     }
     if (svc->sched != Sched::mh && !table.full_recently(now_ms, kFullWindowMs)) return to_kernel();
@@ -254,7 +260,7 @@ Verdict Processor::icmp_error(Frame& f, const Parsed& p, uint32_t now_ms, const 
     if (dest == kNoDest) return to_kernel();
     counters_->icmp_forwarded++;
     counters_->stateless++;
-    return forward(f, p, *svc, dest, port_mac);
+    return forward(f, p, svc->id, dest, port_mac);
 }
 
 Verdict Processor::hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry& e, uint32_t now_ms,
@@ -272,7 +278,7 @@ Verdict Processor::hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry&
         }
     }
     e.expire_ms = now_ms + svc.timeouts.ms[e.state];
-    return forward(f, p, svc, e.dest, port_mac);
+    return forward(f, p, svc.id, e.dest, port_mac);
 }
 
 Verdict Processor::forward_stateless(Frame& f, const Parsed& p, const Service& svc, uint64_t fh,
@@ -280,14 +286,16 @@ Verdict Processor::forward_stateless(Frame& f, const Parsed& p, const Service& s
     uint16_t dest = mh_lookup(svc, fh);
     if (dest == kNoDest) return drop(Drop::no_dest);
     counters_->stateless++;
-    return forward(f, p, svc, dest, port_mac);
+    return forward(f, p, svc.id, dest, port_mac);
 }
 
 // Direct Routing: the real's MAC as destination, the port's as source, and one hop off the TTL or
 // hop limit as a router (and IPVS, ip_vs_xmit.c decrement_ttl) does; pass 1 dropped those at 1 or 0.
-Verdict Processor::forward(Frame& f, const Parsed& p, const Service& svc, uint16_t dest, const MacAddr& port_mac) {
+// A first fragment leaves its real for the rest of its datagram (frag_table.h).
+Verdict Processor::forward(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t dest, const MacAddr& port_mac) {
     const Dest& d = snap_->dests[dest];
     if (!d.has_mac) return drop(Drop::no_dest_mac);
+    if (p.frag == kFragFirst) frags_.put(p, dest, d.gen, svc_id, now_ms_);
     std::memcpy(f.data, d.mac.b.data(), 6);
     std::memcpy(f.data + 6, port_mac.b.data(), 6);
     uint8_t* ip = f.data + p.l3_off;
@@ -295,11 +303,24 @@ Verdict Processor::forward(Frame& f, const Parsed& p, const Service& svc, uint16
     else ip[7]--;
     CoreCounters& c = *counters_;
     c.forwarded++;
-    c.svc[svc.id].inpkts++;
-    c.svc[svc.id].inbytes += f.wire_len;
+    c.svc[svc_id].inpkts++;
+    c.svc[svc_id].inbytes += f.wire_len;
     c.dest[dest].inpkts++;
     c.dest[dest].inbytes += f.wire_len;
     return Verdict::tx;
+}
+
+// A later fragment (no ports) goes where its datagram's first fragment went, while that real still
+// has the id it had then (in use, same generation and service); a real that is draining or at weight
+// 0 still gets the rest of a datagram it has the start of. Without an entry it is dropped: a first
+// fragment that comes after it, or never, cannot be waited for without holding the frame.
+Verdict Processor::later_fragment(Frame& f, const Parsed& p, const MacAddr& port_mac) {
+    const FragEntry* e = frags_.find(p, now_ms_);
+    if (!e || e->dest >= snap_->dests.size()) return drop(Drop::fragment);
+    const Dest& d = snap_->dests[e->dest];
+    if (!d.in_use || d.gen != e->gen || d.svc != e->svc) return drop(Drop::fragment);
+    counters_->fragments++;
+    return forward(f, p, e->svc, e->dest, port_mac);
 }
 
 uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t fh, uint32_t now_ms) {

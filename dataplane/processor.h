@@ -10,6 +10,7 @@
 
 #include "conn_table.h"
 #include "counters.h"
+#include "frag_table.h"
 #include "net_types.h"
 #include "parse.h"
 #include "scheduler.h"
@@ -124,7 +125,8 @@ private:
     Verdict hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry& e, uint32_t now_ms,
                 const MacAddr& port_mac);
     Verdict forward_stateless(Frame& f, const Parsed& p, const Service& svc, uint64_t fh, const MacAddr& port_mac);
-    Verdict forward(Frame& f, const Parsed& p, const Service& svc, uint16_t dest, const MacAddr& port_mac);
+    Verdict forward(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t dest, const MacAddr& port_mac);
+    Verdict later_fragment(Frame& f, const Parsed& p, const MacAddr& port_mac);
     uint16_t choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t fh, uint32_t now_ms);
     Verdict answer_arp(Frame& f, const Parsed& p, const MacAddr& port_mac);
     Verdict answer_nd(Frame& f, const Parsed& p, const MacAddr& port_mac);
@@ -170,6 +172,8 @@ private:
     std::unique_ptr<CoreCounters> counters_;
     ConnTable t4_;
     ConnTable t6_;
+    FragTable frags_;
+    uint32_t now_ms_ = 0;  // of the burst being processed
     SchedCursor cursors_[kMaxServices];
     bool removed_in_burst_ = false;
     uint32_t last_sweep_ms_ = 0;

@@ -6,7 +6,8 @@ Counters flatten(const CoreCounters& c, const Snapshot& snap) {
     Counters m{{"rx_packets", c.rx_packets},   {"tx_packets", c.tx_packets}, {"forwarded", c.forwarded},
                {"stateless", c.stateless},     {"table_full", c.table_full}, {"arp_replies", c.arp_replies},
                {"to_kernel", c.to_kernel},     {"not_for_us", c.not_for_us}, {"expired", c.expired},
-               {"evicted", c.evicted},         {"stale", c.stale},           {"icmp_forwarded", c.icmp_forwarded}};
+               {"evicted", c.evicted},         {"stale", c.stale},           {"icmp_forwarded", c.icmp_forwarded},
+               {"fragments", c.fragments}};
     for (unsigned i = 0; i < kDropCount; i++) m[std::string("drops.") + drop_name(static_cast<Drop>(i))] = c.drops[i];
     for (const Service& s : snap.services) {
         std::string p = "svc" + std::to_string(s.id) + ".";

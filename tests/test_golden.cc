@@ -86,6 +86,17 @@ std::map<std::string, int64_t> fwd(int svc, int dest, size_t len, bool new_conn,
 std::map<std::string, int64_t> dropped(const char* reason) { return {{"rx_packets", 1}, {std::string("drops.") + reason, 1}}; }
 const std::map<std::string, int64_t> kKernel{{"rx_packets", 1}, {"to_kernel", 1}};
 
+// What follows a frame's IP header (IPv4 options included; IPv6: the fixed header only).
+Bytes l4_of(const Bytes& frame) {
+    size_t o = l3_offset(frame);
+    size_t ip_len = (frame[o] >> 4) == 4 ? (frame[o] & 0xfu) * 4u : 40u;
+    return Bytes(frame.begin() + static_cast<long>(o + ip_len), frame.end());
+}
+
+Bytes slice(const Bytes& b, size_t from, size_t to = SIZE_MAX) {
+    return Bytes(b.begin() + static_cast<long>(from), b.begin() + static_cast<long>(std::min(to, b.size())));
+}
+
 Bytes syn4(const L2& l2, const char* src, const char* dst, uint16_t sport, uint16_t dport) {
     return tcp(l2, src, dst, sport, dport, kTcpSyn);
 }
@@ -170,8 +181,9 @@ TEST_F(Golden_, Ipv6ExtensionHeaders) {
     Bytes long_ext{kProtoTcp, 200, 0, 0, 0, 0, 0, 0};
     run({
         {"IPv6 hop-by-hop + TCP SYN -> forwarded", in, Verdict::tx, out, fwd(2, 3, in.size(), true)},
-        {"IPv6 fragment header to VIP -> drop", ipv6(kToLb, "2001:db8::1", "2001:db8::100", 44, frag), Verdict::drop,
-         {}, dropped("fragment")},
+        {"IPv6 first fragment (offset 0, M) of a SYN to VIP -> forwarded",
+         ipv6(kToLb, "2001:db8::1", "2001:db8::100", 44, frag), Verdict::tx,
+         hop(ipv6(kToRs1, "2001:db8::1", "2001:db8::100", 44, frag)), fwd(2, 3, 54 + frag.size(), false)},
         {"IPv6 extension header longer than the payload -> drop",
          ipv6(kToLb, "2001:db8::1", "2001:db8::100", 0, long_ext), Verdict::drop, {}, dropped("ipv6_bad_ext_header")},
         {"ICMPv6 to VIP -> kernel", ipv6(kToLb, "2001:db8::1", "2001:db8::100", 58, Bytes(8, 0)), Verdict::kernel, {},
@@ -197,8 +209,11 @@ TEST_F(Golden_, NotForAService) {
          {{"rx_packets", 1}, {"not_for_us", 1}}},
         {"non-IP ethertype (LLDP) -> kernel", patch(syn4(kToLb, "192.0.2.1", "10.0.0.2", 1, 2), 12, {0x88, 0xcc}),
          Verdict::kernel, {}, kKernel},
-        {"IPv4 fragment to a non-VIP -> kernel",
-         ipv4(kToLb, "192.0.2.1", "10.0.0.2", kProtoTcp, Bytes(24, 0), 0x2000), Verdict::kernel, {}, kKernel},
+        {"IPv4 first fragment to a non-VIP -> kernel",
+         ipv4(kToLb, "192.0.2.1", "10.0.0.2", kProtoTcp, l4_of(syn4(kToLb, "192.0.2.1", "10.0.0.2", 40000, 80)), 0x2000),
+         Verdict::kernel, {}, kKernel},
+        {"IPv4 later fragment to a non-VIP -> kernel",
+         ipv4(kToLb, "192.0.2.1", "10.0.0.2", kProtoTcp, Bytes(24, 0), 0x0010), Verdict::kernel, {}, kKernel},
     });
 }
 
@@ -218,12 +233,6 @@ TEST_F(Golden_, ServiceLevelDrops) {
         {"SYN to a VIP this director does not own -> drop", syn4(kToLb, "192.0.2.1", "10.0.0.103", 40000, 80),
          Verdict::drop, {}, dropped("vip_inactive")},
         {"SYN to a real whose MAC is unknown -> drop (the entry stays)", s, Verdict::drop, {}, no_mac},
-        {"IPv4 fragment (MF) to VIP -> drop",
-         ipv4(kToLb, "192.0.2.1", "10.0.0.100", kProtoTcp, Bytes(24, 0), 0x2000), Verdict::drop, {},
-         dropped("fragment")},
-        {"IPv4 non-first fragment to VIP -> drop",
-         ipv4(kToLb, "192.0.2.1", "10.0.0.100", kProtoTcp, Bytes(24, 0), 0x0010), Verdict::drop, {},
-         dropped("fragment")},
     });
 }
 
@@ -555,6 +564,140 @@ TEST_F(Golden_, IcmpErrorOnMhWithoutEntryFollowsMaglev) {
     ASSERT_EQ(send(ack2, 1000), Verdict::tx);
     ASSERT_EQ(send(other, 1000), Verdict::tx);
     EXPECT_EQ(mac_of(other), mac_of(ack2));
+}
+
+// An IPv4 fragment of `datagram` (a TCP/UDP segment, from its L4 header on): bytes [from, to) with
+// identification `id`, more fragments set unless it is the last.
+Bytes frag4(const L2& l2, const char* src, const char* dst, uint8_t proto, const Bytes& datagram, uint16_t id,
+            size_t from, size_t to) {
+    bool more = to < datagram.size();
+    uint16_t field = static_cast<uint16_t>((more ? 0x2000 : 0) | from / 8);
+    return with_ip_id(ipv4(l2, src, dst, proto, slice(datagram, from, to), field), id);
+}
+
+// The same over IPv6: a fragment header (RFC 8200 §4.5) then the bytes.
+Bytes frag6(const L2& l2, const char* src, const char* dst, uint8_t proto, const Bytes& datagram, uint32_t id,
+            size_t from, size_t to) {
+    bool more = to < datagram.size();
+    uint16_t om = static_cast<uint16_t>(from | (more ? 1 : 0));  // offset in 8-byte units, shifted by 3
+    Bytes b{proto, 0, static_cast<uint8_t>(om >> 8), static_cast<uint8_t>(om), static_cast<uint8_t>(id >> 24),
+            static_cast<uint8_t>(id >> 16), static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id)};
+    Bytes part = slice(datagram, from, to);
+    b.insert(b.end(), part.begin(), part.end());
+    return ipv6(l2, src, dst, 44, b);
+}
+
+std::map<std::string, int64_t> later_fwd(int svc, int dest, size_t len) {
+    auto m = fwd(svc, dest, len, false);
+    m["fragments"] = 1;
+    return m;
+}
+
+TEST_F(Golden_, FragmentsFollowTheirFirstFragment) {
+    // Two SYNs with 1,000 bytes of data, each in three fragments (512 + 504 + 4 of the 1,020-byte
+    // segment), to svc0 (rr over rs1, rs2): the first fragments open entries on rs1 then rs2, and each
+    // datagram's later fragments go where its first went, whatever order the datagrams interleave in.
+    const char* c = "192.0.2.1";
+    const char* vip = "10.0.0.100";
+    Bytes a = l4_of(tcp(kToLb, c, vip, 40000, 80, kTcpSyn, 1000));
+    Bytes b = l4_of(tcp(kToLb, c, vip, 40001, 80, kTcpSyn, 1000));
+    auto in = [&](const Bytes& d, uint16_t id, size_t from, size_t to) { return frag4(kToLb, c, vip, kProtoTcp, d, id, from, to); };
+    auto to1 = [&](const Bytes& d, uint16_t id, size_t from, size_t to) { return hop(frag4(kToRs1, c, vip, kProtoTcp, d, id, from, to)); };
+    auto to2 = [&](const Bytes& d, uint16_t id, size_t from, size_t to) { return hop(frag4(kToRs2, c, vip, kProtoTcp, d, id, from, to)); };
+    run({
+        {"A first fragment (MF, offset 0, ports) -> rs1, entry made", in(a, 7, 0, 512), Verdict::tx, to1(a, 7, 0, 512),
+         fwd(0, 0, 14 + 20 + 512, true)},
+        {"B first fragment -> rs2 (rr)", in(b, 8, 0, 512), Verdict::tx, to2(b, 8, 0, 512), fwd(0, 1, 14 + 20 + 512, true)},
+        {"B middle fragment (offset 512, MF) -> rs2", in(b, 8, 512, 1016), Verdict::tx, to2(b, 8, 512, 1016),
+         later_fwd(0, 1, 14 + 20 + 504)},
+        {"A middle fragment -> rs1", in(a, 7, 512, 1016), Verdict::tx, to1(a, 7, 512, 1016), later_fwd(0, 0, 14 + 20 + 504)},
+        {"A last fragment (offset 1016) -> rs1", in(a, 7, 1016, 1020), Verdict::tx, to1(a, 7, 1016, 1020),
+         later_fwd(0, 0, 14 + 20 + 4)},
+        {"B last fragment 1,999 ms after its first -> rs2", in(b, 8, 1016, 1020), Verdict::tx, to2(b, 8, 1016, 1020),
+         later_fwd(0, 1, 14 + 20 + 4), 2999},
+        {"B last fragment again at 2,000 ms: its record expired -> drop", in(b, 8, 1016, 1020), Verdict::drop, {},
+         dropped("fragment"), 3000},
+        {"a later fragment whose first was never seen (id 9) -> drop", in(a, 9, 512, 1016), Verdict::drop, {},
+         dropped("fragment")},
+        {"A's id from another source -> drop", frag4(kToLb, "192.0.2.2", vip, kProtoTcp, a, 7, 512, 1016),
+         Verdict::drop, {}, dropped("fragment")},
+        {"A's id as UDP -> drop", frag4(kToLb, c, vip, kProtoUdp, a, 7, 512, 1016), Verdict::drop, {},
+         dropped("fragment")},
+        {"a later fragment with TTL 1 -> drop", with_ttl(in(a, 7, 512, 1016), 1), Verdict::drop, {},
+         dropped("ttl_exceeded")},
+        {"a later fragment to a VIP this director does not own -> drop",
+         frag4(kToLb, c, "10.0.0.103", kProtoTcp, a, 7, 512, 1016), Verdict::drop, {}, dropped("vip_inactive")},
+        {"a later fragment to a non-VIP -> kernel", frag4(kToLb, c, "10.0.0.2", kProtoTcp, a, 7, 512, 1016),
+         Verdict::kernel, {}, kKernel},
+        {"a later fragment to a VIP with a broadcast MAC -> kernel", frag4(kBcast, c, vip, kProtoTcp, a, 7, 512, 1016),
+         Verdict::kernel, {}, kKernel},
+        {"an ICMP fragment to a VIP -> kernel (as whole ICMP packets)",
+         ipv4(kToLb, c, vip, 1, Bytes(24, 0), 0x0010), Verdict::kernel, {}, kKernel},
+        {"a first fragment with 8 bytes of TCP header -> drop", in(a, 10, 0, 8), Verdict::drop, {},
+         dropped("tcp_truncated")},
+    });
+}
+
+TEST_F(Golden_, UdpAndIpv6Fragments) {
+    // svc1 (UDP 53 -> rs1 as dest2) and svc2 (IPv6 TCP 80 -> rs1 as dest3).
+    const char* c = "192.0.2.1";
+    const char* c6 = "2001:db8::1";
+    const char* vip6 = "2001:db8::100";
+    Bytes u = l4_of(udp(kToLb, c, "10.0.0.100", 5353, 53, 2000));  // a UDP length of 2,008
+    Bytes t6 = l4_of(tcp(kToLb, c6, vip6, 40000, 80, kTcpSyn, 1300));
+    Bytes atomic = l4_of(tcp(kToLb, c6, vip6, 40001, 80, kTcpSyn));
+    Bytes twice = frag6(kToLb, c6, vip6, 44, l4_of(frag6(kToLb, c6, vip6, kProtoTcp, t6, 5, 0, 1232)), 6, 0, 100);
+    run({
+        {"UDP first fragment: UDP length past the fragment -> rs1, entry made",
+         frag4(kToLb, c, "10.0.0.100", kProtoUdp, u, 1, 0, 1480), Verdict::tx,
+         hop(frag4(kToRs1, c, "10.0.0.100", kProtoUdp, u, 1, 0, 1480)), fwd(1, 2, 14 + 20 + 1480, true)},
+        {"its last fragment -> rs1", frag4(kToLb, c, "10.0.0.100", kProtoUdp, u, 1, 1480, 2008), Verdict::tx,
+         hop(frag4(kToRs1, c, "10.0.0.100", kProtoUdp, u, 1, 1480, 2008)), later_fwd(1, 2, 14 + 20 + 528)},
+        {"IPv6 first fragment (M, offset 0) -> rs1", frag6(kToLb, c6, vip6, kProtoTcp, t6, 0x01020304, 0, 1232),
+         Verdict::tx, hop(frag6(kToRs1, c6, vip6, kProtoTcp, t6, 0x01020304, 0, 1232)),
+         fwd(2, 3, 14 + 40 + 8 + 1232, true)},
+        {"IPv6 last fragment (offset 1232) -> rs1", frag6(kToLb, c6, vip6, kProtoTcp, t6, 0x01020304, 1232, 1320),
+         Verdict::tx, hop(frag6(kToRs1, c6, vip6, kProtoTcp, t6, 0x01020304, 1232, 1320)),
+         later_fwd(2, 3, 14 + 40 + 8 + 88)},
+        {"IPv6 later fragment, other 32-bit id -> drop", frag6(kToLb, c6, vip6, kProtoTcp, t6, 0x01020305, 1232, 1320),
+         Verdict::drop, {}, dropped("fragment")},
+        {"IPv6 atomic fragment (offset 0, no M): a whole SYN -> rs1, entry made",
+         frag6(kToLb, c6, vip6, kProtoTcp, atomic, 3, 0, atomic.size()), Verdict::tx,
+         hop(frag6(kToRs1, c6, vip6, kProtoTcp, atomic, 3, 0, atomic.size())),
+         fwd(2, 3, 14 + 40 + 8 + atomic.size(), true)},
+        {"two IPv6 fragment headers -> drop", twice, Verdict::drop, {}, dropped("ipv6_bad_ext_header")},
+    });
+}
+
+TEST_F(Golden_, LaterFragmentDroppedOnceItsRealIdNamesAnotherReal) {
+    const char* c = "192.0.2.1";
+    Bytes a = l4_of(tcp(kToLb, c, "10.0.0.100", 40000, 80, kTcpSyn, 1000));
+    Bytes first = frag4(kToLb, c, "10.0.0.100", kProtoTcp, a, 7, 0, 512);
+    ASSERT_EQ(send(first, 1000), Verdict::tx);
+    snap_.dests[0].gen++;  // dest0 removed and its id handed to another real since
+    Bytes later = frag4(kToLb, c, "10.0.0.100", kProtoTcp, a, 7, 512, 1020);
+    EXPECT_EQ(send(later, 1001), Verdict::drop);
+    EXPECT_EQ(proc_->counters().drops[static_cast<unsigned>(Drop::fragment)], 1u);
+    EXPECT_EQ(proc_->counters().fragments, 0u);
+}
+
+TEST_F(Golden_, FragmentsOfOneDatagramInOneBurst) {
+    // The first fragment is handled in the burst's second pass; a later fragment behind it in the
+    // same burst must see what it recorded.
+    const char* c = "192.0.2.1";
+    Bytes a = l4_of(tcp(kToLb, c, "10.0.0.100", 40000, 80, kTcpSyn, 1000));
+    Bytes f1 = frag4(kToLb, c, "10.0.0.100", kProtoTcp, a, 7, 0, 512);
+    Bytes f2 = frag4(kToLb, c, "10.0.0.100", kProtoTcp, a, 7, 512, 1020);
+    Bytes f2_before = f2;
+    Frame frames[2] = {{f1.data(), static_cast<uint32_t>(f1.size()), static_cast<uint32_t>(f1.size())},
+                       {f2.data(), static_cast<uint32_t>(f2.size()), static_cast<uint32_t>(f2.size())}};
+    Verdict v[2];
+    proc_->process(frames, 2, v, 1000, kLbMac);
+    EXPECT_EQ(v[0], Verdict::tx);
+    EXPECT_EQ(v[1], Verdict::tx);
+    Bytes want = hop(frag4(kToRs1, c, "10.0.0.100", kProtoTcp, a, 7, 512, 1020));
+    EXPECT_TRUE(frame_diff(want, f2).empty()) << frame_diff(want, f2);
+    EXPECT_EQ(proc_->counters().fragments, 1u);
 }
 
 }  // namespace

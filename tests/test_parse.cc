@@ -37,6 +37,40 @@ TEST(Parse, VlanUdpIpv6Fields) {
     EXPECT_EQ(IpAddr::from_v6(p.dst6), ip("2001:db8::100"));
 }
 
+TEST(Parse, FragmentFields) {
+    Bytes syn = tcp(kL2, "192.0.2.1", "10.0.0.100", 40000, 80, kTcpSyn);
+    Bytes l4(syn.begin() + 34, syn.end());
+    // IPv4 first fragment (MF, offset 0): ports parsed, id kept.
+    Bytes first = with_ip_id(ipv4(kL2, "192.0.2.1", "10.0.0.100", kProtoTcp, l4, 0x2000), 0xbeef);
+    Parsed p = parse_frame(first.data(), static_cast<uint32_t>(first.size()));
+    ASSERT_EQ(p.kind, Kind::l4);
+    EXPECT_EQ(p.frag, kFragFirst);
+    EXPECT_EQ(p.frag_id, 0xbeefu);
+    EXPECT_EQ(p.dport, 80);
+    // DF alone is a whole packet.
+    Bytes df = ipv4(kL2, "192.0.2.1", "10.0.0.100", kProtoTcp, l4, 0x4000);
+    p = parse_frame(df.data(), static_cast<uint32_t>(df.size()));
+    ASSERT_EQ(p.kind, Kind::l4);
+    EXPECT_EQ(p.frag, kFragNone);
+    // A later one (offset 8 bytes, DF ignored): no ports.
+    Bytes later = with_ip_id(ipv4(kL2, "192.0.2.1", "10.0.0.100", kProtoUdp, Bytes(16, 0xff), 0x4001), 0x0102);
+    p = parse_frame(later.data(), static_cast<uint32_t>(later.size()));
+    ASSERT_EQ(p.kind, Kind::fragment);
+    EXPECT_EQ(p.frag, kFragLater);
+    EXPECT_EQ(p.frag_id, 0x0102u);
+    EXPECT_EQ(p.proto, kProtoUdp);
+    EXPECT_EQ(p.dst4_be, ip("10.0.0.100").v4_be());
+    // IPv6: hop-by-hop, then a fragment header with offset 16 bytes and a 32-bit id.
+    Bytes ext{44, 0, 1, 4, 0, 0, 0, 0, kProtoTcp, 0, 0x00, 0x10 | 1, 0xca, 0xfe, 0xba, 0xbe};
+    ext.resize(ext.size() + 24, 0xee);
+    Bytes six = ipv6(kL2, "2001:db8::1", "2001:db8::100", 0, ext);
+    p = parse_frame(six.data(), static_cast<uint32_t>(six.size()));
+    ASSERT_EQ(p.kind, Kind::fragment);
+    EXPECT_EQ(p.frag_id, 0xcafebabeu);
+    EXPECT_EQ(p.proto, kProtoTcp);
+    EXPECT_EQ(IpAddr::from_v6(p.dst6), ip("2001:db8::100"));
+}
+
 TEST(Parse, EthernetPaddingBeyondIpLengthIsFine) {
     Bytes f = tcp(kL2, "192.0.2.1", "10.0.0.100", 1, 2, kTcpAck);
     f.resize(f.size() + 6, 0);  // padded to the 60-byte minimum
