@@ -145,16 +145,26 @@ void Director::kick() {
     }
 }
 
-// An id may be freed only if it has been draining in every View a worker may still hold: true
-// when no replaced View awaits its grace period (a draining real never becomes schedulable again
-// without a new build, and builds are serialised). Then no worker can make a new entry for it, and
-// its reference count can only fall.
+// An id may be freed only if it is draining in every View a worker may still hold: every worker has
+// picked up a View at least as new as the first in which it was draining (a draining real never
+// becomes schedulable again without a new build, and builds are serialised). Then no worker can make
+// a new entry for it, and its reference count can only fall. Views published since (VRRP flips,
+// other builds) do not hold it back: under a steady stream of them some View always awaits its
+// grace period, and a drained real would never give its id back.
+bool Director::drained_everywhere(uint16_t id) const {
+    auto it = draining_since_.find(id);
+    return it != draining_since_.end() && it->second <= version_in_use_;
+}
+
 std::function<uint64_t(uint16_t)> Director::may_refer() const {
-    if (!retired_.empty() || !current_) return [](uint16_t) -> uint64_t { return 1; };
+    if (!current_) return [](uint16_t) -> uint64_t { return 1; };
     auto refs = std::make_shared<std::vector<uint32_t>>(current_->dests.size(), 0);
-    for (size_t id = 0; id < refs->size(); id++)
-        if (current_->dests[id].in_use && current_->dests[id].draining) (*refs)[id] = static_cast<uint32_t>(conns_of(static_cast<uint16_t>(id)));
-        else (*refs)[id] = 1;  // not draining: not freed through this path anyway
+    for (size_t id = 0; id < refs->size(); id++) {
+        const Dest& d = current_->dests[id];
+        auto i = static_cast<uint16_t>(id);
+        // Not draining (or not yet everywhere): not freed through this path now.
+        (*refs)[id] = d.in_use && d.draining && drained_everywhere(i) ? static_cast<uint32_t>(conns_of(i)) : 1;
+    }
     return [refs](uint16_t id) -> uint64_t { return id < refs->size() ? (*refs)[id] : 0; };
 }
 
@@ -306,6 +316,13 @@ void Director::publish_view() {
         if (vrrp_vips_.count(v.ip)) f |= VipTable::kVrrp;
         vips->flags.push_back(f);
     }
+    if (!view_ || view_->snap != current_) {  // a new snapshot: note the ids that start draining in it
+        for (size_t id = 0; id < current_->dests.size(); id++) {
+            const Dest& d = current_->dests[id];
+            if (d.in_use && d.draining) draining_since_.emplace(static_cast<uint16_t>(id), version_ + 1);
+            else draining_since_.erase(static_cast<uint16_t>(id));
+        }
+    }
     auto view = std::make_shared<View>();
     view->snap = current_;
     view->vips = std::move(vips);
@@ -400,12 +417,13 @@ void Director::tick() {
     // A draining real that left the configuration gives its id back once nothing refers to it
     // (the build re-checks with may_refer()).
     poll_retired();
-    if (!current_ || busy_ || !retired_.empty()) return;
+    if (!current_ || busy_) return;
     std::set<RealKey> configured;
     bool gone = false;
     for (size_t id = 0; id < current_->dests.size() && !gone; id++) {
         const Dest& d = current_->dests[id];
-        if (!d.in_use || !d.draining || conns_of(static_cast<uint16_t>(id)) != 0) continue;
+        auto i = static_cast<uint16_t>(id);
+        if (!d.in_use || !d.draining || !drained_everywhere(i) || conns_of(i) != 0) continue;
         if (configured.empty())
             for (const auto& s : cfg_->services)
                 for (const auto& r : s.reals) configured.insert(RealKey{s.vip, s.port, s.proto, r.ip, r.port});

@@ -150,6 +150,7 @@ private:
     void poll_retired();
     void beat();
     std::function<uint64_t(uint16_t)> may_refer() const;
+    bool drained_everywhere(uint16_t id) const;
 
     boost::asio::io_context& io_;
     DataplaneApi& dp_;
@@ -172,6 +173,9 @@ private:
     std::deque<PendingReload> pending_reloads_;
     std::vector<Done> waiters_;  // rebuild() callers waiting for the next build
     std::deque<Retired> retired_;
+    // Draining ids -> the version of the first View in which they were draining: once every worker
+    // has picked up that View (version_in_use_), none makes a new entry for the id.
+    std::map<uint16_t, uint64_t> draining_since_;
     boost::asio::steady_timer retire_timer_;
     bool retire_timer_armed_ = false;
     boost::asio::steady_timer heartbeat_timer_;

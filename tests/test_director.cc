@@ -227,6 +227,31 @@ TEST_F(DirectorTest, ReplacedViewsLiveUntilTheirGracePeriodAndIdsWaitForIt) {
     EXPECT_FALSE(director_->snapshot()->dests[gone].in_use);
 }
 
+// Views published after the one in which a real started draining (VRRP flips, here held in their
+// grace periods, as under a steady stream of them) do not keep its id: once every worker has the
+// View where it drains and nothing refers to it, it is freed.
+TEST_F(DirectorTest, DrainedIdIsFreedWhileLaterViewsAwaitTheirGracePeriods) {
+    start(config_yaml(1, 2, 1, kVrrp));
+    int gone = dest_id("10.1.0.2");
+    ASSERT_GE(gone, 0);
+    dp_->hold_grace = true;
+    write(config_yaml(1, 1, 1, kVrrp));  // 10.1.0.2 leaves: it drains
+    ASSERT_EQ(reload(), "");
+    director_->tick();  // no entry refers to it, but a worker may still hold the View before
+    io_.poll();
+    EXPECT_TRUE(director_->snapshot()->dests[gone].in_use);
+
+    dp_->complete_all_grace();  // every worker has the View in which it drains...
+    ASSERT_TRUE(run_until([&] { return director_->version_in_use() == director_->version_published(); }));
+    // ...and the flips go on: each new View waits for its grace period, and another follows it.
+    for (int i = 0; i < 4; i++) director_->set_vips_owned({*IpAddr::parse("10.0.0.1")}, i % 2 == 0);
+    ASSERT_LT(director_->version_in_use(), director_->version_published());
+    director_->tick();
+    ASSERT_TRUE(run_until([&] { return !director_->building() && !director_->snapshot()->dests[gone].in_use; }))
+        << "a drained id was kept while later Views awaited their grace periods";
+    EXPECT_LT(director_->version_in_use(), director_->version_published());
+}
+
 // A real whose service left keeps that service's id while it drains: a new service must not take
 // it, or the draining entries would be taken for the new service's.
 TEST_F(DirectorTest, ServiceIdOfADrainingRealIsNotReused) {
