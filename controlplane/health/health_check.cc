@@ -5,13 +5,13 @@
 //     confirm) and checking simply continues every delay_loop;
 //   - a single success brings a DOWN real back UP;
 //   - OnChange fires on transitions only, OnResult on every completed attempt.
+// Every delay and timeout runs on the Clock given to the Checker (clock.h): the steady clock in
+// dplbd, the test's own in tests/test_health.cc.
 #include "health_check.h"
 
 #include <atomic>
 #include <random>
 #include <utility>
-
-#include <boost/asio/steady_timer.hpp>
 
 #include "probe.h"
 
@@ -22,15 +22,17 @@ using std::chrono::milliseconds;
 
 class Checker::Impl : public std::enable_shared_from_this<Checker::Impl> {
 public:
-    Impl(asio::io_context& io, CheckSpec spec, OnChange on_change, OnResult on_result)
+    Impl(asio::io_context& io, CheckSpec spec, OnChange on_change, OnResult on_result, Clock& clock)
         : io_(io),
+          clock_(clock),
           spec_(std::move(spec)),
           on_change_(std::move(on_change)),
           on_result_(std::move(on_result)),
-          timer_(io),
+          timer_(clock.make_timer(io)),
           rng_(std::random_device{}()),
           up_(!spec_.alpha) {}
 
+    bool checking() const { return probe_ != nullptr; }
     bool up() const { return up_; }
     int weight() const { return weight_; }
 
@@ -52,31 +54,29 @@ public:
         if (!running_) return;
         running_ = false;
         ++generation_;  // handlers already queued (a timer that fired just now) see a stale generation
-        timer_.cancel();
+        timer_->cancel();
         if (probe_) probe_->cancel();
         probe_.reset();
     }
 
 private:
     void schedule(milliseconds delay) {
-        timer_.expires_after(delay);
-        timer_.async_wait([self = shared_from_this(), gen = generation_](const boost::system::error_code& ec) {
-            if (ec || gen != self->generation_) return;
-            self->run_check();
+        timer_->wait(delay, [self = shared_from_this(), gen = generation_] {
+            if (gen == self->generation_) self->run_check();
         });
     }
 
     void run_check() {
-        auto started = std::chrono::steady_clock::now();
+        auto started = clock_.now();
         auto done = [self = shared_from_this(), gen = generation_, started](detail::ProbeOutcome outcome) {
             if (gen != self->generation_) return;
-            auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+            auto took = std::chrono::duration_cast<std::chrono::microseconds>(self->clock_.now() - started);
             self->on_outcome(std::move(outcome), took);
         };
         switch (spec_.type) {
-            case CheckType::tcp: probe_ = detail::start_tcp_probe(io_, spec_, std::move(done)); break;
-            case CheckType::http: probe_ = detail::start_http_probe(io_, spec_, std::move(done)); break;
-            case CheckType::misc: probe_ = detail::start_misc_probe(io_, spec_, std::move(done)); break;
+            case CheckType::tcp: probe_ = detail::start_tcp_probe(io_, clock_, spec_, std::move(done)); break;
+            case CheckType::http: probe_ = detail::start_http_probe(io_, clock_, spec_, std::move(done)); break;
+            case CheckType::misc: probe_ = detail::start_misc_probe(io_, clock_, spec_, std::move(done)); break;
         }
     }
 
@@ -109,10 +109,11 @@ private:
     }
 
     asio::io_context& io_;
+    Clock& clock_;
     const CheckSpec spec_;
     OnChange on_change_;
     OnResult on_result_;
-    asio::steady_timer timer_;
+    std::unique_ptr<Clock::Timer> timer_;
     std::shared_ptr<detail::Probe> probe_;
     std::mt19937 rng_;
     bool running_ = false;
@@ -123,13 +124,14 @@ private:
     std::atomic<int> weight_{-1};
 };
 
-Checker::Checker(asio::io_context& io, CheckSpec spec, OnChange on_change, OnResult on_result)
-    : impl_(std::make_shared<Impl>(io, std::move(spec), std::move(on_change), std::move(on_result))) {}
+Checker::Checker(asio::io_context& io, CheckSpec spec, OnChange on_change, OnResult on_result, Clock& clock)
+    : impl_(std::make_shared<Impl>(io, std::move(spec), std::move(on_change), std::move(on_result), clock)) {}
 
 Checker::~Checker() { impl_->stop(); }
 
 void Checker::start() { impl_->start(); }
 void Checker::stop() { impl_->stop(); }
+bool Checker::checking() const { return impl_->checking(); }
 bool Checker::up() const { return impl_->up(); }
 int Checker::dynamic_weight() const { return impl_->weight(); }
 

@@ -12,6 +12,8 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "clock.h"
+
 namespace dplb::health {
 
 enum class CheckType { tcp, http, misc };
@@ -36,28 +38,32 @@ struct Result {
     bool up;
     std::string reason;
     int dynamic_weight = -1;  // MISC_CHECK with dynamic: exit code - 2 for codes 2..255
-    std::chrono::microseconds duration;
+    std::chrono::microseconds duration;  // on the Checker's clock
 };
 
 // One line for logs, e.g. "HTTP_GET 10.0.0.1:80/health status 200 timeout 5000ms".
 std::string describe(const CheckSpec& spec);
 
 // One per target; owns its timers and the check in flight. Callbacks run on the io_context.
-// start(), stop() and the destructor must be called from the thread running the io_context (or
-// while it does not run): after stop() returns no callback is called any more and a running
-// MISC_CHECK script has been sent SIGKILL. up() and dynamic_weight() may be read from any thread.
+// start(), stop(), checking() and the destructor must be called from the thread running the
+// io_context (or while it does not run): after stop() returns no callback is called any more and a
+// running MISC_CHECK script has been sent SIGKILL. up() and dynamic_weight() may be read from any
+// thread. Every delay and timeout runs on `clock`, which must outlive the io_context's handlers.
 class Checker {
 public:
     using OnChange = std::function<void(bool up, const std::string& reason)>;  // once per change
     using OnResult = std::function<void(const Result&)>;  // every completed check (for a histogram)
 
-    Checker(boost::asio::io_context& io, CheckSpec spec, OnChange on_change, OnResult on_result = {});
+    Checker(boost::asio::io_context& io, CheckSpec spec, OnChange on_change, OnResult on_result = {},
+            Clock& clock = steady_clock());
     ~Checker();
     Checker(const Checker&) = delete;
     Checker& operator=(const Checker&) = delete;
 
     void start();
     void stop();
+    // Whether a check attempt is in flight (started, its Result not delivered yet).
+    bool checking() const;
     bool up() const;
     // Weight last reported by a dynamic MISC_CHECK (exit code - 2); -1 until one reports one.
     int dynamic_weight() const;

@@ -29,8 +29,8 @@ std::string lower(std::string s) {
 
 class HttpProbe : public SocketProbe {
 public:
-    HttpProbe(asio::io_context& io, const CheckSpec& spec, ProbeDone done)
-        : SocketProbe(io, spec, std::move(done), "HTTP",
+    HttpProbe(asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done)
+        : SocketProbe(io, clock, spec, std::move(done), "HTTP",
                       "HTTP GET " + spec.path + " from " + format_target(spec.host, spec.port)) {}
     void run() { begin(); }
 
@@ -117,8 +117,8 @@ private:
 
 }  // namespace
 
-std::shared_ptr<Probe> start_http_probe(asio::io_context& io, const CheckSpec& spec, ProbeDone done) {
-    auto probe = std::make_shared<HttpProbe>(io, spec, std::move(done));
+std::shared_ptr<Probe> start_http_probe(asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done) {
+    auto probe = std::make_shared<HttpProbe>(io, clock, spec, std::move(done));
     probe->run();
     return probe;
 }

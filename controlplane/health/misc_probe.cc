@@ -9,7 +9,8 @@
 // a timeout or a stop(): SIGKILL is sent and the reap comes when the pidfd says the child is gone.
 // Where pidfd_open is missing (older kernels, seccomp) or fails (out of descriptors), its end is
 // found by polling waitpid(WNOHANG) on a timer instead, backing off from 1 ms to 20 ms. SIGCHLD is
-// not used either way: that would mean owning the process-wide handler.
+// not used either way: that would mean owning the process-wide handler. script_timeout runs on the
+// checks' clock (clock.h); the polling is only a way of noticing the end, in real time.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -41,7 +42,6 @@ namespace {
 
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
-using Clock = std::chrono::steady_clock;
 
 constexpr milliseconds kFirstPoll{1};
 constexpr milliseconds kMaxPoll{20};
@@ -105,8 +105,13 @@ void reap_in_background(pid_t pid) {
 
 class MiscProbe : public Probe, public std::enable_shared_from_this<MiscProbe> {
 public:
-    MiscProbe(asio::io_context& io, const CheckSpec& spec, ProbeDone done)
-        : timer_(io), exit_(io), done_(std::move(done)), timeout_(spec.script_timeout), dynamic_(spec.dynamic) {}
+    MiscProbe(asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done)
+        : deadline_(clock.make_timer(io)),
+          poll_(io),
+          exit_(io),
+          done_(std::move(done)),
+          timeout_(spec.script_timeout),
+          dynamic_(spec.dynamic) {}
 
     ~MiscProbe() override {
         // Only reached with a child still unreaped if the io_context went away mid-check: it gets
@@ -121,24 +126,20 @@ public:
         pid_t pid = spawn_script(script);
         if (pid < 0) {
             std::string reason = std::string("MISC_CHECK cannot run /bin/sh: ") + std::strerror(-pid);
-            asio::post(timer_.get_executor(), [self = shared_from_this(), reason]() { self->report(false, reason); });
+            asio::post(poll_.get_executor(), [self = shared_from_this(), reason]() { self->report(false, reason); });
             return;
         }
         pid_ = pid;
-        kill_at_ = Clock::now() + timeout_;
+        // The wait for the child's end keeps the probe alive until the reap, not the timeout.
+        deadline_->wait(timeout_, [weak = weak_from_this()] {
+            if (auto self = weak.lock()) self->kill_on_timeout();
+        });
         // The pid cannot be reused before we reap it, so the pidfd is for this child and no other.
         int fd = misc_probe_use_pidfd ? open_pidfd(pid_) : -1;
         if (fd >= 0) {
             boost::system::error_code ec;
             exit_.assign(fd, ec);
-            if (!ec) {
-                wait_exit();
-                timer_.expires_at(kill_at_);
-                timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-                    if (!ec) self->kill_on_timeout();
-                });
-                return;
-            }
+            if (!ec) return wait_exit();
             close(fd);
         }
         schedule_poll(kFirstPoll);
@@ -182,13 +183,15 @@ private:
         if (pid_ <= 0 || killed_) return;
         kill(-pid_, SIGKILL);
         killed_ = true;
-        // The reap follows when the pidfd turns readable (or at the next poll): no waiting here.
+        // The reap follows when the pidfd turns readable, or at the next poll, which comes soon: a
+        // killed process is gone within a scheduler tick. No waiting here.
+        if (!exit_.is_open()) schedule_poll(kFirstPoll);
     }
 
     // The fallback without a pidfd: waitpid(WNOHANG) on a timer that backs off.
     void schedule_poll(milliseconds delay) {
-        timer_.expires_after(delay);
-        timer_.async_wait([self = shared_from_this(), delay](const boost::system::error_code& ec) {
+        poll_.expires_after(delay);
+        poll_.async_wait([self = shared_from_this(), delay](const boost::system::error_code& ec) {
             if (ec) return;
             self->poll(std::min(delay * 2, kMaxPoll));
         });
@@ -199,12 +202,7 @@ private:
         pid_t r = waitpid(pid_, &status, WNOHANG);
         if (r == pid_) return exited(status);
         if (r < 0 && errno != EINTR) return lost_child(errno);
-        if (!killed_ && Clock::now() >= kill_at_) {
-            kill_on_timeout();
-            next = kFirstPoll;  // a killed process is gone within a scheduler tick
-        }
-        if (!killed_) next = std::min(next, std::chrono::ceil<milliseconds>(kill_at_ - Clock::now()));
-        schedule_poll(std::max(next, kFirstPoll));
+        schedule_poll(next);
     }
 
     void exited(int status) {
@@ -220,11 +218,13 @@ private:
         report(false, std::string("MISC_CHECK lost its child: ") + std::strerror(err));
     }
 
-    // The child is gone: its pidfd and the timeout are of no more use (their handlers let go of us).
+    // The child is gone: its pidfd, the poll and the timeout are of no more use (their handlers let
+    // go of us).
     void finish_waits() {
         boost::system::error_code ignored;
         exit_.close(ignored);
-        timer_.cancel();
+        poll_.cancel();
+        deadline_->cancel();
     }
 
     void on_exit(int status) {
@@ -244,21 +244,21 @@ private:
         done(ProbeOutcome{ok, std::move(reason), weight});
     }
 
-    asio::steady_timer timer_;  // the script_timeout with a pidfd; the waitpid poll without one
-    asio::posix::stream_descriptor exit_;  // the child's pidfd
+    std::unique_ptr<Clock::Timer> deadline_;  // script_timeout
+    asio::steady_timer poll_;                 // the waitpid poll, without a pidfd
+    asio::posix::stream_descriptor exit_;     // the child's pidfd
     ProbeDone done_;
     milliseconds timeout_;
     bool dynamic_;
     pid_t pid_ = -1;
-    Clock::time_point kill_at_;
     bool killed_ = false;
     bool cancelled_ = false;
 };
 
 }  // namespace
 
-std::shared_ptr<Probe> start_misc_probe(asio::io_context& io, const CheckSpec& spec, ProbeDone done) {
-    auto probe = std::make_shared<MiscProbe>(io, spec, std::move(done));
+std::shared_ptr<Probe> start_misc_probe(asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done) {
+    auto probe = std::make_shared<MiscProbe>(io, clock, spec, std::move(done));
     probe->run(spec.script);
     return probe;
 }

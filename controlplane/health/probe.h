@@ -29,9 +29,11 @@ public:
     virtual void cancel() = 0;
 };
 
-std::shared_ptr<Probe> start_tcp_probe(boost::asio::io_context& io, const CheckSpec& spec, ProbeDone done);
-std::shared_ptr<Probe> start_http_probe(boost::asio::io_context& io, const CheckSpec& spec, ProbeDone done);
-std::shared_ptr<Probe> start_misc_probe(boost::asio::io_context& io, const CheckSpec& spec, ProbeDone done);
+// The timeout (connect_timeout, script_timeout) runs on `clock`; the I/O, and the waitpid polling of
+// a MISC_CHECK without a pidfd, on the io_context in real time.
+std::shared_ptr<Probe> start_tcp_probe(boost::asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done);
+std::shared_ptr<Probe> start_http_probe(boost::asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done);
+std::shared_ptr<Probe> start_misc_probe(boost::asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done);
 
 // MISC_CHECK watches its child's end through a pidfd where the kernel has them (Linux >= 5.3);
 // false makes it poll waitpid(WNOHANG) as it does without one (tests cover that path with it).

@@ -8,12 +8,12 @@ namespace dplb::health::detail {
 
 namespace asio = boost::asio;
 
-SocketProbe::SocketProbe(asio::io_context& io, const CheckSpec& spec, ProbeDone done, std::string proto,
-                         std::string timeout_label)
+SocketProbe::SocketProbe(asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done,
+                         std::string proto, std::string timeout_label)
     : spec_(spec),
       target_(format_target(spec.host, spec.port)),
       socket_(io),
-      deadline_(io),
+      deadline_(clock.make_timer(io)),
       done_(std::move(done)),
       proto_(std::move(proto)),
       timeout_label_(std::move(timeout_label)) {}
@@ -26,9 +26,11 @@ void SocketProbe::begin() {
         return;
     }
     auto self = shared_from_this();
-    deadline_.expires_after(spec_.connect_timeout);
-    deadline_.async_wait([self](const boost::system::error_code& wait_ec) {
-        if (wait_ec) return;  // cancelled: the exchange ended first
+    // Cancelled by finish() or cancel() when the exchange ends first. The probe is kept alive by the
+    // I/O in flight (and the Checker), not by its deadline.
+    deadline_->wait(spec_.connect_timeout, [weak = weak_from_this()] {
+        auto self = weak.lock();
+        if (!self) return;
         self->finish(false, self->timeout_label_ + ": timeout after " +
                                 std::to_string(self->spec_.connect_timeout.count()) + " ms");
     });
@@ -58,7 +60,7 @@ void SocketProbe::fail_soon(std::string reason) {
 void SocketProbe::finish(bool ok, std::string reason) {
     if (finished_) return;
     finished_ = true;
-    deadline_.cancel();
+    deadline_->cancel();
     boost::system::error_code ignored;
     socket_.close(ignored);
     ProbeDone done = std::move(done_);
@@ -69,7 +71,7 @@ void SocketProbe::finish(bool ok, std::string reason) {
 void SocketProbe::cancel() {
     finished_ = true;
     done_ = nullptr;
-    deadline_.cancel();
+    deadline_->cancel();
     boost::system::error_code ignored;
     socket_.close(ignored);
 }

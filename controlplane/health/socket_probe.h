@@ -8,7 +8,6 @@
 #include <string>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "probe.h"
 
@@ -17,7 +16,7 @@ namespace dplb::health::detail {
 class SocketProbe : public Probe, public std::enable_shared_from_this<SocketProbe> {
 public:
     // `proto` ("TCP", "HTTP") prefixes connect errors; `timeout_label` prefixes the timeout reason.
-    SocketProbe(boost::asio::io_context& io, const CheckSpec& spec, ProbeDone done, std::string proto,
+    SocketProbe(boost::asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done, std::string proto,
                 std::string timeout_label);
     void cancel() override;
 
@@ -36,7 +35,7 @@ protected:
 private:
     void fail_soon(std::string reason);
 
-    boost::asio::steady_timer deadline_;
+    std::unique_ptr<Clock::Timer> deadline_;
     ProbeDone done_;
     std::string proto_;
     std::string timeout_label_;

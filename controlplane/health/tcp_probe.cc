@@ -9,8 +9,8 @@ namespace {
 
 class TcpProbe : public SocketProbe {
 public:
-    TcpProbe(boost::asio::io_context& io, const CheckSpec& spec, ProbeDone done)
-        : SocketProbe(io, spec, std::move(done), "TCP", "TCP connect to " + format_target(spec.host, spec.port)) {}
+    TcpProbe(boost::asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done)
+        : SocketProbe(io, clock, spec, std::move(done), "TCP", "TCP connect to " + format_target(spec.host, spec.port)) {}
     void run() { begin(); }
 
 private:
@@ -19,8 +19,8 @@ private:
 
 }  // namespace
 
-std::shared_ptr<Probe> start_tcp_probe(boost::asio::io_context& io, const CheckSpec& spec, ProbeDone done) {
-    auto probe = std::make_shared<TcpProbe>(io, spec, std::move(done));
+std::shared_ptr<Probe> start_tcp_probe(boost::asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done) {
+    auto probe = std::make_shared<TcpProbe>(io, clock, spec, std::move(done));
     probe->run();
     return probe;
 }
