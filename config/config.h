@@ -160,6 +160,7 @@ struct Config {
     uint32_t conn_table_ipv6 = kDefaultConnTableIpv6;
     std::vector<Service> services;
     bool expire_nodest_conn = false;  // IPVS's sysctl: drop connections of a removed or weight-0 real at once
+    uint8_t conn_reuse_mode = 1;      // IPVS's sysctl: a SYN on a closing entry is a new connection (0-3)
     ControlConfig control;
     MetricsConfig metrics;
     std::vector<VrrpInstance> vrrp_instances;

@@ -1018,8 +1018,8 @@ void read_vrrp_instances(Errors& errs, const Field& f, const Known& known, std::
 
 void read_root(Errors& errs, const Field& root, Config& cfg) {
     if (!expect_map(errs, root)) return;
-    MapFields m(errs, root, {"ports", "conn_table", "services", "expire_nodest_conn", "control", "metrics",
-                             "vrrp_instances"});
+    MapFields m(errs, root, {"ports", "conn_table", "services", "expire_nodest_conn", "conn_reuse_mode", "control",
+                             "metrics", "vrrp_instances"});
     Known known;
     if (auto f = m.need("ports")) {
         known.ports_ok = f->node.IsSequence();
@@ -1030,6 +1030,8 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
     if (auto f = m.need("services")) read_services(errs, *f, cfg.services, known);
     if (auto f = m.get("expire_nodest_conn"))
         if (auto b = read_bool(errs, *f)) cfg.expire_nodest_conn = *b;
+    if (auto f = m.get("conn_reuse_mode"))
+        if (auto v = read_uint(errs, *f, 0, 3)) cfg.conn_reuse_mode = static_cast<uint8_t>(*v);
     if (auto f = m.get("control")) read_control(errs, *f, cfg.control);
     if (auto f = m.get("metrics")) read_metrics(errs, *f, cfg.metrics);
     if (auto f = m.get("vrrp_instances")) read_vrrp_instances(errs, *f, known, cfg.vrrp_instances);

@@ -111,6 +111,7 @@ BuildResult build_snapshot(const BuildInput& in) {
     BuildResult out;
     Snapshot& snap = out.snap;
     snap.expire_nodest_conn = cfg.expire_nodest_conn;
+    snap.conn_reuse_mode = cfg.conn_reuse_mode;
 
     // The previous snapshot's ids, by what the operator calls things.
     std::map<ServiceKey, uint16_t> prev_svc;

@@ -188,8 +188,8 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
             counters_->stale++;  // its real id now names another real: never forward by it
             live = false;
         }
-        if (live && !cut_nodest(e)) return hit(f, p, svc, e, now_ms, port_mac);
-        expire_at(table, pos);  // expired (or its real is gone): the flow starts again as a miss
+        if (live && !cut_nodest(e) && !(is_tcp(p) && reuse_port(p, e, svc))) return hit(f, p, svc, e, now_ms, port_mac);
+        expire_at(table, pos);  // expired, its real gone, or a new connection on the port: a miss
     }
     uint64_t fh = flow_hash(p);
     if (is_tcp(p) && (!(p.tcp_flags & kTcpSyn) || (p.tcp_flags & kTcpRst))) {

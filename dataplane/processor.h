@@ -15,6 +15,7 @@
 #include "parse.h"
 #include "scheduler.h"
 #include "snapshot.h"
+#include "tcp_state.h"
 
 namespace dplb {
 
@@ -146,6 +147,13 @@ private:
         if (!(f & VipTable::kOwned)) return Drop::vip_inactive;
         if ((f & VipTable::kVrrp) && stalled_) return Drop::control_stalled;
         return Drop::count;
+    }
+    // conn_reuse_mode (snapshot.h): a client's new SYN on a port whose last connection is closing.
+    bool reuse_port(const Parsed& p, const ConnEntry& e, const Service& svc) const {
+        uint8_t mode = snap_->conn_reuse_mode;
+        if (!mode || svc.persistence_ms || (p.tcp_flags & (kTcpSyn | kTcpRst)) != kTcpSyn) return false;
+        auto s = static_cast<TcpState>(e.state);
+        return s == TcpState::time_wait || s == TcpState::close || ((mode & 2) && s == TcpState::fin_wait);
     }
     // expire_nodest_conn: an entry whose real was removed or set to weight 0 is cut at its next packet.
     bool cut_nodest(const ConnEntry& e) const {

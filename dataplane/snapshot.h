@@ -87,6 +87,10 @@ struct Snapshot {
     std::vector<VipInfo> vips;  // by slot, in order of first appearance in services
     // Cut connections to a draining or weight-0 real at their next packet (IPVS sysctl of that name).
     bool expire_nodest_conn = false;
+    // IPVS's conn_reuse_mode: a SYN (without RST) that finds an entry of a service without persistence
+    // in TIME_WAIT or CLOSE (bit 0, any non-zero mode) or FIN_WAIT (bit 1) ends that entry and is
+    // scheduled afresh, counted as a new connection; 0 keeps the old real.
+    uint8_t conn_reuse_mode = 1;
 
     // The service for a packet to vip:port/proto: an exact port first, then a port-0 service.
     const Service* find_service4(uint32_t vip_be, uint16_t port, uint8_t proto) const;

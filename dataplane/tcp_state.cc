@@ -28,7 +28,7 @@ TcpState tcp_next_state(TcpState cur, uint8_t flags) {
     else if (flags & kTcpSyn) row = kRowSyn;
     else if (flags & kTcpFin) row = kRowFin;
     else if (flags & kTcpAck) row = kRowAck;
-    else return cur;
+    else return S::close;
     return kInputOnly[row][static_cast<unsigned>(cur)];
 }
 

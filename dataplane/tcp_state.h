@@ -33,8 +33,9 @@ constexpr unsigned kStateSlots = kTcpStateCount + 2;
 
 const char* state_name(uint8_t state);  // "ESTABLISHED", "SYN_RECV", ..., "UDP", "TEMPLATE"
 
-// The next state after a packet with TCP `flags` arrives in `cur`; `cur` itself when the flags
-// carry none of RST, SYN, FIN, ACK (IPVS leaves the state alone then). Priority RST > SYN > FIN > ACK.
+// The next state after a packet with TCP `flags` arrives in `cur`. Priority RST > SYN > FIN > ACK; a
+// segment with none of them goes to CLOSE, as in IPVS (set_tcp_state starts from CLOSE and keeps it
+// when no flag selects a row of the table).
 TcpState tcp_next_state(TcpState cur, uint8_t flags);
 
 // Timeouts in milliseconds, per state slot (TCP states, UDP, template).

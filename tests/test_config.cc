@@ -316,6 +316,15 @@ TEST(ConfigLoad, ControlAndMetrics) {
     EXPECT_EQ(a.control.mode, 0660u);
     EXPECT_FALSE(a.metrics.enabled);
     EXPECT_TRUE(a.expire_nodest_conn);
+    EXPECT_EQ(a.conn_reuse_mode, 1u) << "IPVS's default";
+    EXPECT_EQ(with("conn_reuse_mode: 0\n").conn_reuse_mode, 0u);
+    EXPECT_EQ(with("conn_reuse_mode: 3\n").conn_reuse_mode, 3u);
+    for (const char* bad : {"4", "-1", "yes"}) {
+        auto errs = errors_of(one_service("    port: 80\n    protocol: tcp\n" + std::string(kOneReal)) +
+                              "conn_reuse_mode: " + bad + "\n");
+        ASSERT_EQ(errs.size(), 1u) << bad;
+        EXPECT_NE(errs[0].find("conn_reuse_mode"), std::string::npos) << errs[0];
+    }
     Config b = with("control:\n  mode: \"0640\"\nmetrics:\n  listen: \"[2001:DB8:0::1]:80\"\n");
     EXPECT_EQ(b.control.socket, "/run/dplb/dplb.sock");
     EXPECT_EQ(b.control.mode, 0640u);

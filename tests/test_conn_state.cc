@@ -105,7 +105,8 @@ TEST_F(ConnState, StateWalkThroughReachableInputOnlyTransitions) {
         {{kTcpSyn, TcpState::syn_recv}, {kTcpFin, TcpState::time_wait}, {kTcpAck, TcpState::time_wait},
          {kTcpFin, TcpState::time_wait}, {kTcpRst, TcpState::close}},
         {{kTcpSyn, TcpState::syn_recv}, {kTcpRst, TcpState::syn_recv}, {kTcpSyn, TcpState::syn_recv},
-         {0x20 /* URG only */, TcpState::syn_recv}, {kTcpAck, TcpState::established}, {kTcpRst, TcpState::close}},
+         {0x20 /* URG only: no flag selects a row, CLOSE as IPVS */, TcpState::close}, {kTcpAck, TcpState::close},
+         {kTcpRst, TcpState::close}},
         {{kTcpSyn, TcpState::syn_recv}, {kTcpFin, TcpState::time_wait}, {kTcpSyn, TcpState::syn_recv}},
     };
     uint16_t sport = 5000;
@@ -432,6 +433,84 @@ TEST(Heartbeat, StaleOnlyPastTheFailSafeAndWrapSafe) {
     EXPECT_TRUE(heartbeat_stale(3001, 1000, 2000));
     EXPECT_FALSE(heartbeat_stale(1000, 0xffffff00u, 2000)) << "across the 32-bit wrap";
     EXPECT_TRUE(heartbeat_stale(5000, 0xffffff00u, 2000));
+}
+
+}  // namespace
+}  // namespace dplb::test
+
+namespace dplb::test {
+namespace {
+
+// conn_reuse_mode, IPVS's default 1: a client's new SYN on a port whose last connection is in
+// TIME_WAIT or CLOSE is a new connection, scheduled afresh (rr: to the other real) and counted; with
+// 2 (or 3) FIN_WAIT too; with 0, or on a service with persistence, it stays with the old real.
+TEST_F(ConnState, PortReuseSchedulesANewSynOnAClosingEntryAfresh) {
+    // The real a packet went to: 0 / 1 for dest0 / dest1 (rs1 / rs2), -1 if not forwarded.
+    auto to = [this](uint16_t sport, uint8_t flags, uint32_t now, const char* vip = "10.0.0.100") {
+        Bytes f = tcp(L2{kLbMac, kClientMac}, "192.0.2.1", vip, sport, 80, flags);
+        if (send(f, now) != Verdict::tx) return -1;
+        if (std::equal(kRs1Mac.b.begin(), kRs1Mac.b.end(), f.begin())) return 0;
+        if (std::equal(kRs2Mac.b.begin(), kRs2Mac.b.end(), f.begin())) return 1;
+        return -2;
+    };
+    auto conns = [this] { return proc_->counters().svc[0].conns; };
+    const uint8_t kTw = static_cast<uint8_t>(TcpState::time_wait), kSr = static_cast<uint8_t>(TcpState::syn_recv);
+
+    int a = to(1, kTcpSyn, 0);
+    ASSERT_GE(a, 0);
+    ASSERT_EQ(to(1, kTcpFin, 1), a);
+    ASSERT_EQ(state_of(1), kTw);
+    EXPECT_EQ(to(1, kTcpSyn, 2), 1 - a) << "TIME_WAIT + SYN: a new connection, rescheduled";
+    EXPECT_EQ(conns(), 2u);
+    EXPECT_EQ(state_of(1), kSr);
+    EXPECT_EQ(inactive(a), 0u) << "the old entry left at once";
+    EXPECT_EQ(inactive(1 - a), 1u);
+
+    int b = to(2, kTcpSyn, 3);
+    ASSERT_EQ(to(2, kTcpAck, 4), b);
+    ASSERT_EQ(to(2, kTcpRst, 5), b);
+    ASSERT_EQ(state_of(2), static_cast<uint8_t>(TcpState::close));
+    EXPECT_EQ(to(2, kTcpSyn, 6), 1 - b) << "CLOSE + SYN: rescheduled";
+    EXPECT_EQ(conns(), 4u);
+
+    int c = to(3, kTcpSyn, 7);
+    to(3, kTcpAck, 8);
+    ASSERT_EQ(to(3, kTcpFin | kTcpAck, 9), c);
+    ASSERT_EQ(state_of(3), static_cast<uint8_t>(TcpState::fin_wait));
+    EXPECT_EQ(to(3, kTcpSyn | kTcpRst, 10), c) << "SYN with RST opens nothing";
+    ASSERT_EQ(state_of(3), static_cast<uint8_t>(TcpState::close));
+    to(3, kTcpSyn, 11);  // CLOSE: a new connection
+    EXPECT_EQ(conns(), 6u);
+
+    int d = to(4, kTcpSyn, 12);
+    to(4, kTcpAck, 13);
+    to(4, kTcpFin | kTcpAck, 14);
+    EXPECT_EQ(to(4, kTcpSyn, 15), d) << "mode 1: FIN_WAIT + SYN keeps its real";
+    EXPECT_EQ(conns(), 7u);
+
+    Snapshot two = snap_;
+    two.conn_reuse_mode = 2;
+    proc_->set_snapshot(&two, &vips_);
+    int e = to(5, kTcpSyn, 16);
+    to(5, kTcpAck, 17);
+    to(5, kTcpFin | kTcpAck, 18);
+    EXPECT_EQ(to(5, kTcpSyn, 19), 1 - e) << "mode 2: FIN_WAIT + SYN rescheduled";
+    EXPECT_EQ(conns(), 9u);
+
+    Snapshot zero = snap_;
+    zero.conn_reuse_mode = 0;
+    proc_->set_snapshot(&zero, &vips_);
+    int f = to(6, kTcpSyn, 20);
+    to(6, kTcpFin, 21);
+    EXPECT_EQ(to(6, kTcpSyn, 22), f) << "mode 0: TIME_WAIT + SYN keeps its real";
+    EXPECT_EQ(conns(), 10u);
+
+    proc_->set_snapshot(&snap_, &vips_);
+    uint64_t persist_conns = proc_->counters().svc[7].conns;
+    int g = to(7, kTcpSyn, 23, "10.0.0.105") - 0;
+    to(7, kTcpFin, 24, "10.0.0.105");
+    EXPECT_EQ(to(7, kTcpSyn, 25, "10.0.0.105"), g);
+    EXPECT_EQ(proc_->counters().svc[7].conns, persist_conns + 1) << "persistence: the entry stays";
 }
 
 }  // namespace

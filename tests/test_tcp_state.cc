@@ -31,7 +31,8 @@ TEST(TcpState, FlagPriorityRstSynFinAck) {
         EXPECT_EQ(tcp_next_state(cur, kTcpRst | kTcpSyn | kTcpFin | kTcpAck), tcp_next_state(cur, kTcpRst));
         EXPECT_EQ(tcp_next_state(cur, kTcpSyn | kTcpFin | kTcpAck), tcp_next_state(cur, kTcpSyn));
         EXPECT_EQ(tcp_next_state(cur, kTcpFin | kTcpAck), tcp_next_state(cur, kTcpFin));
-        EXPECT_EQ(tcp_next_state(cur, 0x08 /* PSH */), cur) << "no deciding flag: state unchanged";
+        EXPECT_EQ(tcp_next_state(cur, 0x08 /* PSH */), TcpState::close) << "no deciding flag: CLOSE, as IPVS";
+        EXPECT_EQ(tcp_next_state(cur, 0), TcpState::close);
     }
 }
 
