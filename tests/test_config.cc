@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config.h"
+#include "deadline.h"
 #include "snapshot_builder.h"
 #include "text.h"
 
@@ -826,18 +827,10 @@ TEST(ConfigPrime, IsPrimeAndNextPrime) {
 
 // ---- hostile YAML: every one must fail fast with a ConfigError ----
 
-// errors_of on a thread of its own, waited for at most 10 s. A load that has not returned by then is
-// a hang (yaml-cpp's LoadAll looped forever on some of these): the test fails and the process ends at
-// once, since the thread cannot be stopped and the future's destructor would wait for it.
+// errors_of, which must return: within_deadline (deadline.h) fails the run on a hang (yaml-cpp's
+// LoadAll looped forever on some of these).
 std::vector<std::string> errors_within_deadline(const std::string& text, const std::string& what) {
-    auto result = std::async(std::launch::async, [&text] { return errors_of(text, "t.yaml"); });
-    if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-        ADD_FAILURE() << "loading " << what << " did not return within 10 s";
-        std::fprintf(stderr, "loading %s did not return within 10 s: giving up on the test run\n", what.c_str());
-        std::fflush(stderr);
-        std::_Exit(1);
-    }
-    return result.get();
+    return test::within_deadline([&text] { return errors_of(text, "t.yaml"); }, "loading " + what);
 }
 
 const char* const kValidConfig =

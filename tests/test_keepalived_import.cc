@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config.h"
+#include "deadline.h"
 #include "keepalived_import.h"
 
 #ifndef DPLB_SOURCE_ROOT
@@ -383,23 +384,12 @@ TEST(KeepalivedImport, SyntaxErrorsStopBeforeConversion) {
 
 // ---- hostile input: every one must come back within the deadline, never crash ----
 
-// `f()` on a thread of its own, waited for at most 30 s: an import that has not returned by then
-// fails the test and ends the process, since the thread cannot be stopped. The inputs below take well
-// under a second now, and took minutes (or crashed) before: the margin is for a loaded machine.
-template <typename F>
-auto within_deadline(F f, const std::string& what) {
-    auto result = std::async(std::launch::async, f);
-    if (result.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
-        ADD_FAILURE() << "importing " << what << " did not return within 30 s";
-        std::fprintf(stderr, "importing %s did not return within 30 s: giving up on the test run\n", what.c_str());
-        std::fflush(stderr);
-        std::_Exit(1);
-    }
-    return result.get();
-}
+// Every import below goes through within_deadline (deadline.h): the inputs take well under a second
+// now, and took minutes (or crashed) before; the 30 s margin is for a loaded machine.
+using test::within_deadline;
 
 std::vector<std::string> errors_within_deadline(const std::string& text, const std::string& what) {
-    return within_deadline([&text] { return errors_of(text); }, what);
+    return within_deadline([&text] { return errors_of(text); }, "importing " + what);
 }
 
 std::string repeat(const std::string& s, size_t n) {
@@ -461,7 +451,7 @@ TEST(KeepalivedImportHostile, StrayClosingBraces) {
 TEST(KeepalivedImportHostile, ManyEmptyLinesBeforeABrace) {
     // Each empty line between a keyword and its "{" used to look ahead over all the others.
     const std::string text = "global_defs\n" + repeat("\n", 400000) + "{\n}\n" + one_vs("");
-    ImportResult r = within_deadline([&text] { return convert(text); }, "400,000 empty lines");
+    ImportResult r = within_deadline([&text] { return convert(text); }, "importing 400,000 empty lines");
     EXPECT_NE(r.yaml.find("  # k.conf:400004: virtual_server 10.0.0.100 80\n"), std::string::npos) << r.yaml;
 }
 
