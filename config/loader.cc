@@ -316,8 +316,9 @@ const Choices<VrrpState> kVrrpStates = {{"MASTER", VrrpState::master}, {"BACKUP"
 const Choices<VrrpAuth> kVrrpAuthTypes = {{"PASS", VrrpAuth::pass}};
 const Choices<uint8_t> kVrrpVersions = {{"2", 2}, {"3", 3}};
 
-const Choices<Sched> kSchedulers = {{"rr", Sched::rr}, {"wrr", Sched::wrr}, {"lc", Sched::lc},
-                                    {"wlc", Sched::wlc}, {"sh", Sched::sh},   {"mh", Sched::mh}};
+const Choices<Sched> kSchedulers = {{"rr", Sched::rr},   {"wrr", Sched::wrr}, {"lc", Sched::lc},   {"wlc", Sched::wlc},
+                                    {"sh", Sched::sh},   {"mh", Sched::mh},   {"sed", Sched::sed}, {"nq", Sched::nq},
+                                    {"fo", Sched::fo},   {"ovf", Sched::ovf}, {"dh", Sched::dh},   {"twos", Sched::twos}};
 const Choices<uint8_t> kProtocols = {{"tcp", kProtoTcp}, {"udp", kProtoUdp}};
 
 constexpr uint8_t slot(TcpState s) { return static_cast<uint8_t>(s); }

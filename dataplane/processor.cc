@@ -57,7 +57,9 @@ inline uint64_t flow_hash(const Parsed& p) {
                          : flow_hash6(p.src6, p.dst6, p.sport, p.dport, p.proto);
 }
 
-inline uint64_t source_hash(const Parsed& p) {
+// The address a hashing scheduler keys on: the source (sh), or the destination (dh).
+inline uint64_t address_hash(const Parsed& p, Sched sched) {
+    if (sched == Sched::dh) return p.family == 4 ? src_hash4(p.dst4_be) : src_hash6(p.dst6);
     return p.family == 4 ? src_hash4(p.src4_be) : src_hash6(p.src6);
 }
 
@@ -325,7 +327,7 @@ Verdict Processor::later_fragment(Frame& f, const Parsed& p, const MacAddr& port
 
 uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t fh, uint32_t now_ms) {
     const std::vector<Dest>& dests = snap_->dests;
-    uint64_t sh = source_hash(p);
+    uint64_t sh = address_hash(p, svc.sched);
     if (svc.persistence_ms == 0) return sched_pick(svc, dests, cursors_[svc.id], counters_->dest, fh, sh);
 
     // Persistence: a template (client address, VIP, service port, proto 0) binds the client to a real.

@@ -273,6 +273,66 @@ uint16_t pick_wlc(const Service& svc, const std::vector<Dest>& dests, const Dest
     return best;
 }
 
+// sed and nq: the expected delay of one more connection, IPVS's (active + 1) / weight.
+uint64_t sed_overhead(const DestCounters* load, uint16_t id) { return (load ? uint64_t{load[id].active} : 0) + 1; }
+
+uint16_t pick_sed(const Service& svc, const std::vector<Dest>& dests, const DestCounters* load, bool never_queue) {
+    uint16_t best = kNoDest;
+    uint64_t best_oh = 0, best_w = 1;
+    for (uint16_t id : svc.dests) {
+        if (!usable(dests, id)) continue;
+        if (never_queue && (!load || load[id].active == 0)) return id;  // nq: an idle real at once
+        uint64_t oh = sed_overhead(load, id), w = dests[id].weight;
+        if (best == kNoDest || best_oh * w > oh * best_w) {
+            best = id;
+            best_oh = oh;
+            best_w = w;
+        }
+    }
+    return best;
+}
+
+// fo: the usable real of the highest weight (the first of equals); ovf: the same among those whose
+// active connections do not exceed their weight (the weight is the real's connection limit).
+uint16_t pick_highest_weight(const Service& svc, const std::vector<Dest>& dests, const DestCounters* load,
+                             bool overflow) {
+    uint16_t best = kNoDest;
+    for (uint16_t id : svc.dests) {
+        if (!usable(dests, id)) continue;
+        if (overflow && load && load[id].active > dests[id].weight) continue;
+        if (best == kNoDest || dests[id].weight > dests[best].weight) best = id;
+    }
+    return best;
+}
+
+uint64_t next_random(SchedCursor& c) {  // xorshift64*
+    c.rng ^= c.rng >> 12;
+    c.rng ^= c.rng << 25;
+    c.rng ^= c.rng >> 27;
+    return c.rng * 0x2545f4914f6cdd1dULL;
+}
+
+// twos: two reals drawn at random in proportion to their weights; the one with the lower
+// overhead/weight (wlc's overhead) takes the connection, the first drawn on a tie.
+uint16_t pick_twos(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cursor, const DestCounters* load) {
+    uint64_t total = 0;
+    for (uint16_t id : svc.dests)
+        if (usable(dests, id)) total += dests[id].weight;
+    if (total == 0) return kNoDest;
+    auto draw = [&] {
+        uint64_t r = next_random(cursor) % total;
+        for (uint16_t id : svc.dests) {
+            if (!usable(dests, id)) continue;
+            if (r < dests[id].weight) return id;
+            r -= dests[id].weight;
+        }
+        return kNoDest;  // not reached: r < total
+    };
+    uint16_t a = draw(), b = draw();
+    uint64_t oa = overhead(load, a), ob = overhead(load, b);
+    return oa * dests[b].weight > ob * dests[a].weight ? b : a;
+}
+
 }  // namespace
 
 void build_sched_tables(Service& svc, const std::vector<Dest>& dests, uint32_t mh_size) {
@@ -286,17 +346,23 @@ void build_sched_tables(Service& svc, const std::vector<Dest>& dests, uint32_t m
 }
 
 uint16_t sched_pick(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cursor,
-                    const DestCounters* load, uint64_t flow_hash, uint64_t src_hash) {
+                    const DestCounters* load, uint64_t flow_hash, uint64_t addr_hash) {
     switch (svc.sched) {
     case Sched::rr: return pick_rr(svc, dests, cursor);
     case Sched::wrr: return pick_wrr(svc, cursor);
     case Sched::lc: return pick_lc(svc, dests, load);
     case Sched::wlc: return pick_wlc(svc, dests, load);
-    case Sched::sh: {
+    case Sched::sh:
+    case Sched::dh: {  // the same weighted buckets, indexed by the source or the destination address
         const auto& t = svc.tables->sh;
-        return t.empty() ? kNoDest : t[src_hash % t.size()];
+        return t.empty() ? kNoDest : t[addr_hash % t.size()];
     }
     case Sched::mh: return mh_lookup(svc, flow_hash);
+    case Sched::sed: return pick_sed(svc, dests, load, false);
+    case Sched::nq: return pick_sed(svc, dests, load, true);
+    case Sched::fo: return pick_highest_weight(svc, dests, load, false);
+    case Sched::ovf: return pick_highest_weight(svc, dests, load, true);
+    case Sched::twos: return pick_twos(svc, dests, cursor, load);
     }
     return kNoDest;
 }

@@ -1,6 +1,9 @@
-// Schedulers, named and behaving as IPVS's: rr, wrr, lc, wlc (overhead = active*256 + inactive),
-// sh (source hash) and mh (Maglev hashing, weights honoured). Weight 0 takes no new connections.
-// Per-core state is a SchedCursor per service; tables are precomputed into the snapshot.
+// Schedulers, named and behaving as IPVS's (net/netfilter/ipvs/ip_vs_*.c): rr, wrr, lc, wlc
+// (overhead = active*256 + inactive), sed and nq (overhead = active + 1, over the weight; nq takes an
+// idle real first), fo (the highest weight), ovf (the highest weight whose active connections do not
+// exceed it), sh / dh (source / destination address hash), mh (Maglev hashing, weights honoured) and
+// twos (two reals drawn by weight, the one with the lower overhead/weight). Weight 0 takes no new
+// connections. Per-core state is a SchedCursor per service; tables are precomputed into the snapshot.
 #pragma once
 
 #include <cstdint>
@@ -14,16 +17,18 @@ namespace dplb {
 // A worker's own position in rr/wrr, one per service.
 struct SchedCursor {
     uint32_t next = 0;
+    uint64_t rng = 0x9e3779b97f4a7c15ULL;  // twos: this core's random draws (xorshift64*)
 };
 
 // Fill svc.tables from svc.dests and their weights. `mh_size` must be prime.
 void build_sched_tables(Service& svc, const std::vector<Dest>& dests, uint32_t mh_size = kDefaultMhTableSize);
 
 // Pick a real for a new connection, or kNoDest when none can take one.
-// `flow_hash` is flow_hash4/6 of the packet (mh); `src_hash` is src_hash4/6 (sh).
+// `flow_hash` is flow_hash4/6 of the packet (mh); `addr_hash` is src_hash4/6 of its source address
+// (sh) or, for dh, of its destination address.
 // `load` is this core's per-dest counters (lc, wlc).
 uint16_t sched_pick(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cursor,
-                    const DestCounters* load, uint64_t flow_hash, uint64_t src_hash);
+                    const DestCounters* load, uint64_t flow_hash, uint64_t addr_hash);
 
 // The Maglev table's choice for a flow, whatever the service's scheduler (stateless forwarding of
 // non-SYN misses and of new flows when the table is full). kNoDest when the table is empty.

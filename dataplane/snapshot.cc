@@ -14,6 +14,12 @@ const char* sched_name(Sched s) {
     case Sched::wlc: return "wlc";
     case Sched::sh: return "sh";
     case Sched::mh: return "mh";
+    case Sched::sed: return "sed";
+    case Sched::nq: return "nq";
+    case Sched::fo: return "fo";
+    case Sched::ovf: return "ovf";
+    case Sched::dh: return "dh";
+    case Sched::twos: return "twos";
     }
     return "?";
 }

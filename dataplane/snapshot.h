@@ -16,7 +16,7 @@ constexpr uint16_t kMaxDests = 32768;
 constexpr uint16_t kNoDest = 0xffff;
 constexpr uint32_t kDefaultMhTableSize = 65537;  // prime, as Maglev and IPVS's mh use
 
-enum class Sched : uint8_t { rr, wrr, lc, wlc, sh, mh };
+enum class Sched : uint8_t { rr, wrr, lc, wlc, sh, mh, sed, nq, fo, ovf, dh, twos };
 const char* sched_name(Sched s);
 
 // A real server of one service. Its id (index in Snapshot::dests) stays the same across snapshots

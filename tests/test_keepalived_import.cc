@@ -319,12 +319,22 @@ TEST(KeepalivedImport, RepeatedKeywordKeepsTheLast) {
     EXPECT_TRUE(has_warning(r, "k.conf:4: lb_algo: given again; this one replaces the one at line 3"));
 }
 
+TEST(KeepalivedImport, EveryIpvsSchedulerButLblcMapsToItself) {
+    for (const char* algo : {"rr", "wrr", "lc", "wlc", "sh", "mh", "sed", "nq", "fo", "ovf", "dh", "twos"}) {
+        ImportResult r = convert(one_vs(std::string("    lb_algo ") + algo + "\n"));
+        EXPECT_NE(r.yaml.find(std::string("    scheduler: ") + algo + "\n"), std::string::npos) << algo << "\n" << r.yaml;
+        EXPECT_FALSE(has_warning(r, std::string("k.conf:3: lb_algo ") + algo)) << algo;
+        // What it emits loads.
+        EXPECT_NO_THROW(load_config_string(r.yaml, "imported.yaml")) << algo;
+    }
+}
+
 TEST(KeepalivedImport, UnsupportedSchedulersAndForwarding) {
     ImportResult r = convert(
-        "virtual_server 10.0.0.100 80 {\n    lb_algo sed\n    lb_kind TUN\n"
+        "virtual_server 10.0.0.100 80 {\n    lb_algo lblcr\n    lb_kind TUN\n"
         "    real_server 10.0.0.11 80 {\n        lvs_method NAT\n    }\n}\n");
     EXPECT_NE(r.yaml.find("    scheduler: wlc\n"), std::string::npos) << r.yaml;
-    EXPECT_TRUE(has_warning(r, "k.conf:2: lb_algo sed: converted as wlc"));
+    EXPECT_TRUE(has_warning(r, "k.conf:2: lb_algo lblcr: converted as wlc"));
     EXPECT_TRUE(has_warning(r, "k.conf:3: lb_kind TUN: converted as DR"));
     EXPECT_TRUE(has_warning(r, "k.conf:5: lvs_method NAT: converted as DR"));
     ImportResult none = convert("virtual_server 10.0.0.100 80 {\n    real_server 10.0.0.11 80\n}\n");

@@ -20,7 +20,8 @@
 namespace dplb {
 namespace {
 
-constexpr Sched kAllScheds[] = {Sched::rr, Sched::wrr, Sched::lc, Sched::wlc, Sched::sh, Sched::mh};
+constexpr Sched kAllScheds[] = {Sched::rr,  Sched::wrr, Sched::lc, Sched::wlc, Sched::sh,  Sched::mh,
+                                 Sched::sed, Sched::nq,  Sched::fo, Sched::ovf, Sched::dh, Sched::twos};
 
 // One service and its reals, as a snapshot would hold them. Real i is 10.0.<i/256>.<i%256+1>:80
 // with dest id i (unless the caller reorders svc.dests).
@@ -407,9 +408,9 @@ TEST(SchedAll, WeightZeroIsNeverChosen) {
     for (Sched sched : kAllScheds) {
         Lb s = make_service(sched, {2, 0, 1, 0, 3});
         std::vector<DestCounters> load(5);
-        load[0].active = 7;  // make the idle weight-0 reals the least loaded
-        load[2].active = 7;
-        load[4].active = 7;
+        load[0].active = 1;  // make the idle weight-0 reals the least loaded (within ovf's limits)
+        load[2].active = 1;
+        load[4].active = 1;
         SchedCursor cur;
         Flows flows;
         for (int i = 0; i < 100000; ++i) {
@@ -470,6 +471,139 @@ TEST(Maglev, TableOfAFixedConfigurationIsPinned) {
         h = (h ^ (id >> 8)) * 0x100000001b3ULL;
     }
     EXPECT_EQ(h, 0x35f373f30fa6b509ULL) << std::hex << h;
+}
+
+}  // namespace
+}  // namespace dplb
+
+namespace dplb {
+namespace {
+
+// ---- sed, nq, fo, ovf against reference models of IPVS's rules (ip_vs_sed.c, ip_vs_nq.c,
+// ip_vs_fo.c, ip_vs_ovf.c), written here from those rules, over random weights and loads ----
+
+struct Case {
+    std::vector<uint16_t> weights;
+    std::vector<uint32_t> active;
+};
+
+// The real whose (active + 1) / weight is smallest, the first listed of equals (exact: compared as
+// long double quotients of small integers, which are exact here).
+int ref_sed(const Case& c) {
+    int best = -1;
+    long double best_q = 0;
+    for (size_t i = 0; i < c.weights.size(); i++) {
+        if (c.weights[i] == 0) continue;
+        long double q = static_cast<long double>(c.active[i] + 1) / c.weights[i];
+        if (best < 0 || q < best_q) best = static_cast<int>(i), best_q = q;
+    }
+    return best;
+}
+
+int ref_nq(const Case& c) {
+    for (size_t i = 0; i < c.weights.size(); i++)
+        if (c.weights[i] > 0 && c.active[i] == 0) return static_cast<int>(i);
+    return ref_sed(c);
+}
+
+int ref_fo(const Case& c, bool overflow) {
+    int best = -1;
+    for (size_t i = 0; i < c.weights.size(); i++) {
+        if (c.weights[i] == 0 || (overflow && c.active[i] > c.weights[i])) continue;
+        if (best < 0 || c.weights[i] > c.weights[static_cast<size_t>(best)]) best = static_cast<int>(i);
+    }
+    return best;
+}
+
+TEST(SchedIpvsRules, SedNqFoOvfMatchTheReferenceOverRandomLoads) {
+    std::mt19937 rng(20261128);
+    for (int round = 0; round < 20000; round++) {
+        Case c;
+        size_t n = 1 + rng() % 6;
+        for (size_t i = 0; i < n; i++) {
+            c.weights.push_back(static_cast<uint16_t>(rng() % 5));  // 0 included: never chosen
+            c.active.push_back(rng() % 4 == 0 ? 0 : rng() % 12);
+        }
+        std::vector<DestCounters> load(n);
+        for (size_t i = 0; i < n; i++) {
+            load[i].active = c.active[i];
+            load[i].inactive = static_cast<uint32_t>(rng() % 50);  // no part in these four rules
+        }
+        const std::pair<Sched, int> want[] = {
+            {Sched::sed, ref_sed(c)}, {Sched::nq, ref_nq(c)}, {Sched::fo, ref_fo(c, false)}, {Sched::ovf, ref_fo(c, true)}};
+        for (auto [sched, ref] : want) {
+            Lb s = make_service(sched, c.weights);
+            SchedCursor cur;
+            uint16_t got = sched_pick(s.svc, s.dests, cur, load.data(), 1, 1);
+            int g = got == kNoDest ? -1 : got;
+            ASSERT_EQ(g, ref) << sched_name(sched) << " round " << round;
+        }
+    }
+}
+
+TEST(SchedIpvsRules, SedPrefersTheHeavierRealUntilItsQueueIsLonger) {
+    // Weights 1 and 3, both idle: sed's (0+1)/1 vs (0+1)/3 -> the second; nq takes the first idle.
+    Lb sed = make_service(Sched::sed, {1, 3});
+    Lb nq = make_service(Sched::nq, {1, 3});
+    std::vector<DestCounters> load(2);
+    SchedCursor cur;
+    EXPECT_EQ(sched_pick(sed.svc, sed.dests, cur, load.data(), 0, 0), 1);
+    EXPECT_EQ(sched_pick(nq.svc, nq.dests, cur, load.data(), 0, 0), 0);
+    load[1].active = 3;  // (3+1)/3 > 1/1: the lighter real's turn
+    EXPECT_EQ(sched_pick(sed.svc, sed.dests, cur, load.data(), 0, 0), 0);
+    load[1].active = 2;  // (2+1)/3 = 1/1: the first listed
+    EXPECT_EQ(sched_pick(sed.svc, sed.dests, cur, load.data(), 0, 0), 0);
+}
+
+TEST(SchedIpvsRules, OvfSpillsOverOnceTheActiveConnectionsPassTheWeight) {
+    Lb s = make_service(Sched::ovf, {2, 5, 1});
+    std::vector<DestCounters> load(3);
+    SchedCursor cur;
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 1);
+    load[1].active = 5;  // at its weight: still taken (IPVS skips only above it)
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 1);
+    load[1].active = 6;
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+    load[0].active = 3;
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 2);
+    load[2].active = 2;
+    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), kNoDest) << "every real over its limit";
+}
+
+TEST(SchedIpvsRules, DhKeepsEachVipOnOneRealWhateverTheClient) {
+    Lb s = make_service(Sched::dh, {1, 1, 1});
+    SchedCursor cur;
+    std::map<uint16_t, int> reals_seen;
+    for (uint32_t vip = 1; vip <= 300; vip++) {
+        uint64_t dh = src_hash4(vip);  // the destination's hash, as the processor passes it for dh
+        uint16_t first = sched_pick(s.svc, s.dests, cur, nullptr, flow_hash4(7, vip, 1, 80, kProtoTcp), dh);
+        for (uint32_t client = 2; client < 40; client++)
+            ASSERT_EQ(sched_pick(s.svc, s.dests, cur, nullptr, flow_hash4(client, vip, 1000, 80, kProtoTcp), dh), first);
+        reals_seen[first]++;
+    }
+    EXPECT_EQ(reals_seen.size(), 3u) << "300 VIPs spread over the three reals";
+}
+
+TEST(SchedIpvsRules, TwosTakesTheLessLoadedOfTwoWeightedDraws) {
+    // Two equal reals, the first far busier: it is chosen only when both draws are it, 1/4.
+    Lb s = make_service(Sched::twos, {1, 1});
+    std::vector<DestCounters> load(2);
+    load[0].active = 100;
+    SchedCursor cur;
+    int first = 0;
+    const int n = 100000;
+    for (int i = 0; i < n; i++) first += sched_pick(s.svc, s.dests, cur, load.data(), 0, 0) == 0;
+    EXPECT_NEAR(static_cast<double>(first) / n, 0.25, 0.01);
+    // Equal loads: the first draw wins ties, so shares follow the weights (3:1).
+    Lb w = make_service(Sched::twos, {3, 1, 0});
+    std::vector<DestCounters> idle(3);
+    int heavy = 0;
+    for (int i = 0; i < n; i++) {
+        uint16_t id = sched_pick(w.svc, w.dests, cur, idle.data(), 0, 0);
+        ASSERT_NE(id, 2) << "weight 0";
+        heavy += id == 0;
+    }
+    EXPECT_NEAR(static_cast<double>(heavy) / n, 0.75, 0.01);
 }
 
 }  // namespace

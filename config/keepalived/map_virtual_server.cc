@@ -6,8 +6,8 @@
 namespace dplb::config::keepalived {
 namespace {
 
-const std::vector<std::string> kOurSchedulers = {"rr", "wrr", "lc", "wlc", "sh", "mh"};
-const std::vector<std::string> kOtherSchedulers = {"lblc", "lblcr", "dh", "sed", "nq", "fo", "ovf", "twos"};
+const std::vector<std::string> kOurSchedulers = {"rr", "wrr", "lc", "wlc", "sh", "mh", "sed", "nq", "fo", "ovf", "dh", "twos"};
+const std::vector<std::string> kOtherSchedulers = {"lblc", "lblcr"};
 
 }  // namespace
 
@@ -113,8 +113,8 @@ void Mapper::virtual_server(const Stmt& s) {
             } else if (std::find(kOtherSchedulers.begin(), kOtherSchedulers.end(), algo) !=
                        kOtherSchedulers.end()) {
                 msgs_.warn(b.line(), kw + " " + w->text +
-                                         ": converted as wlc (dplb schedules with rr, wrr, lc, "
-                                         "wlc, sh and mh)");
+                                         ": converted as wlc (dplb has every IPVS "
+                                         "scheduler but lblc and lblcr)");
                 svc.scheduler = "wlc";
             } else {
                 msgs_.error(w->line, w->col,
