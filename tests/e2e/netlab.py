@@ -195,3 +195,236 @@ class Wire:
             self.sniffer.stop()
         except Exception:
             pass
+
+
+def wait_for(pred, limit, step=0.05):
+    """Polls pred() until it returns something true or `limit` seconds pass; returns its last value."""
+    end = time.monotonic() + limit
+    while True:
+        v = pred()
+        if v or time.monotonic() >= end:
+            return v
+        time.sleep(step)
+
+
+def metric_value(text, name, **labels):
+    """One sample of a Prometheus text exposition: the value of `name` whose labels include `labels`
+    (the sum when several samples match), None when none does."""
+    total = None
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        head, _, value = line.rpartition(" ")
+        if all('%s="%s"' % kv in head for kv in labels.items()):
+            total = (total or 0.0) + float(value)
+    return total
+
+
+class Site:
+    """A site of several network namespaces of the test's own: `host` makes a namespace, `segment` a
+    bridge (in the site's switch namespace), `attach` gives a host a veth on a segment and `link` joins
+    two hosts with a veth pair of their own (a router's link). Offloads are off on every veth (dplbd on
+    net_af_packet would forward partial checksums). Processes started by `spawn` are stopped by their
+    PID, and every namespace removed, by `close`. Exits 77 where a namespace cannot be made at all."""
+
+    ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+    def __init__(self, build_dir, tag):
+        self.build = os.path.abspath(build_dir)
+        self.prefix = "dplb%s%d-" % (tag, os.getpid())
+        self.namespaces, self.procs, self.lb = [], [], None
+        self._veths = 0
+        if os.geteuid() != 0 or shutil.which("ip") is None:
+            print("SKIP: needs root and iproute2 to create network namespaces", flush=True)
+            sys.exit(SKIP)
+        if subprocess.run(["ip", "netns", "add", self.ns("sw")], capture_output=True).returncode != 0:
+            print("SKIP: this machine cannot create network namespaces", flush=True)
+            sys.exit(SKIP)
+        self.namespaces.append(self.ns("sw"))
+        self.dir = tempfile.mkdtemp(prefix="dplb-%s-" % tag)
+        self.dplbd = os.path.join(self.build, "controlplane/dplbd")
+        self.dplbctl = os.path.join(self.build, "controlplane/dplbctl")
+        for f in (self.dplbd, self.dplbctl):
+            if not os.access(f, os.X_OK):
+                die("no executable " + f)
+
+    # --- namespaces and links ---------------------------------------------------------------------
+
+    def ns(self, host):
+        return self.prefix + host
+
+    def in_ns(self, host, *args, check_rc=True):
+        return sh("ip", "netns", "exec", self.ns(host), *args, check_rc=check_rc, timeout=30)
+
+    def host(self, name, forwarding=False):
+        sh("ip", "netns", "add", self.ns(name))
+        self.namespaces.append(self.ns(name))
+        self.in_ns(name, "ip", "link", "set", "lo", "up")
+        if forwarding:
+            self.in_ns(name, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
+
+    def segment(self, name):
+        sh("ip", "-n", self.ns("sw"), "link", "add", name, "type", "bridge")
+        sh("ip", "-n", self.ns("sw"), "link", "set", name, "up")
+
+    def _veth_end(self, host, ifname, mac, addrs, mtu):
+        if mac:
+            self.in_ns(host, "ip", "link", "set", ifname, "address", mac)
+        if mtu:
+            self.in_ns(host, "ip", "link", "set", ifname, "mtu", str(mtu))
+        for a in addrs:  # "10.0.0.1/24" or "2001:db8::1/64" (no duplicate address detection)
+            self.in_ns(host, "ip", "addr", "add", a, "dev", ifname, *(["nodad"] if ":" in a else []))
+        self.in_ns(host, "ethtool", "-K", ifname, "tx", "off", "tso", "off", "gso", "off")
+        self.in_ns(host, "ip", "link", "set", ifname, "up")
+
+    def attach(self, host, segment, ifname="eth0", mac=None, addrs=(), mtu=None):
+        """A veth from `host` (as `ifname`) to the bridge `segment`."""
+        self._veths += 1
+        port = "p%d" % self._veths
+        sh("ip", "link", "add", ifname, "netns", self.ns(host), "type", "veth", "peer", "name", port,
+           "netns", self.ns("sw"))
+        self._veth_end("sw", port, None, (), mtu)
+        sh("ip", "-n", self.ns("sw"), "link", "set", port, "master", segment)
+        self._veth_end(host, ifname, mac, addrs, mtu)
+
+    def link(self, a, a_if, b, b_if, mtu=None, a_addrs=(), b_addrs=()):
+        """A veth pair between two hosts, both ends with MTU `mtu`."""
+        sh("ip", "link", "add", a_if, "netns", self.ns(a), "type", "veth", "peer", "name", b_if, "netns", self.ns(b))
+        self._veth_end(a, a_if, None, a_addrs, mtu)
+        self._veth_end(b, b_if, None, b_addrs, mtu)
+
+    def real_server(self, host, *vips):
+        """Direct Routing as scripts/realserver-setup.sh sets up a real host: VIPs on lo, arp_ignore=1,
+        arp_announce=2."""
+        self.in_ns(host, os.path.join(self.ROOT, "scripts/realserver-setup.sh"), "add", *vips)
+
+    # --- processes --------------------------------------------------------------------------------
+
+    def spawn(self, label, host, args, **kw):
+        """Starts args in `host`'s namespace (`ip netns exec` execs it: the Popen's pid is the
+        program's), output to LABEL.log unless stdout is given."""
+        log = open(self.path(label + ".log"), "w")
+        try:
+            p = subprocess.Popen(["ip", "netns", "exec", self.ns(host)] + list(args), stderr=log,
+                                 **({"stdout": log} if "stdout" not in kw else {}), **kw)
+        finally:
+            log.close()
+        self.procs.append((label, p))
+        return p
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def log_text(self, label):
+        try:
+            with open(self.path(label + ".log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    @staticmethod
+    def stop(p, sig=signal.SIGTERM, limit=10):
+        """Signals one of our processes by its PID; returns its exit status (KILL after `limit` s)."""
+        if p.poll() is None:
+            try:
+                p.send_signal(sig)
+                p.wait(timeout=limit)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        return p.returncode
+
+    def nginx(self, host, server_conf):
+        """nginx in `host`, in the foreground (stopped by its PID), with `server_conf` as its server
+        block's body."""
+        d = self.path("nginx-" + host)
+        os.makedirs(os.path.join(d, "tmp"))
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("daemon off;\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log;\n"
+                    "events { worker_connections 1024; }\n"
+                    "http {\n  access_log off;\n"
+                    "  client_body_temp_path %s/tmp; proxy_temp_path %s/tmp; fastcgi_temp_path %s/tmp;\n"
+                    "  uwsgi_temp_path %s/tmp; scgi_temp_path %s/tmp;\n"
+                    "  server {\n%s\n  }\n}\n" % ((d,) * 7 + (server_conf,)))
+        return self.spawn("nginx-" + host, host, ["nginx", "-e", os.path.join(d, "error.log"), "-c", conf, "-p", d])
+
+    # --- dplbd ------------------------------------------------------------------------------------
+
+    def start_dplbd(self, host, config_text, iface="eth0"):
+        """dplbd on net_af_packet over `iface` in `host`; config_text's "{socket}" becomes its control
+        socket. Returns once `dplbctl status` answers."""
+        self.lb_host = host
+        self.sock = self.path("dplb.sock")
+        self.config = self.path("lb.yaml")
+        with open(self.config, "w") as f:
+            f.write(config_text.replace("{socket}", self.sock))
+        self.lb = self.spawn("dplbd", host, [
+            self.dplbd, "-l", "0,1", "--no-huge", "--no-pci", "-m", "256", "--file-prefix", self.ns(host),
+            "--log-level", "lib.eal:error", "--vdev", "net_af_packet0,iface=" + iface, "--",
+            "--config", self.config, "--idle-sleep-us", "100"])
+        if not wait_for(lambda: self.lb.poll() is not None or
+                        (os.path.exists(self.sock) and self.ctl("status").returncode == 0), 15, 0.1):
+            die("dplbd did not open its control socket:\n" + self.log_text("dplbd"))
+        if self.lb.poll() is not None:
+            die("dplbd exited at start:\n" + self.log_text("dplbd"))
+
+    def ctl(self, *args, timeout=10):
+        return subprocess.run([self.dplbctl, "-s", self.sock] + list(args), capture_output=True, text=True,
+                              timeout=timeout)
+
+    def ctl_json(self, *args):
+        r = self.ctl(*args, "--json")
+        if r.returncode != 0:
+            die("dplbctl %s: %s%s" % (" ".join(args), r.stdout, r.stderr))
+        return json.loads(r.stdout)
+
+    def scrape(self, listen):
+        """dplbd's /metrics, fetched from inside its namespace."""
+        r = self.in_ns(self.lb_host, "curl", "-s", "--max-time", "5", "http://%s/metrics" % listen, check_rc=False)
+        if r.returncode != 0:
+            die("curl http://%s/metrics in %s: exit %d %s" % (listen, self.lb_host, r.returncode, r.stderr))
+        return r.stdout
+
+    def rss_kib(self):
+        """dplbd's VmRSS."""
+        with open("/proc/%d/status" % self.lb.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        die("no VmRSS for dplbd")
+
+    def close(self):
+        for label, p in reversed(self.procs):
+            try:
+                self.stop(p, signal.SIGTERM, 5)
+            except Exception as e:  # cleanup goes on whatever one step says
+                print("cleanup %s: %s" % (label, e))
+        for ns in reversed(self.namespaces):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.lb is not None:
+            shutil.rmtree("/var/run/dpdk/" + self.ns(self.lb_host), ignore_errors=True)  # EAL's run files
+
+
+def run_site(tag, body):
+    """Runs body(site) on a fresh Site: the build directory is argv[1], body may read argv[2:]. Prints
+    dplbd's log when a check fails, checks that dplbd exits 0 on SIGTERM, prints the closing line, and
+    removes everything the test made, also when meson's timeout stops it (SIGTERM)."""
+    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+
+    def stopped(sig, _frame):
+        die("stopped by signal %d" % sig)
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGINT, stopped)
+    site = Site(build, tag)
+    try:
+        body(site)
+        check(site.lb is not None and site.stop(site.lb) == 0, "dplbd exits 0 on SIGTERM")
+        print("1 passed, 0 failed", flush=True)
+    except SystemExit:
+        if site.lb is not None:
+            print("--- dplbd log (last 40 lines) ---\n" + "\n".join(site.log_text("dplbd").splitlines()[-40:]))
+        raise
+    finally:
+        site.close()
