@@ -213,7 +213,12 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
         return drop(Drop::no_dest);  // cannot happen within one burst (one snapshot); never guess
     }
     added_in_burst_ = true;
-    uint16_t dest = choose_dest(svc, table, p, fh, now_ms);
+    // Under pressure the entry may be evicted before the handshake completes, and the flow's later
+    // packets then go by Maglev: its first real is Maglev's choice too (persistence aside: its template
+    // decides), so evicted or not, the connection stays on one real.
+    uint16_t dest = svc.persistence_ms == 0 && table.full_recently(now_ms, kFullWindowMs)
+                        ? mh_lookup(svc, fh)
+                        : choose_dest(svc, table, p, fh, now_ms);
     if (dest == kNoDest) {
         table.remove(pos);
         return drop(Drop::no_dest);

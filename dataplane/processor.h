@@ -98,6 +98,8 @@ public:
     // 1 s, then 3 s on Linux) arrives just after the flood's entries began to expire. A connection that
     // started without an entry and goes on past the window is dropped as tcp_no_conn again (it never
     // gets an entry: only a SYN opens one).
+    // New connections of services without persistence are scheduled by Maglev in that window too: an
+    // entry evicted before its handshake completes (see kEvictScanSlots) leaves the flow on the same real.
     static constexpr uint32_t kFullWindowMs = 10000;
     // When add() fails, entries that never completed a handshake go first (IPVS's drop_entry idea):
     // up to kEvictScanSlots slots are looked at (ConnTable::find_victim), the SYN_RECV (or expired)
@@ -105,8 +107,8 @@ public:
     // once more. Live ESTABLISHED and later states, UDP entries and persistence templates are never
     // evicted. The scan is 16 slots: two cache lines of entries, a bounded cost per failed add. The
     // client's own entry, made this way, is reached again only after a whole table's worth of flood
-    // SYNs (oldest first); if its ACK comes later still, the rest of that flow goes by Maglev, which
-    // for a service that is not mh may be another real.
+    // SYNs (oldest first); if its ACK comes later still, the rest of that flow goes by Maglev, to the
+    // real Maglev gave its SYN (kFullWindowMs).
     static constexpr uint32_t kEvictScanSlots = 16;
 
     // Called by the control thread; the worker serves it from expire(). One at a time.

@@ -402,24 +402,30 @@ TEST_F(Golden_, SynFloodTheNewClientEvictsAHalfOpenEntry) {
     Bytes ack = tcp(kToLb, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck);
     Bytes data = tcp(kToLb, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck | 0x08, 300);
     Bytes fin = tcp(kToLb, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpFin | kTcpAck);
-    auto first = fwd(0, 0, syn.size(), true);
+    // The table is under pressure: new connections are scheduled by Maglev whatever the scheduler
+    // (svc0 is rr), so an eviction before the ACK would leave the flow on the same real. Maglev's
+    // choice for this client over rs1/rs2 is rs2 (dest1), pinned here.
+    ASSERT_EQ(mh_lookup(snap_.services[0], flow_hash4(ip("198.51.100.7").v4_be(), ip("10.0.0.100").v4_be(), 5555, 80,
+                                                      kProtoTcp)),
+              1);
+    auto first = fwd(0, 1, syn.size(), true);
     first["evicted"] = 1;
     first[od + "inactive"] = -1;
     first[od + "refs"] = -1;
-    auto est = fwd(0, 0, ack.size(), false);
-    est["dest0.active"] = 1;
-    est["dest0.inactive"] = -1;
-    auto fin_delta = fwd(0, 0, fin.size(), false);
-    fin_delta["dest0.active"] = -1;
-    fin_delta["dest0.inactive"] = 1;
+    auto est = fwd(0, 1, ack.size(), false);
+    est["dest1.active"] = 1;
+    est["dest1.inactive"] = -1;
+    auto fin_delta = fwd(0, 1, fin.size(), false);
+    fin_delta["dest1.active"] = -1;
+    fin_delta["dest1.inactive"] = 1;
     run({
-        {"SYN into a table full of half-open entries -> evicts the oldest, entry, rr: rs1", syn, Verdict::tx,
-         hop(tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpSyn)), first, 2000},
-        {"its ACK -> ESTABLISHED, rs1", ack, Verdict::tx, hop(tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck)),
+        {"SYN into a table full of half-open entries -> evicts the oldest, entry, by Maglev: rs2", syn, Verdict::tx,
+         hop(tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpSyn)), first, 2000},
+        {"its ACK -> ESTABLISHED, rs2", ack, Verdict::tx, hop(tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck)),
          est, 2001},
-        {"its data -> rs1", data, Verdict::tx,
-         hop(tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck | 0x08, 300)), fwd(0, 0, data.size(), false), 2002},
-        {"its FIN -> rs1", fin, Verdict::tx, hop(tcp(kToRs1, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpFin | kTcpAck)),
+        {"its data -> rs2", data, Verdict::tx,
+         hop(tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpAck | 0x08, 300)), fwd(0, 1, data.size(), false), 2002},
+        {"its FIN -> rs2", fin, Verdict::tx, hop(tcp(kToRs2, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpFin | kTcpAck)),
          fin_delta, 2003},
     });
 }
