@@ -17,9 +17,9 @@ non-SYN miss follows Maglev while the table is (or was within 10 s) full (datapl
 
 Checks: every client request answers 200 from a real of its service, and at least half of them started
 while the flood was on. The slow handshakes' ACKs, sent after a whole table's worth of flood SYNs had
-evicted their entries, were forwarded by Maglev and none dropped as tcp_no_conn: on mh each completes on
-the real that answered its SYN; on rr each reaches a real, which is that real (and completes) or the
-other (which resets it: the known cost of rr under a flood, counted and shown). dplbd counted the flood
+evicted their entries, were forwarded by Maglev and none dropped as tcp_no_conn, and each completes on
+the real that answered its SYN, on mh and on rr alike (under pressure new connections are scheduled by
+Maglev whatever the scheduler, so the ACK's Maglev choice is the SYN's real). dplbd counted the flood
 into its table (every SYN past its size evicted a half-open entry or found none) and its books balance
 (entries made - evicted - expired = entries held <= the table's size); the reals received what dplbd
 forwarded; dplbd's RSS grew by less than RSS_BOUND_KIB between the end of part 1 and the end; dplbd
@@ -371,15 +371,11 @@ def body(site):
     print("slow handshakes (ACK %.1f s after the SYN-ACK, %.1f s before the flood ended): mh %s; rr %s"
           % (SLOW_DELAY, t_flood_end - slow["t_ack"], show(mh), show(rr)), flush=True)
     check(slow["t_ack"] < t_flood_end, "the slow handshakes' ACKs went out while the flood was on")
-    check(all(f["synack"] in REAL_OF_MAC and f["answer"] == [f["synack"], "200 " + REAL_OF_MAC[f["synack"]]]
-              for f in mh),
-          "mh: all %d slow handshakes completed on the real that answered their SYN (Maglev)" % len(mh))
-    check(all(f["synack"] in REAL_OF_MAC and f["answer"] and f["answer"][0] in REAL_OF_MAC and
-              (f["answer"][1] == "rst" or f["answer"] == [f["synack"], "200 " + REAL_OF_MAC[f["synack"]]])
-              for f in rr),
-          "rr: each of the %d slow handshakes' ACKs reached a real (by Maglev, the table being full): %d completed, "
-          "%d reset by the other real" % (len(rr), sum(1 for f in rr if f["answer"] and f["answer"][1] != "rst"),
-                                          sum(1 for f in rr if f["answer"] and f["answer"][1] == "rst")))
+    for name, fs in (("mh", mh), ("rr", rr)):
+        check(all(f["synack"] in REAL_OF_MAC and f["answer"] == [f["synack"], "200 " + REAL_OF_MAC[f["synack"]]]
+                  for f in fs),
+              "%s: all %d slow handshakes completed on the real that answered their SYN (Maglev): %d reset"
+              % (name, len(fs), sum(1 for f in fs if f["answer"] and f["answer"][1] == "rst")))
     check(d["forwarded_stateless"] >= len(flows) and d["tcp_no_conn"] == 0,
           "non-SYN misses followed Maglev while the table was full: %d forwarded without an entry, none dropped "
           "as tcp_no_conn" % d["forwarded_stateless"])
