@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "text.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -62,8 +64,18 @@ bool has_control_char(const std::string& s) {
     });
 }
 
+namespace {
+
+// Each message one line of visible text, whatever bytes of the file it quotes.
+std::vector<std::string> printable_lines(std::vector<std::string> errs) {
+    for (std::string& e : errs) e = printable(e);
+    return errs;
+}
+
+}  // namespace
+
 ConfigError::ConfigError(std::vector<std::string> errs)
-    : std::runtime_error(join_lines(errs)), errors(std::move(errs)) {}
+    : std::runtime_error(join_lines(printable_lines(errs))), errors(printable_lines(std::move(errs))) {}
 
 ExceptionPath default_exception_path(const std::string& device) {
     // These PMDs sit on a kernel interface already (af_packet, af_xdp) or have no kernel side at all

@@ -12,6 +12,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   # tests, lab and benchmarks
   python3-scapy tcpdump ethtool iproute2 iputils-ping curl procps nginx-light keepalived valgrind gnuplot-nox
+  # fuzzing (tests/fuzz): clang, libFuzzer and the sanitizer runtimes (a Recommends of clang only)
+  clang libclang-rt-dev
 )
 
 as_root() {

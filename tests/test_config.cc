@@ -306,6 +306,26 @@ TEST(ConfigLoad, ExceptionPathAuto) {
     EXPECT_TRUE(c.ports[3].exception_path_auto);
 }
 
+// Error messages quote what the file holds (keys, the YAML parser's own messages): control bytes in
+// them come out as \xNN, so an error line cannot drive the operator's terminal or end at a NUL.
+TEST(ConfigErrors, ControlBytesFromTheFileAreEscaped) {
+    std::string key = "ports:\n  - name: lan0\n    devic\x1b[2Je: net_pcap0\nservices: []\n";
+    std::string escape = "services: [\"a\\\x1b\"]\n";  // a backslash before ESC: YAML's unknown escape
+    std::string nul = std::string("services: [\"a\\") + '\0' + "\"]\n";
+    for (const std::string& text : {key, escape, nul}) {
+        auto errs = errors_of(text);
+        ASSERT_FALSE(errs.empty()) << text;
+        for (const std::string& e : errs) {
+            EXPECT_EQ(std::count_if(e.begin(), e.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }), 0)
+                << e;
+        }
+    }
+    auto errs = errors_of(key);
+    EXPECT_TRUE(std::any_of(errs.begin(), errs.end(),
+                            [](const std::string& e) { return e.find("devic\\x1b[2Je: unknown key") != std::string::npos; }))
+        << errs.back();
+}
+
 TEST(ConfigLoad, ControlAndMetrics) {
     auto with = [](const std::string& extra) {
         return load_config_string(one_service("    port: 80\n    protocol: tcp\n" + std::string(kOneReal)) + extra,

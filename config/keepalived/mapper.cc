@@ -209,7 +209,9 @@ void Mapper::collect_ports() {
         std::vector<std::pair<std::string, int>> uses{{vi.interface, vi.interface_line}};
         uses.insert(uses.end(), vi.track.begin(), vi.track.end());
         for (const auto& [iface, line] : uses) {
-            auto it = std::find_if(ports.begin(), ports.end(), [&](const auto& p) { return p.first == iface; });
+            // A structured binding is captured by name only from C++20 on (GCC accepts it earlier).
+            auto it = std::find_if(ports.begin(), ports.end(),
+                                   [&iface = iface](const auto& p) { return p.first == iface; });
             if (it == ports.end())
                 ports.push_back({iface, line});
             else if (line < it->second)
