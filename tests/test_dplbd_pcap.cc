@@ -2,10 +2,6 @@
 // another; every output frame is checked against its input, and the counters dplbd reports at exit
 // against what was sent.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -15,10 +11,10 @@
 #include <sstream>
 #include <thread>
 
+#include "dplbd_runner.h"
 #include "frame_builder.h"
 #include "frame_diff.h"
 #include "parse.h"
-#include "pcap_file.h"
 
 #ifndef DPLBD_PATH
 #define DPLBD_PATH "dplbd"
@@ -52,28 +48,6 @@ services:
         mac: "02:00:00:00:00:12"
 )";
 
-std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
-uint64_t json_number(const std::string& json, const std::string& key, size_t from = 0) {
-    size_t p = json.find("\"" + key + "\":", from);
-    if (p == std::string::npos) return UINT64_MAX;
-    return std::strtoull(json.c_str() + p + key.size() + 3, nullptr, 10);
-}
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/dplbd-test-XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-};
-
 TEST(Dplbd, ForwardsTcpFlowsOnAPcapPortWithTheRightMacsAndCounters) {
     TempDir dir;
     const L2 in{kPortMac, kClient};
@@ -96,43 +70,20 @@ TEST(Dplbd, ForwardsTcpFlowsOnAPcapPortWithTheRightMacsAndCounters) {
     frames.push_back(arp(L2{mac("ff:ff:ff:ff:ff:ff"), kClient}, 1, kClient, "10.10.0.1", MacAddr{}, "10.10.0.100"));
     const size_t arp_index = frames.size() - 1;
 
-    ASSERT_TRUE(write_pcap(dir.path + "/in.pcap", frames));
-    std::ofstream(dir.path + "/lb.yaml") << kConfig << "control:\n  socket: " << dir.path << "/dplb.sock\n";
-    std::string out_pcap = dir.path + "/out.pcap";
-    std::string vdev = "net_pcap0,rx_pcap=" + dir.path + "/in.pcap,tx_pcap=" + out_pcap;
-    std::string cfg = dir.path + "/lb.yaml", stats = dir.path + "/stats.json", log = dir.path + "/dplbd.log";
-
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(DPLBD_PATH, "dplbd", "-l", "0,1", "--no-huge", "--no-pci", "--no-shconf", "-m", "256",
-              "--no-telemetry", "--log-level", "lib.eal:error", "--vdev", vdev.c_str(), "--", "--config", cfg.c_str(),
-              "--stats-json", stats.c_str(), static_cast<char*>(nullptr));
-        _exit(127);
-    }
+    DplbdRunner dplbd(dir.path);
+    ASSERT_TRUE(dplbd.start(frames, kConfig));
     const size_t want_out = expect.size() + 1;  // + the ARP reply
     std::vector<Bytes> out;
-    for (int i = 0; i < 200 && out.size() < want_out; i++) {  // at most 20 s
+    for (int i = 0; i < 200 && out.size() < want_out && dplbd.running(); i++) {  // at most 20 s
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        out = read_pcap(out_pcap);
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            pid = -1;
-            break;
-        }
+        out = dplbd.output();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // anything extra would show up now
-    int status = -1;
-    if (pid > 0) {
-        kill(pid, SIGTERM);
-        waitpid(pid, &status, 0);
-    }
-    std::string logtext = slurp(log);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "dplbd did not exit cleanly:\n" << logtext;
-    out = read_pcap(out_pcap);
+    ASSERT_TRUE(dplbd.running()) << "dplbd exited before SIGTERM (" << dplbd.describe_exit() << "):\n" << dplbd.log();
+    ASSERT_TRUE(dplbd.stop()) << "dplbd did not exit within 30 s of SIGTERM:\n" << dplbd.log();
+    std::string logtext = dplbd.log();
+    ASSERT_TRUE(dplbd.exited_cleanly()) << "dplbd did not exit cleanly (" << dplbd.describe_exit() << "):\n" << logtext;
+    out = dplbd.output();
     ASSERT_EQ(out.size(), want_out) << logtext;
     EXPECT_NE(logtext.find("MAC " + kPortMac.str()), std::string::npos) << logtext;
 
@@ -152,7 +103,7 @@ TEST(Dplbd, ForwardsTcpFlowsOnAPcapPortWithTheRightMacsAndCounters) {
     }
 
     // Counters: 3 connections (2 to rs1 and 1 to rs2 under rr), all in FIN_WAIT: InActConn 2 / 1.
-    std::string json = slurp(stats);
+    std::string json = dplbd.stats_json();
     uint64_t fwd_bytes = 0;
     for (auto& e : expect) fwd_bytes += frames[e.first].size();
     EXPECT_EQ(json_number(json, "rx_packets"), frames.size()) << json;
