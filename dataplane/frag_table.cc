@@ -25,7 +25,9 @@ void FragTable::key_of(const Parsed& p, FragEntry& k) {
         std::memcpy(k.dst, p.dst6, 16);
     }
     k.id = p.frag_id;
-    k.proto = p.proto;
+    // IPv6 fragments are one datagram's by (source, destination, id) alone (RFC 8200 §4.5), and a later
+    // fragment's header may name an extension header where the first's leads to TCP/UDP.
+    k.proto = p.family == 4 ? p.proto : 0;
     k.family = p.family;
 }
 

@@ -1,7 +1,7 @@
 // Where the later fragments of an IP datagram go: the real its first fragment went to. Only the first
 // fragment carries the ports a connection is looked up by, so when it is forwarded the worker records
-// (source, destination, protocol, identification) -> real here, and a later fragment (no ports) finds
-// its real by the same four fields. One table per worker, fixed size, no allocation after init: a
+// (source, destination, protocol, identification) -> real here (IPv6: without the protocol, see
+// key_of), and a later fragment (no ports) finds its real by the same fields. One table per worker, fixed size, no allocation after init: a
 // set-associative array whose entries live kTimeoutMs after the first fragment was seen. A full set
 // gives up the entry that expires soonest; a later fragment that finds nothing (its first fragment
 // was never seen, came after it, expired, or was pushed out) is dropped and counted.

@@ -163,7 +163,8 @@ Parsed parse_ipv6(Parsed p, const Span& s, uint32_t off) {
             seen_fragment_header = true;
             cur += 8;
             if (offset_m & 0xfff8) {  // a later fragment: what follows is the datagram's middle
-                if (next != kProtoTcp && next != kProtoUdp) return p;  // Kind::other
+                // Its header names the first header of the fragmentable part, which may be an
+                // extension header (destination options) before TCP/UDP: any protocol here.
                 p.proto = next;
                 p.frag = kFragLater;
                 p.kind = Kind::fragment;

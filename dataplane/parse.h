@@ -15,8 +15,9 @@ enum class Kind : uint8_t {
     arp_request,  // ARP who-has (Ethernet/IPv4); arp_target is the address asked for
     nd_solicit,   // IPv6 neighbour solicitation (RFC 4861 §4.3) with hop limit 255; nd_target is asked for
     l4,           // IPv4/IPv6 TCP or UDP, headers complete; the flow fields are set (a first fragment too)
-    fragment,     // a later fragment (offset > 0) of a TCP/UDP datagram: ports unknown; addresses,
-                  // proto and frag_id set
+    fragment,     // a later fragment (offset > 0): ports unknown; addresses, proto and frag_id set.
+                  // IPv4: of TCP/UDP only. IPv6: any, proto being what its fragment header names
+                  // (the fragmentable part may start with destination options, RFC 8200 §4.5)
     // An ICMP error (IPv4 type 3 or 11, ICMPv6 type 1, 2 or 3) about a TCP/UDP packet that the address
     // it came to sent: the flow fields are those of the connection it is about, as the client sent
     // it (src = the inner destination, dst = the outer destination = the inner source, sport = inner

@@ -258,16 +258,20 @@ Verdict Processor::icmp_error(Frame& f, const Parsed& p, uint32_t now_ms, const 
     if (pos >= 0) {
         const ConnEntry& e = table.at(pos);
         if (!time_reached(now_ms, e.expire_ms) && entry_matches(e, *svc) && !cut_nodest(e)) {
-            counters_->icmp_forwarded++;
-            return forward(f, p, svc->id, e.dest, port_mac);
+            Verdict v = forward(f, p, svc->id, e.dest, port_mac);
+            if (v == Verdict::tx) counters_->icmp_forwarded++;
+            return v;
         }
     }
     if (svc->sched != Sched::mh && !table.full_recently(now_ms, kFullWindowMs)) return to_kernel();
     uint16_t dest = mh_lookup(*svc, flow_hash(p));
     if (dest == kNoDest) return to_kernel();
-    counters_->icmp_forwarded++;
-    counters_->stateless++;
-    return forward(f, p, svc->id, dest, port_mac);
+    Verdict v = forward(f, p, svc->id, dest, port_mac);
+    if (v == Verdict::tx) {
+        counters_->icmp_forwarded++;
+        counters_->stateless++;
+    }
+    return v;
 }
 
 Verdict Processor::hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry& e, uint32_t now_ms,
@@ -292,8 +296,9 @@ Verdict Processor::forward_stateless(Frame& f, const Parsed& p, const Service& s
                                      const MacAddr& port_mac) {
     uint16_t dest = mh_lookup(svc, fh);
     if (dest == kNoDest) return drop(Drop::no_dest);
-    counters_->stateless++;
-    return forward(f, p, svc.id, dest, port_mac);
+    Verdict v = forward(f, p, svc.id, dest, port_mac);
+    if (v == Verdict::tx) counters_->stateless++;  // a part of forwarded: not a frame dropped as no_dest_mac
+    return v;
 }
 
 // Direct Routing: the real's MAC as destination, the port's as source, and one hop off the TTL or
@@ -323,11 +328,15 @@ Verdict Processor::forward(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t 
 // fragment that comes after it, or never, cannot be waited for without holding the frame.
 Verdict Processor::later_fragment(Frame& f, const Parsed& p, const MacAddr& port_mac) {
     const FragEntry* e = frags_.find(p, now_ms_);
+    // An IPv6 fragment of no TCP/UDP datagram we forwarded (ICMPv6, say) is the kernel's, as its
+    // whole packet would be.
+    if (!e && p.proto != kProtoTcp && p.proto != kProtoUdp) return to_kernel();
     if (!e || e->dest >= snap_->dests.size()) return drop(Drop::fragment);
     const Dest& d = snap_->dests[e->dest];
     if (!d.in_use || d.gen != e->gen || d.svc != e->svc) return drop(Drop::fragment);
-    counters_->fragments++;
-    return forward(f, p, e->svc, e->dest, port_mac);
+    Verdict v = forward(f, p, e->svc, e->dest, port_mac);
+    if (v == Verdict::tx) counters_->fragments++;
+    return v;
 }
 
 uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t fh, uint32_t now_ms) {

@@ -1905,13 +1905,11 @@ std::vector<MacAddr> reals_of(const std::vector<Bytes>& frames, const std::vecto
     return to;
 }
 
-// KNOWN BUG, disabled until dataplane/parse.cc handles it. A datagram whose fragmentable part starts
-// with a destination options header (RFC 8200 §4.5: then every fragment's fragment header names 60,
-// not the transport protocol): its first fragment walks the options to the TCP header and goes to a
-// real, but parse_ipv6 makes a later fragment whose fragment header names anything but TCP or UDP
-// Kind::other, so it goes to the kernel and the real never gets the whole datagram. (The fragment
-// table's key also holds the transport protocol, which a later fragment cannot see here.)
-TEST(DplbdHostile, DISABLED_LaterFragmentsFollowAFirstWithOptionsAfterTheFragmentHeader) {
+// A datagram whose fragmentable part starts with a destination options header (RFC 8200 §4.5: then
+// every fragment's fragment header names 60, not the transport protocol): its first fragment walks
+// the options to the TCP header and goes to a real, and the later fragments must follow it there
+// (they once went to the kernel, and the fragment table's key held a protocol they cannot show).
+TEST(DplbdHostile, LaterFragmentsFollowAFirstWithOptionsAfterTheFragmentHeader) {
     const std::vector<ServiceDef> svcs = {services()[kTcp6]};
     std::vector<Bytes> frames;
     for (uint16_t sp : {31001, 31002}) {
@@ -1932,14 +1930,12 @@ TEST(DplbdHostile, DISABLED_LaterFragmentsFollowAFirstWithOptionsAfterTheFragmen
     }
 }
 
-// KNOWN BUG, disabled until dataplane/processor.cc counts these after forward() succeeds.
 // forwarded_stateless, icmp_error_forwarded and fragment_forwarded are parts of `forwarded`
-// (dataplane/counters.h: "of those"), but Processor::forward_stateless, icmp_error and later_fragment
-// count them before calling forward(), which drops a frame whose real has no MAC yet (no_dest_mac):
-// such a frame is counted as forwarded statelessly (or as a forwarded ICMP error, or fragment) though
-// it never left. Here an mh service has one real without a MAC (its neighbour is never resolved):
-// ACKs without an entry and ICMP errors about flows nobody has, spread over both reals by Maglev.
-TEST(DplbdHostile, DISABLED_SubCountsOfForwardedCountOnlyForwardedFrames) {
+// (dataplane/counters.h: "of those"): a frame forward() drops because its real has no MAC yet
+// (no_dest_mac) must not be counted in them (it once was). Here an mh service has one real without a
+// MAC (its neighbour is never resolved): ACKs without an entry and ICMP errors about flows nobody
+// has, spread over both reals by Maglev.
+TEST(DplbdHostile, SubCountsOfForwardedCountOnlyForwardedFrames) {
     const std::vector<ServiceDef> svcs = {
         {"10.10.0.102", 80, kProtoTcp, "mh", {{"198.18.0.17", "02:00:00:00:00:17"}, {"198.18.0.18", nullptr}}}};
     std::vector<Bytes> frames;
