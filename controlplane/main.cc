@@ -139,15 +139,15 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
         std::fprintf(stderr, "dplbd: %s\n", e.what());
         return 1;
     }
-    dplb::HealthManager health(io, director, [&metrics](const std::string& vip, const std::string& real, double s) {
-        if (metrics) metrics->observe_health_check(vip, real, s);
+    dplb::HealthManager health(io, director, [&metrics](const auto&... check) {
+        if (metrics) metrics->observe_health_check(check...);
     });
     dplb::NeighbourResolver neighbours(io, director);
     std::vector<uint16_t> port_ids;
     for (const auto& p : ports) port_ids.push_back(p.port_id);
     dplb::VrrpManager vrrp(io, director, kernel_ifnames(cfg, ports, taps), port_ids,
-                           [&metrics](const std::string& name, int state) {
-                               if (metrics) metrics->set_vrrp_state(name, state);
+                           [&metrics](const auto&... change) {
+                               if (metrics) metrics->set_vrrp_state(change...);
                            });
     director.set_after_reload([&health, &neighbours, &vrrp] {
         health.sync();
