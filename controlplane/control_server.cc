@@ -1,4 +1,5 @@
 #include "control_server.h"
+#include "log.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -281,12 +282,11 @@ void ControlServer::accept() {
         // connection stays readable, so wait rather than spin; it is accepted when this passes.
         auto now = std::chrono::steady_clock::now();
         if (last_error_log_ == std::chrono::steady_clock::time_point{} || now - last_error_log_ >= kErrorLogInterval) {
-            std::fprintf(stderr, "dplbd: control socket %s: accept: %s; %zu session(s) open; retrying every %lld ms%s\n",
+            log(LogLevel::warning, "dplbd: control socket %s: accept: %s; %zu session(s) open; retrying every %lld ms%s",
                          listener_.path_.c_str(), ec.message().c_str(), st->open,
                          static_cast<long long>(st->limits.accept_backoff.count()),
                          errors_unlogged_ ? (", " + std::to_string(errors_unlogged_) + " failure(s) not logged").c_str()
                                           : "");
-            std::fflush(stderr);
             last_error_log_ = now;
             errors_unlogged_ = 0;
         } else {

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "control_server.h"
 #include "keepalived_import.h"
+#include "version.h"
 #include "vrrp/plan_report.h"
 #include "vrrp/planner.h"
 
@@ -25,6 +26,7 @@ const unsigned kDefaultTimeoutS = 60;
 void usage() {
     std::fprintf(stderr,
                  "usage: dplbctl [-s SOCKET] [-t SECONDS] COMMAND [ARGS] [--json]\n"
+                 "       dplbctl --help | --version\n"
                  "  list [--stats | --rate | --connections]   timeouts   status   reload\n"
                  "  weight [tcp:|udp:]VIP:PORT REAL:PORT N     drain REAL:PORT\n"
                  "  help (from the daemon)\n"
@@ -148,6 +150,9 @@ int main(int argc, char** argv) {
                 return 2;
             }
             i++;
+        } else if (a == "--version" && words.empty()) {
+            std::printf("dplbctl %s\n", DPLB_VERSION);
+            return 0;
         } else if (a == "-h" || a == "--help") {
             usage();
             return 0;

@@ -1,4 +1,5 @@
 #include "exception_path.h"
+#include "log.h"
 
 #include <rte_bus_vdev.h>
 #include <sys/wait.h>
@@ -53,7 +54,7 @@ bool exception_start(const config::Port& cfg, const PortInfo& port, const std::v
         if (!run_ip({"addr", "replace", a.ip.str() + "/" + std::to_string(a.prefix_len), "dev", ifname}, err))
             return false;
     if (!run_ip({"link", "set", ifname, "up"}, err)) return false;
-    std::printf("dplbd: port %s: exception path %s (%zu address(es))\n", cfg.name.c_str(), ifname.c_str(),
+    log(LogLevel::info, "dplbd: port %s: exception path %s (%zu address(es))", cfg.name.c_str(), ifname.c_str(),
                 cfg.addresses.size());
     return true;
 }

@@ -1,4 +1,4 @@
-// dplbd: the director. `dplbd [EAL args] -- --config FILE [options]`.
+// dplbd: the director. `dplbd [EAL args] [-- [--config FILE] [options]]` (dplbd --help).
 // The main lcore is the control thread; every worker lcore runs the same packet loop.
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -29,24 +29,31 @@
 #include "eal_dataplane.h"
 #include "exception_path.h"
 #include "health_manager.h"
+#include "log.h"
 #include "metrics.h"
 #include "neighbours.h"
 #include "port.h"
 #include "processor.h"
+#include "sd_notify.h"
 #include "snapshot_builder.h"
 #include "stats_report.h"
 #include "telemetry.h"
+#include "version.h"
 #include "vrrp_manager.h"
 #include "worker.h"
 
 namespace {
+
+using dplb::LogLevel;
+
+const char* kDefaultConfig = "/etc/dplb/dplb.yaml";
 
 std::atomic<bool> g_quit{false};
 
 void on_early_signal(int) { g_quit = true; }
 
 struct Options {
-    std::string config;
+    std::string config = kDefaultConfig;
     std::string stats_json;      // written at exit
     uint32_t idle_sleep_us = 0;  // a shared lab host: give the CPU back when idle
     bool check_only = false;
@@ -54,9 +61,45 @@ struct Options {
 
 void usage() {
     std::fprintf(stderr,
-                 "usage: dplbd [EAL options] -- --config FILE [--stats-json FILE] [--idle-sleep-us N]\n"
-                 "       dplbd --check-config FILE\n"
-                 "signals: SIGINT/SIGTERM stop; SIGHUP reloads the configuration; SIGUSR1 prints the table\n");
+                 "usage: dplbd [EAL options] [-- [--config FILE] [--stats-json FILE] [--idle-sleep-us N]]\n"
+                 "       dplbd --check-config [FILE]\n"
+                 "       dplbd --help | --eal-help | --version\n");
+}
+
+void help() {
+    std::printf(
+        "dplbd %s: a layer-4 load balancer (Direct Routing) on DPDK ports.\n"
+        "\n"
+        "usage: dplbd [EAL options] [-- [--config FILE] [--stats-json FILE] [--idle-sleep-us N]]\n"
+        "       dplbd --check-config [FILE]\n"
+        "       dplbd --help | --eal-help | --version\n"
+        "\n"
+        "dplbd's options (after \"--\"; without \"--\" every argument is EAL's):\n"
+        "  --config FILE         the configuration (default %s)\n"
+        "  --stats-json FILE     write the final counters as JSON to FILE at exit\n"
+        "  --idle-sleep-us N     workers sleep N microseconds (0..1000000) when a poll finds nothing;\n"
+        "                        0 (the default) polls without pause\n"
+        "  --check-config [FILE] parse and validate FILE (default %s), start nothing;\n"
+        "                        exit 0 when it is valid, 1 when not\n"
+        "  --help, -h            this text\n"
+        "  --eal-help            DPDK EAL's own list of options\n"
+        "  --version             the version\n"
+        "\n"
+        "EAL options used most:\n"
+        "  -l 0,1                lcores: the first is the control thread, every other one a worker\n"
+        "  -a PCI_ADDR           use only this PCI device (repeatable; --no-pci: none)\n"
+        "  --vdev DRIVER,ARGS    a virtual device, e.g. --vdev net_af_packet0,iface=eth1\n"
+        "  --no-huge -m MB       run without hugepages on MB of ordinary memory\n"
+        "  --file-prefix NAME    runtime files under /var/run/dpdk/NAME (several instances on a host)\n"
+        "  --log-level LEVEL     EAL's log level, e.g. --log-level lib.eal:error\n"
+        "\n"
+        "signals: SIGINT/SIGTERM stop; SIGHUP reloads the configuration (the running one is kept when\n"
+        "the new one is invalid); SIGUSR1 prints the connection table on stdout.\n"
+        "systemd: Type=notify is supported ($NOTIFY_SOCKET: READY=1 once serving, RELOADING=1 on\n"
+        "SIGHUP, STOPPING=1); under the journal ($JOURNAL_STREAM) log lines carry their priority.\n"
+        "paths: configuration %s; the control socket is the configuration's control.socket\n"
+        "(default /run/dplb/dplb.sock; dplbctl talks to it).\n",
+        DPLB_VERSION, kDefaultConfig, kDefaultConfig, kDefaultConfig);
 }
 
 bool parse_options(int argc, char** argv, Options& o) {
@@ -71,7 +114,7 @@ bool parse_options(int argc, char** argv, Options& o) {
         if (a == "--config") {
             if (!value(o.config)) return false;
         } else if (a == "--check-config") {
-            if (!value(o.config)) return false;
+            if (i + 1 < argc && std::strncmp(argv[i + 1], "--", 2) != 0) o.config = argv[++i];  // FILE is optional
             o.check_only = true;
         } else if (a == "--stats-json") {
             if (!value(o.stats_json)) return false;
@@ -82,7 +125,7 @@ bool parse_options(int argc, char** argv, Options& o) {
             if (*end || n > 1000000) return false;
             o.idle_sleep_us = static_cast<uint32_t>(n);
         } else {
-            std::fprintf(stderr, "dplbd: unknown option '%s'\n", a.c_str());
+            dplb::log(LogLevel::err, "dplbd: unknown option '%s'", a.c_str());
             return false;
         }
     }
@@ -94,7 +137,7 @@ bool load(const std::string& path, dplb::config::Config& cfg) {
         cfg = dplb::config::load_config_file(path);
         return true;
     } catch (const dplb::config::ConfigError& e) {
-        std::fprintf(stderr, "%s\n", e.what());
+        dplb::log(LogLevel::err, "%s", e.what());
         return false;
     }
 }
@@ -121,7 +164,7 @@ std::vector<std::string> kernel_ifnames(const dplb::config::Config& cfg, const s
 
 int control_loop(boost::asio::io_context& io, dplb::Director& director, const dplb::config::Config& cfg,
                  const std::vector<dplb::PortInfo>& ports, const std::vector<dplb::PortInfo>& taps,
-                 std::optional<dplb::ControlListener>& listener) {
+                 std::optional<dplb::ControlListener>& listener, size_t nb_workers) {
     std::unique_ptr<dplb::ControlServer> control;
     std::unique_ptr<dplb::Metrics> metrics;
     try {
@@ -136,7 +179,7 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
             metrics = std::make_unique<dplb::Metrics>(cfg.metrics.listen, director, mp);
         }
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "dplbd: %s\n", e.what());
+        dplb::log(LogLevel::err, "dplbd: %s", e.what());
         return 1;
     }
     dplb::HealthManager health(io, director, [&metrics](const auto&... check) {
@@ -157,27 +200,37 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
     health.sync();
     neighbours.start();
     vrrp.sync();
-    std::printf("dplbd: control socket %s%s%s\n", cfg.control.socket.c_str(),
-                metrics ? ", metrics on http://" : "", metrics ? (cfg.metrics.listen + "/metrics").c_str() : "");
-    std::fflush(stdout);
+    dplb::log(LogLevel::info, "dplbd: control socket %s%s%s", cfg.control.socket.c_str(),
+              metrics ? ", metrics on http://" : "", metrics ? (cfg.metrics.listen + "/metrics").c_str() : "");
 
+    // systemd (Type=notify): a failed notification is logged, never fatal.
+    auto notify = [](const std::string& state) {
+        std::string err;
+        if (!dplb::sd_notify(state, &err)) dplb::log(LogLevel::warning, "dplbd: sd_notify: %s", err.c_str());
+    };
     boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
     signals.add(SIGUSR1);
     std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
                                                                                 int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-            director.reload([&director](const std::string& err) {
-                if (err.empty()) std::printf("dplbd: reloaded %s\n", director.config().file.c_str());
-                else std::fprintf(stderr, "dplbd: reload failed, running configuration kept:\n%s\n", err.c_str());
-                std::fflush(stdout);
-                std::fflush(stderr);
+            notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(dplb::monotonic_usec()));
+            director.reload([&director, &notify](const std::string& err) {
+                if (err.empty()) {
+                    dplb::log(LogLevel::notice, "dplbd: reloaded %s", director.config().file.c_str());
+                    notify("READY=1\nSTATUS=reloaded " + director.config().file + ", " +
+                           std::to_string(director.snapshot()->services.size()) + " service(s)");
+                } else {
+                    dplb::log(LogLevel::err, "dplbd: reload failed, running configuration kept:\n%s", err.c_str());
+                    notify("READY=1\nSTATUS=reload failed, running configuration kept");
+                }
             });
         } else if (sig == SIGUSR1) {
             auto t = std::make_unique<dplb::CoreCounters>();
             director.totals(*t);
-            std::fputs(dplb::format_ipvsadm(*director.snapshot(), *t).c_str(), stdout);
+            dplb::log_data(stdout, dplb::format_ipvsadm(*director.snapshot(), *t).c_str());
         } else {
+            notify("STOPPING=1");
             vrrp.stop();  // a MASTER resigns (priority 0) so its backup takes over at once
             g_quit = true;
             io.stop();
@@ -198,7 +251,15 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
     };
     tick.expires_after(std::chrono::seconds(1));
     tick.async_wait(on_tick);
-    if (!g_quit) io.run();  // a stop asked for during start-up is honoured here
+    // Serving from here: ports up, the first snapshot published, the control socket and /metrics
+    // listening. A stop asked for during start-up is honoured here.
+    if (!g_quit) {
+        notify("READY=1\nSTATUS=" + std::to_string(ports.size()) + " port(s) up, " + std::to_string(nb_workers) +
+               " worker(s), " + std::to_string(director.snapshot()->services.size()) + " service(s)");
+        io.run();
+    } else {
+        notify("STOPPING=1");
+    }
     director.set_after_reload({});
     return 0;
 }
@@ -216,7 +277,7 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
     unsigned lc;
     RTE_LCORE_FOREACH_WORKER(lc) lcores.push_back(lc);
     if (lcores.empty()) {
-        std::fprintf(stderr, "dplbd: no worker lcore: give EAL at least two (-l 0,1): the first is the control thread\n");
+        dplb::log(LogLevel::err, "dplbd: no worker lcore: give EAL at least two (-l 0,1): the first is the control thread");
         return 1;
     }
     bool persistence = false;
@@ -232,7 +293,7 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
         int socket = static_cast<int>(rte_lcore_to_socket_id(lcores[w]));
         workers[w].pool = rte_pktmbuf_pool_create(name, mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
         if (!workers[w].pool) {
-            std::fprintf(stderr, "dplbd: cannot create mbuf pool for lcore %u: %s (more memory: EAL -m)\n",
+            dplb::log(LogLevel::err, "dplbd: cannot create mbuf pool for lcore %u: %s (more memory: EAL -m)",
                          lcores[w], rte_strerror(rte_errno));
             return 1;
         }
@@ -244,7 +305,7 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
         std::string err;
         workers[w].proc = dplb::Processor::create(pc, err);
         if (!workers[w].proc) {
-            std::fprintf(stderr, "dplbd: lcore %u: %s (more memory: EAL -m, or smaller conn_table)\n", lcores[w],
+            dplb::log(LogLevel::err, "dplbd: lcore %u: %s (more memory: EAL -m, or smaller conn_table)", lcores[w],
                          err.c_str());
             return 1;
         }
@@ -263,18 +324,18 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
         info.device = pc.device;
         std::string err;
         if (!dplb::port_start(info, pools, popt, err)) {
-            std::fprintf(stderr, "dplbd: %s\n", err.c_str());
+            dplb::log(LogLevel::err, "dplbd: %s", err.c_str());
             rc = 1;
             break;
         }
-        std::printf("dplbd: port %s (%s) up, MAC %s, %u queue(s)%s\n", info.name.c_str(), info.device.c_str(),
+        dplb::log(LogLevel::info, "dplbd: port %s (%s) up, MAC %s, %u queue(s)%s", info.name.c_str(), info.device.c_str(),
                     info.mac.str().c_str(), info.nb_queues, info.rss ? ", RSS" : "");
         ports.push_back(info);
         dplb::PortInfo tap;
         tap.port_id = dplb::kNoPort;
         if (pc.exception_path == dplb::config::ExceptionPath::tap &&
             !dplb::exception_start(pc, info, pools, tap, err)) {
-            std::fprintf(stderr, "dplbd: %s\n", err.c_str());
+            dplb::log(LogLevel::err, "dplbd: %s", err.c_str());
             rc = 1;
             break;
         }
@@ -296,7 +357,7 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
                 ctx.queues.push_back(q);
             }
             if (!dplb::worker_prepare(ctx, static_cast<int>(rte_lcore_to_socket_id(workers[w].lcore)))) {
-                std::fprintf(stderr, "dplbd: cannot allocate TX buffers\n");
+                dplb::log(LogLevel::err, "dplbd: cannot allocate TX buffers");
                 rc = 1;
                 break;
             }
@@ -309,7 +370,7 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
         std::string err;
         dataplane = dplb::EalDataplane::create(ctxs, err);
         if (!dataplane) {
-            std::fprintf(stderr, "dplbd: %s\n", err.c_str());
+            dplb::log(LogLevel::err, "dplbd: %s", err.c_str());
             rc = 1;
         }
     }
@@ -321,17 +382,17 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
         try {
             director->start();  // the first snapshot, before any worker runs
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "dplbd: %s\n", e.what());
+            dplb::log(LogLevel::err, "dplbd: %s", e.what());
             rc = 1;
         }
     }
     if (rc == 0) {
         dplb::register_telemetry(*director);
         for (Worker& w : workers) rte_eal_remote_launch(dplb::worker_main, &w.ctx, w.lcore);
-        std::printf("dplbd: %zu worker(s) running, %zu service(s)\n", workers.size(),
+        dplb::log(LogLevel::info, "dplbd: %zu worker(s) running, %zu service(s)", workers.size(),
                     director->snapshot()->services.size());
         std::fflush(stdout);
-        rc = control_loop(io, *director, cfg, ports, taps, listener);
+        rc = control_loop(io, *director, cfg, ports, taps, listener, workers.size());
     }
     g_quit = true;
     rte_eal_mp_wait_lcore();  // every worker is offline from here: nothing reads a View any more
@@ -339,17 +400,17 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
     auto totals = std::make_unique<dplb::CoreCounters>();
     if (director && director->snapshot()) {
         director->totals(*totals);
-        std::printf("dplbd: stopping; rx %llu, forwarded %llu, tx %llu, drops %llu\n",
+        dplb::log(LogLevel::info, "dplbd: stopping; rx %llu, forwarded %llu, tx %llu, drops %llu",
                     static_cast<unsigned long long>(totals->rx_packets),
                     static_cast<unsigned long long>(totals->forwarded),
                     static_cast<unsigned long long>(totals->tx_packets),
                     static_cast<unsigned long long>(totals->drops_total()));
-        std::fputs(dplb::format_ipvsadm(*director->snapshot(), *totals).c_str(), stdout);
+        dplb::log_data(stdout, dplb::format_ipvsadm(*director->snapshot(), *totals).c_str());
         if (!opt.stats_json.empty()) {
             std::ofstream f(opt.stats_json);
             f << dplb::format_stats_json(*director->snapshot(), *totals) << "\n";
             if (!f) {
-                std::fprintf(stderr, "dplbd: cannot write %s\n", opt.stats_json.c_str());
+                dplb::log(LogLevel::err, "dplbd: cannot write %s", opt.stats_json.c_str());
                 rc = 1;
             }
         }
@@ -376,13 +437,31 @@ void raise_fd_limit() {
     if (r.rlim_cur >= want) return;
     r.rlim_cur = want;
     if (setrlimit(RLIMIT_NOFILE, &r) != 0)
-        std::fprintf(stderr, "dplbd: cannot raise the descriptor limit to %llu: %s\n",
+        dplb::log(LogLevel::warning, "dplbd: cannot raise the descriptor limit to %llu: %s",
                      static_cast<unsigned long long>(want), std::strerror(errno));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Answered before EAL, the configuration or the control socket are touched.
+    for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; i++) {
+        if (std::strcmp(argv[i], "--version") == 0) {
+            std::printf("dplbd %s\n", DPLB_VERSION);
+            return 0;
+        }
+        if (std::strcmp(argv[i], "--help") == 0 || (i == 1 && std::strcmp(argv[i], "-h") == 0)) {
+            help();
+            return 0;
+        }
+        if (std::strcmp(argv[i], "--eal-help") == 0) {
+            char help_arg[] = "--help";
+            char* eal_argv[] = {argv[0], help_arg, nullptr};
+            int rc = rte_eal_init(2, eal_argv);  // prints EAL's usage
+            if (rc >= 0) rte_eal_cleanup();
+            return 0;
+        }
+    }
     if (argc >= 2 && std::strcmp(argv[1], "--check-config") == 0) {
         Options opt;
         if (!parse_options(argc - 1, argv + 1, opt)) {
@@ -395,9 +474,10 @@ int main(int argc, char** argv) {
         return 0;
     }
     raise_fd_limit();
-    // dplbd's own options follow the first "--" (EAL's options come before it). They, the
-    // configuration and the control socket with its lock are taken before EAL initialises anything:
-    // a second dplbd with the same control socket stops here, before it probes or starts a port.
+    // dplbd's own options follow the first "--" (EAL's options come before it; without "--" every
+    // argument is EAL's and the configuration is the default one). They, the configuration and the
+    // control socket with its lock are taken before EAL initialises anything: a second dplbd with
+    // the same control socket stops here, before it probes or starts a port.
     // Still single-threaded here, as ControlListener::take wants.
     int sep = 0;
     for (int i = 1; i < argc && !sep; i++)
@@ -405,31 +485,24 @@ int main(int argc, char** argv) {
     Options opt;
     dplb::config::Config cfg;
     std::optional<dplb::ControlListener> listener;
-    if (sep) {
-        if (!parse_options(argc - sep - 1, argv + sep + 1, opt) || opt.check_only) {
-            usage();
-            return 2;
-        }
-        if (!load(opt.config, cfg)) return 1;
-        try {
-            listener.emplace(dplb::ControlListener::take(cfg.control.socket, cfg.control.mode));
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "dplbd: %s; not starting\n", e.what());
-            return 1;
-        }
-        // The control loop handles signals with Asio; until it runs, SIGINT/SIGTERM only ask to stop.
-        std::signal(SIGINT, on_early_signal);
-        std::signal(SIGTERM, on_early_signal);
+    if (sep && (!parse_options(argc - sep - 1, argv + sep + 1, opt) || opt.check_only)) {
+        usage();
+        return 2;
     }
-    int eal_args = rte_eal_init(argc, argv);
-    if (eal_args < 0) {
-        std::fprintf(stderr, "dplbd: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+    if (!load(opt.config, cfg)) return 1;
+    try {
+        listener.emplace(dplb::ControlListener::take(cfg.control.socket, cfg.control.mode));
+    } catch (const std::exception& e) {
+        dplb::log(LogLevel::err, "dplbd: %s; not starting", e.what());
         return 1;
     }
-    if (!sep) {  // no "--": no configuration (EAL's --help has been answered by now)
-        usage();
-        rte_eal_cleanup();
-        return 2;
+    // The control loop handles signals with Asio; until it runs, SIGINT/SIGTERM only ask to stop.
+    std::signal(SIGINT, on_early_signal);
+    std::signal(SIGTERM, on_early_signal);
+    int eal_args = rte_eal_init(argc, argv);
+    if (eal_args < 0) {
+        dplb::log(LogLevel::err, "dplbd: EAL initialisation failed: %s", rte_strerror(rte_errno));
+        return 1;
     }
     int rc = run(opt, cfg, listener);
     rte_eal_cleanup();

@@ -1,4 +1,5 @@
 #include "neighbours.h"
+#include "log.h"
 
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
@@ -280,17 +281,16 @@ void NeighbourResolver::dump_ended(NeighbourDump::Outcome outcome) {
     size_t missing;
     if (outcome.ok) {
         if (failed_in_a_row_) {
-            std::printf("dplbd: neighbour table read again, after %llu failed dumps\n",
-                        static_cast<unsigned long long>(failed_in_a_row_));
-            std::fflush(stdout);
+            log(LogLevel::notice, "dplbd: neighbour table read again, after %llu failed dumps",
+                static_cast<unsigned long long>(failed_in_a_row_));
             failed_in_a_row_ = 0;
         }
         missing = apply(outcome.table);
     } else {
         ++failed_dumps_;
         if (failed_in_a_row_++ == 0) {
-            std::fprintf(stderr, "dplbd: neighbour table dump abandoned: %s (retried on schedule; "
-                         "further failures are counted, not logged)\n", outcome.error.c_str());
+            log(LogLevel::warning, "dplbd: neighbour table dump abandoned: %s (retried on schedule; "
+                "further failures are counted, not logged)", outcome.error.c_str());
         }
         missing = unresolved();
     }
@@ -332,7 +332,7 @@ size_t NeighbourResolver::apply(const NeighbourTable& table) {
                 continue;  // keep a MAC learnt before: a stale entry is better than none
             }
             if (!rt.resolved_mac || *rt.resolved_mac != it->second) {
-                std::printf("dplbd: neighbour %s is at %s\n", r.ip.str().c_str(), it->second.str().c_str());
+                log(LogLevel::info, "dplbd: neighbour %s is at %s", r.ip.str().c_str(), it->second.str().c_str());
                 rt.resolved_mac = it->second;
                 director_.rebuild(key);  // that service only; coalesced into one build
                 changed = true;
