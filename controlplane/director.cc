@@ -86,6 +86,39 @@ std::shared_ptr<const Snapshot> Director::snapshot() const {
     return current_;
 }
 
+std::shared_ptr<const Snapshot> Director::snapshot(std::vector<uint8_t>& drained) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    drained = drained_;
+    return current_;
+}
+
+bool Director::conn_table_fill(size_t worker, ConnTableFill& out) const { return dp_.conn_table_fill(worker, out); }
+
+// Per dest id of `snap`: 1 when the real takes no new connections by the operator's or the
+// configuration's decision (dplbctl drain, weight 0 by dplbctl or in the configuration, removed from
+// the configuration and draining), whatever its health.
+std::vector<uint8_t> Director::drained_by_id(const Snapshot& snap) const {
+    std::map<RealKey, const config::RealServer*> configured;
+    for (const auto& svc : cfg_->services)
+        for (const auto& r : svc.reals) configured[RealKey{svc.vip, svc.port, svc.proto, r.ip, r.port}] = &r;
+    std::vector<uint8_t> out(snap.dests.size(), 0);
+    for (size_t id = 0; id < snap.dests.size(); id++) {
+        const Dest& d = snap.dests[id];
+        if (!d.in_use) continue;
+        RealKey k{d.vip, d.vport, d.proto, d.ip, d.port};
+        auto c = configured.find(k);
+        if (c == configured.end()) {
+            out[id] = 1;  // left the configuration, draining its connections
+            continue;
+        }
+        auto rt = runtime_.find(k);
+        bool op_drain = rt != runtime_.end() && rt->second.drained;
+        int override_w = rt != runtime_.end() ? rt->second.weight_override : -1;
+        out[id] = op_drain || override_w == 0 || (override_w < 0 && c->second->weight == 0);
+    }
+    return out;
+}
+
 uint64_t Director::conns_of(uint16_t dest) const {
     uint64_t n = 0;
     for (size_t w = 0; w < dp_.worker_count(); w++) n += dp_.counters(w).dest[dest].refs;
@@ -96,6 +129,9 @@ void Director::totals(CoreCounters& out) const {
     std::vector<const CoreCounters*> cores;
     for (size_t w = 0; w < dp_.worker_count(); w++) cores.push_back(&dp_.counters(w));
     sum_counters(cores, out);
+    // Not among the fields sum_counters adds up: summed here.
+    out.icmp_stateless = 0;
+    for (const CoreCounters* c : cores) out.icmp_stateless += c->icmp_stateless;
     std::lock_guard<std::mutex> lock(mu_);
     for (unsigned i = 0; i < kMaxDests; i++) {
         out.dest[i].conns -= dest_base_[i].conns;
@@ -290,6 +326,7 @@ void Director::finish_build(Built& b, PendingReload& pr, std::vector<Done>& wait
 
 void Director::install(BuildResult& r) {
     auto next = std::make_shared<const Snapshot>(std::move(r.snap));
+    std::vector<uint8_t> drained = drained_by_id(*next);
     tables_rebuilt_ += r.tables_rebuilt;
     {
         // New owners of an id start counting from what the id had accumulated.
@@ -304,6 +341,7 @@ void Director::install(BuildResult& r) {
         for (uint16_t id : r.new_dest_ids) dest_base_[id] = sums->dest[id];
         for (uint16_t id : r.new_service_ids) svc_base_[id] = sums->svc[id];
         current_ = next;
+        drained_ = std::move(drained);
     }
     publish_view();
 }

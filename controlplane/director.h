@@ -78,6 +78,11 @@ public:
 
     const config::Config& config() const { return *cfg_; }
     std::shared_ptr<const Snapshot> snapshot() const;
+    // The same, with `drained` set to the snapshot's operator/configuration drain per dest id (for
+    // metrics; safe from any thread).
+    std::shared_ptr<const Snapshot> snapshot(std::vector<uint8_t>& drained) const;
+    // A worker's connection-table fill; false where the data plane reports none (safe from any thread).
+    bool conn_table_fill(size_t worker, ConnTableFill& out) const;
     // Counters summed over cores, with the counts a reused id carried before subtracted.
     void totals(CoreCounters& out) const;
     // Entries (any state, templates included) referring to a dest id, over all cores.
@@ -151,6 +156,7 @@ private:
     void beat();
     std::function<uint64_t(uint16_t)> may_refer() const;
     bool drained_everywhere(uint16_t id) const;
+    std::vector<uint8_t> drained_by_id(const Snapshot& snap) const;
 
     boost::asio::io_context& io_;
     DataplaneApi& dp_;
@@ -160,6 +166,7 @@ private:
 
     std::shared_ptr<const Snapshot> current_;  // the last built snapshot (guarded by mu_ for readers)
     std::shared_ptr<const View> view_;         // what the workers read now
+    std::vector<uint8_t> drained_;             // drained_by_id(*current_) (guarded by mu_ for readers)
     mutable std::mutex mu_;  // guards current_ and the bases against the metrics thread
     std::map<RealKey, RealRuntime> runtime_;
     std::map<IpAddr, bool> vip_owned_;     // VIPs of VRRP instances -> whether we are MASTER for them

@@ -5,6 +5,15 @@
 namespace dplb {
 namespace {
 
+// The check type as metrics label it.
+const char* check_type_name(health::CheckType t) {
+    switch (t) {
+    case health::CheckType::tcp: return "tcp";
+    case health::CheckType::http: return "http";
+    case health::CheckType::misc: return "misc";
+    }
+    return "unknown";
+}
 
 }  // namespace
 
@@ -58,10 +67,13 @@ void HealthManager::sync() {
             std::string what = std::string(proto_name(svc.proto)) + " " + endpoint(svc.vip, svc.port) + " -> " +
                                endpoint(r.ip, r.port);
             std::string vip = endpoint(svc.vip, svc.port), real = endpoint(r.ip, r.port);
+            std::string proto = svc.proto == kProtoTcp ? "tcp" : "udp";
+            std::string type = check_type_name(spec.type);
             auto checker = std::make_unique<health::Checker>(
                 io_, spec, [this, key, what](bool up, const std::string& reason) { on_change(key, what, up, reason); },
-                [this, vip, real](const health::Result& res) {
-                    if (observe_) observe_(vip, real, std::chrono::duration<double>(res.duration).count());
+                [this, vip, proto, real, type](const health::Result& res) {
+                    if (observe_)
+                        observe_(vip, proto, real, type, res.up, std::chrono::duration<double>(res.duration).count());
                 });
             // alpha: DOWN until the first success; otherwise UP until a check says otherwise.
             RealRuntime& rt = director_.runtime()[key];

@@ -17,7 +17,10 @@ namespace dplb {
 
 class HealthManager {
 public:
-    using Observe = std::function<void(const std::string& vip, const std::string& real, double seconds)>;
+    // Every completed check: the service (vip "IP:PORT", protocol "tcp"/"udp"), the real ("IP:PORT"),
+    // the check type ("tcp", "http", "misc"), whether it passed, and how long it took.
+    using Observe = std::function<void(const std::string& vip, const std::string& protocol, const std::string& real,
+                                       const std::string& check, bool success, double seconds)>;
     HealthManager(boost::asio::io_context& io, Director& director, Observe observe = {});
     ~HealthManager();
 

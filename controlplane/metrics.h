@@ -1,7 +1,7 @@
 // Prometheus /metrics: the figures operators graph today from ipvsadm and keepalived, with the
 // Prometheus conventions (dplb_ prefix, base units, _total counters). Counters derived from the
-// workers are computed at scrape time; the health-check histogram and reload figures are kept in a
-// registry the control thread updates.
+// workers are computed at scrape time; the health-check histogram and failure counter are kept in a
+// registry the control thread updates. Every family is listed, with its meaning, in README.md.
 #pragma once
 
 #include <memory>
@@ -14,6 +14,7 @@ class Registry;
 template <typename T>
 class Family;
 class Histogram;
+class Counter;
 }  // namespace prometheus
 
 namespace dplb {
@@ -34,17 +35,20 @@ public:
     Metrics(const std::string& listen, Director& director, std::vector<MetricsPort> ports);
     ~Metrics();
 
-    // Called by the health checker for every completed check.
-    void observe_health_check(const std::string& vip, const std::string& real, double seconds);
-    // VRRP state per instance: 0 init, 1 backup, 2 master, 3 fault.
+    // Called by the health checker for every completed check: the service (vip "IP:PORT", protocol),
+    // the real ("IP:PORT"), the check type ("tcp", "http", "misc"), its result and duration.
+    void observe_health_check(const std::string& vip, const std::string& protocol, const std::string& real,
+                              const std::string& check, bool success, double seconds);
+    // VRRP state per instance: 0 init, 1 backup, 2 master, 3 fault; `vrid` its virtual_router_id.
     // -1 removes the instance (it left the configuration).
-    void set_vrrp_state(const std::string& instance, int state);
+    void set_vrrp_state(const std::string& instance, int vrid, int state);
 
 private:
     std::unique_ptr<prometheus::Exposer> exposer_;
     std::shared_ptr<prometheus::Registry> registry_;
     std::shared_ptr<class DirectorCollector> collector_;
     prometheus::Family<prometheus::Histogram>* hc_duration_ = nullptr;
+    prometheus::Family<prometheus::Counter>* hc_failures_ = nullptr;
 };
 
 }  // namespace dplb

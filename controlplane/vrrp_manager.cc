@@ -38,16 +38,17 @@ VrrpManager::Running VrrpManager::make(const config::VrrpInstance& cfg, uint8_t 
     cb.on_log = [label](const std::string& m) {
         std::fprintf(stderr, "dplbd: vrrp %s: %s\n", label.c_str(), m.c_str());
     };
-    cb.on_state = [this, label, vips](vrrp::State st, const std::string& reason) {
+    int vrid = cfg.virtual_router_id;
+    cb.on_state = [this, label, vips, vrid](vrrp::State st, const std::string& reason) {
         std::printf("dplbd: vrrp %s: %s (%s)\n", label.c_str(), vrrp::state_name(st), reason.c_str());
         std::fflush(stdout);
         director_.set_vrrp_state(label, vrrp::state_name(st));
         // Leaving MASTER stops answering and forwarding at once; entering it starts them
         // before the gratuitous ARPs go out (the instance calls us first).
         director_.set_vips_owned(vips, st == vrrp::State::master);
-        if (on_state_) on_state_(label, static_cast<int>(st));
+        if (on_state_) on_state_(label, vrid, static_cast<int>(st));
     };
-    Running r{std::make_unique<vrrp::Instance>(io_, cfg, ifname, cb, family), label, false};
+    Running r{std::make_unique<vrrp::Instance>(io_, cfg, ifname, cb, family), label, vrid, false};
     try_start(r);
     return r;
 }
@@ -60,7 +61,7 @@ void VrrpManager::try_start(Running& r) {
         std::fprintf(stderr, "dplbd: vrrp %s on %s: %s\n", r.label.c_str(), r.instance->kernel_ifname().c_str(),
                      e.what());
         director_.set_vrrp_state(r.label, "FAULT");
-        if (on_state_) on_state_(r.label, static_cast<int>(vrrp::State::fault));
+        if (on_state_) on_state_(r.label, r.vrid, static_cast<int>(vrrp::State::fault));
     }
 }
 
@@ -82,9 +83,10 @@ void VrrpManager::sync() {
         auto it = find(c.label);
         if (it != running_.end()) it->instance->stop();
         if (c.change == Change::remove) {
+            int vrid = it != running_.end() ? it->vrid : 0;
             if (it != running_.end()) running_.erase(it);
             director_.set_vrrp_state(c.label, "");  // out of dplbctl status
-            if (on_state_) on_state_(c.label, -1);
+            if (on_state_) on_state_(c.label, vrid, -1);
         }
     }
     // In place: state, timers and sockets kept.

@@ -1,7 +1,7 @@
 // Runs the configuration's VRRP instances (vrrp/instance.h) on the control thread and turns their
 // states into VIP ownership: while MASTER the data plane answers ARP and forwards for the instance's
 // VIPs (through a new snapshot), otherwise it does neither. Also feeds tracking (port link state,
-// services whose reals are all down), `dplbctl status` and dplb_vrrp_state.
+// services whose reals are all down), `dplbctl status` and the dplb_vrrp_state metrics.
 #pragma once
 
 #include <boost/asio.hpp>
@@ -18,8 +18,9 @@ namespace dplb {
 
 class VrrpManager {
 public:
-    // For metrics: a state (vrrp::State as int), or -1 when the instance left the configuration.
-    using OnState = std::function<void(const std::string& instance, int state)>;
+    // For metrics: an instance (its label, "VI_1" or "VI_1/v6"), its virtual_router_id, and its state
+    // (vrrp::State as int), or -1 when the instance left the configuration.
+    using OnState = std::function<void(const std::string& instance, int vrid, int state)>;
     // `kernel_ifnames[i]` is the kernel interface that carries port i's own address.
     VrrpManager(boost::asio::io_context& io, Director& director, std::vector<std::string> kernel_ifnames,
                 std::vector<uint16_t> port_ids, OnState on_state = {});
@@ -40,6 +41,7 @@ private:
     struct Running {
         std::unique_ptr<vrrp::Instance> instance;
         std::string label;  // "VI_1" or "VI_1/v6"
+        int vrid = 0;       // virtual_router_id
         bool started = false;  // start() succeeded
     };
     std::vector<Running>::iterator find(const std::string& label);

@@ -34,6 +34,7 @@ struct alignas(64) CoreCounters {
     uint64_t forwarded = 0;     // frames sent to a real server (with or without an entry)
     uint64_t stateless = 0;     // of those, forwarded by mh without a connection entry
     uint64_t icmp_forwarded = 0;  // of those, ICMP errors about a VIP's flow, sent to that flow's real
+    uint64_t icmp_stateless = 0;  // of icmp_forwarded, those sent by mh without an entry (also in stateless)
     uint64_t fragments = 0;     // of those, later IP fragments, sent to the real their first fragment went to
     uint64_t table_full = 0;    // new flows that found the connection table full (forwarded by mh)
     uint64_t arp_replies = 0;   // ARP replies and IPv6 neighbour advertisements for VIPs

@@ -13,6 +13,11 @@
 
 namespace dplb {
 
+// A worker's connection tables: live entries (templates included) and capacity, per family.
+struct ConnTableFill {
+    uint32_t entries4 = 0, capacity4 = 0, entries6 = 0, capacity6 = 0;
+};
+
 class DataplaneApi {
 public:
     virtual ~DataplaneApi() = default;
@@ -32,6 +37,13 @@ public:
     virtual void request_dump(size_t worker, DumpRequest* req) = 0;
     // The control thread is alive (see WorkerContext::heartbeat_ms).
     virtual void heartbeat() = 0;
+    // A worker's table fill (read without locks: ring counts, a moment's figure); false where the
+    // data plane has no tables to report.
+    virtual bool conn_table_fill(size_t worker, ConnTableFill& out) const {
+        (void)worker;
+        (void)out;
+        return false;
+    }
 };
 
 }  // namespace dplb

@@ -269,6 +269,7 @@ Verdict Processor::icmp_error(Frame& f, const Parsed& p, uint32_t now_ms, const 
     Verdict v = forward(f, p, svc->id, dest, port_mac);
     if (v == Verdict::tx) {
         counters_->icmp_forwarded++;
+        counters_->icmp_stateless++;
         counters_->stateless++;
     }
     return v;
