@@ -58,14 +58,15 @@ echo "package: $outdir/$deb"
 
 # lintian: E: fails, W: and the rest are shown.
 lint_rc=0
-lint=$(lintian --no-tag-display-limit "$outdir/$deb" 2>&1) || lint_rc=$?
+lint=$(lintian --tag-display-limit 0 "$outdir/$deb" 2>&1) || lint_rc=$?
 [[ -n $lint ]] && echo "$lint"
-if ((lint_rc > 1)); then
-  echo "package: lintian did not run (exit $lint_rc)" >&2
+# lintian exits non-zero when it finds errors; non-zero without an E: line means it did not run.
+if grep -q '^E: ' <<<"$lint"; then
+  echo "package: lintian reports errors" >&2
   exit 1
 fi
-if ((lint_rc == 1)) || grep -q '^E: ' <<<"$lint"; then
-  echo "package: lintian reports errors" >&2
+if ((lint_rc != 0)); then
+  echo "package: lintian failed (exit $lint_rc)" >&2
   exit 1
 fi
 echo "package: lintian: $(grep -c '^E: ' <<<"$lint" || true) errors, $(grep -c '^W: ' <<<"$lint" || true) warnings"
