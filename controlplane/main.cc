@@ -94,12 +94,12 @@ void help() {
         "  --log-level LEVEL     EAL's log level, e.g. --log-level lib.eal:error\n"
         "\n"
         "signals: SIGINT/SIGTERM stop; SIGHUP reloads the configuration (the running one is kept when\n"
-        "the new one is invalid); SIGUSR1 prints the connection table on stdout.\n"
+        "the new one is invalid); SIGUSR1 prints the service table (as dplbctl list) on stdout.\n"
         "systemd: Type=notify is supported ($NOTIFY_SOCKET: READY=1 once serving, RELOADING=1 on\n"
         "SIGHUP, STOPPING=1); under the journal ($JOURNAL_STREAM) log lines carry their priority.\n"
         "paths: configuration %s; the control socket is the configuration's control.socket\n"
-        "(default /run/dplb/dplb.sock; dplbctl talks to it).\n",
-        DPLB_VERSION, kDefaultConfig, kDefaultConfig, kDefaultConfig);
+        "(default %s; dplbctl talks to it).\n",
+        DPLB_VERSION, kDefaultConfig, kDefaultConfig, kDefaultConfig, dplb::config::kDefaultControlSocket);
 }
 
 bool parse_options(int argc, char** argv, Options& o) {
