@@ -74,7 +74,8 @@ def plot_panel(panel, args, events):
     if names:
         ax.set_yticks(list(names))
         ax.set_yticklabels(list(names.values()))
-    ax.set_title(f"{panel['title']} ({panel['fieldConfig']['defaults'].get('unit', '')})")
+    unit = panel["fieldConfig"]["defaults"].get("unit", "short")
+    ax.set_title(panel["title"] + ("" if names or unit == "short" else f" ({unit})"))
     ax.set_xlabel("seconds since start")
     ax.grid(True, alpha=0.3)
     if n:
