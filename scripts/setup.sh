@@ -12,6 +12,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   # tests, lab and benchmarks
   python3-scapy tcpdump ethtool iproute2 iputils-ping curl procps nginx-light keepalived valgrind gnuplot-nox
+  # monitoring/: promtool and Prometheus for the rules and the lab test, nft for its split brain, plots
+  prometheus nftables python3-matplotlib python3-yaml
   # fuzzing (tests/fuzz): clang, libFuzzer and the sanitizer runtimes (a Recommends of clang only)
   clang libclang-rt-dev
 )
