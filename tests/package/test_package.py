@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TAG = "dplbpk%d" % (os.getpid() % 100000)
@@ -50,16 +49,6 @@ def check(cond, what):
 
 def run(args, timeout=60, **kw):
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
-
-
-def wait_for(pred, limit, step=0.05):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 def upstream_version():
