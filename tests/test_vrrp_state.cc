@@ -180,16 +180,27 @@ std::vector<Scenario> scenarios() {
         {"master_yields_to_higher_priority", [](Params& p) { p.priority = 255; },
          {{0, kStart, "MASTER(owner), advert 255, garp 5 r1", State::master, 1000},
           {500, event::PriorityChanged{100}, "", State::master, 1000},
-          {600, adv(150), "BACKUP(higher)", State::backup, 4209},
+          {600, adv(150), "advert 100, BACKUP(higher)", State::backup, 4209},
           {5000, kTimer, "MASTER(master_down), advert 100, garp 5 r1", State::master, 6000}}},
         {"master_tie_goes_to_greater_address", [](Params& p) { p.priority = 255; },
          {{0, kStart, "MASTER(owner), advert 255, garp 5 r1", State::master, 1000},
           {10, event::PriorityChanged{100}, "", State::master, 1000},
-          {20, adv(100, "10.0.0.1"), "", State::master, 1000},        // lower address: we win
-          {30, adv(100, "10.0.0.3"), "BACKUP(higher)", State::backup, 3639}}},
-        {"master_ignores_lower_priority", [](Params& p) { p.priority = 255; },
+          {20, adv(100, "10.0.0.1"), "advert 100, garp 5 r1", State::master, 1020},  // lower address: we win
+          {30, adv(100, "10.0.0.3"), "advert 100, BACKUP(higher)", State::backup, 3639}}},
+        // A lower advert reaching a MASTER: a split brain healing. The other router's announcements
+        // may have taken the VIPs' neighbour entries: answer and announce again, with a second round
+        // garp_delay later (one pending round at a time).
+        {"master_reasserts_on_lower_priority", [](Params& p) { p.priority = 255; },
          {{0, kStart, "MASTER(owner), advert 255, garp 5 r1", State::master, 1000},
-          {10, adv(254), "", State::master, 1000}}},
+          {5000, kTimer, "garp 5 r2, advert 255", State::master, 6000},
+          {5500, adv(254), "advert 255, garp 5 r1", State::master, 6500},
+          {6000, adv(254), "advert 255, garp 5 r1", State::master, 7000},
+          {7000, kTimer, "advert 255", State::master, 8000},
+          {8000, kTimer, "advert 255", State::master, 9000},
+          {9000, kTimer, "advert 255", State::master, 10000},
+          {10000, kTimer, "advert 255", State::master, 10500},
+          {10500, kTimer, "garp 5 r2", State::master, 11000},
+          {11000, kTimer, "advert 255", State::master, 12000}}},
         {"master_answers_priority_zero_at_once", [](Params& p) { p.priority = 255; },
          {{0, kStart, "MASTER(owner), advert 255, garp 5 r1", State::master, 1000},
           {300, adv(0), "advert 255", State::master, 1300}}},
@@ -201,7 +212,7 @@ std::vector<Scenario> scenarios() {
          {{0, kStart, "MASTER(owner), advert 255, garp 5 r1", State::master, 1000},
           {10, event::PriorityChanged{200}, "", State::master, 1000},
           // 3 * 2000 + (256 - 200) * 2000 / 256 = 6000 + 437
-          {20, adv3(250, 200), "BACKUP(higher)", State::backup, 6457}}},
+          {20, adv3(250, 200), "advert 200, BACKUP(higher)", State::backup, 6457}}},
         {"master_lowered_priority_goes_into_adverts", [](Params& p) { p.priority = 255; },
          {{0, kStart, "MASTER(owner), advert 255, garp 5 r1", State::master, 1000},
           {10, event::PriorityChanged{80}, "", State::master, 1000},
@@ -209,7 +220,7 @@ std::vector<Scenario> scenarios() {
         {"second_garp_round_is_dropped_on_leaving_master", [](Params& p) { p.priority = 255; },
          {{0, kStart, "MASTER(owner), advert 255, garp 5 r1", State::master, 1000},
           {10, event::PriorityChanged{100}, "", State::master, 1000},
-          {20, adv(200), "BACKUP(higher)", State::backup, 3629},
+          {20, adv(200), "advert 100, BACKUP(higher)", State::backup, 3629},
           {1000, adv(200), "", State::backup, 4609}}},  // no deadline at 5000 for the GARPs
         {"no_second_garp_round_when_delay_is_zero", [](Params& p) {
              p.priority = 255;
@@ -256,9 +267,8 @@ std::vector<Scenario> scenarios() {
           {3218, kTimer, "MASTER(master_down), advert 200, garp 5 r1", State::master, 4218},
           {3500, reconf(100), "", State::master, 4218},
           {4218, kTimer, "advert 100", State::master, 5218},
-          {5000, adv(50), "", State::master, 5218},       // still above a lower one
-          {5218, kTimer, "advert 100", State::master, 6218},
-          {5500, adv(150), "BACKUP(higher)", State::backup, 9109}}},  // 5500 + 3609
+          {5000, adv(50), "advert 100, garp 5 r1", State::master, 6000},  // still above a lower one
+          {5500, adv(150), "advert 100, BACKUP(higher)", State::backup, 9109}}},  // 5500 + 3609
         {"reload_raised_priority_preempts_the_master", none,
          {{0, kStart, "BACKUP(startup)", State::backup, 3609},
           {1000, adv(150), "", State::backup, 4609},      // 150 is the master
@@ -267,7 +277,7 @@ std::vector<Scenario> scenarios() {
           {3000, adv(150), "", State::backup, 4609},
           {4000, adv(150), "", State::backup, 4609},
           {4609, kTimer, "MASTER(master_down), advert 200, garp 5 r1", State::master, 5609},
-          {4700, adv(150), "", State::master, 5609}}},    // and stays MASTER
+          {4700, adv(150), "advert 200, garp 5 r1", State::master, 5700}}},  // stays MASTER, announces again
         {"reload_raised_priority_without_preempt_follows_the_master", [](Params& p) { p.preempt = false; },
          {{0, kStart, "BACKUP(startup)", State::backup, 3609},
           {1000, adv(150), "", State::backup, 4609},
@@ -486,8 +496,8 @@ TEST(VrrpState, StateChangeDetailNamesTheCause) {
     m.handle(kStart, 0);
     m.handle(event::PriorityChanged{100}, 1);
     auto acts = m.handle(adv(200), 2);
-    ASSERT_EQ(acts.size(), 1u);
-    auto& c = std::get<action::StateChanged>(acts[0]);
+    ASSERT_EQ(acts.size(), 2u);  // the advert that tells the winner, then the change
+    auto& c = std::get<action::StateChanged>(acts[1]);
     EXPECT_EQ(c.from, State::master);
     EXPECT_EQ(c.detail, "advert from 10.0.0.3 priority 200");
     acts = m.handle(kTimer, 5000);

@@ -20,7 +20,8 @@ enum class StateMachine::Outcome : uint8_t {
     learn_unless_preempting,  // learn, unless Preempt_Mode (and preempt_delay has passed): discard
     skew,            // Master_Down_Timer := Skew_Time
     answer,          // send an advert now and restart Adver_Timer
-    yield,           // go BACKUP, adopting the sender as master
+    reassert,        // answer, and announce the addresses again (GARP / NA rounds, as on becoming MASTER)
+    yield,           // tell the winner (one advert at our priority), go BACKUP, adopting it as master
 };
 
 // The receive half of RFC 3768 §6.4 / RFC 5798 §6.4: one row per State, one column per AdvertClass.
@@ -31,7 +32,12 @@ const StateMachine::Outcome StateMachine::kOnAdvert[4][5] = {
     // §6.4.2: priority 0 -> Skew_Time; anything else is the master, unless we preempt a lower one.
     /* BACKUP */ {Outcome::skew,  Outcome::learn, Outcome::learn, Outcome::learn, Outcome::learn_unless_preempting},
     // §6.4.3: priority 0 -> answer at once; a higher priority, or a tie lost on the address -> BACKUP.
-    /* MASTER */ {Outcome::answer, Outcome::yield, Outcome::yield, D,             D},
+    // A lower one (§6.4.3 discards it) means another router believed itself MASTER: a split brain
+    // that is healing. Its gratuitous ARPs may have moved the hosts' neighbour entries for our
+    // addresses; unless we announce them again those hosts keep sending to a BACKUP until their
+    // entries expire. keepalived answers the same way (an advert and vrrp_garp_lower_prio_repeat
+    // gratuitous ARPs, a second round after vrrp_garp_lower_prio_delay).
+    /* MASTER */ {Outcome::answer, Outcome::yield, Outcome::yield, Outcome::reassert, Outcome::reassert},
     /* FAULT  */ {D,              D,              D,              D,              D},
 };
 #undef D
@@ -211,7 +217,17 @@ void StateMachine::on_advert(const event::AdvertReceived& a, Millis now, std::ve
         send_advert(priority_, out);
         timer_ = now + p_.advert_int_cs * 10;
         break;
+    case Outcome::reassert:
+        send_advert(priority_, out);
+        timer_ = now + p_.advert_int_cs * 10;
+        out.push_back(action::SendGarps{p_.garp_repeat, 1});
+        if (!garp_timer_ && p_.garp_delay_ms > 0) garp_timer_ = now + p_.garp_delay_ms;
+        break;
     case Outcome::yield:
+        // The winner may have been out of touch (a split brain healing): this advert, lower than
+        // its own, makes it announce its addresses again (reassert above), which moves the hosts
+        // that followed our announcements back to it. keepalived's higher_prio_send_advert.
+        send_advert(priority_, out);
         if (p_.version == 3) master_adver_cs_ = a.advert.interval_cs;  // RFC 5798 §6.4.3
         master_ = a.src;
         enter_backup(Reason::higher_priority,

@@ -140,7 +140,8 @@ class StateMachine {
 public:
     explicit StateMachine(Params params);
 
-    // Feeds one event; returns what to do, in order (state changes come before the sends they cause).
+    // Feeds one event; returns what to do, in order (state changes come before the sends they cause;
+    // a MASTER that yields sends its last advert before the change).
     std::vector<Action> handle(const Event& e, Millis now);
 
     State state() const { return state_; }

@@ -239,6 +239,17 @@ def nginx_start(rs):
     in_ns(rs, "nginx", "-c", f"{LAB}/{rs}/nginx.conf", "-p", f"{LAB}/{rs}")
 
 
+def mac_of(host):
+    out = run("ip", "-n", "dplb-" + host, "-o", "link", "show", "eth0").stdout
+    return out.split("link/ether ")[1].split()[0]
+
+
+def vip_mac():
+    """The MAC the client's neighbour table holds for the VIP ("" when none)."""
+    out = run("ip", "-n", "dplb-client", "neigh", "show", "10.77.0.100").stdout.split()
+    return out[out.index("lladdr") + 1] if "lladdr" in out else ""
+
+
 def vrrp_masters():
     """{director address: 1 or 0} for state master of VRID, as Prometheus has it now."""
     return {r["metric"]["instance"]: float(r["value"][1])
@@ -381,10 +392,17 @@ def main():
             "add rule bridge dplbmon vrrpdrop ip protocol 112 drop")
         wait_alert("DplbVrrpMultipleMasters", {"vrid": VRID}, 40)
         check(sum(vrrp_masters().values()) == 2, f"both directors MASTER: {vrrp_masters()}")
+        # lb2's gratuitous ARPs (it became MASTER; lb1 heard nothing and sent none) moved the client
+        poll(lambda: vip_mac() == mac_of("lb2"), 15, "the client's ARP entry for the VIP follows lb2 during the split")
         event("VRRP passes")
         run("ip", "netns", "exec", "dplb-sw", "nft", "delete table bridge dplbmon")
-        wait_resolved("DplbVrrpMultipleMasters", {}, 30)
+        healed = time.time()
         poll(lambda: vrrp_masters() == {LB["lb1"]: 1.0, LB["lb2"]: 0.0}, 30, "one MASTER again (lb1)")
+        # lb1 announces the VIP again on hearing lb2's lower advert: the client is back on lb1 within a
+        # few adverts, not when its ARP entry expires (15-45 s)
+        poll(lambda: vip_mac() == mac_of("lb1"), max(1.0, healed + 5 - time.time()),
+             "the client's ARP entry for the VIP is back on lb1 within 5 s of VRRP passing")
+        wait_resolved("DplbVrrpMultipleMasters", {}, 30)
 
         # ------------------------------------------------------------------ failed reload
         with open(f"{LAB}/lb1.yaml", "w") as f:
