@@ -3,7 +3,7 @@
 - `promtool check metrics` finds nothing to say about a live scrape (at start and at the end);
 - every received frame is counted under exactly one outcome: after a known mix (new TCP flows to a
   VIP, an ARP request for it, a frame for the kernel, a frame for another host's MAC, a cut IPv4
-  header) each outcome moved by what was sent, and sum(outcomes) == received;
+  header, an ACK and an ICMP error forwarded by Maglev, an ICMP error forwarded by its flow's entry) each outcome moved by what was sent, and sum(outcomes) == received;
 - dplb_build_info carries the version `dplbd --version` prints;
 - process_* are there and sane (started during this test, resident memory > 0, descriptors);
 - connection-table entries rise with new connections; capacity is the configured size per worker;
@@ -25,6 +25,7 @@ from netlab import Wire, check, die, run  # noqa: E402
 
 VIP = "10.10.0.100"
 VIP2 = "10.10.0.200"   # the VRRP instance's (a service of its own, no traffic)
+VIP3 = "10.10.0.103"   # scheduler mh: forwards without an entry
 LB_ADDR = "10.10.0.2"  # the director's kernel address on its port
 MAC = {"10.10.0.11": "02:00:00:00:00:11", "10.10.0.12": "02:00:00:00:00:12", "10.10.0.13": "02:00:00:00:00:13"}
 VRID = 61
@@ -106,13 +107,15 @@ def config(lab):
             "    real_servers:\n%s" % (VIP, reals) +
             "  - vip: %s\n    port: 80\n    protocol: tcp\n    scheduler: rr\n    real_servers:\n"
             '      - ip: 10.10.0.13\n        mac: "%s"\n' % (VIP2, MAC["10.10.0.13"]) +
+            "  - vip: %s\n    port: 80\n    protocol: tcp\n    scheduler: mh\n    real_servers:\n"
+            '      - ip: 10.10.0.13\n        mac: "%s"\n' % (VIP3, MAC["10.10.0.13"]) +
             "vrrp_instances:\n"
             "  - name: VI_M\n    interface: lan0\n    state: BACKUP\n    virtual_router_id: %d\n"
             "    priority: 100\n    advert_int: 1\n    virtual_ipaddresses: [%s]\n" % (VRID, VIP2))
 
 
 def body(lab):
-    from scapy.all import ARP, IP, TCP, UDP, Ether, Raw
+    from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, Raw
     if shutil.which("promtool") is None:
         die("promtool not found (Debian package prometheus)")
     lab.exec_ns("ip", "addr", "add", LB_ADDR + "/24", "dev", "lb0")
@@ -189,6 +192,14 @@ def body(lab):
     frames.append(Ether(dst="02:00:00:00:00:bb", src=client) / IP(src="192.0.2.9", dst=VIP) /
                   TCP(sport=39999, dport=80, flags="S"))                                      # not_for_us
     frames.append(Ether(dst=lab.lb_mac, src=client, type=0x0800) / Raw(b"\x45\x00\x00"))      # a cut IPv4 header
+    # Forwarded without an entry: an ACK to the mh service (forwarded_stateless), an ICMP error about
+    # a flow of it (icmp_error_forwarded, by Maglev) and one about a flow opened above (by its entry).
+    frames.append(Ether(dst=lab.lb_mac, src=client) / IP(src="192.0.2.9", dst=VIP3) /
+                  TCP(sport=41000, dport=80, flags="A"))
+    for vip, port in ((VIP3, 41001), (VIP, 40000)):
+        quote = bytes(IP(src=vip, dst="192.0.2.9") / TCP(sport=80, dport=port, flags="SA"))[:28]
+        frames.append(Ether(dst=lab.lb_mac, src=client) / IP(src="198.51.100.1", dst=vip) /
+                      ICMP(type=3, code=4, nexthopmtu=1400) / Raw(quote))
     wire.send(frames)
     poll(lambda: one(scrape(), "dplb_dataplane_received_packets_total") >= rx0 + len(frames), 5)
     m1, o1 = quiet_identity()
@@ -196,6 +207,14 @@ def body(lab):
     rx = one(m1, "dplb_dataplane_received_packets_total") - rx0
     check(rx >= len(frames), "received moved by at least the %d frames sent: %d" % (len(frames), rx))
     check(d["forwarded"] == flows, "outcome forwarded moved by the %d new flows: %d" % (flows, d["forwarded"]))
+    check(d["forwarded_stateless"] == 1, "outcome forwarded_stateless moved by 1 (the ACK to the mh service): %d"
+          % d["forwarded_stateless"])
+    check(d["icmp_error_forwarded"] == 2, "outcome icmp_error_forwarded moved by 2 (by Maglev, by an entry): %d"
+          % d["icmp_error_forwarded"])
+    # Fragments: not here. net_af_packet's sockets ask the kernel to reassemble (a fanout group with
+    # PACKET_FANOUT_FLAG_DEFRAG): a fragmented datagram reaches the port whole and is forwarded as
+    # one frame. tests/test_hostile_pcap.cc counts fragment_forwarded on a net_pcap port.
+    check(d["fragment_forwarded"] == 0, "outcome fragment_forwarded did not move: %d" % d["fragment_forwarded"])
     check(d["arp_reply"] == 1, "outcome arp_reply moved by 1 (the ARP request for the VIP): %d" % d["arp_reply"])
     check(d["to_kernel"] >= 1, "outcome to_kernel moved (the frame for the director's own address): %d"
           % d["to_kernel"])
@@ -205,7 +224,7 @@ def body(lab):
           "dplb_drops_total{reason=ipv4_truncated} moved")
     check(sum(d.values()) == rx, "the outcomes' deltas add up to the frames received: %d == %d" % (sum(d.values()), rx))
     tx = one(m1, "dplb_dataplane_transmitted_packets_total") - one(m0, "dplb_dataplane_transmitted_packets_total")
-    check(tx >= flows + 1, "transmitted moved by the forwarded frames and the ARP reply: %d" % tx)
+    check(tx >= flows + 4, "transmitted moved by the forwarded frames and the ARP reply: %d" % tx)
 
     entries = poll(lambda: one(scrape(), "dplb_conn_table_entries", worker="0", family="ipv4") >= entries0 + flows and
                    one(scrape(), "dplb_conn_table_entries", worker="0", family="ipv4"), 5)
