@@ -301,7 +301,7 @@ private:
         {
             std::lock_guard<std::mutex> lock(mu_);
             for (const auto& [name, v] : vrrp_) {
-                Labels l{{"instance", name}, {"vrid", std::to_string(v.vrid)}};
+                Labels l{{"vrrp_instance", name}, {"vrid", std::to_string(v.vrid)}};
                 for (int s = 0; s < 4; s++) state.metric.push_back(gauge(with(l, "state", kStates[s]), v.state == s));
                 code.metric.push_back(gauge(l, v.state));
             }

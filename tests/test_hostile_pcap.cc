@@ -1756,7 +1756,12 @@ void check_run(const std::vector<Case>& cases, const std::vector<Bytes>& out, co
     EXPECT_LE(frag, static_cast<double>(later_fwd + any_out));
     EXPECT_GE(icmp, static_cast<double>(icmp_fwd)) << metrics;
     EXPECT_LE(icmp, static_cast<double>(icmp_fwd + any_out));
-    EXPECT_EQ(metric(metrics, "dplb_dataplane_packets_total{outcome=\"received\"}"), static_cast<double>(cases.size()));
+    EXPECT_EQ(metric(metrics, "dplb_dataplane_received_packets_total"), static_cast<double>(cases.size()));
+    double scraped_outcomes = 0;  // every frame under exactly one outcome
+    for (const char* o : {"forwarded", "forwarded_stateless", "icmp_error_forwarded", "fragment_forwarded",
+                          "arp_reply", "to_kernel", "not_for_us", "dropped"})
+        scraped_outcomes += metric(metrics, std::string("dplb_dataplane_packets_total{outcome=\"") + o + "\"}");
+    EXPECT_EQ(scraped_outcomes, static_cast<double>(cases.size())) << metrics;
     EXPECT_EQ(metric(metrics, "dplb_port_rx_packets_total{port=\"lan0\",queue=\"0\"}"),
               static_cast<double>(cases.size()));
     EXPECT_EQ(metric(metrics, "dplb_port_tx_packets_total{port=\"lan0\"}"), static_cast<double>(out.size()));

@@ -269,8 +269,8 @@ def body(lab):
     # VRRP: a lone BACKUP becomes MASTER; one series per state, exactly one at 1.
     def vrrp():
         mm = scrape()
-        st = {s: series(mm, "dplb_vrrp_state", instance="VI_M", vrid=str(VRID), state=s) for s in STATES}
-        code = series(mm, "dplb_vrrp_state_code", instance="VI_M", vrid=str(VRID))
+        st = {s: series(mm, "dplb_vrrp_state", vrrp_instance="VI_M", vrid=str(VRID), state=s) for s in STATES}
+        code = series(mm, "dplb_vrrp_state_code", vrrp_instance="VI_M", vrid=str(VRID))
         return mm, st, code
     poll(lambda: vrrp()[1]["master"] == [1.0], 10)
     mm, st, code = vrrp()

@@ -221,8 +221,15 @@ def iface_rx(site, host):
 def counters(site):
     """dplbd's figures from one scrape of /metrics."""
     text = site.scrape(METRICS)
-    out = {k: metric_value(text, "dplb_dataplane_packets_total", outcome=k) for k in
-           ("received", "forwarded", "forwarded_stateless", "table_full", "half_open_evicted", "transmitted")}
+    fwd = {k: metric_value(text, "dplb_dataplane_packets_total", outcome=k) for k in
+           ("forwarded", "forwarded_stateless", "icmp_error_forwarded", "fragment_forwarded")}
+    # every frame sent to a real, as the checks below mean it (the outcome "forwarded" is by an entry only)
+    out = {"forwarded": None if None in fwd.values() else sum(fwd.values()),
+           "forwarded_stateless": fwd["forwarded_stateless"],
+           "received": metric_value(text, "dplb_dataplane_received_packets_total"),
+           "transmitted": metric_value(text, "dplb_dataplane_transmitted_packets_total"),
+           "table_full": metric_value(text, "dplb_connection_events_total", event="table_full"),
+           "half_open_evicted": metric_value(text, "dplb_connection_events_total", event="half_open_evicted")}
     out["missed"] = metric_value(text, "dplb_port_rx_missed_total")
     out["made"] = metric_value(text, "dplb_connections_total")
     out["held"] = metric_value(text, "dplb_connections")
