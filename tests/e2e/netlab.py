@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import re
 import subprocess
 import sys
 import tempfile
@@ -205,6 +206,20 @@ def wait_for(pred, limit, step=0.05):
         if v or time.monotonic() >= end:
             return v
         time.sleep(step)
+
+
+def parse_metrics(text):
+    """Prometheus text format -> {name: [(labels dict, value)]}; a line that does not parse fails the test."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
+        if not m:
+            die("unparsable metrics line: " + line)
+        labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        out.setdefault(m.group(1), []).append((labels, float(m.group(3))))
+    return out
 
 
 def metric_value(text, name, **labels):

@@ -13,7 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netlab import Wire, check, run, die  # noqa: E402
+from netlab import Wire, check, run, parse_metrics  # noqa: E402
 
 VIP = "10.10.0.100"
 RS = {"10.10.0.11": "02:00:00:00:00:11", "10.10.0.12": "02:00:00:00:00:12", "10.10.0.13": "02:00:00:00:00:13"}
@@ -30,18 +30,6 @@ def config(reals, lab, extra=""):
             % (VIP, rs))
 
 
-def parse_metrics(text):
-    """Prometheus text format -> {(name, sorted label pairs): value}."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
-        if not m:
-            die("unparsable metrics line: " + line)
-        labels = tuple(sorted(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or "")))
-        out[(m.group(1), labels)] = float(m.group(3))
-    return out
 
 
 def body(lab):
@@ -144,7 +132,8 @@ def body(lab):
     text = lab.scrape(METRICS_PORT)
     if os.environ.get("DPLB_DEBUG"):
         print(text)
-    samples = parse_metrics(text)
+    samples = {(name, tuple(sorted(labels.items()))): v
+               for name, series in parse_metrics(text).items() for labels, v in series}
     check(samples.get(("dplb_connections", (("protocol", "tcp"), ("real", "10.10.0.11:80"), ("state", "active"),
                                              ("vip", "10.10.0.100:80")))) == 2.0,
           "metrics: dplb_connections{real=10.10.0.11:80,state=active} 2")

@@ -12,7 +12,6 @@
 - VRRP: one dplb_vrrp_state series per state, exactly one at 1, agreeing with dplb_vrrp_state_code."""
 
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -21,7 +20,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netlab import Wire, check, die, run  # noqa: E402
+from netlab import Wire, check, die, parse_metrics, run  # noqa: E402
 
 VIP = "10.10.0.100"
 VIP2 = "10.10.0.200"   # the VRRP instance's (a service of its own, no traffic)
@@ -48,18 +47,6 @@ OUTCOMES = ("forwarded", "forwarded_stateless", "icmp_error_forwarded", "fragmen
             "to_kernel", "not_for_us", "dropped")
 
 
-def parse(text):
-    """Prometheus text format -> {name: [(labels dict, value)]}."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
-        if not m:
-            die("unparsable metrics line: " + line)
-        labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
-        out.setdefault(m.group(1), []).append((labels, float(m.group(3))))
-    return out
 
 
 def series(m, name, **want):
@@ -129,7 +116,7 @@ def body(lab):
     t_start = time.time()
     lab.start(config(lab))
     wire = Wire(lab)
-    scrape = lambda: parse(lab.scrape(METRICS_PORT))  # noqa: E731
+    scrape = lambda: parse_metrics(lab.scrape(METRICS_PORT))  # noqa: E731
 
     rc, out = promtool(lab.scrape(METRICS_PORT))
     check(rc == 0 and out == "", "promtool check metrics on a live scrape: exit %d, %r" % (rc, out))
