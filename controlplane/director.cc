@@ -1,8 +1,8 @@
 #include "director.h"
 
 #include <boost/asio/post.hpp>
-#include <cstdio>
 
+#include "log.h"
 #include "stats_report.h"
 #include "text.h"
 
@@ -293,12 +293,12 @@ void Director::finish_build(Built& b, PendingReload& pr, std::vector<Done>& wait
             for (auto& w : waiters) waiters_.push_back(std::move(w));
         } else if (b.partial) {
             // Should not happen; a full build settles it.
-            std::fprintf(stderr, "dplbd: partial build failed (%s); building everything\n", b.error.c_str());
+            log(LogLevel::warning, "dplbd: partial build failed (%s); building everything", b.error.c_str());
             dirty_ = dirty_all_ = true;
             for (auto& w : waiters) waiters_.push_back(std::move(w));
         } else {
             // Cannot happen for a configuration a reload accepted; keep what runs and say so.
-            std::fprintf(stderr, "dplbd: snapshot not rebuilt, the running one is kept: %s\n", b.error.c_str());
+            log(LogLevel::err, "dplbd: snapshot not rebuilt, the running one is kept: %s", b.error.c_str());
             for (auto& w : waiters) w(b.error);
         }
         kick();

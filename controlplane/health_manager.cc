@@ -1,6 +1,6 @@
 #include "health_manager.h"
 
-#include <cstdio>
+#include "log.h"
 
 namespace dplb {
 namespace {
@@ -104,8 +104,7 @@ void HealthManager::on_change(const RealKey& key, const std::string& what, bool 
     int dyn = it != running_.end() ? it->second.checker->dynamic_weight() : -1;
     rt.healthy = up;
     rt.dynamic_weight = dyn;
-    std::printf("dplbd: health: %s is %s: %s\n", what.c_str(), up ? "UP" : "DOWN", reason.c_str());
-    std::fflush(stdout);
+    log(LogLevel::notice, "dplbd: health: %s is %s: %s", what.c_str(), up ? "UP" : "DOWN", reason.c_str());
     director_.rebuild(key);  // that service only
 }
 

@@ -3,8 +3,8 @@
 #include <rte_ethdev.h>
 
 #include <algorithm>
-#include <cstdio>
 
+#include "log.h"
 #include "vrrp/reload.h"
 
 namespace dplb {
@@ -36,12 +36,11 @@ VrrpManager::Running VrrpManager::make(const config::VrrpInstance& cfg, uint8_t 
         if (a.family == family) vips.push_back(a);
     vrrp::Instance::Callbacks cb;
     cb.on_log = [label](const std::string& m) {
-        std::fprintf(stderr, "dplbd: vrrp %s: %s\n", label.c_str(), m.c_str());
+        log(LogLevel::warning, "dplbd: vrrp %s: %s", label.c_str(), m.c_str());
     };
     int vrid = cfg.virtual_router_id;
     cb.on_state = [this, label, vips, vrid](vrrp::State st, const std::string& reason) {
-        std::printf("dplbd: vrrp %s: %s (%s)\n", label.c_str(), vrrp::state_name(st), reason.c_str());
-        std::fflush(stdout);
+        log(LogLevel::notice, "dplbd: vrrp %s: %s (%s)", label.c_str(), vrrp::state_name(st), reason.c_str());
         director_.set_vrrp_state(label, vrrp::state_name(st));
         // Leaving MASTER stops answering and forwarding at once; entering it starts them
         // before the gratuitous ARPs go out (the instance calls us first).
@@ -58,8 +57,8 @@ void VrrpManager::try_start(Running& r) {
         r.instance->start();
         r.started = true;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "dplbd: vrrp %s on %s: %s\n", r.label.c_str(), r.instance->kernel_ifname().c_str(),
-                     e.what());
+        log(LogLevel::err, "dplbd: vrrp %s on %s: %s", r.label.c_str(), r.instance->kernel_ifname().c_str(),
+            e.what());
         director_.set_vrrp_state(r.label, "FAULT");
         if (on_state_) on_state_(r.label, r.vrid, static_cast<int>(vrrp::State::fault));
     }
@@ -71,8 +70,7 @@ void VrrpManager::sync() {
     std::vector<config::VrrpInstance> want = director_.config().vrrp_instances;
     std::vector<vrrp::RouterChange> changes = vrrp::diff_routers(applied_, want);
     auto log = [](const vrrp::RouterChange& c) {
-        std::printf("dplbd: vrrp reload: %s\n", vrrp::describe(c).c_str());
-        std::fflush(stdout);
+        dplb::log(LogLevel::info, "dplbd: vrrp reload: %s", vrrp::describe(c).c_str());
     };
     // Let go first: removed and restarted routers stop (a MASTER sends priority 0 and stops
     // answering for its VIPs) before anything starts, so a VIP that moves to another instance is
