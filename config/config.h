@@ -85,6 +85,9 @@ struct RealServer {
     MacAddr mac;           // meaningful only when has_mac
     bool has_mac = false;  // false: neighbour resolution finds it; a static MAC wins
     bool inhibit_on_failure = false;  // on failure set weight 0 rather than removing the real
+    // IPVS's per-real connection limits (ipvsadm -x / -y, keepalived uthreshold / lthreshold): 0 = none.
+    uint32_t u_threshold = 0;
+    uint32_t l_threshold = 0;
     std::optional<HealthCheck> health_check;  // absent: always up
 };
 
@@ -95,6 +98,10 @@ struct Service {
     uint8_t proto = kProtoTcp;
     Sched sched = Sched::wlc;  // ipvsadm's default
     uint32_t persistence_timeout_s = 0;
+    // persistence_granularity as a prefix length (ipvsadm -M, a netmask for IPv4); 0 = the whole address.
+    uint8_t persistence_prefix_len = 0;
+    bool ops = false;           // one-packet scheduling (UDP): every datagram scheduled, no entry
+    uint8_t sched_flags = 0;    // kSchedFlagFallback | kSchedFlagPort (sh / mh), as IPVS's SCHED1/SCHED2
     bool answer_arp = true;
     uint32_t mh_table_size = kDefaultMhTableSize;
     // Milliseconds, IPVS defaults with the file's overrides; the template slot holds

@@ -77,6 +77,8 @@ Dest configured_dest(const config::Service& cs, const config::RealServer& r, con
         d.has_mac = true;
     }
     d.healthy = !rt || rt->healthy;
+    d.u_threshold = r.u_threshold;
+    d.l_threshold = r.l_threshold;
     if (!d.healthy && r.inhibit_on_failure) d.weight = 0;  // stays listed, takes nothing new
     d.draining = !d.healthy && !r.inhibit_on_failure;    // leaves the service, as IPVS removes it
     return d;
@@ -187,6 +189,9 @@ BuildResult build_snapshot(const BuildInput& in) {
         svc.proto = cs.proto;
         svc.sched = cs.sched;
         svc.persistence_ms = cs.persistence_timeout_s * 1000;
+        svc.persistence_prefix_len = cs.persistence_prefix_len;
+        svc.ops = cs.ops;
+        svc.sched_flags = cs.sched_flags;
         svc.timeouts = cs.timeouts;
         svc.answer_arp = cs.answer_arp;
         for (const config::RealServer& r : cs.reals) {

@@ -17,6 +17,10 @@ constexpr uint16_t kNoDest = 0xffff;
 constexpr uint32_t kDefaultMhTableSize = 65537;  // prime, as Maglev and IPVS's mh use
 
 enum class Sched : uint8_t { rr, wrr, lc, wlc, sh, mh, sed, nq, fo, ovf, dh, twos };
+// sh / mh flags, as IPVS's IP_VS_SVC_F_SCHED1 / SCHED2: sh-fallback / mh-fallback (skip a real that
+// is overloaded or has weight 0 for the next one), sh-port / mh-port (hash the source port too).
+constexpr uint8_t kSchedFlagFallback = 1;
+constexpr uint8_t kSchedFlagPort = 2;
 const char* sched_name(Sched s);
 
 // A real server of one service. Its id (index in Snapshot::dests) stays the same across snapshots
@@ -42,6 +46,9 @@ struct Dest {
     uint16_t vport = 0;
     uint8_t proto = 0;
     bool healthy = true;  // its health check passes (or it has none); for listings and metrics
+    // Connection limits (IPVS's u_threshold / l_threshold): 0 = none.
+    uint32_t u_threshold = 0;
+    uint32_t l_threshold = 0;
 };
 
 // Tables a scheduler precomputes from the reals and weights (see sched.h).
@@ -59,6 +66,9 @@ struct Service {
     uint8_t proto = kProtoTcp;
     Sched sched = Sched::wlc;
     uint32_t persistence_ms = 0;  // 0: no persistence
+    uint8_t persistence_prefix_len = 0;  // persistence_granularity; 0 = the whole address
+    bool ops = false;                    // one-packet scheduling
+    uint8_t sched_flags = 0;             // kSchedFlagFallback | kSchedFlagPort
     Timeouts timeouts = Timeouts::ipvs_defaults();
     bool answer_arp = true;  // reply to ARP for the VIP while this director owns it
     std::vector<uint16_t> dests;  // dest ids of this service
