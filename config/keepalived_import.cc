@@ -18,6 +18,16 @@
 
 namespace dplb::config {
 
+void check_converted(const ImportResult& r, const std::string& name, const std::string& why) {
+    try {
+        load_config_string(r.yaml, name + " (converted)");
+    } catch (const ConfigError& e) {
+        std::vector<std::string> errs{name + ": the converted configuration does not load" + why + ":"};
+        errs.insert(errs.end(), e.errors.begin(), e.errors.end());
+        throw ConfigError(errs);
+    }
+}
+
 ImportResult import_keepalived(const std::string& text, const std::string& name) {
     using namespace keepalived;
     Messages msgs(name);
@@ -33,13 +43,7 @@ ImportResult import_keepalived(const std::string& text, const std::string& name)
     mapper.collect_ports();
     ImportResult out{emit_yaml(mapper.model(), name), msgs.warnings()};
     // The promise of this function; a failure here is a bug in the import, said as such.
-    try {
-        load_config_string(out.yaml, name + " (converted)");
-    } catch (const ConfigError& e) {
-        std::vector<std::string> errs{name + ": the converted configuration does not load (a bug in the import):"};
-        errs.insert(errs.end(), e.errors.begin(), e.errors.end());
-        throw ConfigError(errs);
-    }
+    check_converted(out, name, " (a bug in the import)");
     return out;
 }
 

@@ -21,4 +21,8 @@ struct ImportResult {
 // would refuse, or one outside what dplb accepts.
 ImportResult import_keepalived(const std::string& text, const std::string& name);
 
+// Throws ConfigError when `r.yaml` does not load: "NAME: the converted configuration does not
+// load" + `why` + ":", then the loader's messages. Every importer ends with it.
+void check_converted(const ImportResult& r, const std::string& name, const std::string& why);
+
 }  // namespace dplb::config

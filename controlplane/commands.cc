@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "ipvsadm_command.h"
 #include "stats_report.h"
 #include "text.h"
 
@@ -200,9 +201,13 @@ std::string format_status(Director& dir, bool json) {
             o += (f ? "" : ",") + std::string("{\"instance\":") + json_string(name) + ",\"state\":" + json_string(st) + "}";
             f = false;
         }
+        o += "],\"operator_changes\":[";
+        for (size_t i = 0; i < dir.operator_changes().size(); i++)
+            o += (i ? "," : "") + json_string(dir.operator_changes()[i]);
         o += "]}\n";
     } else {
         for (const auto& [name, st] : dir.vrrp_states()) o += "  vrrp " + name + " " + st + "\n";
+        for (const std::string& c : dir.operator_changes()) o += "  since the last reload: " + c + "\n";
     }
     (void)snap;
     return o;
@@ -215,7 +220,9 @@ const char* kHelp =
     "  status [--json]                                    health of every real, reloads\n"
     "  reload                                             re-read the configuration file\n"
     "  weight [tcp:|udp:]VIP:PORT REAL:PORT N             set a real's weight until the next reload\n"
-    "  drain REAL:PORT                                    weight 0 for that real in every service\n";
+    "  drain REAL:PORT                                    weight 0 for that real in every service\n"
+    "  ipvsadm ARGS...                                    ipvsadm's -A -E -D -a -e -d -C --set -R -L -S, until\n"
+    "                                                     the next reload\n";
 
 }  // namespace
 
@@ -240,6 +247,7 @@ Reply run_now(Director& dir, const std::string& cmd, bool json, bool stats,
 
 void run_command(Director& dir, const std::vector<std::string>& words, std::function<void(Reply)> reply) {
     if (words.empty() || words[0] == "help") return reply({true, kHelp});
+    if (words[0] == "ipvsadm") return run_ipvsadm(dir, words, std::move(reply));
     const std::string& cmd = words[0];
     bool json = false, stats = false, rate = false, conns = false;
     std::vector<std::string> args;

@@ -228,7 +228,8 @@ void Director::start_build(bool reload, PendingReload pr) {
     } else {
         *runtime = runtime_;
     }
-    if (reload)
+    const bool file_reload = reload && !pr.change;
+    if (file_reload)
         for (auto& [k, rt] : *runtime) {  // operator overrides last until the next reload
             rt.weight_override = -1;
             rt.drained = false;
@@ -249,7 +250,13 @@ void Director::start_build(bool reload, PendingReload pr) {
         built->partial = partial;
         try {
             const config::Config* cfg = running.get();
-            if (reload) {
+            if (reload && pending->change) {
+                config::Config next = *running;
+                std::string err = pending->change(next);
+                if (!err.empty()) throw config::ConfigError({err});
+                built->cfg = std::make_shared<const config::Config>(std::move(next));
+                cfg = built->cfg.get();
+            } else if (reload) {
                 config::Config next = config::load_config_file(path);
                 next.file = path;
                 std::vector<std::string> fixed = config::fixed_field_changes(*running, next);
@@ -271,7 +278,8 @@ void Director::start_build(bool reload, PendingReload pr) {
         } catch (const config::ConfigError& e) {
             built->error = e.what();
         } catch (const std::exception& e) {
-            built->error = (reload ? path + ": " : std::string()) + e.what() + (reload ? "; nothing applied" : "");
+            const bool file = reload && !pending->change;
+            built->error = (file ? path + ": " : std::string()) + e.what() + (reload ? "; nothing applied" : "");
         }
         asio::post(io_, [this, alive, built, pending = std::move(pending), waiters = std::move(waiters)] {
             if (!*alive) return;
@@ -283,8 +291,13 @@ void Director::start_build(bool reload, PendingReload pr) {
 void Director::finish_build(Built& b, PendingReload& pr, std::vector<Done>& waiters) {
     busy_ = false;
     bool reload = static_cast<bool>(pr.done);
+    const bool file_reload = reload && !pr.change;
     if (!b.error.empty()) {
-        if (reload) {
+        if (reload && !file_reload) {  // an operator change that cannot be applied: nothing else moves
+            pr.done(b.error);
+            dirty_ |= !waiters.empty();
+            for (auto& w : waiters) waiters_.push_back(std::move(w));
+        } else if (reload) {
             reloads_failed_++;
             last_reload_ok_ = false;
             last_reload_ = std::chrono::system_clock::now();
@@ -305,18 +318,23 @@ void Director::finish_build(Built& b, PendingReload& pr, std::vector<Done>& wait
         return;
     }
     builds_++;
-    if (reload) {
-        commit_config(b.cfg);
+    if (reload) commit_config(b.cfg);
+    if (file_reload) {
         for (auto& [k, rt] : runtime_) {
             rt.weight_override = -1;
             rt.drained = false;
         }
+        operator_changes_.clear();
     }
     install(b.result);
-    if (reload) {
+    if (file_reload) {
         reloads_ok_++;
         last_reload_ok_ = true;
         last_reload_ = std::chrono::system_clock::now();
+    } else if (reload) {
+        operator_changes_.push_back(pr.what);
+    }
+    if (reload) {
         if (after_reload_) after_reload_();  // may ask for another build: coalesced below
         pr.done("");
     }
@@ -428,7 +446,13 @@ void Director::set_vips_owned(const std::vector<IpAddr>& vips, bool owned) {
 // ---- reload ----
 
 void Director::reload(const std::string& path, Done done) {
-    pending_reloads_.push_back(PendingReload{path, std::move(done)});
+    pending_reloads_.push_back(PendingReload{path, std::move(done), {}, {}});
+    schedule_kick();
+}
+
+void Director::apply_change(std::function<std::string(config::Config&)> change, std::string what, Done done) {
+    if (!done) done = [](const std::string&) {};  // a set `done` is what marks a reload's build
+    pending_reloads_.push_back(PendingReload{"", std::move(done), std::move(change), std::move(what)});
     schedule_kick();
 }
 

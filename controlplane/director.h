@@ -73,7 +73,14 @@ public:
     // running (config::fixed_field_changes) are refused by name.
     void reload(const std::string& path, Done done);
     void reload(Done done) { reload(cfg_->file, std::move(done)); }
-    // Runs after each successful reload (health checks, neighbours and VRRP re-sync).
+    // An operator change to the running configuration (`dplbctl ipvsadm -A ...`): `change` gets a
+    // copy of it on the builder thread and edits it, or returns why not. Applied in order with
+    // reloads, as a reload is (every table built before anything changes; a failure changes nothing),
+    // and kept until the next reload, as weights and drains are; operator weights and drains stay.
+    // `what` is listed by `operator_changes()` until then.
+    void apply_change(std::function<std::string(config::Config&)> change, std::string what, Done done);
+    const std::vector<std::string>& operator_changes() const { return operator_changes_; }
+    // Runs after each successful reload and operator change (health checks, neighbours, VRRP re-sync).
     void set_after_reload(std::function<void()> fn) { after_reload_ = std::move(fn); }
 
     const config::Config& config() const { return *cfg_; }
@@ -139,6 +146,10 @@ private:
     struct PendingReload {
         std::string path;
         Done done;
+        // An operator change (apply_change) instead of the file: the running configuration goes in,
+        // the next one comes out, or an error; `what` is how `status` lists it.
+        std::function<std::string(config::Config&)> change;
+        std::string what;
     };
     struct Built;    // what a build hands back to the control thread
     struct DumpJob;  // a connection listing in progress
@@ -197,6 +208,7 @@ private:
     std::function<void()> after_reload_;
     uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
     bool last_reload_ok_ = true;
+    std::vector<std::string> operator_changes_;  // since the last reload, in order
     std::chrono::system_clock::time_point last_reload_;
     uint64_t version_ = 0, version_in_use_ = 0, builds_ = 0, tables_rebuilt_ = 0;
 };

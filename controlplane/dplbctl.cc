@@ -1,16 +1,19 @@
 // dplbctl: the operator's tool. Talks to dplbd over its control socket, as ipvsadm talks to the
-// kernel; `import-keepalived` converts a keepalived.conf without a daemon.
+// kernel; `import-keepalived` and `import-ipvsadm` convert a keepalived.conf or ipvsadm rules without a
+// daemon.
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "config.h"
 #include "control_server.h"
+#include "ipvsadm_import.h"
 #include "keepalived_import.h"
 #include "version.h"
 #include "vrrp/plan_report.h"
@@ -31,6 +34,9 @@ void usage() {
                  "  weight [tcp:|udp:]VIP:PORT REAL:PORT N     drain REAL:PORT\n"
                  "  help (from the daemon)\n"
                  "  import-keepalived keepalived.conf > lb.yaml   (no daemon needed; warnings on stderr)\n"
+                 "  import-ipvsadm RULES > lb.yaml   (ipvsadm-save output or a script of ipvsadm lines; - = stdin)\n"
+                 "  ipvsadm ARGS...   (ipvsadm's -A -E -D -a -e -d -C --set -L -S, and -R < RULES, on the\n"
+                 "       running daemon until the next reload)\n"
                  "  plan --hosts H --failures F --traffic 1.5Gbit --link 1Gbit [--json] [--emit-config DIR]\n"
                  "       [--vips IP,IP,...] [--interface PORT] [--vrid-base N] [--auth-pass P]\n"
                  "default socket: %s (or $DPLB_SOCKET); -t: how long to wait for the answer (default %u s,\n"
@@ -38,17 +44,23 @@ void usage() {
                  kDefaultSocket, kDefaultTimeoutS);
 }
 
-// keepalived.conf -> YAML on stdout; what does not carry over is listed on stderr with line numbers.
-int import_keepalived(const std::string& path) {
-    std::ifstream f(path);
-    if (!f) {
-        std::fprintf(stderr, "dplbctl: %s: cannot open: %s\n", path.c_str(), std::strerror(errno));
-        return 1;
-    }
+// keepalived.conf or ipvsadm rules ("-": standard input) -> YAML on stdout; what does not carry over
+// is listed on stderr with line numbers.
+int import_file(const std::string& path,
+                dplb::config::ImportResult (*import)(const std::string& text, const std::string& name)) {
     std::stringstream text;
-    text << f.rdbuf();
+    if (path == "-") {
+        text << std::cin.rdbuf();
+    } else {
+        std::ifstream f(path);
+        if (!f) {
+            std::fprintf(stderr, "dplbctl: %s: cannot open: %s\n", path.c_str(), std::strerror(errno));
+            return 1;
+        }
+        text << f.rdbuf();
+    }
     try {
-        dplb::config::ImportResult r = dplb::config::import_keepalived(text.str(), path);
+        dplb::config::ImportResult r = import(text.str(), path == "-" ? "stdin" : path);
         std::fputs(r.yaml.c_str(), stdout);
         for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
         return 0;
@@ -143,6 +155,10 @@ int main(int argc, char** argv) {
     uint32_t timeout_s = kDefaultTimeoutS;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
+        if (!words.empty() && words[0] == "ipvsadm") {  // ipvsadm's own options from here on (-s, -t, -h)
+            words.push_back(a);
+            continue;
+        }
         if ((a == "-s" || a == "--socket") && i + 1 < argc) sock = argv[++i];
         else if ((a == "-t" || a == "--timeout") && words.empty()) {
             if (i + 1 >= argc || !to_u32(argv[i + 1], timeout_s) || timeout_s > 86400) {
@@ -163,12 +179,22 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (words[0] == "plan") return plan(words);
-    if (words[0] == "import-keepalived") {
+    if (words[0] == "import-keepalived" || words[0] == "import-ipvsadm") {
+        const bool ka = words[0] == "import-keepalived";
         if (words.size() != 2) {
-            std::fprintf(stderr, "usage: dplbctl import-keepalived keepalived.conf > lb.yaml\n");
+            std::fprintf(stderr, "usage: dplbctl %s > lb.yaml\n",
+                         ka ? "import-keepalived keepalived.conf" : "import-ipvsadm RULES (- for stdin)");
             return 2;
         }
-        return import_keepalived(words[1]);
+        return import_file(words[1], ka ? dplb::config::import_keepalived : dplb::config::import_ipvsadm);
+    }
+    if (words[0] == "ipvsadm" && words.size() >= 2 && (words[1] == "-R" || words[1] == "--restore")) {
+        // The rules (ipvsadm-save's lines) from standard input, one word each.
+        if (words.size() != 2) {
+            std::fprintf(stderr, "usage: dplbctl ipvsadm -R < RULES\n");
+            return 2;
+        }
+        for (std::string line; std::getline(std::cin, line);) words.push_back(line);
     }
     try {
         dplb::Reply r = dplb::control_request(sock, words, std::chrono::seconds(timeout_s));

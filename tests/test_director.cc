@@ -404,6 +404,42 @@ TEST_F(DirectorTest, WeightAnswersOnceTheWorkersHaveTheChange) {
     EXPECT_NE(director_->set_weight("10.0.0.1:80", "10.1.0.9:80", 7), "");
 }
 
+// Operator changes (dplbctl ipvsadm) apply in order on the configuration running when their build
+// starts, keep operator weights, change nothing when refused, and last until the next reload.
+TEST_F(DirectorTest, OperatorChangesApplyInOrderAndLastUntilTheNextReload) {
+    start(config_yaml(1, 2));
+    ASSERT_EQ(director_->set_weight("10.0.0.1:80", "10.1.0.2:80", 7), "");
+    std::vector<std::string> answers;
+    auto add_real = [](const std::string& ip) {
+        return [ip](config::Config& cfg) -> std::string {
+            config::RealServer r;
+            r.ip = *IpAddr::parse(ip);
+            r.port = 80;
+            cfg.services.at(0).reals.push_back(r);
+            return "";
+        };
+    };
+    // Two changes asked for at once: the second sees the first.
+    director_->apply_change(add_real("10.1.0.10"), "add .10", [&](const std::string& e) { answers.push_back("1" + e); });
+    director_->apply_change(add_real("10.1.0.11"), "add .11", [&](const std::string& e) { answers.push_back("2" + e); });
+    director_->apply_change([](config::Config&) { return std::string("refused"); }, "no",
+                            [&](const std::string& e) { answers.push_back("3" + e); });
+    ASSERT_TRUE(run_until([&] { return answers.size() == 3; }));
+    EXPECT_EQ(answers, (std::vector<std::string>{"1", "2", "3refused"}));
+    ASSERT_TRUE(settle());
+    EXPECT_EQ(director_->config().services[0].reals.size(), 4u);
+    EXPECT_GE(dest_id("10.1.0.10"), 0);
+    EXPECT_GE(dest_id("10.1.0.11"), 0);
+    EXPECT_EQ(view().snap->dests[dest_id("10.1.0.2")].weight, 7);  // the operator weight stayed
+    EXPECT_EQ(director_->operator_changes(), (std::vector<std::string>{"add .10", "add .11"}));
+    EXPECT_EQ(director_->reloads_ok(), 0u);
+    EXPECT_EQ(reload(), "");
+    ASSERT_TRUE(settle());
+    EXPECT_EQ(director_->config().services[0].reals.size(), 2u);
+    EXPECT_TRUE(director_->operator_changes().empty());
+    EXPECT_EQ(view().snap->dests[dest_id("10.1.0.2")].weight, 1);
+}
+
 // A worker that never serves its listing (stopped, stuck) delays the answer by the deadline only,
 // and its request is withdrawn.
 TEST_F(DirectorTest, ConnectionListingAnswersWithoutAWorkerThatDoesNotServeIt) {

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "deadline.h"
+#include "import_corpus.h"
 #include "keepalived_import.h"
 
 #ifndef DPLB_SOURCE_ROOT
@@ -31,19 +32,9 @@ namespace fs = std::filesystem;
 const std::string kRoot = DPLB_SOURCE_ROOT;
 const fs::path kCorpus = kRoot + "/config/examples/keepalived";
 
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    EXPECT_TRUE(in) << "cannot read " << path;
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using testing::read_text;
 
-std::string join(const std::vector<std::string>& lines) {
-    std::string out;
-    for (const std::string& l : lines) out += l + "\n";
-    return out;
-}
+std::string join(const std::vector<std::string>& lines) { return testing::join_lines(lines); }
 
 // The messages import_keepalived throws for `text`, or an empty list when it converts.
 std::vector<std::string> errors_of(const std::string& text, const std::string& name = "k.conf") {
@@ -79,51 +70,12 @@ std::string one_vs(const std::string& vs, const std::string& real = "        wei
            "    }\n}\n";
 }
 
-TEST(KeepalivedImport, GoldenCorpus) {
-    int checked = 0;
-    for (const auto& entry : fs::directory_iterator(kCorpus)) {
-        if (entry.path().extension() != ".conf") continue;
-        const std::string name = entry.path().filename().string();
-        fs::path yaml_path = entry.path(), warn_path = entry.path();
-        yaml_path.replace_extension(".yaml.expected");
-        warn_path.replace_extension(".warnings.expected");
-        ASSERT_TRUE(fs::exists(yaml_path)) << name << " has no .yaml.expected";
-        ASSERT_TRUE(fs::exists(warn_path)) << name << " has no .warnings.expected";
-        try {
-            ImportResult r = import_keepalived(read_text(entry.path()), name);
-            EXPECT_EQ(r.yaml, read_text(yaml_path)) << "in " << name;
-            EXPECT_EQ(join(r.warnings), read_text(warn_path)) << "in " << name;
-            // What comes out is a configuration dplbd takes as it is.
-            EXPECT_NO_THROW(load_config_string(r.yaml, name + ".yaml")) << "in " << name;
-        } catch (const ConfigError& e) {
-            ADD_FAILURE() << name << ": " << e.what();
-        }
-        checked++;
-    }
-    EXPECT_GE(checked, 6);
-}
+TEST(KeepalivedImport, GoldenCorpus) { EXPECT_GE(testing::check_good_corpus(kCorpus, ".conf", import_keepalived), 6); }
 
 TEST(KeepalivedImport, GoldenBadCorpus) {
-    const std::regex format(R"([a-z_]+\.conf:[0-9]+:[0-9]+: .+)");
-    int checked = 0;
-    for (const auto& entry : fs::directory_iterator(kCorpus / "bad")) {
-        if (entry.path().extension() != ".conf") continue;
-        const std::string name = entry.path().filename().string();
-        fs::path expected_path = entry.path();
-        expected_path.replace_extension(".expected");
-        ASSERT_TRUE(fs::exists(expected_path)) << name << " has no .expected";
-        std::string expected = read_text(expected_path);
-        while (!expected.empty() && expected.back() == '\n') expected.pop_back();
-        try {
-            import_keepalived(read_text(entry.path()), name);
-            ADD_FAILURE() << name << " converted without errors";
-        } catch (const ConfigError& e) {
-            EXPECT_EQ(e.what(), expected) << "in " << name;
-            for (const std::string& m : e.errors) EXPECT_TRUE(std::regex_match(m, format)) << m;
-        }
-        checked++;
-    }
-    EXPECT_GE(checked, 5);
+    EXPECT_GE(testing::check_bad_corpus(kCorpus / "bad", ".conf", import_keepalived,
+                                        std::regex(R"([a-z_]+\.conf:[0-9]+:[0-9]+: .+)")),
+              5);
 }
 
 // The smallest useful conversion, whole.
