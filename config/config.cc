@@ -141,3 +141,33 @@ Config load_config_file(const std::string& path) {
 }
 
 }  // namespace dplb::config
+
+namespace dplb::config {
+
+namespace {
+
+bool in_subnet(const IpAddr& ip, const PortAddress& a) {
+    if (ip.family != a.ip.family) return false;
+    const unsigned bits = a.prefix_len, whole = bits / 8, rest = bits % 8;
+    for (unsigned i = 0; i < whole; i++)
+        if (ip.b[i] != a.ip.b[i]) return false;
+    if (rest == 0) return true;
+    const uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+    return (ip.b[whole] & mask) == (a.ip.b[whole] & mask);
+}
+
+}  // namespace
+
+uint8_t egress_by_subnet(const std::vector<Port>& ports, const IpAddr& ip) {
+    uint8_t best = kIngressPort;
+    int best_len = -1;
+    for (size_t i = 0; i < ports.size() && i < kMaxPorts; i++)
+        for (const PortAddress& a : ports[i].addresses)
+            if (in_subnet(ip, a) && a.prefix_len > best_len) {
+                best = static_cast<uint8_t>(i);
+                best_len = a.prefix_len;
+            }
+    return best;
+}
+
+}  // namespace dplb::config

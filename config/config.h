@@ -85,6 +85,11 @@ struct RealServer {
     MacAddr mac;           // meaningful only when has_mac
     bool has_mac = false;  // false: neighbour resolution finds it; a static MAC wins
     bool inhibit_on_failure = false;  // on failure set weight 0 rather than removing the real
+    // The port frames to it leave by: `egress` as written (a port name; "" = not given) and resolved
+    // (an index in Config::ports: the named port, else the one whose subnet holds `ip`, else
+    // kIngressPort, the port each frame came in on).
+    std::string egress;
+    uint8_t egress_port = kIngressPort;
     // IPVS's per-real connection limits (ipvsadm -x / -y, keepalived uthreshold / lthreshold): 0 = none.
     uint32_t u_threshold = 0;
     uint32_t l_threshold = 0;
@@ -179,6 +184,10 @@ public:
     explicit ConfigError(std::vector<std::string> errors);
     std::vector<std::string> errors;
 };
+
+// The port whose subnet (an address with its prefix length) holds `ip`, the longest prefix first;
+// kIngressPort when none does.
+uint8_t egress_by_subnet(const std::vector<Port>& ports, const IpAddr& ip);
 
 // Both throw ConfigError. `name` is the file name to print in messages.
 Config load_config_file(const std::string& path);

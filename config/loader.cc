@@ -372,7 +372,13 @@ struct Known {
     std::vector<std::pair<IpAddr, std::string>> own_addresses;
 };
 
+std::string port_names_hint(const std::vector<std::string>& ports) {
+    return ports.empty() ? "the name of a port" : "one of the port names " + name_list(ports);
+}
+
 void read_ports(Errors& errs, const Field& f, std::vector<Port>& out, Known& known) {
+    if (f.node.IsSequence() && f.node.size() > kMaxPorts)
+        errs.add(f, "at most " + std::to_string(kMaxPorts) + " ports, got " + std::to_string(f.node.size()));
     std::map<std::string, std::string> names, devices;  // value -> path of its first use
     std::map<std::string, std::string> addrs;            // address -> path of its first use
     for (const Field& item : read_list(errs, f)) {
@@ -583,9 +589,9 @@ struct RealAddress {
 
 // `addr` is set when the real's address was read, whatever else is wrong with the real.
 std::optional<RealServer> read_real(Errors& errs, const Field& item, const Service& svc, bool svc_ok,
-                                    std::optional<RealAddress>& addr) {
+                                    std::optional<RealAddress>& addr, const Known& known) {
     if (!expect_map(errs, item)) return std::nullopt;
-    MapFields m(errs, item, {"ip", "port", "weight", "mac", "inhibit_on_failure", "health_check"});
+    MapFields m(errs, item, {"ip", "port", "weight", "mac", "inhibit_on_failure", "health_check", "egress"});
     RealServer r;
     r.port = svc.port;
     bool ok = svc_ok;
@@ -624,6 +630,13 @@ std::optional<RealServer> read_real(Errors& errs, const Field& item, const Servi
         }
     if (auto f = m.get("inhibit_on_failure"))
         if (auto b = read_bool(errs, *f)) r.inhibit_on_failure = *b;
+    if (auto f = m.get("egress"))  // a port's name; resolved to its index once every port is read
+        if (auto s = read_string(errs, *f)) {
+            if (known.ports_ok && std::find(known.ports.begin(), known.ports.end(), *s) == known.ports.end())
+                errs.add(*f, "expected " + port_names_hint(known.ports) + ", got " + quoted(*s));
+            else
+                r.egress = *s;
+        }
     if (auto f = m.get("health_check")) r.health_check = read_health_check(errs, *f, r, port_ok);
     // Only a real whose address is known can take part in the duplicate check.
     if (!ok) return std::nullopt;
@@ -631,11 +644,11 @@ std::optional<RealServer> read_real(Errors& errs, const Field& item, const Servi
 }
 
 void read_reals(Errors& errs, const Field& f, Service& svc, bool svc_ok, size_t index,
-                std::vector<RealAddress>& addresses) {
+                std::vector<RealAddress>& addresses, const Known& known) {
     std::map<std::string, std::string> seen;  // ip:port -> path of its first use
     for (const Field& item : read_list(errs, f)) {
         std::optional<RealAddress> addr;
-        auto r = read_real(errs, item, svc, svc_ok, addr);
+        auto r = read_real(errs, item, svc, svc_ok, addr, known);
         if (addr) {
             addr->service = index;
             addresses.push_back(*addr);
@@ -653,7 +666,7 @@ void read_reals(Errors& errs, const Field& f, Service& svc, bool svc_ok, size_t 
 // `name_f` is set to the name's field when one was given; `name_ok` says nothing is wrong with the name.
 // The addresses of its reals go to `reals`, to be checked once every vip is known.
 bool read_service(Errors& errs, const Field& item, Service& svc, std::optional<Field>& name_f, bool& name_ok,
-                  size_t index, std::vector<RealAddress>& reals) {
+                  size_t index, std::vector<RealAddress>& reals, const Known& known) {
     name_ok = false;
     if (!expect_map(errs, item)) return false;
     MapFields m(errs, item, {"name", "vip", "port", "protocol", "scheduler", "persistence_timeout", "answer_arp",
@@ -698,7 +711,7 @@ bool read_service(Errors& errs, const Field& item, Service& svc, std::optional<F
     svc.timeouts.ms[kTemplateState] = svc.persistence_timeout_s * 1000;
     if (auto f = m.get("delay_loop"))
         if (auto s = read_uint(errs, *f, 1, kMaxTimeoutS)) svc.delay_loop_s = static_cast<uint32_t>(*s);
-    if (auto f = m.need("real_servers")) read_reals(errs, *f, svc, ok, index, reals);
+    if (auto f = m.need("real_servers")) read_reals(errs, *f, svc, ok, index, reals, known);
     return ok;
 }
 
@@ -756,7 +769,7 @@ void read_services(Errors& errs, const Field& f, std::vector<Service>& out, Know
         Service svc;
         std::optional<Field> name_f;
         bool name_ok = false;
-        if (read_service(errs, item, svc, name_f, name_ok, out.size(), reals)) {
+        if (read_service(errs, item, svc, name_f, name_ok, out.size(), reals, known)) {
             std::string key = std::string(proto_name(svc.proto)) + " " + endpoint(svc.vip, svc.port);
             if (!seen.emplace(key, item.path).second)
                 errs.add(item, "duplicate service " + key + ", first at " + seen[key]);
@@ -888,10 +901,6 @@ std::vector<std::string> read_track_list(Errors& errs, const Field& f, const std
         out.push_back(*name);
     }
     return out;
-}
-
-std::string port_names_hint(const std::vector<std::string>& ports) {
-    return ports.empty() ? "the name of a port" : "one of the port names " + name_list(ports);
 }
 
 // Everything the instances must agree on between them.
@@ -1029,6 +1038,12 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
     for (const Port& p : cfg.ports) known.ports.push_back(p.name);
     if (auto f = m.get("conn_table")) read_conn_table(errs, *f, cfg);
     if (auto f = m.need("services")) read_services(errs, *f, cfg.services, known);
+    for (Service& s : cfg.services)
+        for (RealServer& r : s.reals) {
+            r.egress_port = egress_by_subnet(cfg.ports, r.ip);
+            for (size_t i = 0; i < cfg.ports.size() && !r.egress.empty(); i++)
+                if (cfg.ports[i].name == r.egress) r.egress_port = static_cast<uint8_t>(i);
+        }
     if (auto f = m.get("expire_nodest_conn"))
         if (auto b = read_bool(errs, *f)) cfg.expire_nodest_conn = *b;
     if (auto f = m.get("conn_reuse_mode"))

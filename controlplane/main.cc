@@ -346,6 +346,9 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
         for (size_t w = 0; w < workers.size(); w++) {
             dplb::WorkerContext& ctx = workers[w].ctx;
             ctx.proc = workers[w].proc.get();
+            std::vector<dplb::MacAddr> macs;
+            for (const auto& p : ports) macs.push_back(p.mac);
+            ctx.proc->set_port_macs(macs);
             ctx.quit = &g_quit;
             ctx.idle_sleep_us = opt.idle_sleep_us;
             for (size_t i = 0; i < ports.size(); i++) {

@@ -62,6 +62,7 @@ bool same_tables_input(const Service& a, const std::vector<Dest>& a_dests, const
 Dest configured_dest(const config::Service& cs, const config::RealServer& r, const RealRuntime* rt, uint16_t svc_id) {
     Dest d;
     d.ip = r.ip;
+    d.egress = r.egress_port;
     d.port = r.port;
     d.vip = cs.vip;
     d.vport = cs.port;

@@ -310,7 +310,10 @@ Verdict Processor::forward(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t 
     if (!d.has_mac) return drop(Drop::no_dest_mac);
     if (p.frag == kFragFirst) frags_.put(p, dest, d.gen, svc_id, now_ms_);
     std::memcpy(f.data, d.mac.b.data(), 6);
-    std::memcpy(f.data + 6, port_mac.b.data(), 6);
+    // Out of the port the real is on, with that port's MAC (IPVS: the device of the route to it).
+    const bool other_port = d.egress < nports_;
+    f.out_port = other_port ? d.egress : kIngressPort;
+    std::memcpy(f.data + 6, (other_port ? port_macs_[d.egress] : port_mac).b.data(), 6);
     uint8_t* ip = f.data + p.l3_off;
     if (p.family == 4) ipv4_decrement_ttl(ip);
     else ip[7]--;

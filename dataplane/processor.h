@@ -3,6 +3,8 @@
 // core; it owns that core's connection tables, counters and scheduler cursors (shared-nothing).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -47,6 +49,9 @@ struct Frame {
     uint8_t* data;      // first segment
     uint32_t len;       // bytes contiguous at data (the first segment's data_len)
     uint32_t wire_len;  // whole frame (pkt_len): length checks and byte counters
+    // Verdict::tx: the port to send it on (index in the ports, as Dest::egress); kIngressPort = the
+    // one it came in on. Set by the processor for forwarded frames only.
+    uint8_t out_port = kIngressPort;
 };
 
 constexpr unsigned kMaxBurst = 64;
@@ -70,6 +75,12 @@ public:
         vips_ = vips;
     }
     const Snapshot* snapshot() const { return snap_; }
+    // The ports' MACs by index, once before the workers start: a frame forwarded out of another port
+    // than its own leaves with that port's MAC as its source (at most kMaxPorts are kept).
+    void set_port_macs(const std::vector<MacAddr>& macs) {
+        nports_ = static_cast<uint8_t>(std::min<size_t>(macs.size(), kMaxPorts));
+        std::copy(macs.begin(), macs.begin() + nports_, port_macs_.begin());
+    }
     // The control thread missed its heartbeat: VIPs owned through VRRP are withheld (worker.h).
     void set_stalled(bool stalled) { stalled_ = stalled; }
 
@@ -179,6 +190,8 @@ private:
     const Snapshot* snap_ = nullptr;
     const VipTable* vips_ = nullptr;
     bool stalled_ = false;
+    std::array<MacAddr, kMaxPorts> port_macs_{};
+    uint8_t nports_ = 0;
     std::unique_ptr<CoreCounters> counters_;
     ConnTable t4_;
     ConnTable t6_;

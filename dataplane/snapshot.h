@@ -15,6 +15,9 @@ constexpr uint16_t kMaxServices = 1024;
 constexpr uint16_t kMaxDests = 32768;
 constexpr uint16_t kNoDest = 0xffff;
 constexpr uint32_t kDefaultMhTableSize = 65537;  // prime, as Maglev and IPVS's mh use
+// Ports a director may have, and the egress that means "the port the frame came in on".
+constexpr uint8_t kMaxPorts = 32;
+constexpr uint8_t kIngressPort = 0xff;
 
 enum class Sched : uint8_t { rr, wrr, lc, wlc, sh, mh, sed, nq, fo, ovf, dh, twos };
 // sh / mh flags, as IPVS's IP_VS_SVC_F_SCHED1 / SCHED2: sh-fallback / mh-fallback (skip a real that
@@ -29,6 +32,9 @@ struct Dest {
     // Read per forwarded packet: first.
     MacAddr mac;
     bool has_mac = false;
+    // The port frames to it leave by (index in the configuration's ports), as IPVS picks the device
+    // by the route to the real: kIngressPort = the one each came in on.
+    uint8_t egress = kIngressPort;
     bool in_use = false;  // false for unused ids
     // Removed from its service (by the configuration or a failed health check) but still holding
     // connections: they keep forwarding here until they expire (IPVS's drain), or are cut at once

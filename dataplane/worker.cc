@@ -104,7 +104,12 @@ int worker_main(void* arg) {
             else proc.process(frames, n, verdicts, now, q.mac);
             for (uint16_t i = 0; i < n; i++) {
                 switch (verdicts[i]) {
-                case Verdict::tx: c.tx_packets += rte_eth_tx_buffer(q.port_id, q.queue, q.tx, pkts[i]); break;
+                case Verdict::tx: {
+                    const uint8_t out = frames[i].out_port;
+                    const WorkerQueue& o = out < ctx.queues.size() ? ctx.queues[out] : q;
+                    c.tx_packets += rte_eth_tx_buffer(o.port_id, o.queue, o.tx, pkts[i]);
+                    break;
+                }
                 case Verdict::kernel:  // without an exception path the kernel sees the port itself
                     if (q.exc_tx) rte_eth_tx_buffer(q.exc_port, q.queue, q.exc_tx, pkts[i]);
                     else rte_pktmbuf_free(pkts[i]);

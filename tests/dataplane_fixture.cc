@@ -106,6 +106,7 @@ Verdict ProcessorTest::send(Bytes& frame, uint32_t now_ms, uint32_t seg_len) {
     Frame f{frame.data(), seg_len ? seg_len : wire, wire};
     Verdict v = Verdict::drop;
     proc_->process(&f, 1, &v, now_ms, kLbMac);
+    last_out_port_ = f.out_port;
     return v;
 }
 

@@ -47,6 +47,7 @@ protected:
     // Processes one frame in place at time `now_ms`; returns the verdict. With `seg_len` (> 0), the
     // frame arrives as a first segment of that many bytes and the rest elsewhere.
     Verdict send(Bytes& frame, uint32_t now_ms, uint32_t seg_len = 0);
+    uint8_t last_out_port_ = kIngressPort;  // Frame::out_port of the last frame sent
 
     Snapshot snap_;
     VipTable vips_;

@@ -121,6 +121,32 @@ TEST(ConfigLoad, TimeoutsOverride) {
         EXPECT_EQ(ms(s.timeouts, st), ms(d, st)) << state_name(static_cast<uint8_t>(st));
 }
 
+// Which port frames to a real leave by: the port `egress` names, else the one whose subnet holds
+// the real (the longest prefix), else the port each frame came in on.
+TEST(ConfigLoad, EgressByNameOrSubnet) {
+    Config c = load_config_string(
+        "ports:\n"
+        "  - {name: front, device: net_af_packet0, addresses: [192.0.2.2/24]}\n"
+        "  - {name: back, device: net_af_packet1, addresses: [10.1.0.2/16, 2001:db8:1::2/64]}\n"
+        "  - {name: rack5, device: net_af_packet2, addresses: [10.1.5.2/24]}\n"
+        "services:\n"
+        "  - vip: 192.0.2.100\n    port: 80\n    protocol: tcp\n    real_servers:\n"
+        "      - {ip: 10.1.6.9}\n      - {ip: 10.1.5.9}\n      - {ip: 192.0.2.11}\n      - {ip: 172.16.0.1}\n"
+        "      - {ip: 10.1.6.10, egress: front}\n"
+        "  - vip: 2001:db8::100\n    port: 80\n    protocol: tcp\n    real_servers:\n"
+        "      - {ip: 2001:db8:1::11}\n      - {ip: 2001:db8:2::11}\n",
+        "e.yaml");
+    const auto& r = c.services[0].reals;
+    EXPECT_EQ(r[0].egress_port, 1);             // 10.1.0.0/16
+    EXPECT_EQ(r[1].egress_port, 2);             // 10.1.5.0/24 over 10.1.0.0/16
+    EXPECT_EQ(r[2].egress_port, 0);             // the front subnet
+    EXPECT_EQ(r[3].egress_port, kIngressPort);  // no port's subnet
+    EXPECT_EQ(r[4].egress_port, 0);             // named
+    EXPECT_EQ(r[4].egress, "front");
+    EXPECT_EQ(c.services[1].reals[0].egress_port, 1);
+    EXPECT_EQ(c.services[1].reals[1].egress_port, kIngressPort);
+}
+
 TEST(ConfigLoad, EveryKeyRead) {
     Config c = load_config_string(std::string(kPortsYaml) +
                                       "  - name: lan1\n    device: \"0000:03:00.1\"\n"

@@ -168,6 +168,27 @@ TEST_F(Golden_, ForwardTcpUdpIpv6Vlan) {
     });
 }
 
+// A real on another port (Dest::egress, from its port's subnet or `egress:`): the frame leaves by that
+// port, with that port's MAC as its source; a real without one, or with an egress past the ports
+// the processor knows, leaves by the port the frame came in on.
+TEST_F(Golden_, ForwardOutOfTheRealsPort) {
+    const MacAddr back = mac("02:00:00:00:00:02");
+    proc_->set_port_macs({kLbMac, back});
+    snap_.dests[0].egress = 1;  // svc0's rs1
+    snap_.dests[1].egress = 7;  // svc0's rs2: no such port
+    Bytes s1 = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80);
+    ASSERT_EQ(send(s1, 0), Verdict::tx);
+    EXPECT_EQ(s1, hop(syn4(L2{kRs1Mac, back}, "192.0.2.1", "10.0.0.100", 40000, 80)));
+    EXPECT_EQ(last_out_port_, 1);
+    Bytes s2 = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40001, 80);
+    ASSERT_EQ(send(s2, 0), Verdict::tx);
+    EXPECT_EQ(s2, hop(syn4(kToRs2, "192.0.2.1", "10.0.0.100", 40001, 80)));
+    EXPECT_EQ(last_out_port_, kIngressPort);
+    Bytes again = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80);  // by its entry: the same port
+    ASSERT_EQ(send(again, 0), Verdict::tx);
+    EXPECT_EQ(last_out_port_, 1);
+}
+
 TEST_F(Golden_, Ipv6ExtensionHeaders) {
     // Hop-by-hop (8 bytes, PadN) then TCP: still a connection to the VIP.
     Bytes tcp_only = tcp(kToLb, "2001:db8::1", "2001:db8::100", 40010, 80, kTcpSyn);

@@ -254,6 +254,9 @@ std::string commit(Table& t, Config& cfg) {
         if (t.tcpfin_s) s.timeouts.ms[static_cast<uint8_t>(TcpState::fin_wait)] = t.tcpfin_s * 1000;
         if (t.udp_s) s.timeouts.ms[kUdpState] = t.udp_s * 1000;
     }
+    for (Service& s : t.services)
+        for (RealServer& r : s.reals)  // a new real's port, as the loader finds it
+            if (r.egress.empty()) r.egress_port = egress_by_subnet(cfg.ports, r.ip);
     Config next = cfg;
     next.services = t.services;
     if (std::string err = check_services(next); !err.empty()) return err;

@@ -366,9 +366,10 @@ class Site:
 
     # --- dplbd ------------------------------------------------------------------------------------
 
-    def start_dplbd(self, host, config_text, iface="eth0"):
-        """dplbd on net_af_packet over `iface` in `host`; config_text's "{socket}" becomes its control
-        socket. Returns once `dplbctl status` answers."""
+    def start_dplbd(self, host, config_text, iface="eth0", more_ifaces=()):
+        """dplbd on net_af_packet over `iface` in `host` (and net_af_packet1, 2, ... over
+        `more_ifaces`); config_text's "{socket}" becomes its control socket. Returns once `dplbctl
+        status` answers."""
         self.lb_host = host
         self.sock = self.path("dplb.sock")
         self.config = self.path("lb.yaml")
@@ -376,7 +377,9 @@ class Site:
             f.write(config_text.replace("{socket}", self.sock))
         self.lb = self.spawn("dplbd", host, [
             self.dplbd, "-l", "0,1", "--no-huge", "--no-pci", "-m", "256", "--file-prefix", self.ns(host),
-            "--log-level", "lib.eal:error", "--vdev", "net_af_packet0,iface=" + iface, "--",
+            "--log-level", "lib.eal:error", "--vdev", "net_af_packet0,iface=" + iface] +
+            [a for i, f in enumerate(more_ifaces) for a in ("--vdev", "net_af_packet%d,iface=%s" % (i + 1, f))] + [
+            "--",
             "--config", self.config, "--idle-sleep-us", "100"])
         if not wait_for(lambda: self.lb.poll() is not None or
                         (os.path.exists(self.sock) and self.ctl("status").returncode == 0), 15, 0.1):
