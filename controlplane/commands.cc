@@ -80,16 +80,13 @@ std::string format_connections(const Snapshot& snap, const std::vector<ConnInfo>
     if (!json) return format_ipvsadm_conns(snap, conns);
     std::string o = "{\"connections\":[";
     bool first = true;
+    ConnText t;
     for (const ConnInfo& c : conns) {
-        if (c.dest >= snap.dests.size()) continue;
-        const Dest& d = snap.dests[c.dest];
-        bool tmpl = c.state == kTemplateState;
-        std::string src = endpoint(c.src, c.sport), vip = endpoint(c.dst, tmpl ? d.vport : c.dport);
-        std::string dst = endpoint(d.ip, d.port == 0 ? c.dport : d.port);
-        o += (first ? "" : ",") + std::string("{\"protocol\":") + json_string(proto_name(tmpl ? d.proto : c.proto)) +
-             ",\"expires_in_ms\":" + std::to_string(c.expires_in_ms) + ",\"state\":" + json_string(state_name(c.state)) +
-             ",\"source\":" + json_string(src) + ",\"virtual\":" + json_string(vip) + ",\"destination\":" +
-             json_string(dst) + ",\"template\":" + (tmpl ? "true" : "false") + "}";
+        if (!conn_text(snap, c, t)) continue;
+        o += (first ? "" : ",") + std::string("{\"protocol\":") + json_string(t.proto) + ",\"expires_in_ms\":" +
+             std::to_string(c.expires_in_ms) + ",\"state\":" + json_string(state_name(c.state)) + ",\"source\":" +
+             json_string(t.src) + ",\"virtual\":" + json_string(t.vip) + ",\"destination\":" + json_string(t.dst) +
+             ",\"template\":" + (c.state == kTemplateState ? "true" : "false") + "}";
         first = false;
     }
     return o + "]}\n";

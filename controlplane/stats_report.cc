@@ -97,6 +97,9 @@ std::string largenum(uint64_t n, bool exact) {
 
 namespace {
 
+// print_service_entry's svc_name: "%s  %s", protocol and address:port.
+std::string svc_name(const Service& s) { return std::string(proto_name(s.proto)) + "  " + endpoint(s.vip, s.port); }
+
 // print_title's column headers, one per view.
 std::string title(ListView v) {
     char b[256];
@@ -138,7 +141,7 @@ std::string sched_flag_names(const Service& s) {
 // The scheduler line: "%s %s" (name, scheduler), then " (flags)", " persistent %u", " mask %s"
 // (an IPv4 netmask, or "%i" bits for IPv6, when narrower than the whole address) and " ops".
 std::string service_line(const Service& s) {
-    std::string o = std::string(proto_name(s.proto)) + "  " + endpoint(s.vip, s.port) + " " + sched_name(s.sched);
+    std::string o = svc_name(s) + " " + sched_name(s.sched);
     if (std::string f = sched_flag_names(s); !f.empty()) o += " (" + f + ")";
     if (s.persistence_ms) {
         o += " persistent " + std::to_string(s.persistence_ms / 1000);
@@ -176,11 +179,11 @@ std::string format_ipvsadm(const Snapshot& snap, const CoreCounters& t, const Li
         // OutPkts / OutBytes (and their rates) stay 0: with Direct Routing replies bypass the director.
         if (o.view == ListView::stats) {
             const ServiceCounters& c = t.svc[s.id];
-            std::snprintf(line, sizeof line, "%-33s", (std::string(proto_name(s.proto)) + "  " + endpoint(s.vip, s.port)).c_str());
+            std::snprintf(line, sizeof line, "%-33s", svc_name(s).c_str());
             out += line + five(c.conns, c.inpkts, 0, c.inbytes, 0);
         } else if (o.view == ListView::rate) {
             Rates r = rates.service ? rates.service(s.id) : Rates{};
-            std::snprintf(line, sizeof line, "%-33s", (std::string(proto_name(s.proto)) + "  " + endpoint(s.vip, s.port)).c_str());
+            std::snprintf(line, sizeof line, "%-33s", svc_name(s).c_str());
             out += line + five(r.cps, r.inpps, 0, r.inbps, 0);
         } else {
             out += service_line(s);
@@ -219,6 +222,17 @@ std::string format_ipvsadm(const Snapshot& snap, const CoreCounters& t, const Li
     return out;
 }
 
+bool conn_text(const Snapshot& snap, const ConnInfo& c, ConnText& out) {
+    if (c.dest >= snap.dests.size()) return false;
+    const Dest& d = snap.dests[c.dest];
+    bool tmpl = c.state == kTemplateState;
+    out.proto = proto_name(tmpl ? d.proto : c.proto);
+    out.src = endpoint(c.src, c.sport);
+    out.vip = endpoint(c.dst, tmpl ? d.vport : c.dport);
+    out.dst = endpoint(d.ip, d.port == 0 ? c.dport : d.port);
+    return true;
+}
+
 // list_conn / print_conn: "pro expire %-11s %-18s %-18s %s" and "%-3s %-6s %-11s %-18s %-18s %s",
 // the expiry as "%02d:%02d" of whole seconds left (the kernel's /proc/net/ip_vs_conn rounds down).
 std::string format_ipvsadm_conns(const Snapshot& snap, const std::vector<ConnInfo>& conns) {
@@ -226,18 +240,14 @@ std::string format_ipvsadm_conns(const Snapshot& snap, const std::vector<ConnInf
     std::snprintf(line, sizeof line, "IPVS connection entries\npro expire %-11s %-18s %-18s %s\n", "state", "source",
                   "virtual", "destination");
     std::string o = line;
+    ConnText t;
     for (const ConnInfo& c : conns) {
-        if (c.dest >= snap.dests.size()) continue;
-        const Dest& d = snap.dests[c.dest];
-        bool tmpl = c.state == kTemplateState;
-        // A template is keyed by (client, VIP, service port) with no client port: shown as client:0.
-        std::string src = endpoint(c.src, c.sport), vip = endpoint(c.dst, tmpl ? d.vport : c.dport);
-        std::string dst = endpoint(d.ip, d.port == 0 ? c.dport : d.port);
+        if (!conn_text(snap, c, t)) continue;
         unsigned secs = c.expires_in_ms / 1000;
         char expire[16];
         std::snprintf(expire, sizeof expire, "%02u:%02u", secs / 60, secs % 60);
-        std::snprintf(line, sizeof line, "%-3s %-6s %-11s %-18s %-18s %s\n", proto_name(tmpl ? d.proto : c.proto), expire,
-                      state_name(c.state), src.c_str(), vip.c_str(), dst.c_str());
+        std::snprintf(line, sizeof line, "%-3s %-6s %-11s %-18s %-18s %s\n", t.proto, expire, state_name(c.state),
+                      t.src.c_str(), t.vip.c_str(), t.dst.c_str());
         o += line;
     }
     return o;

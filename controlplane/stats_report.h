@@ -44,6 +44,15 @@ std::vector<uint16_t> listed_dests(const Snapshot& snap, const Service& s, const
 std::string format_ipvsadm(const Snapshot& snap, const CoreCounters& total, const ListOptions& o = {},
                            const RateSource& rates = {});
 
+// What -Lnc shows of an entry: protocol, source, virtual and destination endpoints. A template is
+// keyed by (client, VIP, service port) with no client port: shown as client:0 with its service's
+// protocol and port. False when its real is not in `snap`.
+struct ConnText {
+    const char* proto;
+    std::string src, vip, dst;
+};
+bool conn_text(const Snapshot& snap, const ConnInfo& c, ConnText& out);
+
 // ipvsadm -Lnc: one line per entry; an entry with no real in `snap` is left out.
 std::string format_ipvsadm_conns(const Snapshot& snap, const std::vector<ConnInfo>& conns);
 
