@@ -182,7 +182,7 @@ std::string format_ipvsadm(const Snapshot& snap, const CoreCounters& t, const Li
             std::snprintf(line, sizeof line, "%-33s", svc_name(s).c_str());
             out += line + five(c.conns, c.inpkts, 0, c.inbytes, 0);
         } else if (o.view == ListView::rate) {
-            Rates r = rates.service ? rates.service(s.id) : Rates{};
+            Rates r = rates.service(s.id);
             std::snprintf(line, sizeof line, "%-33s", svc_name(s).c_str());
             out += line + five(r.cps, r.inpps, 0, r.inbps, 0);
         } else {
@@ -198,7 +198,7 @@ std::string format_ipvsadm(const Snapshot& snap, const CoreCounters& t, const Li
                 out += line + five(c.conns, c.inpkts, 0, c.inbytes, 0);
                 continue;
             case ListView::rate: {
-                Rates r = rates.dest ? rates.dest(id) : Rates{};
+                Rates r = rates.dest(id);
                 std::snprintf(line, sizeof line, "  -> %-28s", name.c_str());
                 out += line + five(r.cps, r.inpps, 0, r.inbps, 0);
                 continue;

@@ -29,9 +29,10 @@ struct ListOptions {
     uint64_t size = 0;  // "size=": connection entries the workers' tables hold
 };
 
-// Rates of a service or real by id, for ListView::rate.
+// Rates of a service or real by id, for ListView::rate (none given: 0).
 struct RateSource {
-    std::function<Rates(uint16_t)> service, dest;
+    std::function<Rates(uint16_t)> service = [](uint16_t) { return Rates{}; };
+    std::function<Rates(uint16_t)> dest = [](uint16_t) { return Rates{}; };
 };
 
 // The services (and each one's reals) in the order ipvsadm lists them: by family, protocol,
