@@ -3,143 +3,120 @@
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 #include "ipvsadm_command.h"
 #include "stats_report.h"
 #include "text.h"
 
 namespace dplb {
+
 namespace {
 
-
-std::string svc_name(const Service& s) { return std::string(proto_name(s.proto)) + "  " + endpoint(s.vip, s.port); }
-
-const char* kHeader = "IP Virtual Server version 1.2.1 (size=4096)\n";
-
-std::string row(const std::string& name, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e) {
-    char line[160];
-    std::snprintf(line, sizeof line, "%-33s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 "\n",
-                  name.c_str(), a, b, c, d, e);
-    return line;
-}
-
-}  // namespace
-
-std::string format_list(const Snapshot& snap, const CoreCounters& t, bool json,
-                        const std::function<bool(const IpAddr&)>& owned) {
+std::string list_json(const Snapshot& snap, const CoreCounters& t, const ListOptions& lo,
+                      const std::function<bool(const IpAddr&)>& owned) {
     auto active = [&owned](const Service& s) { return !owned || owned(s.vip); };
-    if (!json) return format_ipvsadm(snap, t);
     std::string o = "{\"services\":[";
-    for (size_t i = 0; i < snap.services.size(); i++) {
-        const Service& s = snap.services[i];
-        o += (i ? "," : "") + std::string("{\"protocol\":") + json_string(proto_name(s.proto)) + ",\"vip\":" +
+    bool first = true;
+    for (const Service* sp : listed_services(snap, lo)) {
+        const Service& s = *sp;
+        o += (first ? "" : ",") + std::string("{\"protocol\":") + json_string(proto_name(s.proto)) + ",\"vip\":" +
              json_string(s.vip.str()) + ",\"port\":" + std::to_string(s.port) + ",\"scheduler\":" +
              json_string(sched_name(s.sched)) + ",\"persistence_timeout\":" + std::to_string(s.persistence_ms / 1000) +
              ",\"active\":" + (active(s) ? "true" : "false") + ",\"reals\":[";
-        for (size_t j = 0; j < s.dests.size(); j++) {
-            const Dest& d = snap.dests[s.dests[j]];
-            const DestCounters& c = t.dest[s.dests[j]];
-            o += (j ? "," : "") + std::string("{\"ip\":") + json_string(d.ip.str()) + ",\"port\":" + std::to_string(d.port) +
+        first = false;
+        bool f = true;
+        for (uint16_t id : listed_dests(snap, s, lo)) {
+            const Dest& d = snap.dests[id];
+            const DestCounters& c = t.dest[id];
+            o += (f ? "" : ",") + std::string("{\"ip\":") + json_string(d.ip.str()) + ",\"port\":" + std::to_string(d.port) +
                  ",\"forward\":\"Route\",\"weight\":" + std::to_string(d.weight) +
                  ",\"active_conns\":" + std::to_string(c.active) + ",\"inactive_conns\":" + std::to_string(c.inactive) +
-                 ",\"persistent_conns\":" + std::to_string(c.persist) + ",\"mac\":" +
+                 ",\"persistent_conns\":" + std::to_string(c.persist) + ",\"u_threshold\":" +
+                 std::to_string(d.u_threshold) + ",\"l_threshold\":" + std::to_string(d.l_threshold) + ",\"mac\":" +
                  (d.has_mac ? json_string(d.mac.str()) : "null") + "}";
+            f = false;
         }
         o += "]}";
     }
     return o + "]}\n";
 }
 
-std::string format_list_stats(const Snapshot& snap, const CoreCounters& t, bool json) {
-    if (json) return format_stats_json(snap, t) + "\n";
-    std::string o = kHeader;
-    char line[160];
-    std::snprintf(line, sizeof line, "%-33s %8s %8s %8s %8s %8s\n", "Prot LocalAddress:Port", "Conns", "InPkts",
-                  "OutPkts", "InBytes", "OutBytes");
-    o += line;
-    o += "  -> RemoteAddress:Port\n";
-    for (const Service& s : snap.services) {
-        const ServiceCounters& c = t.svc[s.id];
-        o += row(svc_name(s), c.conns, c.inpkts, 0, c.inbytes, 0);  // Direct Routing: replies bypass us
-        for (uint16_t id : s.dests) {
-            const DestCounters& d = t.dest[id];
-            o += row("  -> " + endpoint(snap.dests[id].ip, snap.dests[id].port), d.conns, d.inpkts, 0, d.inbytes, 0);
+std::string rate_json(const Snapshot& snap, const ListOptions& lo, const RateSource& rates) {
+    auto fields = [](const Rates& r) {
+        return ",\"cps\":" + std::to_string(r.cps) + ",\"inpps\":" + std::to_string(r.inpps) + ",\"inbps\":" +
+               std::to_string(r.inbps);
+    };
+    std::string o = "{\"services\":[";
+    bool first = true;
+    for (const Service* sp : listed_services(snap, lo)) {
+        const Service& s = *sp;
+        o += (first ? "" : ",") + std::string("{\"vip\":") + json_string(s.vip.str()) + ",\"port\":" +
+             std::to_string(s.port) + ",\"protocol\":" + json_string(proto_name(s.proto)) + fields(rates.service(s.id)) +
+             ",\"reals\":[";
+        first = false;
+        bool f = true;
+        for (uint16_t id : listed_dests(snap, s, lo)) {
+            const Dest& d = snap.dests[id];
+            o += (f ? "" : ",") + std::string("{\"ip\":") + json_string(d.ip.str()) + ",\"port\":" +
+                 std::to_string(d.port) + fields(rates.dest(id)) + "}";
+            f = false;
         }
+        o += "]}";
     }
-    return o;
+    return o + "]}\n";
 }
 
-std::string format_list_rate(const Snapshot& snap, const Director& dir, bool json) {
-    auto r64 = [](double v) { return static_cast<uint64_t>(v + 0.5); };
-    if (json) {
-        std::string o = "{\"services\":[";
-        for (size_t i = 0; i < snap.services.size(); i++) {
-            const Service& s = snap.services[i];
-            Rates r = dir.service_rate(s.id);
-            o += (i ? "," : "") + std::string("{\"vip\":") + json_string(s.vip.str()) + ",\"port\":" +
-                 std::to_string(s.port) + ",\"protocol\":" + json_string(proto_name(s.proto)) +
-                 ",\"cps\":" + std::to_string(r64(r.cps)) + ",\"inpps\":" + std::to_string(r64(r.inpps)) +
-                 ",\"inbps\":" + std::to_string(r64(r.inbps)) + ",\"reals\":[";
-            for (size_t j = 0; j < s.dests.size(); j++) {
-                Rates d = dir.dest_rate(s.dests[j]);
-                const Dest& dd = snap.dests[s.dests[j]];
-                o += (j ? "," : "") + std::string("{\"ip\":") + json_string(dd.ip.str()) + ",\"port\":" +
-                     std::to_string(dd.port) + ",\"cps\":" + std::to_string(r64(d.cps)) + ",\"inpps\":" +
-                     std::to_string(r64(d.inpps)) + ",\"inbps\":" + std::to_string(r64(d.inbps)) + "}";
-            }
-            o += "]}";
-        }
-        return o + "]}\n";
-    }
-    std::string o = kHeader;
-    char line[160];
-    std::snprintf(line, sizeof line, "%-33s %8s %8s %8s %8s %8s\n", "Prot LocalAddress:Port", "CPS", "InPPS", "OutPPS",
-                  "InBPS", "OutBPS");
-    o += line;
-    o += "  -> RemoteAddress:Port\n";
-    for (const Service& s : snap.services) {
-        Rates r = dir.service_rate(s.id);
-        o += row(svc_name(s), r64(r.cps), r64(r.inpps), 0, r64(r.inbps), 0);
-        for (uint16_t id : s.dests) {
-            Rates d = dir.dest_rate(id);
-            o += row("  -> " + endpoint(snap.dests[id].ip, snap.dests[id].port), r64(d.cps), r64(d.inpps), 0,
-                     r64(d.inbps), 0);
-        }
-    }
-    return o;
+}  // namespace
+
+std::string format_list(const Snapshot& snap, const CoreCounters& t, bool json, const ListOptions& lo,
+                        const RateSource& rates, const std::function<bool(const IpAddr&)>& owned) {
+    if (!json) return format_ipvsadm(snap, t, lo, rates);
+    if (lo.view == ListView::stats) return format_stats_json(snap, t) + "\n";
+    if (lo.view == ListView::rate) return rate_json(snap, lo, rates);
+    return list_json(snap, t, lo, owned);
 }
 
 std::string format_connections(const Snapshot& snap, const std::vector<ConnInfo>& conns, bool json) {
-    std::string o = json ? "{\"connections\":[" : "IPVS connection entries\n"
-                                                  "pro expire state       source             virtual            destination\n";
+    if (!json) return format_ipvsadm_conns(snap, conns);
+    std::string o = "{\"connections\":[";
     bool first = true;
+    ConnText t;
     for (const ConnInfo& c : conns) {
-        if (c.dest >= snap.dests.size()) continue;
-        const Dest& d = snap.dests[c.dest];
-        bool tmpl = c.state == kTemplateState;
-        // A template is keyed by (client, VIP, service port) with no client port: shown as client:0.
-        std::string src = endpoint(c.src, c.sport), vip = endpoint(c.dst, tmpl ? d.vport : c.dport);
-        std::string dst = endpoint(d.ip, d.port == 0 ? c.dport : d.port);
-        const char* proto = proto_name(tmpl ? d.proto : c.proto);
-        unsigned secs = (c.expires_in_ms + 999) / 1000;
-        if (json) {
-            o += (first ? "" : ",") + std::string("{\"protocol\":") + json_string(proto) + ",\"expires_in_ms\":" +
-                 std::to_string(c.expires_in_ms) + ",\"state\":" + json_string(state_name(c.state)) + ",\"source\":" +
-                 json_string(src) + ",\"virtual\":" + json_string(vip) + ",\"destination\":" + json_string(dst) +
-                 ",\"template\":" + (tmpl ? "true" : "false") + "}";
-        } else {
-            char line[256];
-            std::snprintf(line, sizeof line, "%-3s %02u:%02u  %-11s %-18s %-18s %-18s\n", proto, secs / 60, secs % 60,
-                          state_name(c.state), src.c_str(), vip.c_str(), dst.c_str());
-            o += line;
-        }
+        if (!conn_text(snap, c, t)) continue;
+        o += (first ? "" : ",") + std::string("{\"protocol\":") + json_string(t.proto) + ",\"expires_in_ms\":" +
+             std::to_string(c.expires_in_ms) + ",\"state\":" + json_string(state_name(c.state)) + ",\"source\":" +
+             json_string(t.src) + ",\"virtual\":" + json_string(t.vip) + ",\"destination\":" + json_string(t.dst) +
+             ",\"template\":" + (c.state == kTemplateState ? "true" : "false") + "}";
         first = false;
     }
-    return json ? o + "]}\n" : o;
+    return o + "]}\n";
 }
 
-std::string format_timeouts(const config::Config& cfg, bool json) {
-    // ipvsadm prints the global tcp / tcpfin / udp timeouts; dplb's are per service, so one line each.
+namespace {
+
+// One of ipvsadm's three global timeouts, from the services it applies to (tcp and tcpfin: TCP
+// services; udp: UDP services): their common value, the IPVS default when there is none of them,
+// "mixed" when they differ (`timeouts --detail` shows each).
+std::string common_timeout(const config::Config& cfg, uint8_t proto, uint8_t slot) {
+    std::optional<uint32_t> v;
+    for (const auto& s : cfg.services) {
+        if (s.proto != proto) continue;
+        uint32_t ms = s.timeouts.ms[slot];
+        if (v && *v != ms) return "mixed";
+        v = ms;
+    }
+    return std::to_string(v.value_or(Timeouts::ipvs_defaults().ms[slot]) / 1000);
+}
+
+}  // namespace
+
+std::string format_timeouts(const config::Config& cfg, bool json, bool detail) {
+    if (!json && !detail)  // list_timeout: "Timeout (tcp tcpfin udp): %d %d %d"
+        return "Timeout (tcp tcpfin udp): " +
+               common_timeout(cfg, kProtoTcp, static_cast<uint8_t>(TcpState::established)) + " " +
+               common_timeout(cfg, kProtoTcp, static_cast<uint8_t>(TcpState::fin_wait)) + " " +
+               common_timeout(cfg, kProtoUdp, kUdpState) + "\n";
     std::string o = json ? "{\"services\":[" : "";
     for (size_t i = 0; i < cfg.services.size(); i++) {
         const auto& s = cfg.services[i];
@@ -215,31 +192,83 @@ std::string format_status(Director& dir, bool json) {
 
 const char* kHelp =
     "commands:\n"
-    "  list [--stats | --rate | --connections] [--json]   the table, as ipvsadm -Ln\n"
-    "  timeouts [--json]                                  per-service state timeouts\n"
-    "  status [--json]                                    health of every real, reloads\n"
-    "  reload                                             re-read the configuration file\n"
-    "  weight [tcp:|udp:]VIP:PORT REAL:PORT N             set a real's weight until the next reload\n"
-    "  drain REAL:PORT                                    weight 0 for that real in every service\n"
-    "  ipvsadm ARGS...                                    ipvsadm's -A -E -D -a -e -d -C --set -R -L -S, until\n"
-    "                                                     the next reload\n";
+    "  list [-t|-u VIP:PORT] [VIEW] [--exact] [--nosort] [--json]   the table, as ipvsadm -Ln\n"
+    "       VIEW: --stats | --rate | --thresholds | --persistent-conn | --connections (-c) | --timeout\n"
+    "  timeouts [--detail] [--json]        ipvsadm's line (tcp tcpfin udp); --detail: every state, per service\n"
+    "  status [--json]                     health of every real, reloads\n"
+    "  reload                              re-read the configuration file\n"
+    "  weight [tcp:|udp:]VIP:PORT REAL:PORT N   set a real's weight until the next reload\n"
+    "  drain REAL:PORT                     weight 0 for that real in every service\n"
+    "  ipvsadm ARGS...                     ipvsadm's -A -E -D -a -e -d -C --set -R -L -S, until the next reload\n";
 
-}  // namespace
+const char* kListUsage =
+    "usage: list [-t|-u VIP:PORT] [--stats | --rate | --thresholds | --persistent-conn | --connections |"
+    " --timeout] [--exact] [--nosort] [--json]\n";
 
-namespace {
+// The words after the command.
+struct Args {
+    bool json = false, detail = false, conns = false, timeout = false;
+    ListOptions list;
+    unsigned views = 0;  // view options given (at most one)
+    std::string service;  // -t / -u VIP:PORT, with "tcp:" / "udp:" in front
+    std::vector<std::string> rest;
+};
+
+// "" or what is wrong with the words.
+std::string parse_args(const std::vector<std::string>& words, Args& a) {
+    static const struct {
+        const char* name;
+        ListView view;
+    } kViews[] = {{"--stats", ListView::stats},
+                  {"--rate", ListView::rate},
+                  {"--thresholds", ListView::thresholds},
+                  {"--persistent-conn", ListView::persistent_conn}};
+    for (size_t i = 1; i < words.size(); i++) {
+        const std::string& w = words[i];
+        bool view = false;
+        for (const auto& v : kViews)
+            if (w == v.name) a.list.view = v.view, view = true;
+        if (view) a.views++;
+        else if (w == "--json") a.json = true;
+        else if (w == "--detail") a.detail = true;
+        else if (w == "--exact") a.list.exact = true;
+        else if (w == "--nosort") a.list.nosort = true;
+        else if (w == "--sort") {}  // ipvsadm's: does nothing, sorting is the default
+        else if (w == "--connections" || w == "-c") a.conns = true, a.views++;
+        else if (w == "--timeout") a.timeout = true, a.views++;
+        else if (w == "-t" || w == "-u" || w == "--tcp-service" || w == "--udp-service") {
+            if (i + 1 >= words.size() || !a.service.empty()) return kListUsage;
+            a.service = (w == "-u" || w == "--udp-service" ? "udp:" : "tcp:") + words[++i];
+        } else if (w.rfind("--", 0) == 0) return "unknown option '" + w + "'\n" + kHelp;
+        else a.rest.push_back(w);
+    }
+    return "";
+}
 
 // The commands that answer at once.
-Reply run_now(Director& dir, const std::string& cmd, bool json, bool stats,
-              bool rate) {
+Reply run_now(Director& dir, const std::string& cmd, Args& a) {
     if (cmd == "list") {
         auto snap = dir.snapshot();
-        if (rate) return {true, format_list_rate(*snap, dir, json)};
+        if (!a.service.empty()) {
+            IpAddr vip;
+            uint16_t port;
+            uint8_t proto;
+            std::string shown = a.service.substr(4);
+            if (!parse_endpoint(a.service, vip, port, &proto)) return {false, "bad service '" + shown + "' (expected VIP:PORT)\n"};
+            for (const Service& s : snap->services)
+                if (s.vip == vip && s.port == port && s.proto == proto) a.list.only = &s;
+            // ipvsadm -L -t of a service that does not exist: "No such service"
+            if (!a.list.only) return {false, "No such service\n"};
+        }
+        a.list.size = dir.conn_table_capacity();
         auto t = std::make_unique<CoreCounters>();
         dir.totals(*t);
-        return {true, stats ? format_list_stats(*snap, *t, json) : format_list(*snap, *t, json, [&dir](const IpAddr& v) { return dir.owns_vip(v); })};
+        RateSource rates{[&dir](uint16_t id) { return dir.service_rate(id); },
+                         [&dir](uint16_t id) { return dir.dest_rate(id); }};
+        return {true, format_list(*snap, *t, a.json, a.list, rates, [&dir](const IpAddr& v) { return dir.owns_vip(v); })};
     }
-    if (cmd == "timeouts") return {true, format_timeouts(dir.config(), json)};
-    if (cmd == "status") return {true, format_status(dir, json)};
+    if (cmd == "timeouts") return {true, format_timeouts(dir.config(), a.json, a.detail)};
+    if (cmd == "status") return {true, format_status(dir, a.json)};
     return {false, "unknown command '" + cmd + "'\n" + kHelp};
 }
 
@@ -249,25 +278,22 @@ void run_command(Director& dir, const std::vector<std::string>& words, std::func
     if (words.empty() || words[0] == "help") return reply({true, kHelp});
     if (words[0] == "ipvsadm") return run_ipvsadm(dir, words, std::move(reply));
     const std::string& cmd = words[0];
-    bool json = false, stats = false, rate = false, conns = false;
-    std::vector<std::string> args;
-    for (size_t i = 1; i < words.size(); i++) {
-        const std::string& w = words[i];
-        if (w == "--json") json = true;
-        else if (w == "--stats") stats = true;
-        else if (w == "--rate") rate = true;
-        else if (w == "--connections" || w == "-c") conns = true;
-        else if (w.rfind("--", 0) == 0) return reply({false, "unknown option '" + w + "'\n" + kHelp});
-        else args.push_back(w);
-    }
-    if (cmd == "list" && (!args.empty() || stats + rate + conns > 1))
-        return reply({false, "usage: list [--stats | --rate | --connections] [--json]\n"});
-    if (cmd == "list" && conns) {
+    Args a;
+    if (std::string err = parse_args(words, a); !err.empty()) return reply({false, err});
+    if (cmd == "list" && (!a.rest.empty() || a.views > 1 || a.detail || (a.conns && !a.service.empty())))
+        return reply({false, kListUsage});
+    if (cmd != "list" && (a.views || a.list.exact || a.list.nosort || !a.service.empty()))
+        return reply({false, "only list takes -t, -u, --stats, --rate, --thresholds, --persistent-conn, --connections, "
+                             "--timeout, --exact, --nosort\n"});
+    if (cmd == "list" && a.timeout) return reply({true, format_timeouts(dir.config(), a.json, false)});
+    if (cmd == "list" && a.conns) {
+        bool json = a.json;
         dir.connections(1000000, [&dir, json, reply](std::vector<ConnInfo> c) {
             reply({true, format_connections(*dir.snapshot(), c, json)});
         });
         return;
     }
+    const std::vector<std::string>& args = a.rest;
     // weight and drain answer once the workers have the change, so a `list` after them shows it.
     auto when_published = [reply](const std::string& err) {
         reply(err.empty() ? Reply{true, ""} : Reply{false, err + "\n"});
@@ -292,7 +318,7 @@ void run_command(Director& dir, const std::vector<std::string>& words, std::func
         });
         return;
     }
-    reply(run_now(dir, cmd, json, stats, rate));
+    reply(run_now(dir, cmd, a));
 }
 
 }  // namespace dplb

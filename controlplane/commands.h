@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "director.h"
+#include "stats_report.h"
 
 namespace dplb {
 
@@ -19,12 +20,13 @@ struct Reply {
 void run_command(Director& director, const std::vector<std::string>& words, std::function<void(Reply)> reply);
 
 // Formatting, public for tests.
-// `owned` says whether this director owns a VIP now ("active" in JSON); empty = all.
-std::string format_list(const Snapshot& snap, const CoreCounters& t, bool json,
-                        const std::function<bool(const IpAddr&)>& owned = {});
-std::string format_list_stats(const Snapshot& snap, const CoreCounters& t, bool json);
-std::string format_list_rate(const Snapshot& snap, const Director& d, bool json);
+// `dplbctl list` in any view (stats_report.h), as text or JSON. `owned` says whether this director
+// owns a VIP now ("active" in JSON); empty = all.
+std::string format_list(const Snapshot& snap, const CoreCounters& t, bool json, const ListOptions& o = {},
+                        const RateSource& rates = {}, const std::function<bool(const IpAddr&)>& owned = {});
 std::string format_connections(const Snapshot& snap, const std::vector<ConnInfo>& conns, bool json);
-std::string format_timeouts(const config::Config& cfg, bool json);
+// ipvsadm's one line, "Timeout (tcp tcpfin udp): T F U"; with `detail` (or JSON) every state's
+// timeout per service.
+std::string format_timeouts(const config::Config& cfg, bool json, bool detail = false);
 
 }  // namespace dplb

@@ -44,11 +44,7 @@ Director::Director(asio::io_context& io, config::Config cfg, DataplaneApi& datap
       heartbeat_timer_(io),
       dest_base_(kMaxDests),
       svc_base_(kMaxServices),
-      last_(std::make_unique<CoreCounters>()),
       now_(std::make_unique<CoreCounters>()),
-      last_tick_(std::chrono::steady_clock::now()),
-      svc_rates_(kMaxServices),
-      dest_rates_(kMaxDests),
       last_reload_(std::chrono::system_clock::now()) {
     commit_config(std::make_shared<const config::Config>(std::move(cfg)));
 }
@@ -459,23 +455,8 @@ void Director::apply_change(std::function<std::string(config::Config&)> change, 
 // ---- once a second ----
 
 void Director::tick() {
-    auto now = std::chrono::steady_clock::now();
-    double secs = std::chrono::duration<double>(now - last_tick_).count();
     totals(*now_);
-    if (secs > 0) {
-        for (unsigned i = 0; i < kMaxServices; i++) {
-            svc_rates_[i].cps = static_cast<double>(now_->svc[i].conns - last_->svc[i].conns) / secs;
-            svc_rates_[i].inpps = static_cast<double>(now_->svc[i].inpkts - last_->svc[i].inpkts) / secs;
-            svc_rates_[i].inbps = static_cast<double>(now_->svc[i].inbytes - last_->svc[i].inbytes) / secs;
-        }
-        for (unsigned i = 0; i < kMaxDests; i++) {
-            dest_rates_[i].cps = static_cast<double>(now_->dest[i].conns - last_->dest[i].conns) / secs;
-            dest_rates_[i].inpps = static_cast<double>(now_->dest[i].inpkts - last_->dest[i].inpkts) / secs;
-            dest_rates_[i].inbps = static_cast<double>(now_->dest[i].inbytes - last_->dest[i].inbytes) / secs;
-        }
-    }
-    std::swap(last_, now_);
-    last_tick_ = now;
+    rates_.update(std::chrono::steady_clock::now(), *now_);
     // A draining real that left the configuration gives its id back once nothing refers to it
     // (the build re-checks with may_refer()).
     poll_retired();
@@ -494,14 +475,17 @@ void Director::tick() {
     if (gone) rebuild();
 }
 
-Rates Director::service_rate(uint16_t svc) const { return svc_rates_[svc]; }
-Rates Director::dest_rate(uint16_t dest) const { return dest_rates_[dest]; }
+uint64_t Director::conn_table_capacity() const {
+    uint64_t n = 0;
+    for (size_t w = 0; w < dp_.worker_count(); w++) {
+        ConnTableFill f;
+        if (conn_table_fill(w, f)) n += uint64_t{f.capacity4} + f.capacity6;
+    }
+    return n;
+}
 
 // ---- operator actions ----
 
-namespace {
-
-// "10.0.0.100:80" or "[2001:db8::1]:80", with an optional "tcp:"/"udp:" prefix for services.
 bool parse_endpoint(std::string s, IpAddr& ip, uint16_t& port, uint8_t* proto) {
     if (proto) {
         *proto = kProtoTcp;
@@ -528,8 +512,6 @@ bool parse_endpoint(std::string s, IpAddr& ip, uint16_t& port, uint8_t* proto) {
     port = static_cast<uint16_t>(n);
     return true;
 }
-
-}  // namespace
 
 std::string Director::set_weight(const std::string& service, const std::string& real, int weight, Done published) {
     IpAddr vip, rip;

@@ -38,15 +38,15 @@
 #include "counters.h"
 #include "dataplane_api.h"
 #include "processor.h"
+#include "rate_estimator.h"
 #include "snapshot.h"
 #include "snapshot_builder.h"
 
 namespace dplb {
 
-// Per-second rates over the last interval, as `ipvsadm -Ln --rate` shows them.
-struct Rates {
-    double cps = 0, inpps = 0, inbps = 0;
-};
+// "10.0.0.100:80" or "[2001:db8::1]:80"; with `proto`, an optional "tcp:"/"udp:" prefix too (TCP
+// when none).
+bool parse_endpoint(std::string s, IpAddr& ip, uint16_t& port, uint8_t* proto);
 
 class Director {
 public:
@@ -97,8 +97,11 @@ public:
 
     // Called once a second by the control loop: rates, and freeing ids of drained reals.
     void tick();
-    Rates service_rate(uint16_t svc) const;
-    Rates dest_rate(uint16_t dest) const;
+    // IPVS's estimates (rate_estimator.h), as `ipvsadm -Ln --rate` shows them.
+    Rates service_rate(uint16_t svc) const { return rates_.service(svc); }
+    Rates dest_rate(uint16_t dest) const { return rates_.dest(dest); }
+    // Connection entries the workers' tables can hold, both families (IPVS's "size=").
+    uint64_t conn_table_capacity() const;
 
     // Operator actions. Return "" when the change is accepted (then `published` runs once the
     // workers have it), or an error message (and `published` never runs).
@@ -201,10 +204,8 @@ private:
     // Cumulative counts an id had when it was handed to a new real: subtracted in totals().
     std::vector<DestCounters> dest_base_;
     std::vector<ServiceCounters> svc_base_;
-    // Rate estimation.
-    std::unique_ptr<CoreCounters> last_, now_;
-    std::chrono::steady_clock::time_point last_tick_;
-    std::vector<Rates> svc_rates_, dest_rates_;
+    std::unique_ptr<CoreCounters> now_;  // tick()'s totals
+    RateEstimator rates_;
     std::function<void()> after_reload_;
     uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
     bool last_reload_ok_ = true;

@@ -30,7 +30,9 @@ void usage() {
     std::fprintf(stderr,
                  "usage: dplbctl [-s SOCKET] [-t SECONDS] COMMAND [ARGS] [--json]\n"
                  "       dplbctl --help | --version\n"
-                 "  list [--stats | --rate | --connections]   timeouts   status   reload\n"
+                 "  list [-t|-u VIP:PORT] [--stats | --rate | --thresholds | --persistent-conn |\n"
+                 "       --connections | --timeout] [--exact] [--nosort]   (as ipvsadm -Ln)\n"
+                 "  timeouts [--detail]   status   reload\n"
                  "  weight [tcp:|udp:]VIP:PORT REAL:PORT N     drain REAL:PORT\n"
                  "  help (from the daemon)\n"
                  "  import-keepalived keepalived.conf > lb.yaml   (no daemon needed; warnings on stderr)\n"

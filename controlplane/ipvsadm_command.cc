@@ -27,10 +27,17 @@ void run_ipvsadm(Director& dir, const std::vector<std::string>& words, std::func
     switch (c.verb) {
     case ia::Verb::list: {
         if (c.daemon) return reply({false, "ipvsadm: --daemon: dplb has no connection sync daemon\n"});
-        std::vector<std::string> list{c.timeout ? "timeouts" : "list"};
-        if (c.stats) list.push_back("--stats");
-        if (c.rate) list.push_back("--rate");
-        if (c.connection) list.push_back("--connections");
+        std::vector<std::string> list{"list"};
+        if (c.has_service) {
+            list.push_back(c.proto == kProtoUdp ? "-u" : "-t");
+            list.push_back(endpoint(c.vip, c.port));
+        }
+        const std::pair<bool, const char*> flags[] = {
+            {c.stats, "--stats"},         {c.rate, "--rate"},     {c.thresholds, "--thresholds"},
+            {c.persistent_conn, "--persistent-conn"}, {c.connection, "--connections"}, {c.timeout, "--timeout"},
+            {c.exact, "--exact"},         {c.nosort, "--nosort"}};
+        for (const auto& [on, flag] : flags)
+            if (on) list.push_back(flag);
         return run_command(dir, list, std::move(reply));
     }
     case ia::Verb::save: return reply({true, ia::save(dir.config().services)});

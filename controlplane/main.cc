@@ -228,7 +228,9 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
         } else if (sig == SIGUSR1) {
             auto t = std::make_unique<dplb::CoreCounters>();
             director.totals(*t);
-            dplb::log_data(stdout, dplb::format_ipvsadm(*director.snapshot(), *t).c_str());
+            dplb::ListOptions lo;
+            lo.size = director.conn_table_capacity();
+            dplb::log_data(stdout, dplb::format_ipvsadm(*director.snapshot(), *t, lo).c_str());
         } else {
             notify("STOPPING=1");
             vrrp.stop();  // a MASTER resigns (priority 0) so its backup takes over at once
@@ -408,7 +410,9 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
                     static_cast<unsigned long long>(totals->forwarded),
                     static_cast<unsigned long long>(totals->tx_packets),
                     static_cast<unsigned long long>(totals->drops_total()));
-        dplb::log_data(stdout, dplb::format_ipvsadm(*director->snapshot(), *totals).c_str());
+        dplb::ListOptions lo;
+        lo.size = director->conn_table_capacity();
+        dplb::log_data(stdout, dplb::format_ipvsadm(*director->snapshot(), *totals, lo).c_str());
         if (!opt.stats_json.empty()) {
             std::ofstream f(opt.stats_json);
             f << dplb::format_stats_json(*director->snapshot(), *totals) << "\n";

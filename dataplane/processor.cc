@@ -562,13 +562,16 @@ void Processor::serve_dump(DumpRequest& req, uint32_t now_ms) {
         uint32_t end = std::min(t.capacity(), cursor + kSlotsPerPass);
         for (; cursor < end && req.out.size() < req.out.capacity(); cursor++) {
             const ConnEntry& e = t.at(static_cast<int32_t>(cursor));
-            if (e.state == kFreeEntry || time_reached(now_ms, e.expire_ms)) continue;
+            // An entry past its time stays listed (expiring in 0 s) until the sweep removes it: the
+            // ActiveConn / InActConn counts fall only then, and the listing agrees with them, as
+            // IPVS lists a connection until its timer removes it.
+            if (e.state == kFreeEntry) continue;
             ConnInfo c;
             bool ok = v6 ? fill_addresses<ConnKey6>(t, cursor, c) : fill_addresses<ConnKey4>(t, cursor, c);
             if (!ok) continue;
             c.state = e.state;
             c.dest = e.dest;
-            c.expires_in_ms = e.expire_ms - now_ms;
+            c.expires_in_ms = time_reached(now_ms, e.expire_ms) ? 0 : e.expire_ms - now_ms;
             req.out.push_back(c);
         }
         return cursor >= t.capacity() || req.out.size() >= req.out.capacity();

@@ -26,6 +26,11 @@ public:
     const CoreCounters& counters(size_t w) const override { return *counters_[w]; }
     void request_dump(size_t w, DumpRequest* req) override { dumps[w] = req; }
     void heartbeat() override { beats++; }
+    bool conn_table_fill(size_t w, ConnTableFill& out) const override {
+        if (w >= fills.size()) return false;
+        out = fills[w];
+        return true;
+    }
 
     CoreCounters& counters_rw(size_t w) { return *counters_[w]; }
     void complete_all_grace() { completed = started_; }
@@ -35,6 +40,7 @@ public:
     bool hold_grace = false;
     uint64_t completed = 0;
     std::vector<DumpRequest*> dumps;
+    std::vector<ConnTableFill> fills;  // per worker; none: the data plane reports no fill
 
 private:
     std::vector<std::unique_ptr<CoreCounters>> counters_;

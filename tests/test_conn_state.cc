@@ -92,6 +92,33 @@ TEST_F(ConnState, ExpiredEntryIsAMissEvenBeforeTheSweep) {
     EXPECT_EQ(inactive(1), 1u);
 }
 
+// `dplbctl list` (the counters) and `dplbctl list -c` (a dump of the table) agree at every read:
+// an entry past its time is still counted until the sweep removes it, so it is still listed too
+// (expiring in 0 s); the sweep takes it out of both at once.
+TEST_F(ConnState, TheListingAndTheCountsAgreeUntilTheSweepRemovesAnEntry) {
+    pkt(2000, kTcpSyn, 0);
+    pkt(2000, kTcpAck, 0);  // ESTABLISHED on dest0
+    pkt(2001, kTcpSyn, 0);  // SYN_RECV on dest1
+    const uint32_t est = Timeouts::ipvs_defaults().ms[static_cast<uint8_t>(TcpState::established)];
+    auto listing = [this](uint32_t now) {
+        DumpRequest req;
+        req.out.reserve(16);
+        proc_->request_dump(&req);
+        for (int pass = 0; pass < 8 && !req.done.load(); pass++) proc_->expire(now, 0);  // no sweep work
+        EXPECT_TRUE(req.done.load());
+        return req.out;
+    };
+    const uint32_t later = est + 1;  // both past their time, none swept yet
+    std::vector<ConnInfo> l = listing(later);
+    ASSERT_EQ(l.size(), 2u);
+    EXPECT_EQ(active(0), 1u);
+    EXPECT_EQ(inactive(1), 1u);
+    for (const ConnInfo& c : l) EXPECT_EQ(c.expires_in_ms, 0u) << "listed, expiring in 0 s";
+    sweep_all(later);
+    EXPECT_EQ(listing(later).size(), 0u);
+    EXPECT_EQ(active(0) + inactive(1), 0u);
+}
+
 TEST_F(ConnState, StateWalkThroughReachableInputOnlyTransitions) {
     struct Step {
         uint8_t flags;

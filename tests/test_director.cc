@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 
+#include "commands.h"
 #include "director.h"
 #include "fake_dataplane.h"
 
@@ -462,6 +463,36 @@ TEST_F(DirectorTest, ConnectionListingAnswersWithoutAWorkerThatDoesNotServeIt) {
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].sport, 1234);
     EXPECT_EQ(dp_->dumps[1], nullptr);
+}
+
+// `dplbctl list` through the command parser: -t / -u pick one service (ipvsadm's list_service: no
+// version line), an unknown one is an error, views are exclusive; size= sums the workers' tables.
+TEST_F(DirectorTest, ListCommandPicksOneServiceAndSumsTheTablesCapacity) {
+    start(config_yaml(3, 1));
+    dp_->fills = {ConnTableFill{0, 4096, 0, 1024}, ConnTableFill{7, 4096, 0, 1024}};
+    auto run = [this](std::vector<std::string> words) {
+        Reply got{false, "no answer"};
+        run_command(*director_, words, [&got](Reply r) { got = std::move(r); });
+        return got;
+    };
+    Reply r = run({"list", "-t", "10.0.0.2:80"});
+    EXPECT_TRUE(r.ok);
+    EXPECT_EQ(r.text,
+              "Prot LocalAddress:Port Scheduler Flags\n"
+              "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+              "TCP  10.0.0.2:80 rr\n"
+              "  -> 10.1.0.2:80                  Route   1      0          0         \n");
+    r = run({"list"});
+    EXPECT_TRUE(r.ok);
+    EXPECT_EQ(r.text.substr(0, r.text.find('\n') + 1), "IP Virtual Server version 1.2.1 (size=10240)\n");
+    r = run({"list", "-u", "10.0.0.2:80"});  // the service is TCP
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.text, "No such service\n");
+    EXPECT_FALSE(run({"list", "--stats", "--rate"}).ok);
+    EXPECT_FALSE(run({"list", "-t"}).ok);
+    EXPECT_FALSE(run({"timeouts", "--exact"}).ok);
+    r = run({"list", "--timeout"});
+    EXPECT_EQ(r.text, "Timeout (tcp tcpfin udp): 900 120 300\n");
 }
 
 }  // namespace

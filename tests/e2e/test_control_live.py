@@ -63,7 +63,9 @@ def body(lab):
     check(len(short) == 2, "2 short flows forwarded")
 
     listing = lab.ctl_ok("list")
-    expected = ("IP Virtual Server version 1.2.1 (size=4096)\n"
+    # size= is the entries the workers' tables hold: 4096 IPv4 + 1024 IPv6 per worker.
+    size = 5120 * lab.ctl_json("status")["workers"]
+    expected = ("IP Virtual Server version 1.2.1 (size=%d)\n" % size +
                 "Prot LocalAddress:Port Scheduler Flags\n"
                 "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
                 "TCP  10.10.0.100:80 rr\n"

@@ -99,6 +99,9 @@ def body(site):
                 "-A -t %s:80 -s wrr\n"
                 "-a -t %s:80 -r %s:80 -g -w 2\n") % (VIP, VIP, RS["rs1"], VIP, RS["rs2"], VIP2, VIP2, RS["rs3"])
     check(saved == expected, "ipvsadm -S prints the running table:\n" + saved)
+    one = ipvsadm("-Ln", "--thresholds", "-t", VIP2 + ":80").stdout
+    check(one == site.ctl("list", "-t", VIP2 + ":80", "--thresholds").stdout and "TCP  %s:80 wrr" % VIP2 in one,
+          "ipvsadm -Ln --thresholds -t is dplbctl list's view:\n" + one)
     listing = site.ctl("list").stdout
     check("TCP  %s:80 wrr" % VIP2 in listing and "%s:80" % RS["rs3"] in listing, "list shows the new service:\n"
           + listing)
