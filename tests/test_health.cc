@@ -1808,8 +1808,9 @@ TEST_F(HealthTest, SslGetVerifiesChainAndName) {
     EXPECT_TRUE(r.up) << "keepalived's default: nothing verified; " << r.reason;
 }
 
+// A plain HTTP server that answers at once, before any request: no TLS record comes back.
 TEST_F(HealthTest, SslGetAgainstPlainHttpIsDown) {
-    TestServer server(TestServer::Mode::http);
+    TcpServer server([](int fd) { send_all(fd, "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n"); });
     CheckSpec s = spec(CheckType::ssl, server.port());
     s.retry = 0;
     Checker& c = start(s);
