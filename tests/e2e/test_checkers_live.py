@@ -13,7 +13,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netlab import check, run, sh  # noqa: E402
+from netlab import Site, check, nginx_command, run, sh  # noqa: E402
 
 VIP = "10.10.0.100"
 METRICS_PORT = 21000 + os.getpid() % 1000
@@ -101,33 +101,17 @@ def body(lab):
     cert, key = os.path.join(lab.dir, "cert.pem"), os.path.join(lab.dir, "key.pem")
     sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days",
        "2", "-subj", "/CN=www.test", "-addext", "subjectAltName=DNS:www.test", "-keyout", key, "-out", cert)
-    nginx_dir = os.path.join(lab.dir, "nginx")
-    os.makedirs(os.path.join(nginx_dir, "tmp"))
-    conf = os.path.join(nginx_dir, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write("daemon off;\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log;\n"
-                "events { worker_connections 64; }\n"
-                "http {\n  access_log off;\n"
-                "  client_body_temp_path %s/tmp; proxy_temp_path %s/tmp; fastcgi_temp_path %s/tmp;\n"
-                "  uwsgi_temp_path %s/tmp; scgi_temp_path %s/tmp;\n"
-                "  server {\n    listen %s:443 ssl;\n    ssl_certificate %s;\n    ssl_certificate_key %s;\n"
-                "    location = /health { return 200 \"ok\\n\"; }\n  }\n}\n"
-                % ((nginx_dir,) * 7 + (SSL, cert, key)))
+    nginx_cmd = nginx_command(os.path.join(lab.dir, "nginx"),
+                              "    listen %s:443 ssl;\n    ssl_certificate %s;\n    ssl_certificate_key %s;\n"
+                              "    location = /health { return 200 \"ok\\n\"; }" % (SSL, cert, key))
     nginx = [None]
 
     def start_nginx():
-        nginx[0] = subprocess.Popen(["nginx", "-e", os.path.join(nginx_dir, "error.log"), "-c", conf, "-p", nginx_dir],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        nginx[0] = subprocess.Popen(nginx_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop_nginx():
-        p = nginx[0]
-        if p and p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        if nginx[0]:
+            Site.stop(nginx[0])
 
     start_nginx()
     lab.on_close(stop_nginx)
