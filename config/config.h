@@ -65,7 +65,7 @@ struct HealthCheck {
     CheckType type = CheckType::tcp;
     uint32_t connect_timeout_s = 5;
     uint32_t retry = 1;                 // extra attempts before the real is marked down
-    uint32_t delay_before_retry_s = 1;  // 1 for tcp, 3 for http and misc when not given
+    uint32_t delay_before_retry_s = 1;  // 1 for tcp, 3 for the others when not given
     uint32_t warmup_s = 0;              // first check after a random delay in [0, warmup_s]
     bool alpha = false;                 // start DOWN until the first success
     uint16_t connect_port = 0;          // all but misc and ping: the real's port when not given
