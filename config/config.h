@@ -56,19 +56,20 @@ struct Port {
     bool exception_path_auto = true;  // whether the file said auto (or nothing)
 };
 
-enum class CheckType : uint8_t { tcp, http, misc };
+enum class CheckType : uint8_t { tcp, http, misc, ssl, ping, udp, dns, smtp };
 
-// How a real server is health-checked; keepalived's TCP_CHECK, HTTP_GET and MISC_CHECK. Every field
+// How a real server is health-checked; keepalived's TCP_CHECK, HTTP_GET, MISC_CHECK, SSL_GET,
+// PING_CHECK, UDP_CHECK, DNS_CHECK and SMTP_CHECK. Every field
 // holds its resolved value: defaults applied, connect_port and timeout_s filled in.
 struct HealthCheck {
     CheckType type = CheckType::tcp;
     uint32_t connect_timeout_s = 5;
     uint32_t retry = 1;                 // extra attempts before the real is marked down
-    uint32_t delay_before_retry_s = 1;  // 1 for tcp, 3 for http and misc when not given
+    uint32_t delay_before_retry_s = 1;  // 1 for tcp, 3 for the others when not given
     uint32_t warmup_s = 0;              // first check after a random delay in [0, warmup_s]
     bool alpha = false;                 // start DOWN until the first success
-    uint16_t connect_port = 0;          // tcp, http: the real's port when not given
-    // http
+    uint16_t connect_port = 0;          // all but misc and ping: the real's port when not given
+    // http and ssl
     std::string path;                     // starts with '/'
     std::vector<uint16_t> status_codes;   // sorted, unique; {200} when not given
     std::string digest;                   // md5 of the body, 32 lowercase hex digits; empty = not checked
@@ -76,6 +77,21 @@ struct HealthCheck {
     std::string script;    // command line: program and arguments separated by spaces
     uint32_t timeout_s = 0;  // script timeout; connect_timeout_s when not given
     bool dynamic = false;    // exit 0 = up, 1 = down, 2..255 = up with weight (code - 2)
+    // ssl
+    bool enable_sni = false;  // send `virtualhost` as the TLS server name
+    std::string virtualhost;  // required with enable_sni
+    bool verify = false;      // verify the certificate chain (against ca_file, or the system's anchors)
+    std::string ca_file;
+    // udp
+    std::string payload;          // bytes to send (hex in the file); empty = an empty datagram
+    bool require_reply = false;
+    std::string reply;            // with require_reply: expected first bytes (hex in the file)
+    uint32_t min_reply_length = 0, max_reply_length = 255;
+    // dns
+    uint16_t dns_type = 6;         // SOA
+    std::string dns_name = ".";
+    // smtp
+    std::string helo_name = "smtpchecker.keepalived.org";
 };
 
 struct RealServer {

@@ -311,7 +311,12 @@ std::string name_list(const std::vector<std::string>& names) {
 // nullopt = auto, resolved from the device name.
 const Choices<std::optional<ExceptionPath>> kExceptionPaths = {
     {"auto", std::nullopt}, {"tap", ExceptionPath::tap}, {"off", ExceptionPath::off}};
-const Choices<CheckType> kCheckTypes = {{"tcp", CheckType::tcp}, {"http", CheckType::http}, {"misc", CheckType::misc}};
+const Choices<CheckType> kCheckTypes = {{"tcp", CheckType::tcp},   {"http", CheckType::http}, {"misc", CheckType::misc},
+                                        {"ssl", CheckType::ssl},   {"ping", CheckType::ping}, {"udp", CheckType::udp},
+                                        {"dns", CheckType::dns},   {"smtp", CheckType::smtp}};
+// DNS_CHECK's query types, keepalived's set.
+const Choices<uint16_t> kDnsTypes = {{"A", 1},   {"NS", 2},  {"CNAME", 5}, {"SOA", 6},
+                                     {"MX", 15}, {"TXT", 16}, {"AAAA", 28}};
 const Choices<VrrpState> kVrrpStates = {{"MASTER", VrrpState::master}, {"BACKUP", VrrpState::backup}};
 const Choices<VrrpAuth> kVrrpAuthTypes = {{"PASS", VrrpAuth::pass}};
 const Choices<uint8_t> kVrrpVersions = {{"2", 2}, {"3", 3}};
@@ -488,20 +493,90 @@ std::optional<std::string> read_digest(Errors& errs, const Field& f) {
 
 // Keys of health_check and the check types each belongs to; the rest apply to every type.
 const std::vector<std::pair<std::string, std::vector<CheckType>>> kTypedCheckKeys = {
-    {"connect_port", {CheckType::tcp, CheckType::http}},
-    {"path", {CheckType::http}},
-    {"status_codes", {CheckType::http}},
-    {"digest", {CheckType::http}},
+    {"connect_port", {CheckType::tcp, CheckType::http, CheckType::ssl, CheckType::udp, CheckType::dns, CheckType::smtp}},
+    {"path", {CheckType::http, CheckType::ssl}},
+    {"status_codes", {CheckType::http, CheckType::ssl}},
+    {"digest", {CheckType::http, CheckType::ssl}},
     {"script", {CheckType::misc}},
     {"timeout", {CheckType::misc}},
     {"dynamic", {CheckType::misc}},
+    {"enable_sni", {CheckType::ssl}},
+    {"virtualhost", {CheckType::ssl}},
+    {"verify", {CheckType::ssl}},
+    {"ca_file", {CheckType::ssl}},
+    {"payload", {CheckType::udp}},
+    {"require_reply", {CheckType::udp}},
+    {"min_reply_length", {CheckType::udp}},
+    {"max_reply_length", {CheckType::udp}},
+    {"dns_type", {CheckType::dns}},
+    {"dns_name", {CheckType::dns}},
+    {"helo_name", {CheckType::smtp}},
 };
+
+// Bytes written as hex digits, two a byte, spaces allowed between bytes (keepalived's payload and
+// require_reply).
+std::optional<std::string> read_hex(Errors& errs, const Field& f) {
+    if (f.node.IsScalar()) {
+        std::string out;
+        const std::string& s = f.node.Scalar();
+        auto digit = [](char c) {
+            return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        };
+        size_t i = 0;
+        bool ok = true;
+        while (ok && i < s.size()) {
+            if (s[i] == ' ') {
+                ++i;
+                continue;
+            }
+            ok = i + 1 < s.size() && digit(s[i]) >= 0 && digit(s[i + 1]) >= 0;
+            if (ok) out.push_back(static_cast<char>(digit(s[i]) * 16 + digit(s[i + 1])));
+            i += 2;
+        }
+        if (ok && !out.empty()) return out;
+    }
+    errs.add(f, "expected bytes as pairs of hex digits like \"0a 1b\" or \"0a1b\", got " + describe(f.node));
+    return std::nullopt;
+}
+
+// A DNS name: dotted labels of 1..63 bytes, 253 in all, a trailing dot allowed; "." is the root.
+std::optional<std::string> read_dns_name(Errors& errs, const Field& f) {
+    if (f.node.IsScalar() && !f.node.Scalar().empty()) {
+        std::string s = f.node.Scalar();
+        if (s == ".") return s;
+        std::string body = s.back() == '.' ? s.substr(0, s.size() - 1) : s;
+        bool ok = !body.empty() && body.size() <= 253 && !has_control_char(body);
+        size_t start = 0;
+        while (ok) {
+            size_t dot = body.find('.', start);
+            size_t len = (dot == std::string::npos ? body.size() : dot) - start;
+            ok = len >= 1 && len <= 63;
+            if (dot == std::string::npos) break;
+            start = dot + 1;
+        }
+        if (ok) return s;
+    }
+    errs.add(f, "expected a DNS name like example.com or \".\" (labels of 1..63 characters), got " + describe(f.node));
+    return std::nullopt;
+}
+
+// A host name for SNI and HELO: letters, digits, '-' and '.', up to 253 characters.
+std::optional<std::string> read_host_name(Errors& errs, const Field& f) {
+    if (f.node.IsScalar()) {
+        const std::string& s = f.node.Scalar();
+        if (!s.empty() && s.size() <= 253 &&
+            s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == std::string::npos)
+            return s;
+    }
+    errs.add(f, "expected a host name like www.example.com, got " + describe(f.node));
+    return std::nullopt;
+}
 
 std::string type_names(const std::vector<CheckType>& types) {
     std::string out;
     for (CheckType t : types)
         for (const auto& [word, value] : kCheckTypes)
-            if (value == t) out += std::string(out.empty() ? "" : " and ") + word;
+            if (value == t) out += std::string(out.empty() ? "" : ", ") + word;
     return out;
 }
 
@@ -509,13 +584,16 @@ std::string type_names(const std::vector<CheckType>& types) {
 std::optional<HealthCheck> read_health_check(Errors& errs, const Field& f, const RealServer& r, bool real_port_ok) {
     if (!expect_map(errs, f)) return std::nullopt;
     MapFields m(errs, f, {"type", "connect_timeout", "retry", "delay_before_retry", "warmup", "alpha", "connect_port",
-                          "path", "status_codes", "digest", "script", "timeout", "dynamic"});
+                          "path", "status_codes", "digest", "script", "timeout", "dynamic", "enable_sni",
+                          "virtualhost", "verify", "ca_file", "payload", "require_reply", "min_reply_length",
+                          "max_reply_length", "dns_type", "dns_name", "helo_name"});
     HealthCheck hc;
     std::optional<CheckType> type;
     if (auto tf = m.need("type")) type = read_choice(errs, *tf, kCheckTypes);
     if (type) {
         hc.type = *type;
         hc.delay_before_retry_s = *type == CheckType::tcp ? 1 : 3;
+        if (*type == CheckType::dns) hc.retry = 3;  // keepalived's DNS_CHECK default
         for (const auto& [key, types] : kTypedCheckKeys)
             if (auto kf = m.get(key); kf && std::find(types.begin(), types.end(), *type) == types.end())
                 errs.add(*kf, "only for type " + type_names(types));
@@ -537,16 +615,18 @@ std::optional<HealthCheck> read_health_check(Errors& errs, const Field& f, const
         if (auto b = read_bool(errs, *kf)) hc.alpha = *b;
     if (!type) return std::nullopt;
 
-    if (*type == CheckType::tcp || *type == CheckType::http) {
+    if (*type != CheckType::misc && *type != CheckType::ping) {
         if (auto kf = m.get("connect_port")) {
             if (auto p = read_uint(errs, *kf, 1, 65535)) hc.connect_port = static_cast<uint16_t>(*p);
+        } else if (r.port == 0 && (*type == CheckType::dns || *type == CheckType::smtp)) {
+            hc.connect_port = *type == CheckType::dns ? 53 : 25;  // the protocol's port for an all-ports real
         } else if (real_port_ok && r.port == 0) {
             errs.add(f.mark, child_path(f.path, "connect_port"), "required key missing (the real server's port is 0)");
         } else {
             hc.connect_port = r.port;
         }
     }
-    if (*type == CheckType::http) {
+    if (*type == CheckType::http || *type == CheckType::ssl) {
         if (auto kf = m.need("path")) {
             auto p = read_string(errs, *kf);
             if (p && (*p)[0] != '/') {
@@ -573,6 +653,57 @@ std::optional<HealthCheck> read_health_check(Errors& errs, const Field& f, const
         seconds("timeout", 1, hc.timeout_s);
         if (auto kf = m.get("dynamic"))
             if (auto b = read_bool(errs, *kf)) hc.dynamic = *b;
+    }
+    if (*type == CheckType::ssl) {
+        if (auto kf = m.get("enable_sni"))
+            if (auto b = read_bool(errs, *kf)) hc.enable_sni = *b;
+        if (auto kf = m.get("virtualhost"))
+            if (auto h = read_host_name(errs, *kf)) hc.virtualhost = *h;
+        if (hc.enable_sni && !m.get("virtualhost"))
+            errs.add(f.mark, child_path(f.path, "virtualhost"), "required key missing (enable_sni sends it)");
+        if (auto kf = m.get("verify"))
+            if (auto b = read_bool(errs, *kf)) hc.verify = *b;
+        if (auto kf = m.get("ca_file")) {
+            if (auto c = read_string(errs, *kf)) {
+                if ((*c)[0] != '/') errs.add(*kf, "expected an absolute path, got " + describe(kf->node));
+                else hc.ca_file = *c;
+            }
+            if (!m.get("verify") || !hc.verify) errs.add(*kf, "only with verify: true");
+        }
+    }
+    if (*type == CheckType::udp) {
+        if (auto kf = m.get("payload"))
+            if (auto b = read_hex(errs, *kf)) hc.payload = *b;
+        if (auto kf = m.get("require_reply")) {
+            // true, false, or the bytes the reply must start with.
+            if (kf->node.IsScalar() && (kf->node.Scalar() == "true" || kf->node.Scalar() == "false")) {
+                hc.require_reply = kf->node.Scalar() == "true";
+            } else if (auto b = read_hex(errs, *kf)) {
+                hc.require_reply = true;
+                hc.reply = *b;
+            }
+        }
+        bool lengths_ok = true;
+        for (auto [key, out] : {std::pair{"min_reply_length", &hc.min_reply_length}, std::pair{"max_reply_length", &hc.max_reply_length}}) {
+            if (auto kf = m.get(key)) {
+                if (auto v = read_uint(errs, *kf, 0, 65535)) *out = static_cast<uint32_t>(*v);
+                else lengths_ok = false;
+                if (!hc.require_reply) errs.add(*kf, "only with require_reply");
+            }
+        }
+        if (lengths_ok && hc.min_reply_length > hc.max_reply_length)
+            errs.add(*m.get("min_reply_length"), "min_reply_length " + std::to_string(hc.min_reply_length) +
+                                                     " is over max_reply_length " + std::to_string(hc.max_reply_length));
+    }
+    if (*type == CheckType::dns) {
+        if (auto kf = m.get("dns_type"))
+            if (auto t = read_choice(errs, *kf, kDnsTypes)) hc.dns_type = *t;
+        if (auto kf = m.get("dns_name"))
+            if (auto n = read_dns_name(errs, *kf)) hc.dns_name = *n;
+    }
+    if (*type == CheckType::smtp) {
+        if (auto kf = m.get("helo_name"))
+            if (auto h = read_host_name(errs, *kf)) hc.helo_name = *h;
     }
     if (!ok) return std::nullopt;
     return hc;

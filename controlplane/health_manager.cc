@@ -11,6 +11,11 @@ const char* check_type_name(health::CheckType t) {
     case health::CheckType::tcp: return "tcp";
     case health::CheckType::http: return "http";
     case health::CheckType::misc: return "misc";
+    case health::CheckType::ssl: return "ssl";
+    case health::CheckType::ping: return "ping";
+    case health::CheckType::udp: return "udp";
+    case health::CheckType::dns: return "dns";
+    case health::CheckType::smtp: return "smtp";
     }
     return "unknown";
 }
@@ -21,9 +26,16 @@ health::CheckSpec check_spec(const config::Service& svc, const config::RealServe
     const config::HealthCheck& hc = *r.health_check;
     using std::chrono::seconds;
     health::CheckSpec s{};
-    s.type = hc.type == config::CheckType::tcp    ? health::CheckType::tcp
-             : hc.type == config::CheckType::http ? health::CheckType::http
-                                                  : health::CheckType::misc;
+    switch (hc.type) {
+        case config::CheckType::tcp: s.type = health::CheckType::tcp; break;
+        case config::CheckType::http: s.type = health::CheckType::http; break;
+        case config::CheckType::misc: s.type = health::CheckType::misc; break;
+        case config::CheckType::ssl: s.type = health::CheckType::ssl; break;
+        case config::CheckType::ping: s.type = health::CheckType::ping; break;
+        case config::CheckType::udp: s.type = health::CheckType::udp; break;
+        case config::CheckType::dns: s.type = health::CheckType::dns; break;
+        case config::CheckType::smtp: s.type = health::CheckType::smtp; break;
+    }
     s.host = r.ip.str();
     s.port = hc.connect_port ? hc.connect_port : r.port;
     s.delay_loop = seconds(svc.delay_loop_s);
@@ -39,6 +51,18 @@ health::CheckSpec check_spec(const config::Service& svc, const config::RealServe
     s.script = hc.script;
     s.script_timeout = seconds(hc.timeout_s ? hc.timeout_s : hc.connect_timeout_s);
     s.dynamic = hc.dynamic;
+    s.enable_sni = hc.enable_sni;
+    s.sni_name = hc.virtualhost;
+    s.verify = hc.verify;
+    s.ca_file = hc.ca_file;
+    s.payload = hc.payload;
+    s.require_reply = hc.require_reply;
+    s.reply = hc.reply;
+    s.min_reply_length = hc.min_reply_length;
+    s.max_reply_length = hc.max_reply_length;
+    s.dns_type = hc.dns_type;
+    s.dns_name = hc.dns_name;
+    s.helo_name = hc.helo_name;
     return s;
 }
 

@@ -9,6 +9,7 @@ PACKAGES=(
   meson ninja-build pkg-config g++
   # libraries
   dpdk dpdk-dev libdpdk-dev libpcap-dev libyaml-cpp-dev prometheus-cpp-dev libboost-dev libboost-system-dev
+  libssl-dev
   libgtest-dev libgmock-dev googletest
   # tests, lab and benchmarks
   python3-scapy tcpdump ethtool iproute2 iputils-ping curl procps nginx-light keepalived valgrind gnuplot-nox

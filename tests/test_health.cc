@@ -46,10 +46,18 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "clock.h"
 #include "http_response.h"
 #include "md5.h"
 #include "probe.h"
+#include "wire.h"
 
 namespace dplb::health {
 namespace {
@@ -1135,6 +1143,698 @@ TEST_F(HealthTest, WarmupSpreadsFirstChecksWithinWarmup) {
     EXPECT_GT(distinct.size(), 1u) << "8 first checks, all at once: no spreading";
     EXPECT_EQ(results_.size(), size_t{kCheckers});
     checkers.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// SSL_GET, PING_CHECK, UDP_CHECK, DNS_CHECK, SMTP_CHECK. Their servers are plain POSIX sockets on a
+// thread of their own, each loop bounded by a stop flag looked at every 20 ms.
+
+using detail::DnsVerdict;
+
+std::string bytes(std::initializer_list<int> b) {
+    std::string out;
+    for (int x : b) out.push_back(static_cast<char>(x));
+    return out;
+}
+
+TEST(DnsWireTest, QueryEncodesNameTypeAndRecursionDesired) {
+    auto q = detail::dns_query(0x1234, "example.com", 1);
+    ASSERT_TRUE(q);
+    EXPECT_EQ(*q, bytes({0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c',
+                         'o', 'm', 0, 0, 1, 0, 1}));
+    EXPECT_EQ(detail::dns_query(0x1234, "example.com.", 1), q) << "a trailing dot changes nothing";
+    auto root = detail::dns_query(0xbeef, ".", 6);
+    ASSERT_TRUE(root);
+    EXPECT_EQ(*root, bytes({0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1}));
+    EXPECT_FALSE(detail::dns_query(1, "a..b", 1)) << "an empty label";
+    EXPECT_FALSE(detail::dns_query(1, std::string(64, 'a') + ".com", 1)) << "a label over 63 bytes";
+    EXPECT_TRUE(detail::dns_query(1, std::string(63, 'a') + ".com", 1));
+    std::string long_name;
+    for (int i = 0; i < 64; ++i) long_name += "abc.";  // 256 bytes encoded
+    EXPECT_FALSE(detail::dns_query(1, long_name, 1)) << "over 255 bytes";
+    EXPECT_EQ(detail::dns_type_code("aaaa"), 28);
+    EXPECT_EQ(detail::dns_type_code("PTR"), 0);
+    EXPECT_EQ(detail::dns_type_name(15), "MX");
+}
+
+TEST(DnsWireTest, VerdictOnTruncatedStrayAndHostileReplies) {
+    int rcode = -1;
+    const std::string ok = bytes({0x12, 0x34, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0});
+    EXPECT_EQ(detail::dns_verdict(ok, 0x1234, &rcode), DnsVerdict::up);
+    EXPECT_EQ(rcode, 0);
+    EXPECT_EQ(detail::dns_verdict(bytes({0x12, 0x34, 0x81, 0x83, 0, 1, 0, 0, 0, 0, 0, 0}), 0x1234, &rcode), DnsVerdict::down);
+    EXPECT_EQ(rcode, 3) << "NXDOMAIN";
+    EXPECT_EQ(detail::dns_verdict(ok, 0x1235), DnsVerdict::ignore) << "another id";
+    EXPECT_EQ(detail::dns_verdict(bytes({0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0}), 0x1234), DnsVerdict::ignore)
+        << "QR clear: a query, not an answer";
+    EXPECT_EQ(detail::dns_verdict(ok.substr(0, 11), 0x1234), DnsVerdict::ignore) << "shorter than a header";
+    EXPECT_EQ(detail::dns_verdict("", 0x1234), DnsVerdict::ignore);
+    // A header followed by garbage is judged by its header alone, as keepalived does.
+    EXPECT_EQ(detail::dns_verdict(ok + std::string(500, '\xff'), 0x1234), DnsVerdict::up);
+}
+
+TEST(IcmpWireTest, EchoRequestChecksumAndReplyMatching) {
+    std::string req = detail::icmp_echo_request(false, 0x0102, 0x0304, "ab");
+    // 0x0800 + 0x0102 + 0x0304 + 0x6162 = 0x6d68, checksum = ~0x6d68.
+    EXPECT_EQ(req, bytes({8, 0, 0x92, 0x97, 1, 2, 3, 4, 'a', 'b'}));
+    EXPECT_EQ(detail::icmp_echo_request(true, 1, 2, "")[0], '\x80') << "ICMPv6 echo request is type 128";
+
+    const std::string reply = bytes({0, 0, 0, 0, 1, 2, 3, 4, 'a', 'b'});
+    EXPECT_TRUE(detail::icmp_is_echo_reply(reply, false, false, 0x0102, 0x0304));
+    EXPECT_FALSE(detail::icmp_is_echo_reply(reply, false, false, 0x0102, 0x0305)) << "another sequence";
+    EXPECT_FALSE(detail::icmp_is_echo_reply(reply, false, false, 0x0103, 0x0304)) << "another id";
+    EXPECT_TRUE(detail::icmp_is_echo_reply(reply, false, false, 0x0103, 0x0304, false))
+        << "a datagram socket's id is the kernel's";
+    EXPECT_FALSE(detail::icmp_is_echo_reply(req, false, false, 0x0102, 0x0304)) << "our own request";
+    EXPECT_FALSE(detail::icmp_is_echo_reply(reply.substr(0, 7), false, false, 0x0102, 0x0304)) << "truncated";
+    std::string v6 = reply;
+    v6[0] = static_cast<char>(129);
+    EXPECT_TRUE(detail::icmp_is_echo_reply(v6, true, false, 0x0102, 0x0304));
+    EXPECT_FALSE(detail::icmp_is_echo_reply(reply, true, false, 0x0102, 0x0304)) << "type 0 is no ICMPv6 reply";
+    // Behind an IPv4 header (a raw socket): 20 bytes, or 24 with options; a bad IHL is no reply.
+    std::string ip(20, '\0');
+    ip[0] = 0x45;
+    EXPECT_TRUE(detail::icmp_is_echo_reply(ip + reply, false, true, 0x0102, 0x0304));
+    std::string ip_opts(24, '\0');
+    ip_opts[0] = 0x46;
+    EXPECT_TRUE(detail::icmp_is_echo_reply(ip_opts + reply, false, true, 0x0102, 0x0304));
+    ip[0] = 0x44;
+    EXPECT_FALSE(detail::icmp_is_echo_reply(ip + reply, false, true, 0x0102, 0x0304)) << "IHL under 5";
+    ip[0] = 0x4f;
+    EXPECT_FALSE(detail::icmp_is_echo_reply(ip + reply, false, true, 0x0102, 0x0304)) << "IHL past the packet";
+    EXPECT_FALSE(detail::icmp_is_echo_reply("", false, true, 0x0102, 0x0304));
+}
+
+TEST(SmtpWireTest, ReplyCodesAcrossLines) {
+    EXPECT_FALSE(detail::smtp_reply("220 mx.example ESMTP"));
+    auto r = detail::smtp_reply("220 mx.example ESMTP\r\nrest");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->code, 220);
+    EXPECT_EQ(r->length, 22u);
+    EXPECT_FALSE(detail::smtp_reply("250-mx.example\r\n250-SIZE 100\r\n")) << "the last line is still to come";
+    r = detail::smtp_reply("250-mx.example\r\n250-SIZE 100\r\n250 HELP\r\n");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->code, 250);
+    EXPECT_EQ(r->length, 40u);  // 16 + 14 + 10
+    r = detail::smtp_reply("25x oops\r\n");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->code, -1);
+    r = detail::smtp_reply("250\r\n");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->code, 250);
+}
+
+// Loopback socket of `type` bound to an ephemeral port of `address`; returns the fd, sets `port`.
+int bound_socket(const std::string& address, int type, uint16_t& port) {
+    addrinfo hints{}, *ai = nullptr;
+    hints.ai_flags = AI_NUMERICHOST;
+    hints.ai_socktype = type;
+    if (getaddrinfo(address.c_str(), "0", &hints, &ai) != 0) throw std::runtime_error("bad address " + address);
+    int fd = ::socket(ai->ai_family, type | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || ::bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        freeaddrinfo(ai);
+        throw std::runtime_error("bind failed");
+    }
+    freeaddrinfo(ai);
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    port = ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                         : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+    return fd;
+}
+
+// Waits up to 20 ms for `fd` to be readable; false when not (the caller looks at its stop flag).
+bool readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 20) == 1;
+}
+
+// A UDP server: every datagram is recorded and answered with what `answer` returns (each element a
+// datagram; none: the server stays deaf).
+class UdpServer {
+public:
+    using Answer = std::function<std::vector<std::string>(const std::string& query)>;
+    explicit UdpServer(Answer answer, const std::string& address = "127.0.0.1")
+        : answer_(std::move(answer)), fd_(bound_socket(address, SOCK_DGRAM, port_)), thread_([this] { run(); }) {}
+    ~UdpServer() {
+        stop_ = true;
+        thread_.join();
+        ::close(fd_);
+    }
+    uint16_t port() const { return port_; }
+    std::vector<std::string> received() const {
+        std::lock_guard<std::mutex> lock(mu_);
+        return received_;
+    }
+
+private:
+    void run() {
+        while (!stop_) {
+            if (!readable(fd_)) continue;
+            char buf[65536];
+            sockaddr_storage from{};
+            socklen_t len = sizeof from;
+            ssize_t n = recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+            if (n < 0) continue;
+            std::string q(buf, static_cast<size_t>(n));
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                received_.push_back(q);
+            }
+            for (const std::string& a : answer_(q)) sendto(fd_, a.data(), a.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+        }
+    }
+
+    Answer answer_;
+    uint16_t port_ = 0;
+    int fd_;
+    mutable std::mutex mu_;
+    std::vector<std::string> received_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;  // last
+};
+
+// A port where nothing listens: bound once to find a free one, then closed.
+uint16_t closed_udp_port() {
+    uint16_t port = 0;
+    ::close(bound_socket("127.0.0.1", SOCK_DGRAM, port));
+    return port;
+}
+
+// A TCP server taking one connection at a time, served by `serve` with the connected fd (which
+// has a receive timeout of kHangGuard so a silent client cannot hold the thread forever).
+class TcpServer {
+public:
+    using Serve = std::function<void(int fd)>;
+    explicit TcpServer(Serve serve) : serve_(std::move(serve)), fd_(bound_socket("127.0.0.1", SOCK_STREAM, port_)) {
+        ::listen(fd_, 16);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~TcpServer() {
+        stop_ = true;
+        thread_.join();
+        ::close(fd_);
+    }
+    uint16_t port() const { return port_; }
+    int served() const { return served_; }
+
+private:
+    void run() {
+        while (!stop_) {
+            if (!readable(fd_)) continue;
+            int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c < 0) continue;
+            timeval tv{static_cast<time_t>(kHangGuard.count()), 0};
+            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            serve_(c);
+            ::close(c);
+            ++served_;
+        }
+    }
+
+    Serve serve_;
+    uint16_t port_ = 0;
+    int fd_;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> served_{0};
+    std::thread thread_;
+};
+
+// One line (up to and without "\r\n") from a blocking fd; nullopt at the end of the stream.
+std::optional<std::string> read_line(int fd) {
+    std::string line;
+    char c;
+    while (::recv(fd, &c, 1, 0) == 1) {
+        if (c == '\n') {
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            return line;
+        }
+        line += c;
+    }
+    return std::nullopt;
+}
+
+void send_all(int fd, const std::string& s) { (void)!::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
+
+// ---- SMTP_CHECK
+
+// An SMTP responder: `greeting` on connect, `helo_reply` to HELO, "221" to QUIT; every line it reads
+// is recorded. An empty reply means hanging up instead.
+class SmtpServer {
+public:
+    SmtpServer(std::string greeting, std::string helo_reply)
+        : greeting_(std::move(greeting)), helo_reply_(std::move(helo_reply)), server_([this](int fd) { serve(fd); }) {}
+    uint16_t port() const { return server_.port(); }
+    std::vector<std::string> lines() const {
+        std::lock_guard<std::mutex> lock(mu_);
+        return lines_;
+    }
+
+private:
+    void serve(int fd) {
+        if (greeting_.empty()) return;
+        send_all(fd, greeting_);
+        while (auto line = read_line(fd)) {
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                lines_.push_back(*line);
+            }
+            if (line->rfind("HELO ", 0) == 0) {
+                if (helo_reply_.empty()) return;
+                send_all(fd, helo_reply_);
+            } else if (*line == "QUIT") {
+                send_all(fd, "221 bye\r\n");
+                return;
+            } else {
+                send_all(fd, "500 what\r\n");
+            }
+        }
+    }
+
+    const std::string greeting_, helo_reply_;
+    mutable std::mutex mu_;
+    std::vector<std::string> lines_;
+    TcpServer server_;  // last: its thread uses the rest
+};
+
+TEST_F(HealthTest, SmtpGreetingHeloQuitIsUp) {
+    SmtpServer server("220 mx.test ESMTP\r\n", "250 mx.test\r\n");
+    CheckSpec s = spec(CheckType::smtp, server.port());
+    Checker& c = start(s);
+    ASSERT_TRUE(check_after(c, 0ms));
+    EXPECT_TRUE(results_.back().up) << results_.back().reason;
+    EXPECT_EQ(server.lines(), (std::vector<std::string>{"HELO smtpchecker.keepalived.org", "QUIT"}));
+}
+
+TEST_F(HealthTest, SmtpMultiLineAnswersAndOwnHeloName) {
+    SmtpServer server("220-mx.test ESMTP\r\n220 welcome\r\n", "250-mx.test\r\n250-SIZE 1000\r\n250 HELP\r\n");
+    CheckSpec s = spec(CheckType::smtp, server.port());
+    s.helo_name = "lb1.example.com";
+    Checker& c = start(s);
+    ASSERT_TRUE(check_after(c, 0ms));
+    EXPECT_TRUE(results_.back().up) << results_.back().reason;
+    EXPECT_EQ(server.lines(), (std::vector<std::string>{"HELO lb1.example.com", "QUIT"}));
+}
+
+TEST_F(HealthTest, SmtpBadGreetingIsDownWithoutHelo) {
+    SmtpServer server("554 no service\r\n", "250 ok\r\n");
+    CheckSpec s = spec(CheckType::smtp, server.port());
+    s.retry = 0;
+    Checker& c = start(s);
+    ASSERT_TRUE(check_after(c, 0ms));
+    EXPECT_FALSE(results_.back().up);
+    EXPECT_THAT(results_.back().reason, HasSubstr("greeting"));
+    EXPECT_THAT(results_.back().reason, HasSubstr("554"));
+    EXPECT_TRUE(server.lines().empty()) << "nothing sent after a bad greeting";
+    EXPECT_FALSE(c.up());
+}
+
+TEST_F(HealthTest, SmtpHeloRejectedIsDown) {
+    SmtpServer server("220 mx.test\r\n", "550 go away\r\n");
+    CheckSpec s = spec(CheckType::smtp, server.port());
+    s.retry = 0;
+    Checker& c = start(s);
+    ASSERT_TRUE(check_after(c, 0ms));
+    EXPECT_FALSE(results_.back().up);
+    EXPECT_THAT(results_.back().reason, HasSubstr("HELO"));
+    EXPECT_THAT(results_.back().reason, HasSubstr("550"));
+}
+
+TEST_F(HealthTest, SmtpHangUpAfterHeloOrBeforeGreetingIsDown) {
+    for (auto [greeting, helo] : {std::pair{"220 mx.test\r\n", ""}, std::pair{"", ""}}) {
+        SmtpServer server(greeting, helo);
+        CheckSpec s = spec(CheckType::smtp, server.port());
+        s.retry = 0;
+        results_.clear();
+        Checker& c = start(s);
+        ASSERT_TRUE(check_after(c, 0ms));
+        EXPECT_FALSE(results_.back().up) << results_.back().reason;
+        EXPECT_THAT(results_.back().reason, HasSubstr("closed"));
+        checker_.reset();
+    }
+}
+
+// ---- UDP_CHECK
+
+TEST_F(HealthTest, UdpRequireReplyMatchesFirstBytes) {
+    UdpServer echo([](const std::string& q) { return std::vector<std::string>{q}; });
+    CheckSpec s = spec(CheckType::udp, echo.port());
+    s.payload = bytes({0xde, 0xad, 0xbe, 0xef});
+    s.require_reply = true;
+    s.reply = bytes({0xde, 0xad});
+    s.retry = 0;
+    Checker& c = start(s);
+    ASSERT_TRUE(check_after(c, 0ms));
+    EXPECT_TRUE(results_.back().up) << results_.back().reason;
+    EXPECT_EQ(echo.received(), std::vector<std::string>{s.payload}) << "the payload, as configured";
+    checker_.reset();
+
+    s.reply = bytes({0xde, 0xae});
+    Checker& c2 = start(s);
+    ASSERT_TRUE(check_after(c2, 0ms));
+    EXPECT_FALSE(results_.back().up);
+    EXPECT_THAT(results_.back().reason, HasSubstr("does not match"));
+}
+
+TEST_F(HealthTest, UdpReplyLengthOutsideBoundsIsDown) {
+    UdpServer echo([](const std::string& q) { return std::vector<std::string>{q}; });
+    CheckSpec s = spec(CheckType::udp, echo.port());
+    s.payload = "four";
+    s.require_reply = true;
+    s.retry = 0;
+    s.max_reply_length = 3;
+    Checker& c = start(s);
+    ASSERT_TRUE(check_after(c, 0ms));
+    EXPECT_FALSE(results_.back().up);
+    EXPECT_THAT(results_.back().reason, HasSubstr("4 bytes"));
+    checker_.reset();
+    s.max_reply_length = 4;
+    s.min_reply_length = 4;
+    Checker& c2 = start(s);
+    ASSERT_TRUE(check_after(c2, 0ms));
+    EXPECT_TRUE(results_.back().up) << results_.back().reason;
+}
+
+// No reply: up at the timeout without require_reply (nothing said the port is closed), down with it.
+class UdpDeaf : public HealthTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(UdpDeaf, UpWithoutRequireReplyDownWithIt) {
+    const bool require = GetParam();
+    UdpServer deaf([](const std::string&) { return std::vector<std::string>{}; });
+    CheckSpec s = spec(CheckType::udp, deaf.port());
+    s.payload = "hello";
+    s.require_reply = require;
+    s.retry = 0;
+    Checker& c = start(s);
+    ASSERT_TRUE(starts_after(c, 0ms));
+    // The datagram is out before the clock moves, so the verdict is about a real silence.
+    ASSERT_TRUE(run_until([&] { return !deaf.received().empty(); }));
+    ASSERT_TRUE(times_out(c, s.connect_timeout));
+    EXPECT_EQ(results_.back().up, !require) << results_.back().reason;
+}
+
+INSTANTIATE_TEST_SUITE_P(RequireReply, UdpDeaf, ::testing::Bool());
+
+class UdpClosed : public HealthTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(UdpClosed, PortUnreachableIsDownBeforeTheTimeout) {
+    CheckSpec s = spec(CheckType::udp, closed_udp_port());
+    s.payload = "hello";
+    s.require_reply = GetParam();
+    s.retry = 0;
+    Checker& c = start(s);
+    ASSERT_TRUE(check_after(c, 0ms)) << "the ICMP port unreachable ends it while the clock stands still";
+    EXPECT_FALSE(results_.back().up);
+    EXPECT_THAT(results_.back().reason, HasSubstr("port unreachable"));
+}
+
+INSTANTIATE_TEST_SUITE_P(RequireReply, UdpClosed, ::testing::Bool());
+
+// ---- DNS_CHECK
+
+// A DNS responder: answers every query with its header echoed back as a response with `rcode`,
+// after the `before` datagrams made from the query (stray ones a checker must wait past).
+UdpServer::Answer dns_answer(int rcode, std::function<std::vector<std::string>(const std::string&)> before = {}) {
+    return [rcode, before](const std::string& q) {
+        std::vector<std::string> out = before ? before(q) : std::vector<std::string>{};
+        if (q.size() < 12) return out;
+        std::string a = q;
+        a[2] = static_cast<char>(0x81);  // QR, RD
+        a[3] = static_cast<char>(0x80 | rcode);  // RA, RCODE
+        out.push_back(a);
+        return out;
+    };
+}
+
+TEST_F(HealthTest, DnsNoerrorIsUpAndTheQueryIsWhatWasConfigured) {
+    UdpServer dns(dns_answer(0));
+    CheckSpec s = spec(CheckType::dns, dns.port());
+    s.dns_type = 28;
+    s.dns_name = "www.example.com";
+    Checker& c = start(s);
+    ASSERT_TRUE(check_after(c, 0ms));
+    EXPECT_TRUE(results_.back().up) << results_.back().reason;
+    auto got = dns.received();
+    ASSERT_EQ(got.size(), 1u);
+    ASSERT_GE(got[0].size(), 12u);
+    EXPECT_EQ(got[0].substr(2, 4), bytes({0x01, 0x00, 0, 1})) << "recursion desired, one question";
+    EXPECT_EQ(got[0].substr(12), bytes({3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 28, 0, 1}));
+}
+
+TEST_F(HealthTest, DnsErrorRcodeIsDown) {
+    UdpServer dns(dns_answer(3));
+    CheckSpec s = spec(CheckType::dns, dns.port());
+    s.retry = 0;
+    Checker& c = start(s);
+    ASSERT_TRUE(check_after(c, 0ms));
+    EXPECT_FALSE(results_.back().up);
+    EXPECT_THAT(results_.back().reason, HasSubstr("RCODE 3"));
+    auto got = dns.received();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].substr(12), bytes({0, 0, 6, 0, 1})) << "keepalived's defaults: SOA for the root";
+}
+
+// Before the real answer: a reply with another id, one with QR clear and a truncated one, each
+// saying SERVFAIL. Taking any of them for the answer would make the check fail.
+TEST_F(HealthTest, DnsStrayAndTruncatedRepliesAreWaitedPast) {
+    UdpServer dns(dns_answer(0, [](const std::string& q) {
+        std::string other_id = q, query = q;
+        other_id[0] = static_cast<char>(~other_id[0]);
+        other_id[2] = static_cast<char>(0x81);
+        other_id[3] = static_cast<char>(0x82);
+        query[3] = static_cast<char>(0x02);  // QR clear, RCODE 2
+        std::string truncated = q.substr(0, 2) + bytes({0x81, 0x82, 0, 1});
+        return std::vector<std::string>{other_id, query, truncated};
+    }));
+    CheckSpec s = spec(CheckType::dns, dns.port());
+    s.retry = 0;
+    Checker& c = start(s);
+    ASSERT_TRUE(check_after(c, 0ms));
+    EXPECT_TRUE(results_.back().up) << results_.back().reason;
+}
+
+TEST_F(HealthTest, DnsSilentServerTimesOutDown) {
+    UdpServer deaf([](const std::string&) { return std::vector<std::string>{}; });
+    CheckSpec s = spec(CheckType::dns, deaf.port());
+    s.retry = 0;
+    Checker& c = start(s);
+    ASSERT_TRUE(starts_after(c, 0ms));
+    ASSERT_TRUE(run_until([&] { return !deaf.received().empty(); }));
+    ASSERT_TRUE(times_out(c, s.connect_timeout));
+    EXPECT_FALSE(results_.back().up);
+}
+
+// ---- PING_CHECK
+
+class PingLoopback : public HealthTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(PingLoopback, EchoReplyIsUp) {
+    CheckSpec s = spec(CheckType::ping, 0);
+    s.host = GetParam();
+    s.retry = 0;
+    Checker& c = start(s);
+    ASSERT_TRUE(check_after(c, 0ms));
+    EXPECT_TRUE(results_.back().up) << results_.back().reason;
+    EXPECT_THAT(results_.back().reason, HasSubstr("echo reply"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, PingLoopback, ::testing::Values("127.0.0.1", "::1"));
+
+// TEST-NET-1 (RFC 5737) answers nobody: no echo reply before the timeout (or no route at all).
+TEST_F(HealthTest, PingWithoutReplyIsDown) {
+    CheckSpec s = spec(CheckType::ping, 0);
+    s.host = "192.0.2.1";
+    s.retry = 0;
+    Checker& c = start(s);
+    ASSERT_TRUE(starts_after(c, 0ms));
+    clock_.advance(s.connect_timeout);
+    ASSERT_TRUE(run_until([&] { return !c.checking(); }));
+    ASSERT_EQ(results_.size(), 1u);
+    EXPECT_FALSE(results_.back().up) << results_.back().reason;
+}
+
+// ---- SSL_GET
+
+// A self-signed certificate for health.test, made once for the suite with the openssl tool.
+struct TlsFiles {
+    std::string dir, cert, key;
+};
+
+const TlsFiles& tls_files() {
+    static const TlsFiles files = [] {
+        char tmpl[] = "/tmp/dplb-health-tls-XXXXXX";
+        TlsFiles f;
+        f.dir = ::mkdtemp(tmpl);
+        f.cert = f.dir + "/cert.pem";
+        f.key = f.dir + "/key.pem";
+        std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+                          "-subj /CN=health.test -addext subjectAltName=DNS:health.test -keyout " +
+                          f.key + " -out " + f.cert + " 2>/dev/null";
+        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl req failed");
+        return f;
+    }();
+    return files;
+}
+
+// An HTTPS server with that certificate: one response per connection; it records the SNI name and
+// the request head of the last one.
+class TlsServer {
+public:
+    TlsServer() : ctx_(SSL_CTX_new(TLS_server_method())) {
+        SSL_CTX_use_certificate_file(ctx_, tls_files().cert.c_str(), SSL_FILETYPE_PEM);
+        SSL_CTX_use_PrivateKey_file(ctx_, tls_files().key.c_str(), SSL_FILETYPE_PEM);
+    }
+    ~TlsServer() {
+        server_.reset();
+        SSL_CTX_free(ctx_);
+    }
+    uint16_t port() const { return server_->port(); }
+    void respond(int status, std::string body) {
+        std::lock_guard<std::mutex> lock(mu_);
+        status_ = status;
+        body_ = std::move(body);
+    }
+    std::string sni() const {
+        std::lock_guard<std::mutex> lock(mu_);
+        return sni_;
+    }
+    std::string request() const {
+        std::lock_guard<std::mutex> lock(mu_);
+        return request_;
+    }
+    int handshakes() const { return handshakes_; }
+
+private:
+    void serve(int fd) {
+        SSL* ssl = SSL_new(ctx_);
+        SSL_set_fd(ssl, fd);
+        if (SSL_accept(ssl) == 1) {
+            ++handshakes_;
+            const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+            std::string req;
+            char buf[4096];
+            int n;
+            while (req.find("\r\n\r\n") == std::string::npos && (n = SSL_read(ssl, buf, sizeof buf)) > 0) req.append(buf, n);
+            std::string out;
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                sni_ = name ? name : "";
+                request_ = req;
+                out = "HTTP/1.0 " + std::to_string(status_) + " X\r\nContent-Length: " + std::to_string(body_.size()) +
+                      "\r\n\r\n" + body_;
+            }
+            SSL_write(ssl, out.data(), static_cast<int>(out.size()));
+            SSL_shutdown(ssl);
+        }
+        SSL_free(ssl);
+    }
+
+    SSL_CTX* ctx_;
+    mutable std::mutex mu_;
+    int status_ = 200;
+    std::string body_ = "ok\n";
+    std::string sni_, request_;
+    std::atomic<int> handshakes_{0};
+    std::optional<TcpServer> server_{std::in_place, [this](int fd) { serve(fd); }};  // last
+};
+
+TEST_F(HealthTest, SslGetStatusAndDigestOverTls) {
+    TlsServer server;
+    CheckSpec s = spec(CheckType::ssl, server.port());
+    s.path = "/health";
+    s.retry = 0;
+    s.digest = detail::md5_hex("ok\n");
+    Checker& c = start(s);
+    ASSERT_TRUE(check_after(c, 0ms));
+    EXPECT_TRUE(results_.back().up) << results_.back().reason;
+    EXPECT_THAT(server.request(), StartsWith("GET /health HTTP/1.0\r\n"));
+    EXPECT_EQ(server.sni(), "") << "no SNI unless enable_sni";
+
+    server.respond(200, "changed\n");
+    ASSERT_TRUE(check_after(c, s.delay_loop));
+    EXPECT_FALSE(results_.back().up);
+    EXPECT_THAT(results_.back().reason, HasSubstr("digest mismatch"));
+
+    server.respond(500, "ok\n");
+    ASSERT_TRUE(check_after(c, s.delay_loop));
+    EXPECT_FALSE(results_.back().up);
+    EXPECT_THAT(results_.back().reason, HasSubstr("status 500"));
+}
+
+TEST_F(HealthTest, SslGetSendsSniAndHost) {
+    TlsServer server;
+    CheckSpec s = spec(CheckType::ssl, server.port());
+    s.enable_sni = true;
+    s.sni_name = "health.test";
+    Checker& c = start(s);
+    ASSERT_TRUE(check_after(c, 0ms));
+    EXPECT_TRUE(results_.back().up) << results_.back().reason;
+    EXPECT_EQ(server.sni(), "health.test");
+    EXPECT_THAT(server.request(), HasSubstr("\r\nHost: health.test\r\n"));
+}
+
+// verify: the self-signed certificate fails against the system's anchors, passes against itself,
+// and fails again when the name sent is not the certificate's.
+TEST_F(HealthTest, SslGetVerifiesChainAndName) {
+    TlsServer server;
+    CheckSpec s = spec(CheckType::ssl, server.port());
+    s.retry = 0;
+    s.verify = true;
+    s.enable_sni = true;
+    s.sni_name = "health.test";
+    auto once = [&](const CheckSpec& spec_) {
+        checker_.reset();
+        Checker& c = start(spec_);
+        EXPECT_TRUE(check_after(c, 0ms));
+        return results_.back();
+    };
+    Result r = once(s);
+    EXPECT_FALSE(r.up) << "a self-signed certificate is no chain to a system anchor";
+    EXPECT_THAT(r.reason, HasSubstr("handshake"));
+
+    s.ca_file = tls_files().cert;
+    r = once(s);
+    EXPECT_TRUE(r.up) << r.reason;
+
+    s.sni_name = "other.test";
+    r = once(s);
+    EXPECT_FALSE(r.up) << "the certificate is not for other.test";
+
+    s.verify = false;
+    r = once(s);
+    EXPECT_TRUE(r.up) << "keepalived's default: nothing verified; " << r.reason;
+}
+
+// A plain HTTP server that answers at once, before any request: no TLS record comes back.
+TEST_F(HealthTest, SslGetAgainstPlainHttpIsDown) {
+    TcpServer server([](int fd) { send_all(fd, "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n"); });
+    CheckSpec s = spec(CheckType::ssl, server.port());
+    s.retry = 0;
+    Checker& c = start(s);
+    ASSERT_TRUE(check_after(c, 0ms));
+    EXPECT_FALSE(results_.back().up);
+    EXPECT_THAT(results_.back().reason, HasSubstr("SSL handshake"));
+}
+
+TEST(DescribeTest, NewCheckTypes) {
+    CheckSpec ssl{CheckType::ssl, "10.0.0.1", 443};
+    ssl.enable_sni = true;
+    ssl.sni_name = "www.example.com";
+    ssl.verify = true;
+    EXPECT_THAT(describe(ssl), StartsWith("SSL_GET 10.0.0.1:443/ status 200 sni www.example.com verify connect_timeout"));
+    CheckSpec udp{CheckType::udp, "10.0.0.1", 53};
+    udp.payload = bytes({0x0a, 0xff});
+    udp.require_reply = true;
+    EXPECT_THAT(describe(udp), StartsWith("UDP_CHECK 10.0.0.1:53 payload 0aff require_reply - length 0..255"));
+    CheckSpec dns{CheckType::dns, "::1", 53};
+    EXPECT_THAT(describe(dns), StartsWith("DNS_CHECK [::1]:53 type SOA name . connect_timeout"));
+    CheckSpec smtp{CheckType::smtp, "10.0.0.1", 25};
+    EXPECT_THAT(describe(smtp), StartsWith("SMTP_CHECK 10.0.0.1:25 helo_name smtpchecker.keepalived.org"));
+    CheckSpec ping{CheckType::ping, "10.0.0.1", 0};
+    EXPECT_THAT(describe(ping), StartsWith("PING_CHECK 10.0.0.1 connect_timeout"));
 }
 
 }  // namespace

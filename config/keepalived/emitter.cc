@@ -70,7 +70,12 @@ std::string emit_yaml(const Model& m, const std::string& name) {
             y += "        health_check:\n";
             y += in + "type: " +
                  (c.type == CheckType::http   ? "http"
+                  : c.type == CheckType::ssl  ? "ssl"
                   : c.type == CheckType::misc ? "misc"
+                  : c.type == CheckType::ping ? "ping"
+                  : c.type == CheckType::udp  ? "udp"
+                  : c.type == CheckType::dns  ? "dns"
+                  : c.type == CheckType::smtp ? "smtp"
                                               : "tcp") +
                  "\n";
             if (c.opts.connect_timeout) y += in + "connect_timeout: " + num(*c.opts.connect_timeout) + "\n";
@@ -79,13 +84,21 @@ std::string emit_yaml(const Model& m, const std::string& name) {
             if (c.opts.warmup) y += in + "warmup: " + num(*c.opts.warmup) + "\n";
             if (c.opts.alpha) y += in + "alpha: " + (*c.opts.alpha ? "true" : "false") + "\n";
             if (c.connect_port) y += in + "connect_port: " + num(*c.connect_port) + "\n";
-            if (c.type == CheckType::http) {
+            if (c.type == CheckType::http || c.type == CheckType::ssl) {
                 y += in + "path: " + ys(c.path) + "\n";
                 y += in + "status_codes: [";
                 for (size_t i = 0; i < c.status_codes.size(); i++) y += (i ? ", " : "") + c.status_codes[i];
                 y += "]\n";
                 if (!c.digest.empty()) y += in + "digest: " + c.digest + "\n";
             }
+            if (c.enable_sni) y += in + "enable_sni: true\n" + in + "virtualhost: " + ys(c.virtualhost) + "\n";
+            if (!c.payload_hex.empty()) y += in + "payload: " + yq(c.payload_hex) + "\n";
+            if (c.require_reply) y += in + "require_reply: " + (c.reply_hex.empty() ? "true" : yq(c.reply_hex)) + "\n";
+            if (c.min_reply_length) y += in + "min_reply_length: " + num(*c.min_reply_length) + "\n";
+            if (c.max_reply_length) y += in + "max_reply_length: " + num(*c.max_reply_length) + "\n";
+            if (!c.dns_type.empty()) y += in + "dns_type: " + c.dns_type + "\n";
+            if (!c.dns_name.empty()) y += in + "dns_name: " + yq(c.dns_name) + "\n";
+            if (!c.helo_name.empty()) y += in + "helo_name: " + ys(c.helo_name) + "\n";
             if (c.type == CheckType::misc) {
                 y += in + "script: " + yq(c.script) + "\n";
                 y += in + "timeout: " + num(*c.timeout) + "\n";

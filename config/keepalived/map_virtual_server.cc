@@ -1,5 +1,6 @@
 // virtual_server, real_server and their checkers -> services, reals and health checks.
 #include <algorithm>
+#include <cctype>
 
 #include "keepalived/mapper.h"
 
@@ -223,7 +224,8 @@ bool Mapper::real_server(const Stmt& s, const OutService& svc, const CheckOpts& 
         } else if (kw == "lvs_method") {
             v_.once(b, seen);
             forwarding(b);
-        } else if (kw == "TCP_CHECK" || kw == "HTTP_GET" || kw == "SSL_GET" || kw == "MISC_CHECK") {
+        } else if (kw == "TCP_CHECK" || kw == "HTTP_GET" || kw == "SSL_GET" || kw == "MISC_CHECK" ||
+                   kw == "PING_CHECK" || kw == "UDP_CHECK" || kw == "DNS_CHECK" || kw == "SMTP_CHECK") {
             checkers.push_back(&b);
         } else if (kw.size() > 6 && kw.compare(kw.size() - 6, 6, "_CHECK") == 0) {
             other_checkers.push_back(&b);
@@ -267,11 +269,15 @@ std::optional<OutCheck> Mapper::checker(const Stmt& s, const OutReal& r, const C
     OutCheck c;
     c.line = s.line();
     c.keyword = kw;
-    c.type = kw == "HTTP_GET" ? CheckType::http : kw == "MISC_CHECK" ? CheckType::misc : CheckType::tcp;
-    if (kw == "SSL_GET")
-        msgs_.warn(s.line(),
-                   "SSL_GET: converted as a TCP check of the same port (dplb has no TLS check); its "
-                   "urls are not checked");
+    c.type = kw == "HTTP_GET"     ? CheckType::http
+             : kw == "SSL_GET"    ? CheckType::ssl
+             : kw == "MISC_CHECK" ? CheckType::misc
+             : kw == "PING_CHECK" ? CheckType::ping
+             : kw == "UDP_CHECK"  ? CheckType::udp
+             : kw == "DNS_CHECK"  ? CheckType::dns
+             : kw == "SMTP_CHECK" ? CheckType::smtp
+                                  : CheckType::tcp;
+    const bool http_like = c.type == CheckType::http || c.type == CheckType::ssl;
     CheckOpts own;
     std::map<std::string, int> seen;
     std::vector<const Stmt*> urls;
@@ -282,7 +288,7 @@ std::optional<OutCheck> Mapper::checker(const Stmt& s, const OutReal& r, const C
             not_converted(b, " (it belongs to the real server)");
         } else if (check_opt(b, own, seen)) {
             continue;
-        } else if (k == "connect_port" && kw != "MISC_CHECK") {
+        } else if (k == "connect_port" && kw != "MISC_CHECK" && kw != "PING_CHECK") {
             v_.once(b, seen);
             if (auto p = v_.integer(b, 1, 65535))
                 c.connect_port = static_cast<uint16_t>(*p);
@@ -309,6 +315,54 @@ std::optional<OutCheck> Mapper::checker(const Stmt& s, const OutReal& r, const C
         } else if (k == "misc_dynamic" && kw == "MISC_CHECK") {
             v_.once(b, seen);
             if (auto d = v_.flag(b)) c.dynamic = *d;
+        } else if (k == "enable_sni" && kw == "SSL_GET") {
+            v_.once(b, seen);
+            if (auto d = v_.flag(b)) c.enable_sni = *d;
+        } else if (k == "virtualhost" && kw == "SSL_GET") {
+            v_.once(b, seen);
+            if (const Word* w = v_.one(b)) c.virtualhost = w->text;
+        } else if ((k == "payload" || k == "require_reply") && kw == "UDP_CHECK") {
+            v_.once(b, seen);
+            std::string hex;
+            bool hex_ok = true;
+            for (size_t i = 1; i < b.words.size(); i++)
+                for (char ch : b.words[i].text) {
+                    if (!std::isxdigit(static_cast<unsigned char>(ch))) hex_ok = false;
+                    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+                }
+            if (!hex_ok || hex.size() % 2 != 0 || (k == "payload" && hex.empty())) {
+                msgs_.error(b.line(), b.kw().col, k + ": expected hex digit pairs like 0a1b");
+                ok = false;
+            } else if (k == "payload") {
+                c.payload_hex = hex;
+            } else {
+                c.require_reply = true;
+                c.reply_hex = hex;
+            }
+        } else if ((k == "min_reply_length" || k == "max_reply_length") && kw == "UDP_CHECK") {
+            v_.once(b, seen);
+            if (auto n = v_.integer(b, 0, 65535))
+                (k == "min_reply_length" ? c.min_reply_length : c.max_reply_length) = *n;
+            else
+                ok = false;
+        } else if (k == "type" && kw == "DNS_CHECK") {
+            v_.once(b, seen);
+            if (const Word* w = v_.one(b)) {
+                std::string t;
+                for (char ch : w->text) t += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+                if (t == "A" || t == "NS" || t == "CNAME" || t == "SOA" || t == "MX" || t == "TXT" || t == "AAAA") {
+                    c.dns_type = t;
+                } else {
+                    msgs_.error(w->line, w->col, "type: expected one of A, NS, CNAME, SOA, MX, TXT, AAAA, got " + q(w->text));
+                    ok = false;
+                }
+            }
+        } else if (k == "name" && kw == "DNS_CHECK") {
+            v_.once(b, seen);
+            if (const Word* w = v_.one(b)) c.dns_name = w->text;
+        } else if (k == "helo_name" && kw == "SMTP_CHECK") {
+            v_.once(b, seen);
+            if (const Word* w = v_.one(b)) c.helo_name = w->text;
         } else {
             not_converted(b);
         }
@@ -316,9 +370,9 @@ std::optional<OutCheck> Mapper::checker(const Stmt& s, const OutReal& r, const C
     c.opts = inherited;
     c.opts.overlay(own);
     if (own.delay_loop && *own.delay_loop != delay_loop) warn_delay_loop(own, delay_loop);
-    if (c.type == CheckType::http) {
+    if (http_like) {
         if (urls.empty()) {
-            msgs_.error(s.line(), s.kw().col, "HTTP_GET: no url (expected \"url { path /PATH }\")");
+            msgs_.error(s.line(), s.kw().col, kw + ": no url (expected \"url { path /PATH }\")");
             ok = false;
         }
         for (size_t i = 0; i < urls.size(); i++) {
@@ -342,7 +396,23 @@ std::optional<OutCheck> Mapper::checker(const Stmt& s, const OutReal& r, const C
         if (!c.opts.delay_before_retry) c.opts.delay_before_retry = 1;
         if (!c.timeout) c.timeout = delay_loop;
     }
-    if (c.type != CheckType::misc && !c.connect_port && r.port == 0) {
+    if (c.enable_sni && c.virtualhost.empty()) {
+        msgs_.warn(s.line(), "SSL_GET: enable_sni not converted (no virtualhost to send as the server name)");
+        c.enable_sni = false;
+    }
+    if (!c.enable_sni && !c.virtualhost.empty()) {
+        msgs_.warn(s.line(), "SSL_GET: virtualhost not converted (dplb sends it with enable_sni only)");
+        c.virtualhost.clear();
+    }
+    if (c.type == CheckType::udp && (c.min_reply_length || c.max_reply_length) && !c.require_reply) {
+        msgs_.warn(s.line(), "UDP_CHECK: min_reply_length and max_reply_length not converted (they apply with "
+                             "require_reply only)");
+        c.min_reply_length.reset();
+        c.max_reply_length.reset();
+    }
+    // keepalived's DNS_CHECK retries 3 times, as dplb's dns does; other checks retry once.
+    if (c.type != CheckType::misc && c.type != CheckType::ping && c.type != CheckType::dns &&
+        c.type != CheckType::smtp && !c.connect_port && r.port == 0) {
         msgs_.error(s.line(), s.kw().col, kw + ": connect_port missing (the real server has no port to check)");
         ok = false;
     }

@@ -33,10 +33,10 @@ std::string reason_for(const std::string& kw) {
     if (kw == "quorum" || kw == "hysteresis") return " (dplb has no quorum)";
     if (kw == "persistence_granularity" || kw == "persistence_engine")
         return " (dplb keeps persistence per client address)";
-    if (kw == "SMTP_CHECK" || kw == "DNS_CHECK" || kw == "BFD_CHECK" || kw == "UDP_CHECK" || kw == "PING_CHECK" ||
-        kw == "FILE_CHECK")
-        return " (dplb checks with TCP_CHECK, HTTP_GET and MISC_CHECK only)";
-    if (kw == "virtualhost") return " (dplb's HTTP check sends no virtual host)";
+    if (kw == "BFD_CHECK" || kw == "FILE_CHECK")
+        return " (dplb checks with TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, PING_CHECK, UDP_CHECK, DNS_CHECK and "
+               "SMTP_CHECK only)";
+    if (kw == "virtualhost") return " (dplb's HTTP_GET sends no virtual host; its SSL_GET does, with enable_sni)";
     if (kw == "connect_ip" || kw == "bindto" || kw == "bind_port" || kw == "bind_if" || kw == "fwmark")
         return " (dplb checks a real server at its own address, from the director's)";
     if (kw == "regex" || kw == "regex_no_match" || kw == "regex_options" || kw == "regex_stack" ||

@@ -47,6 +47,19 @@ struct OutCheck {
     std::string script;
     std::optional<uint32_t> timeout;
     bool dynamic = false;
+    // SSL_GET
+    bool enable_sni = false;
+    std::string virtualhost;
+    // UDP_CHECK: hex as written ("0a 1b" taken apart into "0a1b")
+    std::string payload_hex;
+    bool require_reply = false;
+    std::string reply_hex;
+    std::optional<uint32_t> min_reply_length, max_reply_length;
+    // DNS_CHECK
+    std::string dns_type;  // upper case
+    std::string dns_name;
+    // SMTP_CHECK
+    std::string helo_name;
 };
 
 struct OutReal {

@@ -77,6 +77,11 @@ private:
             case CheckType::tcp: probe_ = detail::start_tcp_probe(io_, clock_, spec_, std::move(done)); break;
             case CheckType::http: probe_ = detail::start_http_probe(io_, clock_, spec_, std::move(done)); break;
             case CheckType::misc: probe_ = detail::start_misc_probe(io_, clock_, spec_, std::move(done)); break;
+            case CheckType::ssl: probe_ = detail::start_ssl_probe(io_, clock_, spec_, std::move(done)); break;
+            case CheckType::ping: probe_ = detail::start_ping_probe(io_, clock_, spec_, std::move(done)); break;
+            case CheckType::udp: probe_ = detail::start_udp_probe(io_, clock_, spec_, std::move(done)); break;
+            case CheckType::dns: probe_ = detail::start_dns_probe(io_, clock_, spec_, std::move(done)); break;
+            case CheckType::smtp: probe_ = detail::start_smtp_probe(io_, clock_, spec_, std::move(done)); break;
         }
     }
 

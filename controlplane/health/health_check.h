@@ -1,4 +1,5 @@
-// Health checks of real servers with keepalived's semantics (TCP_CHECK, HTTP_GET, MISC_CHECK):
+// Health checks of real servers with keepalived's semantics (TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK,
+// PING_CHECK, UDP_CHECK, DNS_CHECK, SMTP_CHECK):
 // one Checker per target, driven by a Boost.Asio io_context, never blocking it. Independent of the
 // configuration and the dataplane; whoever owns both turns OnChange into weight/quiescence updates.
 #pragma once
@@ -16,7 +17,7 @@
 
 namespace dplb::health {
 
-enum class CheckType { tcp, http, misc };
+enum class CheckType { tcp, http, misc, ssl, ping, udp, dns, smtp };
 
 struct CheckSpec {
     CheckType type;
@@ -32,6 +33,21 @@ struct CheckSpec {
     std::string script{};
     std::chrono::milliseconds script_timeout{5000};
     bool dynamic = false;  // misc
+    // ssl (SSL_GET: HTTP_GET over TLS, same path, status_codes and digest)
+    bool enable_sni = false;   // send the TLS server name (sni_name, or `host` when that is empty)
+    std::string sni_name{};    // keepalived's virtualhost
+    bool verify = false;       // verify the certificate chain (and the name when SNI is sent)
+    std::string ca_file{};     // trust anchors for verify; empty = the system's
+    // udp (UDP_CHECK)
+    std::string payload{};       // bytes sent; empty = an empty datagram
+    bool require_reply = false;  // without: up unless an ICMP port unreachable comes back
+    std::string reply{};         // with require_reply: the reply must start with these bytes
+    unsigned min_reply_length = 0, max_reply_length = 255;
+    // dns (DNS_CHECK)
+    uint16_t dns_type = 6;  // SOA, keepalived's default
+    std::string dns_name = ".";
+    // smtp (SMTP_CHECK)
+    std::string helo_name = "smtpchecker.keepalived.org";
 };
 
 struct Result {

@@ -34,6 +34,11 @@ public:
 std::shared_ptr<Probe> start_tcp_probe(boost::asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done);
 std::shared_ptr<Probe> start_http_probe(boost::asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done);
 std::shared_ptr<Probe> start_misc_probe(boost::asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done);
+std::shared_ptr<Probe> start_ssl_probe(boost::asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done);
+std::shared_ptr<Probe> start_ping_probe(boost::asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done);
+std::shared_ptr<Probe> start_udp_probe(boost::asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done);
+std::shared_ptr<Probe> start_dns_probe(boost::asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done);
+std::shared_ptr<Probe> start_smtp_probe(boost::asio::io_context& io, Clock& clock, const CheckSpec& spec, ProbeDone done);
 
 // MISC_CHECK watches its child's end through a pidfd where the kernel has them (Linux >= 5.3);
 // false makes it poll waitpid(WNOHANG) as it does without one (tests cover that path with it).

@@ -146,6 +146,21 @@ class Lab:
         return answer[command]
 
 
+def nginx_command(d, server_conf):
+    """Writes a foreground nginx's configuration under the new folder `d`, with `server_conf` as its
+    server block's body; returns the command line that runs it."""
+    os.makedirs(os.path.join(d, "tmp"))
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("daemon off;\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log;\n"
+                "events { worker_connections 1024; }\n"
+                "http {\n  access_log off;\n"
+                "  client_body_temp_path %s/tmp; proxy_temp_path %s/tmp; fastcgi_temp_path %s/tmp;\n"
+                "  uwsgi_temp_path %s/tmp; scgi_temp_path %s/tmp;\n"
+                "  server {\n%s\n  }\n}\n" % ((d,) * 7 + (server_conf,)))
+    return ["nginx", "-e", os.path.join(d, "error.log"), "-c", conf, "-p", d]
+
+
 def open_ns_file(ns, path):
     return subprocess.run(["ip", "netns", "exec", ns, "cat", path], capture_output=True, text=True).stdout
 
@@ -352,17 +367,7 @@ class Site:
     def nginx(self, host, server_conf):
         """nginx in `host`, in the foreground (stopped by its PID), with `server_conf` as its server
         block's body."""
-        d = self.path("nginx-" + host)
-        os.makedirs(os.path.join(d, "tmp"))
-        conf = os.path.join(d, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write("daemon off;\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log;\n"
-                    "events { worker_connections 1024; }\n"
-                    "http {\n  access_log off;\n"
-                    "  client_body_temp_path %s/tmp; proxy_temp_path %s/tmp; fastcgi_temp_path %s/tmp;\n"
-                    "  uwsgi_temp_path %s/tmp; scgi_temp_path %s/tmp;\n"
-                    "  server {\n%s\n  }\n}\n" % ((d,) * 7 + (server_conf,)))
-        return self.spawn("nginx-" + host, host, ["nginx", "-e", os.path.join(d, "error.log"), "-c", conf, "-p", d])
+        return self.spawn("nginx-" + host, host, nginx_command(self.path("nginx-" + host), server_conf))
 
     # --- dplbd ------------------------------------------------------------------------------------
 
