@@ -199,7 +199,7 @@ const char* kHelp =
     "  reload                              re-read the configuration file\n"
     "  weight [tcp:|udp:]VIP:PORT REAL:PORT N   set a real's weight until the next reload\n"
     "  drain REAL:PORT                     weight 0 for that real in every service\n"
-    "  ipvsadm ARGS...                     ipvsadm's -A -E -D -a -e -d -C --set -R -L -S, until the next reload\n";
+    "  ipvsadm ARGS...                     ipvsadm's -A -E -D -a -e -d -C --set -R -L -S -Z\n";
 
 const char* kListUsage =
     "usage: list [-t|-u VIP:PORT] [--stats | --rate | --thresholds | --persistent-conn | --connections |"
@@ -262,7 +262,7 @@ Reply run_now(Director& dir, const std::string& cmd, Args& a) {
         }
         a.list.size = dir.conn_table_capacity();
         auto t = std::make_unique<CoreCounters>();
-        dir.totals(*t);
+        dir.view_totals(*t);
         RateSource rates{[&dir](uint16_t id) { return dir.service_rate(id); },
                          [&dir](uint16_t id) { return dir.dest_rate(id); }};
         return {true, format_list(*snap, *t, a.json, a.list, rates, [&dir](const IpAddr& v) { return dir.owns_vip(v); })};

@@ -115,6 +115,34 @@ std::vector<uint8_t> Director::drained_by_id(const Snapshot& snap) const {
     return out;
 }
 
+void Director::zero(uint16_t svc) {
+    auto t = std::make_unique<CoreCounters>();
+    totals(*t);
+    for (const Service& s : current_->services) {
+        if (svc != kMaxServices && s.id != svc) continue;
+        zero_svc_[s.id] = t->svc[s.id];
+        rates_.zero_service(s.id);
+        for (uint16_t d : s.dests) {
+            zero_dest_[d] = t->dest[d];
+            rates_.zero_dest(d);
+        }
+    }
+}
+
+void Director::view_totals(CoreCounters& out) const {
+    totals(out);
+    for (unsigned i = 0; i < kMaxDests; i++) {
+        out.dest[i].conns -= zero_dest_[i].conns;
+        out.dest[i].inpkts -= zero_dest_[i].inpkts;
+        out.dest[i].inbytes -= zero_dest_[i].inbytes;
+    }
+    for (unsigned i = 0; i < kMaxServices; i++) {
+        out.svc[i].conns -= zero_svc_[i].conns;
+        out.svc[i].inpkts -= zero_svc_[i].inpkts;
+        out.svc[i].inbytes -= zero_svc_[i].inbytes;
+    }
+}
+
 uint64_t Director::conns_of(uint16_t dest) const {
     uint64_t n = 0;
     for (size_t w = 0; w < dp_.worker_count(); w++) n += dp_.counters(w).dest[dest].refs;
@@ -352,8 +380,8 @@ void Director::install(BuildResult& r) {
             sum_counters(cores, *sums);
         }
         std::lock_guard<std::mutex> lock(mu_);
-        for (uint16_t id : r.new_dest_ids) dest_base_[id] = sums->dest[id];
-        for (uint16_t id : r.new_service_ids) svc_base_[id] = sums->svc[id];
+        for (uint16_t id : r.new_dest_ids) dest_base_[id] = sums->dest[id], zero_dest_[id] = {};
+        for (uint16_t id : r.new_service_ids) svc_base_[id] = sums->svc[id], zero_svc_[id] = {};
         current_ = next;
         drained_ = std::move(drained);
     }

@@ -98,6 +98,11 @@ public:
     // Called once a second by the control loop: rates, and freeing ids of drained reals.
     void tick();
     // IPVS's estimates (rate_estimator.h), as `ipvsadm -Ln --rate` shows them.
+    // ipvsadm -Z: what the views show of one service (by id) and its reals, or of every one
+    // (kMaxServices), starts again from 0: view_totals() counts from now and the rates restart.
+    // Prometheus reads totals(), which never go back.
+    void zero(uint16_t svc);
+    void view_totals(CoreCounters& out) const;
     Rates service_rate(uint16_t svc) const { return rates_.service(svc); }
     Rates dest_rate(uint16_t dest) const { return rates_.dest(dest); }
     // Connection entries the workers' tables can hold, both families (IPVS's "size=").
@@ -206,6 +211,9 @@ private:
     std::vector<ServiceCounters> svc_base_;
     std::unique_ptr<CoreCounters> now_;  // tick()'s totals
     RateEstimator rates_;
+    // ipvsadm -Z: totals() as they were when zeroed, per id (0 for ids never zeroed or handed on).
+    std::vector<DestCounters> zero_dest_ = std::vector<DestCounters>(kMaxDests);
+    std::vector<ServiceCounters> zero_svc_ = std::vector<ServiceCounters>(kMaxServices);
     std::function<void()> after_reload_;
     uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
     bool last_reload_ok_ = true;

@@ -37,7 +37,7 @@ void usage() {
                  "  help (from the daemon)\n"
                  "  import-keepalived keepalived.conf > lb.yaml   (no daemon needed; warnings on stderr)\n"
                  "  import-ipvsadm RULES > lb.yaml   (ipvsadm-save output or a script of ipvsadm lines; - = stdin)\n"
-                 "  ipvsadm ARGS...   (ipvsadm's -A -E -D -a -e -d -C --set -L -S, and -R < RULES, on the\n"
+                 "  ipvsadm ARGS...   (ipvsadm's -A -E -D -a -e -d -C --set -L -S -Z, and -R < RULES, on the\n"
                  "       running daemon until the next reload)\n"
                  "  plan --hosts H --failures F --traffic 1.5Gbit --link 1Gbit [--json] [--emit-config DIR]\n"
                  "       [--vips IP,IP,...] [--interface PORT] [--vrid-base N] [--auth-pass P]\n"

@@ -41,7 +41,16 @@ void run_ipvsadm(Director& dir, const std::vector<std::string>& words, std::func
         return run_command(dir, list, std::move(reply));
     }
     case ia::Verb::save: return reply({true, ia::save(dir.config().services)});
-    case ia::Verb::zero: return reply({false, "ipvsadm: --zero: not supported (dplb's counters only go up)\n"});
+    case ia::Verb::zero: {
+        uint16_t id = kMaxServices;
+        if (c.has_service) {
+            for (const Service& s : dir.snapshot()->services)
+                if (s.vip == c.vip && s.port == c.port && s.proto == c.proto) id = s.id;
+            if (id == kMaxServices) return reply({false, "ipvsadm: No such service\n"});
+        }
+        dir.zero(id);
+        return reply({true, ""});
+    }
     default: break;
     }
     // A change: applied on the builder to the configuration running then, in order with reloads.

@@ -32,6 +32,10 @@ public:
     // estimator afresh.
     void update(time_point now, const CoreCounters& totals);
 
+    // ipvsadm -Z: that estimate starts again from 0 (ip_vs_zero_estimator); its counts stay.
+    void zero_service(uint16_t id) { zero(svc_[id]); }
+    void zero_dest(uint16_t id) { zero(dest_[id]); }
+
     Rates service(uint16_t id) const { return read(svc_[id]); }
     Rates dest(uint16_t id) const { return read(dest_[id]); }
 
@@ -43,6 +47,7 @@ private:
     static void step(Est& e, uint64_t conns, uint64_t inpkts, uint64_t inbytes, uint64_t elapsed_ms);
     static void restart(Est& e, uint64_t conns, uint64_t inpkts, uint64_t inbytes);
     static Rates read(const Est& e);
+    static void zero(Est& e) { e.cps = e.inpps = e.inbps = 0; }
 
     std::vector<Est> svc_, dest_;
     time_point last_{};

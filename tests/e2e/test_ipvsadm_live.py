@@ -106,6 +106,19 @@ def body(site):
     check("TCP  %s:80 wrr" % VIP2 in listing and "%s:80" % RS["rs3"] in listing, "list shows the new service:\n"
           + listing)
 
+    # -Z: the views count again from 0 for that service (and its reals) only.
+    def conns(vip):
+        line = [l for l in ipvsadm("-Ln", "--stats", "--exact").stdout.splitlines() if l.startswith("TCP  %s:80" % vip)]
+        return int(line[0].split()[2])
+    before1, before2 = conns(VIP), conns(VIP2)
+    check(before1 > 0 and before2 > 0, "--stats counted connections: %d, %d" % (before1, before2))
+    ipvsadm("-Z", "-t", VIP + ":80")
+    check(conns(VIP) == 0 and conns(VIP2) == before2, "-Z -t zeroes that service only: %d, %d" % (conns(VIP), conns(VIP2)))
+    got = get(VIP, 2)
+    check(conns(VIP) == 2, "and it counts again from 0: %d (%s)" % (conns(VIP), got))
+    r = ipvsadm("-Z", "-t", VIP + ":99", ok=False)
+    check(r.returncode != 0 and "No such service" in r.stderr, "-Z of no service: " + r.stderr.strip())
+
     # Refusals: IPVS's message, nothing changed.
     r = ipvsadm("-A", "-t", VIP + ":80", "-s", "wlc", ok=False)
     check(r.returncode != 0 and "Service already exists" in r.stderr, "-A twice: " + r.stderr.strip())
