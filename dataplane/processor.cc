@@ -13,6 +13,7 @@ namespace dplb {
 
 std::unique_ptr<Processor> Processor::create(const ProcessorConfig& cfg, std::string& err) {
     std::unique_ptr<Processor> p(new Processor());
+    p->workers_ = cfg.workers ? cfg.workers : 1;
     p->counters_ = std::make_unique<CoreCounters>();
     char name[32];
     std::snprintf(name, sizeof name, "conn4_%u", cfg.id);
@@ -57,10 +58,40 @@ inline uint64_t flow_hash(const Parsed& p) {
                          : flow_hash6(p.src6, p.dst6, p.sport, p.dport, p.proto);
 }
 
-// The address a hashing scheduler keys on: the source (sh), or the destination (dh).
-inline uint64_t address_hash(const Parsed& p, Sched sched) {
-    if (sched == Sched::dh) return p.family == 4 ? src_hash4(p.dst4_be) : src_hash6(p.dst6);
-    return p.family == 4 ? src_hash4(p.src4_be) : src_hash6(p.src6);
+// The client's address, and its port too with the service's port flag (sh-port, mh-port).
+inline uint64_t source_key(const Parsed& p, bool with_port) {
+    if (p.family == 4) return with_port ? src_port_hash4(p.src4_be, p.sport) : src_hash4(p.src4_be);
+    return with_port ? src_port_hash6(p.src6, p.sport) : src_hash6(p.src6);
+}
+
+// What a service's Maglev table is indexed by. An mh service hashes as IPVS's mh does: the source
+// address, and the source port with mh-port. The table of any other service forwards only flows
+// that found the connection table full (their SYN and their later packets alike): by the whole flow.
+// Scheduling a new flow and forwarding one without an entry both use this key, so they agree.
+inline uint64_t mh_key(const Service& svc, const Parsed& p) {
+    if (svc.sched == Sched::mh) return source_key(p, svc.sched_flags & kSchedFlagPort);
+    return flow_hash(p);
+}
+
+// The key of the hashing schedulers (sched_pick): sh the source (sh-port: and its port), dh the
+// destination address, mh its Maglev key (`mk`, already computed); the others use none.
+inline uint64_t sched_key(const Service& svc, const Parsed& p, uint64_t mk) {
+    switch (svc.sched) {
+    case Sched::sh: return source_key(p, svc.sched_flags & kSchedFlagPort);
+    case Sched::dh: return p.family == 4 ? src_hash4(p.dst4_be) : src_hash6(p.dst6);
+    case Sched::mh: return mk;
+    default: return 0;
+    }
+}
+
+// persistence_granularity: the client address with only its first `len` bits kept (1..128; 0 keeps
+// it whole), so a whole client network shares one template, as IPVS's netmask does.
+inline void mask_prefix(uint8_t* a, unsigned bytes, uint8_t len) {
+    if (len == 0) return;
+    for (unsigned i = 0; i < bytes; i++) {
+        unsigned keep = len > i * 8 ? len - i * 8 : 0;
+        if (keep < 8) a[i] &= static_cast<uint8_t>(0xff00u >> keep);
+    }
 }
 
 inline bool mac_is(const uint8_t* p, const MacAddr& m) { return std::memcmp(p, m.b.data(), 6) == 0; }
@@ -97,6 +128,7 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
     c.rx_packets += n;
     now_ms_ = now_ms;
     uint64_t later = 0;  // bit i: frame i is a later fragment of a VIP's datagram, for pass 2
+    uint64_t one = 0;    // bit i: frame i is a datagram of an ops service (no lookup), for pass 2
 
     // Pass 1: classify every frame; gather the connection keys to look up in bulk.
     for (uint16_t i = 0; i < n; i++) {
@@ -142,6 +174,11 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
             verdicts[i] = drop(Drop::ttl_exceeded);
             continue;
         }
+        if (svc->ops) {  // one-packet scheduling: no entry to look up
+            one |= uint64_t{1} << i;
+            svcs_ops_[i] = svc;
+            continue;
+        }
         svcs[i] = svc;
         if (p.family == 4) {
             make_key4(k4[n4], p);
@@ -171,6 +208,7 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
     removed_in_burst_ = added_in_burst_ = false;
     for (uint16_t i = 0; i < n; i++) {
         if (later >> i & 1) verdicts[i] = later_fragment(frames[i], parsed[i], port_mac);
+        if (one >> i & 1) verdicts[i] = one_packet(frames[i], parsed[i], *svcs_ops_[i], now_ms, port_mac);
         if (!svcs[i]) continue;
         ConnTable& table = parsed[i].family == 4 ? t4_ : t6_;
         // The bulk lookup saw the table as it was before this burst: an earlier packet may have added
@@ -193,7 +231,7 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
         if (live && !cut_nodest(e) && !(is_tcp(p) && reuse_port(p, e, svc))) return hit(f, p, svc, e, now_ms, port_mac);
         expire_at(table, pos);  // expired, its real gone, or a new connection on the port: a miss
     }
-    uint64_t fh = flow_hash(p);
+    uint64_t fh = mh_key(svc, p);
     if (is_tcp(p) && (!(p.tcp_flags & kTcpSyn) || (p.tcp_flags & kTcpRst))) {
         // Only a SYN opens a connection. Under mh the table choice is the scheduler's choice, so a
         // flow that another director (or an expired entry) started still reaches its real; while the
@@ -229,8 +267,48 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
     dc.conns++;
     dc.refs++;
     (state_is_active(state) ? dc.active : dc.inactive)++;
+    bind_limit(dest);
     counters_->svc[svc.id].conns++;
     return forward(f, p, svc.id, dest, port_mac);
+}
+
+// ops (IPVS's one-packet scheduling, UDP): each datagram is scheduled on its own and no entry is
+// made, so nothing lingers per datagram; a persistence template still binds the client when the
+// service has persistence. Counted as a connection of its real, as IPVS counts each one.
+Verdict Processor::one_packet(Frame& f, const Parsed& p, const Service& svc, uint32_t now_ms,
+                              const MacAddr& port_mac) {
+    ConnTable& table = p.family == 4 ? t4_ : t6_;
+    uint16_t dest = choose_dest(svc, table, p, mh_key(svc, p), now_ms);
+    if (dest == kNoDest) return drop(Drop::no_dest);
+    counters_->one_packet++;
+    counters_->dest[dest].conns++;
+    counters_->svc[svc.id].conns++;
+    return forward(f, p, svc.id, dest, port_mac);
+}
+
+// IPVS's overload rule (ip_vs_conn.c, ip_vs_bind_dest / ip_vs_unbind_dest): a real whose active and
+// inactive connections reach u_threshold is overloaded and takes no new connection until they fall
+// below l_threshold (or below 3/4 of u_threshold when l_threshold is 0). Counts are per core here, so
+// each core holds its share of the limits (threshold_share): RSS spreads flows evenly over the cores,
+// and a core never reads another's counters on the packet path (the summed figures the control
+// thread sees are a publish behind, and a burst of SYNs would overshoot them).
+void Processor::bind_limit(uint16_t dest) {
+    const Dest& d = snap_->dests[dest];
+    if (d.u_threshold == 0) return;
+    DestCounters& dc = counters_->dest[dest];
+    if (uint64_t{dc.active} + dc.inactive >= threshold_share(d.u_threshold)) dc.overloaded = 1;
+}
+
+void Processor::unbind_limit(uint16_t dest, DestCounters& dc) {
+    const Dest& d = snap_->dests[dest];
+    uint64_t total = uint64_t{dc.active} + dc.inactive;
+    if (d.l_threshold != 0) {
+        if (total < threshold_share(d.l_threshold)) dc.overloaded = 0;
+    } else if (d.u_threshold != 0) {
+        if (total * 4 < uint64_t{threshold_share(d.u_threshold)} * 3) dc.overloaded = 0;
+    } else {
+        dc.overloaded = 0;  // the limit was removed
+    }
 }
 
 // An ICMP error about a VIP's flow reached the director (the real's packet left from the VIP, so the
@@ -264,7 +342,7 @@ Verdict Processor::icmp_error(Frame& f, const Parsed& p, uint32_t now_ms, const 
         }
     }
     if (svc->sched != Sched::mh && !table.full_recently(now_ms, kFullWindowMs)) return to_kernel();
-    uint16_t dest = mh_lookup(*svc, flow_hash(p));
+    uint16_t dest = mh_lookup(*svc, mh_key(*svc, p));
     if (dest == kNoDest) return to_kernel();
     Verdict v = forward(f, p, svc->id, dest, port_mac);
     if (v == Verdict::tx) {
@@ -340,10 +418,10 @@ Verdict Processor::later_fragment(Frame& f, const Parsed& p, const MacAddr& port
     return v;
 }
 
-uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t fh, uint32_t now_ms) {
+uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t mk, uint32_t now_ms) {
     const std::vector<Dest>& dests = snap_->dests;
-    uint64_t sh = address_hash(p, svc.sched);
-    if (svc.persistence_ms == 0) return sched_pick(svc, dests, cursors_[svc.id], counters_->dest, fh, sh);
+    uint64_t key = sched_key(svc, p, mk);
+    if (svc.persistence_ms == 0) return sched_pick(svc, dests, cursors_[svc.id], counters_->dest, key);
 
     // Persistence: a template (client address, VIP, service port, proto 0) binds the client to a real.
     ConnKey4 t4{};
@@ -353,11 +431,13 @@ uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Pars
         t4.src = p.src4_be;
         t4.dst = p.dst4_be;
         t4.dport = svc.port;
+        mask_prefix(reinterpret_cast<uint8_t*>(&t4.src), 4, svc.persistence_prefix_len);
         tkey = &t4;
     } else {
         std::memcpy(t6.src, p.src6, 16);
         std::memcpy(t6.dst, p.dst6, 16);
         t6.dport = svc.port;
+        mask_prefix(t6.src, 16, svc.persistence_prefix_len);
         tkey = &t6;
     }
     int32_t pos = table.lookup(tkey);
@@ -369,7 +449,7 @@ uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Pars
         }
         expire_at(table, pos);
     }
-    uint16_t dest = sched_pick(svc, dests, cursors_[svc.id], counters_->dest, fh, sh);
+    uint16_t dest = sched_pick(svc, dests, cursors_[svc.id], counters_->dest, key);
     if (dest == kNoDest) return dest;
     pos = table.add(tkey);
     if (pos >= 0 && table.at(pos).state == kFreeEntry) {
@@ -466,6 +546,7 @@ void Processor::release(const ConnEntry& e, bool evicted) {
     else if (state_is_active(e.state)) dc.active--;
     else dc.inactive--;
     dc.refs--;
+    if (dc.overloaded && e.state != kTemplateState) unbind_limit(e.dest, dc);
     (evicted ? counters_->evicted : counters_->expired)++;
 }
 

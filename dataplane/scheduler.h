@@ -24,11 +24,12 @@ struct SchedCursor {
 void build_sched_tables(Service& svc, const std::vector<Dest>& dests, uint32_t mh_size = kDefaultMhTableSize);
 
 // Pick a real for a new connection, or kNoDest when none can take one.
-// `flow_hash` is flow_hash4/6 of the packet (mh); `addr_hash` is src_hash4/6 of its source address
-// (sh) or, for dh, of its destination address.
-// `load` is this core's per-dest counters (lc, wlc).
+// `key` is what the hashing schedulers index their table by: for sh the source address (and port with
+// sh-port), for dh the destination address, for mh mh_key() below; the others ignore it.
+// `load` is this core's per-dest counters (lc, wlc, ...) and overload flags (services with limits:
+// an overloaded real is passed over as IPVS's schedulers do, see Processor::bind_limit).
 uint16_t sched_pick(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cursor,
-                    const DestCounters* load, uint64_t flow_hash, uint64_t addr_hash);
+                    const DestCounters* load, uint64_t key);
 
 // The Maglev table's choice for a flow, whatever the service's scheduler (stateless forwarding of
 // non-SYN misses and of new flows when the table is full). kNoDest when the table is empty.

@@ -56,6 +56,9 @@ struct SchedTables {
     std::vector<uint16_t> mh;  // Maglev lookup table: dest ids; empty when no real has weight
     std::vector<uint16_t> sh;  // source-hash buckets: dest ids; empty when no real has weight
     std::vector<uint16_t> wrr_seq;  // one IPVS wrr cycle of dest ids
+    // Some real of the service has a u_threshold: the schedulers look at the per-core overload flags
+    // (DestCounters::overloaded). Services without limits never read them.
+    bool limits = false;
 };
 
 struct Service {

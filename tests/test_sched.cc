@@ -51,6 +51,13 @@ Lb make_service(Sched sched, const std::vector<uint16_t>& weights, uint32_t mh_s
     return s;
 }
 
+// Both keys of a flow: its flow hash for mh, the address hash for sh and dh (what the processor
+// passes as the key for each).
+uint16_t sched_pick(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cur, const DestCounters* load,
+                    uint64_t fh, uint64_t sh) {
+    return dplb::sched_pick(svc, dests, cur, load, svc.sched == Sched::mh ? fh : sh);
+}
+
 // A fixed-seed stream of IPv4 flows: (flow hash, source hash) pairs.
 struct Flows {
     std::mt19937_64 rng{0x5eed};
