@@ -318,7 +318,8 @@ const Choices<uint8_t> kVrrpVersions = {{"2", 2}, {"3", 3}};
 
 const Choices<Sched> kSchedulers = {{"rr", Sched::rr},   {"wrr", Sched::wrr}, {"lc", Sched::lc},   {"wlc", Sched::wlc},
                                     {"sh", Sched::sh},   {"mh", Sched::mh},   {"sed", Sched::sed}, {"nq", Sched::nq},
-                                    {"fo", Sched::fo},   {"ovf", Sched::ovf}, {"dh", Sched::dh},   {"twos", Sched::twos}};
+                                    {"fo", Sched::fo},   {"ovf", Sched::ovf}, {"dh", Sched::dh},   {"twos", Sched::twos},
+                                    {"lblc", Sched::lblc}, {"lblcr", Sched::lblcr}};
 const Choices<uint8_t> kProtocols = {{"tcp", kProtoTcp}, {"udp", kProtoUdp}};
 // scheduler_flags: ipvsadm's -b names, each for its own scheduler.
 struct SchedFlag {

@@ -48,6 +48,7 @@ struct alignas(64) CoreCounters {
     uint64_t evicted = 0;       // live entries that never completed a handshake, removed to make room (table full)
     uint64_t stale = 0;         // entries whose real id was handed to another real: rescheduled, never forwarded
     uint64_t one_packet = 0;    // UDP datagrams of ops services: each scheduled on its own, no entry made
+    uint64_t lblc_full = 0;     // lblc / lblcr: a destination (or lblcr set member) not cached, its table full
     uint64_t drops[kDropCount] = {};
     ServiceCounters svc[kMaxServices];
     DestCounters dest[kMaxDests];

@@ -15,6 +15,7 @@ std::unique_ptr<Processor> Processor::create(const ProcessorConfig& cfg, std::st
     std::unique_ptr<Processor> p(new Processor());
     p->workers_ = cfg.workers ? cfg.workers : 1;
     p->counters_ = std::make_unique<CoreCounters>();
+    p->lblc_.count_full_in(&p->counters_->lblc_full);
     char name[32];
     std::snprintf(name, sizeof name, "conn4_%u", cfg.id);
     if (!p->t4_.init(name, cfg.ipv4_entries, sizeof(ConnKey4), cfg.socket)) {
@@ -78,7 +79,9 @@ inline uint64_t mh_key(const Service& svc, const Parsed& p) {
 inline uint64_t sched_key(const Service& svc, const Parsed& p, uint64_t mk) {
     switch (svc.sched) {
     case Sched::sh: return source_key(p, svc.sched_flags & kSchedFlagPort);
-    case Sched::dh: return p.family == 4 ? src_hash4(p.dst4_be) : src_hash6(p.dst6);
+    case Sched::dh:
+    case Sched::lblc:
+    case Sched::lblcr: return p.family == 4 ? src_hash4(p.dst4_be) : src_hash6(p.dst6);
     case Sched::mh: return mk;
     default: return 0;
     }
@@ -267,7 +270,7 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
     dc.conns++;
     dc.refs++;
     (state_is_active(state) ? dc.active : dc.inactive)++;
-    bind_limit(dest);
+    if (snap_->dests[dest].u_threshold) limit_on_bind(dc, snap_->dests[dest], workers_);
     counters_->svc[svc.id].conns++;
     return forward(f, p, svc.id, dest, port_mac);
 }
@@ -286,30 +289,6 @@ Verdict Processor::one_packet(Frame& f, const Parsed& p, const Service& svc, uin
     return forward(f, p, svc.id, dest, port_mac);
 }
 
-// IPVS's overload rule (ip_vs_conn.c, ip_vs_bind_dest / ip_vs_unbind_dest): a real whose active and
-// inactive connections reach u_threshold is overloaded and takes no new connection until they fall
-// below l_threshold (or below 3/4 of u_threshold when l_threshold is 0). Counts are per core here, so
-// each core holds its share of the limits (threshold_share): RSS spreads flows evenly over the cores,
-// and a core never reads another's counters on the packet path (the summed figures the control
-// thread sees are a publish behind, and a burst of SYNs would overshoot them).
-void Processor::bind_limit(uint16_t dest) {
-    const Dest& d = snap_->dests[dest];
-    if (d.u_threshold == 0) return;
-    DestCounters& dc = counters_->dest[dest];
-    if (uint64_t{dc.active} + dc.inactive >= threshold_share(d.u_threshold)) dc.overloaded = 1;
-}
-
-void Processor::unbind_limit(uint16_t dest, DestCounters& dc) {
-    const Dest& d = snap_->dests[dest];
-    uint64_t total = uint64_t{dc.active} + dc.inactive;
-    if (d.l_threshold != 0) {
-        if (total < threshold_share(d.l_threshold)) dc.overloaded = 0;
-    } else if (d.u_threshold != 0) {
-        if (total * 4 < uint64_t{threshold_share(d.u_threshold)} * 3) dc.overloaded = 0;
-    } else {
-        dc.overloaded = 0;  // the limit was removed
-    }
-}
 
 // An ICMP error about a VIP's flow reached the director (the real's packet left from the VIP, so the
 // error comes back to it): forwarded as it is, to the real that flow's entry names (it holds the
@@ -421,7 +400,7 @@ Verdict Processor::later_fragment(Frame& f, const Parsed& p, const MacAddr& port
 uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t mk, uint32_t now_ms) {
     const std::vector<Dest>& dests = snap_->dests;
     uint64_t key = sched_key(svc, p, mk);
-    if (svc.persistence_ms == 0) return sched_pick(svc, dests, cursors_[svc.id], counters_->dest, key);
+    if (svc.persistence_ms == 0) return sched_pick(svc, dests, cursors_[svc.id], counters_->dest, key, &lblc_, now_ms);
 
     // Persistence: a template (client address, VIP, service port, proto 0) binds the client to a real.
     ConnKey4 t4{};
@@ -449,7 +428,7 @@ uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Pars
         }
         expire_at(table, pos);
     }
-    uint16_t dest = sched_pick(svc, dests, cursors_[svc.id], counters_->dest, key);
+    uint16_t dest = sched_pick(svc, dests, cursors_[svc.id], counters_->dest, key, &lblc_, now_ms);
     if (dest == kNoDest) return dest;
     pos = table.add(tkey);
     if (pos >= 0 && table.at(pos).state == kFreeEntry) {
@@ -546,7 +525,7 @@ void Processor::release(const ConnEntry& e, bool evicted) {
     else if (state_is_active(e.state)) dc.active--;
     else dc.inactive--;
     dc.refs--;
-    if (dc.overloaded && e.state != kTemplateState) unbind_limit(e.dest, dc);
+    if (dc.overloaded && e.state != kTemplateState) limit_on_unbind(dc, snap_->dests[e.dest], workers_);
     (evicted ? counters_->evicted : counters_->expired)++;
 }
 

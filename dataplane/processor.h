@@ -133,10 +133,6 @@ private:
     Verdict later_fragment(Frame& f, const Parsed& p, const MacAddr& port_mac);
     uint16_t choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t mk, uint32_t now_ms);
     Verdict one_packet(Frame& f, const Parsed& p, const Service& svc, uint32_t now_ms, const MacAddr& port_mac);
-    void bind_limit(uint16_t dest);
-    void unbind_limit(uint16_t dest, DestCounters& dc);
-    // This core's part of a real's connection limit: the limit over the workers, rounded up.
-    uint32_t threshold_share(uint32_t limit) const { return (limit + workers_ - 1) / workers_; }
     Verdict answer_arp(Frame& f, const Parsed& p, const MacAddr& port_mac);
     Verdict answer_nd(Frame& f, const Parsed& p, const MacAddr& port_mac);
     void release(const ConnEntry& e, bool evicted = false);
@@ -196,6 +192,7 @@ private:
     bool reclaiming4_ = false, reclaiming6_ = false;  // the last sweep of that table removed something
     bool added_in_burst_ = false;
     unsigned workers_ = 1;
+    LblcTable lblc_;  // lblc / lblcr: this core's destination-address table
     const Service* svcs_ops_[kMaxBurst];  // the service of each ops datagram of the burst
 };
 

@@ -390,7 +390,7 @@ uint16_t pick_hashed(const std::vector<uint16_t>& t, uint64_t key, bool fallback
 
 template <bool Limits>
 uint16_t pick(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cursor, const DestCounters* load,
-              uint64_t key) {
+              uint64_t key, LblcTable* lblc, uint32_t now_ms) {
     const bool fallback = svc.sched_flags & kSchedFlagFallback;
     switch (svc.sched) {
     case Sched::rr: return pick_rr<Limits>(svc, dests, cursor, load);
@@ -405,6 +405,8 @@ uint16_t pick(const Service& svc, const std::vector<Dest>& dests, SchedCursor& c
     case Sched::fo: return pick_highest_weight<Limits>(svc, dests, load, false);
     case Sched::ovf: return pick_highest_weight<Limits>(svc, dests, load, true);
     case Sched::twos: return pick_twos<Limits>(svc, dests, cursor, load);
+    case Sched::lblc:
+    case Sched::lblcr: return lblc ? lblc->pick(svc, dests, load, key, now_ms) : pick_wlc<Limits>(svc, dests, load);
     }
     return kNoDest;
 }
@@ -423,8 +425,13 @@ void build_sched_tables(Service& svc, const std::vector<Dest>& dests, uint32_t m
 }
 
 uint16_t sched_pick(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cursor,
-                    const DestCounters* load, uint64_t key) {
-    return svc.tables->limits ? pick<true>(svc, dests, cursor, load, key) : pick<false>(svc, dests, cursor, load, key);
+                    const DestCounters* load, uint64_t key, LblcTable* lblc, uint32_t now_ms) {
+    return svc.tables->limits ? pick<true>(svc, dests, cursor, load, key, lblc, now_ms)
+                              : pick<false>(svc, dests, cursor, load, key, lblc, now_ms);
+}
+
+uint16_t least_connection(const Service& svc, const std::vector<Dest>& dests, const DestCounters* load) {
+    return svc.tables->limits ? pick_wlc<true>(svc, dests, load) : pick_wlc<false>(svc, dests, load);
 }
 
 }  // namespace dplb

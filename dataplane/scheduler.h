@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "counters.h"
+#include "lblc.h"
 #include "snapshot.h"
 
 namespace dplb {
@@ -28,8 +29,39 @@ void build_sched_tables(Service& svc, const std::vector<Dest>& dests, uint32_t m
 // sh-port), for dh the destination address, for mh mh_key() below; the others ignore it.
 // `load` is this core's per-dest counters (lc, wlc, ...) and overload flags (services with limits:
 // an overloaded real is passed over as IPVS's schedulers do, see Processor::bind_limit).
+// lblc / lblcr keep their per-core table in `lblc` (nullptr: wlc's choice) and key it by the
+// destination address (`key` as for dh); `now_ms` ages its entries.
 uint16_t sched_pick(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cursor,
-                    const DestCounters* load, uint64_t key);
+                    const DestCounters* load, uint64_t key, LblcTable* lblc = nullptr, uint32_t now_ms = 0);
+
+// wlc over the reals not overloaded: IPVS's choice when lblc / lblcr have none cached.
+uint16_t least_connection(const Service& svc, const std::vector<Dest>& dests, const DestCounters* load);
+
+// IPVS's overload rule (ip_vs_conn.c, ip_vs_bind_dest / ip_vs_unbind_dest): a real whose active and
+// inactive connections reach u_threshold is overloaded and takes no new connection until they fall
+// below l_threshold (or below 3/4 of u_threshold when l_threshold is 0). Connection counts are per
+// core in dplb, so each of `workers` cores holds its share of the limits, rounded up (threshold_share):
+// RSS spreads flows evenly over the cores, a core never reads another's counters on the packet path,
+// and the summed figures the control thread sees are a publish behind (a burst of SYNs would overshoot
+// them). With one worker the limits are IPVS's exactly. Call after a connection (not a template) is
+// counted in / out of `dc`.
+inline uint32_t threshold_share(uint32_t limit, unsigned workers) {
+    return static_cast<uint32_t>((uint64_t{limit} + workers - 1) / workers);
+}
+inline void limit_on_bind(DestCounters& dc, const Dest& d, unsigned workers) {
+    if (d.u_threshold != 0 && uint64_t{dc.active} + dc.inactive >= threshold_share(d.u_threshold, workers))
+        dc.overloaded = 1;
+}
+inline void limit_on_unbind(DestCounters& dc, const Dest& d, unsigned workers) {
+    uint64_t total = uint64_t{dc.active} + dc.inactive;
+    if (d.l_threshold != 0) {
+        if (total < threshold_share(d.l_threshold, workers)) dc.overloaded = 0;
+    } else if (d.u_threshold != 0) {
+        if (total * 4 < uint64_t{threshold_share(d.u_threshold, workers)} * 3) dc.overloaded = 0;
+    } else {
+        dc.overloaded = 0;  // the limit was removed
+    }
+}
 
 // The Maglev table's choice for a flow, whatever the service's scheduler (stateless forwarding of
 // non-SYN misses and of new flows when the table is full). kNoDest when the table is empty.

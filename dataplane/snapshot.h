@@ -16,7 +16,7 @@ constexpr uint16_t kMaxDests = 32768;
 constexpr uint16_t kNoDest = 0xffff;
 constexpr uint32_t kDefaultMhTableSize = 65537;  // prime, as Maglev and IPVS's mh use
 
-enum class Sched : uint8_t { rr, wrr, lc, wlc, sh, mh, sed, nq, fo, ovf, dh, twos };
+enum class Sched : uint8_t { rr, wrr, lc, wlc, sh, mh, sed, nq, fo, ovf, dh, twos, lblc, lblcr };
 // sh / mh flags, as IPVS's IP_VS_SVC_F_SCHED1 / SCHED2: sh-fallback / mh-fallback (skip a real that
 // is overloaded or has weight 0 for the next one), sh-port / mh-port (hash the source port too).
 constexpr uint8_t kSchedFlagFallback = 1;

@@ -6,8 +6,8 @@
 namespace dplb::config::keepalived {
 namespace {
 
-const std::vector<std::string> kOurSchedulers = {"rr", "wrr", "lc", "wlc", "sh", "mh", "sed", "nq", "fo", "ovf", "dh", "twos"};
-const std::vector<std::string> kOtherSchedulers = {"lblc", "lblcr"};
+const std::vector<std::string> kOurSchedulers = {"rr", "wrr", "lc",  "wlc", "sh",   "mh",   "sed",
+                                                 "nq", "fo",  "ovf", "dh",  "twos", "lblc", "lblcr"};
 
 }  // namespace
 
@@ -113,12 +113,6 @@ void Mapper::virtual_server(const Stmt& s) {
             const std::string algo = lower(w->text);
             if (std::find(kOurSchedulers.begin(), kOurSchedulers.end(), algo) != kOurSchedulers.end()) {
                 svc.scheduler = algo;
-            } else if (std::find(kOtherSchedulers.begin(), kOtherSchedulers.end(), algo) !=
-                       kOtherSchedulers.end()) {
-                msgs_.warn(b.line(), kw + " " + w->text +
-                                         ": converted as wlc (dplb has every IPVS "
-                                         "scheduler but lblc and lblcr)");
-                svc.scheduler = "wlc";
             } else {
                 msgs_.error(w->line, w->col,
                             kw +
