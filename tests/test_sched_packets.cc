@@ -96,7 +96,8 @@ TEST_F(SchedPackets, ShPortSpreadsOneClientsPorts) {
     for (bool port : {false, true}) {
         one_service(80, kProtoTcp, Sched::sh, [&](Snapshot& s) { s.services[0].sched_flags = port ? kSchedFlagPort : 0; });
         std::set<std::string> reals;
-        for (uint16_t p = 1000; p < 1040; p++) reals.insert(syn("192.0.2.1", p, 0));
+        const char* client = port ? "192.0.2.2" : "192.0.2.1";  // no entry left from the other round
+        for (uint16_t p = 1000; p < 1040; p++) reals.insert(syn(client, p, 0));
         EXPECT_EQ(reals.size(), port ? 2u : 1u) << (port ? "sh-port" : "sh");
     }
 }
@@ -107,11 +108,12 @@ TEST_F(SchedPackets, MhSchedulingAndStatelessForwardingAgree) {
     for (bool port : {false, true}) {
         one_service(80, kProtoTcp, Sched::mh, [&](Snapshot& s) { s.services[0].sched_flags = port ? kSchedFlagPort : 0; });
         std::set<std::string> reals;
+        const char* client = port ? "192.0.2.2" : "192.0.2.1";
         for (uint16_t p = 1000; p < 1040; p++) {
-            std::string first = syn("192.0.2.1", p, 0);
+            std::string first = syn(client, p, 0);
             reals.insert(first);
             sweep_all(3600000);  // the entry goes
-            EXPECT_EQ(syn("192.0.2.1", p, 3600000, "10.0.0.110", 80, kTcpAck), first) << "port " << p;
+            EXPECT_EQ(syn(client, p, 3600000, "10.0.0.110", 80, kTcpAck), first) << "port " << p;
         }
         EXPECT_EQ(reals.size(), port ? 2u : 1u) << (port ? "mh-port" : "mh");
     }
@@ -125,9 +127,12 @@ TEST_F(SchedPackets, MhFallbackOnlyWithTheFlag) {
             s.services[0].sched_flags = fallback ? kSchedFlagFallback : 0;
             s.dests[0].u_threshold = s.dests[1].u_threshold = 1;
         });
-        std::string first = syn("192.0.2.1", 1000, 0);  // overloads its real (limit 1)
+        const char* client = fallback ? "192.0.2.2" : "192.0.2.1";
+        const uint32_t t = fallback ? 3600000 : 0;
+        sweep_all(t);  // the other round's entries go, and with them its overload
+        std::string first = syn(client, 1000, t);  // overloads its real (limit 1)
         ASSERT_NE(first, "dropped");
-        std::string second = syn("192.0.2.1", 1001, 0);  // same client, same real by the table
+        std::string second = syn(client, 1001, t);  // same client, same real by the table
         if (fallback) EXPECT_EQ(second, first == "rs1" ? "rs2" : "rs1");
         else EXPECT_EQ(second, "dropped");
     }
