@@ -131,7 +131,6 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
     c.rx_packets += n;
     now_ms_ = now_ms;
     uint64_t later = 0;  // bit i: frame i is a later fragment of a VIP's datagram, for pass 2
-    uint64_t one = 0;    // bit i: frame i is a datagram of an ops service (no lookup), for pass 2
 
     // Pass 1: classify every frame; gather the connection keys to look up in bulk.
     for (uint16_t i = 0; i < n; i++) {
@@ -177,9 +176,8 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
             verdicts[i] = drop(Drop::ttl_exceeded);
             continue;
         }
-        if (svc->ops) {  // one-packet scheduling: no entry to look up
-            one |= uint64_t{1} << i;
-            svcs_ops_[i] = svc;
+        if (svc->ops) {  // one-packet scheduling: no entry to look up, so nothing to wait for
+            verdicts[i] = one_packet(f, p, *svc, now_ms, port_mac);
             continue;
         }
         svcs[i] = svc;
@@ -211,7 +209,6 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
     removed_in_burst_ = added_in_burst_ = false;
     for (uint16_t i = 0; i < n; i++) {
         if (later >> i & 1) verdicts[i] = later_fragment(frames[i], parsed[i], port_mac);
-        if (one >> i & 1) verdicts[i] = one_packet(frames[i], parsed[i], *svcs_ops_[i], now_ms, port_mac);
         if (!svcs[i]) continue;
         ConnTable& table = parsed[i].family == 4 ? t4_ : t6_;
         // The bulk lookup saw the table as it was before this burst: an earlier packet may have added

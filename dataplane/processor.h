@@ -193,7 +193,6 @@ private:
     bool added_in_burst_ = false;
     unsigned workers_ = 1;
     LblcTable lblc_;  // lblc / lblcr: this core's destination-address table
-    const Service* svcs_ops_[kMaxBurst];  // the service of each ops datagram of the burst
 };
 
 }  // namespace dplb
