@@ -1,9 +1,11 @@
 // Schedulers, named and behaving as IPVS's (net/netfilter/ipvs/ip_vs_*.c): rr, wrr, lc, wlc
 // (overhead = active*256 + inactive), sed and nq (overhead = active + 1, over the weight; nq takes an
 // idle real first), fo (the highest weight), ovf (the highest weight whose active connections do not
-// exceed it), sh / dh (source / destination address hash), mh (Maglev hashing, weights honoured) and
-// twos (two reals drawn by weight, the one with the lower overhead/weight). Weight 0 takes no new
-// connections. Per-core state is a SchedCursor per service; tables are precomputed into the snapshot.
+// exceed it), sh / dh (source / destination address hash), mh (Maglev hashing, weights honoured),
+// twos (two reals drawn by weight, the one with the lower overhead/weight) and lblc / lblcr (lblc.h).
+// Weight 0 takes no new connections, nor does a real over its u_threshold (limit_on_bind below); sh
+// and mh take IPVS's fallback and port flags. Per-core state is a SchedCursor per service and the
+// lblc table; tables are precomputed into the snapshot.
 #pragma once
 
 #include <cstdint>
