@@ -176,10 +176,6 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
             verdicts[i] = drop(Drop::ttl_exceeded);
             continue;
         }
-        if (svc->ops) {  // one-packet scheduling: no entry to look up, so nothing to wait for
-            verdicts[i] = one_packet(f, p, *svc, now_ms, port_mac);
-            continue;
-        }
         svcs[i] = svc;
         if (p.family == 4) {
             make_key4(k4[n4], p);
@@ -231,6 +227,9 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
         if (live && !cut_nodest(e) && !(is_tcp(p) && reuse_port(p, e, svc))) return hit(f, p, svc, e, now_ms, port_mac);
         expire_at(table, pos);  // expired, its real gone, or a new connection on the port: a miss
     }
+    // ops: no entry is ever made, so this is every datagram (an entry made before a reload turned
+    // ops on serves its flow until it expires). Checked on the miss path only: hits pay nothing.
+    if (svc.ops) return one_packet(f, p, svc, now_ms, port_mac);
     uint64_t fh = mh_key(svc, p);
     if (is_tcp(p) && (!(p.tcp_flags & kTcpSyn) || (p.tcp_flags & kTcpRst))) {
         // Only a SYN opens a connection. Under mh the table choice is the scheduler's choice, so a

@@ -132,7 +132,9 @@ private:
     Verdict forward(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t dest, const MacAddr& port_mac);
     Verdict later_fragment(Frame& f, const Parsed& p, const MacAddr& port_mac);
     uint16_t choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t mk, uint32_t now_ms);
-    Verdict one_packet(Frame& f, const Parsed& p, const Service& svc, uint32_t now_ms, const MacAddr& port_mac);
+    // Out of line: the burst loop of services without ops stays as it was.
+    __attribute__((noinline)) Verdict one_packet(Frame& f, const Parsed& p, const Service& svc, uint32_t now_ms,
+                                                 const MacAddr& port_mac);
     Verdict answer_arp(Frame& f, const Parsed& p, const MacAddr& port_mac);
     Verdict answer_nd(Frame& f, const Parsed& p, const MacAddr& port_mac);
     void release(const ConnEntry& e, bool evicted = false);
