@@ -323,8 +323,19 @@ const Choices<uint8_t> kVrrpVersions = {{"2", 2}, {"3", 3}};
 
 const Choices<Sched> kSchedulers = {{"rr", Sched::rr},   {"wrr", Sched::wrr}, {"lc", Sched::lc},   {"wlc", Sched::wlc},
                                     {"sh", Sched::sh},   {"mh", Sched::mh},   {"sed", Sched::sed}, {"nq", Sched::nq},
-                                    {"fo", Sched::fo},   {"ovf", Sched::ovf}, {"dh", Sched::dh},   {"twos", Sched::twos}};
+                                    {"fo", Sched::fo},   {"ovf", Sched::ovf}, {"dh", Sched::dh},   {"twos", Sched::twos},
+                                    {"lblc", Sched::lblc}, {"lblcr", Sched::lblcr}};
 const Choices<uint8_t> kProtocols = {{"tcp", kProtoTcp}, {"udp", kProtoUdp}};
+// scheduler_flags: ipvsadm's -b names, each for its own scheduler.
+struct SchedFlag {
+    Sched sched;
+    uint8_t flag;
+};
+const Choices<SchedFlag> kSchedFlags = {{"sh-fallback", {Sched::sh, kSchedFlagFallback}},
+                                        {"sh-port", {Sched::sh, kSchedFlagPort}},
+                                        {"mh-fallback", {Sched::mh, kSchedFlagFallback}},
+                                        {"mh-port", {Sched::mh, kSchedFlagPort}}};
+constexpr uint64_t kMaxThreshold = 0xffffffff;
 
 constexpr uint8_t slot(TcpState s) { return static_cast<uint8_t>(s); }
 
@@ -709,6 +720,23 @@ std::optional<HealthCheck> read_health_check(Errors& errs, const Field& f, const
     return hc;
 }
 
+// IPVS's connection limits of a real (ipvsadm -x / -y): l_threshold only below a u_threshold.
+void read_thresholds(Errors& errs, const MapFields& m, RealServer& r) {
+    if (auto f = m.get("u_threshold"))
+        if (auto v = read_uint(errs, *f, 0, kMaxThreshold)) r.u_threshold = static_cast<uint32_t>(*v);
+    auto f = m.get("l_threshold");
+    if (!f) return;
+    auto v = read_uint(errs, *f, 0, kMaxThreshold);
+    if (!v) return;
+    if (*v != 0 && r.u_threshold == 0 && !m.get("u_threshold"))
+        errs.add(*f, "expected l_threshold only with a u_threshold (the limit it lowers to), got " + describe(f->node));
+    else if (*v > r.u_threshold && r.u_threshold != 0)
+        errs.add(*f, "expected at most the u_threshold (" + std::to_string(r.u_threshold) + "), got " +
+                         describe(f->node));
+    else
+        r.l_threshold = static_cast<uint32_t>(*v);
+}
+
 // One real server. `svc_ok` says the service's vip and port were read, so family and the default
 // port mean something.
 // A real server's address, kept until every vip and the director's own addresses are known.
@@ -722,7 +750,8 @@ struct RealAddress {
 std::optional<RealServer> read_real(Errors& errs, const Field& item, const Service& svc, bool svc_ok,
                                     std::optional<RealAddress>& addr, const Known& known) {
     if (!expect_map(errs, item)) return std::nullopt;
-    MapFields m(errs, item, {"ip", "port", "weight", "mac", "inhibit_on_failure", "health_check", "egress"});
+    MapFields m(errs, item, {"ip", "port", "weight", "mac", "inhibit_on_failure", "health_check", "egress",
+                             "u_threshold", "l_threshold"});
     RealServer r;
     r.port = svc.port;
     bool ok = svc_ok;
@@ -769,6 +798,7 @@ std::optional<RealServer> read_real(Errors& errs, const Field& item, const Servi
                 r.egress = *s;
         }
     if (auto f = m.get("health_check")) r.health_check = read_health_check(errs, *f, r, port_ok);
+    read_thresholds(errs, m, r);
     // Only a real whose address is known can take part in the duplicate check.
     if (!ok) return std::nullopt;
     return r;
@@ -792,6 +822,67 @@ void read_reals(Errors& errs, const Field& f, Service& svc, bool svc_ok, size_t 
     }
 }
 
+// persistence_granularity: a netmask like 255.255.255.0 (IPv4) or a prefix length, as a prefix length.
+std::optional<uint8_t> read_granularity(Errors& errs, const Field& f, const Service& svc) {
+    const unsigned bits = svc.vip.family == 6 ? 128 : 32;
+    if (f.node.IsScalar())
+        if (auto mask = IpAddr::parse(f.node.Scalar()); mask && mask->is_v4() && svc.vip.family == 4) {
+            uint32_t m = 0;
+            for (int i = 0; i < 4; i++) m = m << 8 | mask->b[i];
+            unsigned len = 0;
+            while (len < 32 && (m >> (31 - len) & 1)) len++;
+            if (len > 0 && (len == 32 || (m << len) == 0)) return static_cast<uint8_t>(len);
+            errs.add(f, "expected a netmask of leading ones like 255.255.255.0, got " + describe(f.node));
+            return std::nullopt;
+        }
+    std::string what = svc.vip.family == 6 ? "a prefix length 1..128"
+                                           : "a netmask like 255.255.255.0 or a prefix length 1..32";
+    bool digits = f.node.IsScalar() && !f.node.Scalar().empty() && f.node.Scalar().size() <= 3 &&
+                  f.node.Scalar().find_first_not_of("0123456789") == std::string::npos &&
+                  (f.node.Scalar().size() == 1 || f.node.Scalar()[0] != '0');
+    if (digits) {
+        unsigned len = static_cast<unsigned>(std::stoul(f.node.Scalar()));
+        if (len >= 1 && len <= bits) return static_cast<uint8_t>(len);
+    }
+    errs.add(f, "expected " + what + ", got " + describe(f.node));
+    return std::nullopt;
+}
+
+// persistence_granularity, ops and scheduler_flags: each only where IPVS gives it a meaning.
+// `svc_ok`: vip, port and protocol were read.
+void read_ipvs_service_options(Errors& errs, const MapFields& m, Service& svc, bool svc_ok) {
+    if (auto f = m.get("persistence_granularity")) {
+        if (svc.persistence_timeout_s == 0)
+            errs.add(*f, "expected persistence_granularity only with a persistence_timeout, got " + describe(f->node));
+        else if (svc_ok)
+            if (auto len = read_granularity(errs, *f, svc)) svc.persistence_prefix_len = *len;
+    }
+    if (auto f = m.get("ops"))
+        if (auto b = read_bool(errs, *f)) {
+            if (*b && svc_ok && svc.proto != kProtoUdp)
+                errs.add(*f, "expected ops (one-packet scheduling) only on a udp service, got true on tcp");
+            else
+                svc.ops = *b;
+        }
+    if (auto f = m.get("scheduler_flags")) {
+        if (!f->node.IsSequence()) {
+            errs.add(*f, "expected a list, got " + describe(f->node));
+            return;
+        }
+        size_t i = 0;
+        for (const YAML::Node& n : f->node) {
+            Field item{n, n.Mark(), item_path(f->path, i++)};
+            auto flag = read_choice(errs, item, kSchedFlags);
+            if (!flag) continue;
+            if (flag->sched != svc.sched)
+                errs.add(item, std::string("expected a flag of the service's scheduler ") + sched_name(svc.sched) +
+                                   ", got " + describe(n) + " (for " + sched_name(flag->sched) + ")");
+            else
+                svc.sched_flags |= flag->flag;
+        }
+    }
+}
+
 // One service. Returns whether vip, port and protocol were all read, i.e. whether the service can
 // take part in the duplicate check.
 // `name_f` is set to the name's field when one was given; `name_ok` says nothing is wrong with the name.
@@ -801,7 +892,8 @@ bool read_service(Errors& errs, const Field& item, Service& svc, std::optional<F
     name_ok = false;
     if (!expect_map(errs, item)) return false;
     MapFields m(errs, item, {"name", "vip", "port", "protocol", "scheduler", "persistence_timeout", "answer_arp",
-                             "mh_table_size", "timeouts", "delay_loop", "real_servers"});
+                             "mh_table_size", "timeouts", "delay_loop", "real_servers", "persistence_granularity",
+                             "ops", "scheduler_flags"});
     bool ok = true;
     name_ok = true;
     name_f = m.get("name");
@@ -837,6 +929,7 @@ bool read_service(Errors& errs, const Field& item, Service& svc, std::optional<F
         if (auto s = read_uint(errs, *f, 0, kMaxPersistenceS)) svc.persistence_timeout_s = static_cast<uint32_t>(*s);
     if (auto f = m.get("answer_arp"))
         if (auto b = read_bool(errs, *f)) svc.answer_arp = *b;
+    read_ipvs_service_options(errs, m, svc, ok);
     if (auto f = m.get("mh_table_size")) read_mh_table_size(errs, *f, svc.mh_table_size);
     if (auto f = m.get("timeouts")) read_timeouts(errs, *f, svc.timeouts);
     svc.timeouts.ms[kTemplateState] = svc.persistence_timeout_s * 1000;

@@ -304,6 +304,7 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
         pc.ipv6_entries = cfg.conn_table_ipv6;
         pc.socket = socket;
         pc.id = static_cast<unsigned>(w);
+        pc.workers = static_cast<unsigned>(workers.size());
         std::string err;
         workers[w].proc = dplb::Processor::create(pc, err);
         if (!workers[w].proc) {

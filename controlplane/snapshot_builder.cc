@@ -53,6 +53,7 @@ bool same_tables_input(const Service& a, const std::vector<Dest>& a_dests, const
         const Dest& x = a_dests[id];
         const Dest& y = b_dests[id];
         if (x.in_use != y.in_use || x.weight != y.weight || x.ip != y.ip || x.port != y.port) return false;
+        if ((x.u_threshold != 0) != (y.u_threshold != 0)) return false;  // SchedTables::limits
     }
     return true;
 }

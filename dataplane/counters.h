@@ -20,6 +20,9 @@ struct DestCounters {
     // on a state change, so a reader never sees a live entry's count pass through 0 (Director frees
     // an id by it).
     uint32_t refs = 0;
+    // This core's IPVS OVERLOAD flag for the real (u_threshold / l_threshold, see
+    // Processor::bind_limit): set when its connections reach the upper limit, cleared below the lower.
+    uint32_t overloaded = 0;
 };
 
 struct ServiceCounters {
@@ -44,6 +47,8 @@ struct alignas(64) CoreCounters {
     uint64_t expired = 0;       // entries removed by timeout
     uint64_t evicted = 0;       // live entries that never completed a handshake, removed to make room (table full)
     uint64_t stale = 0;         // entries whose real id was handed to another real: rescheduled, never forwarded
+    uint64_t one_packet = 0;    // UDP datagrams of ops services: each scheduled on its own, no entry made
+    uint64_t lblc_full = 0;     // lblc / lblcr: a destination (or lblcr set member) not cached, its table full
     uint64_t drops[kDropCount] = {};
     ServiceCounters svc[kMaxServices];
     DestCounters dest[kMaxDests];

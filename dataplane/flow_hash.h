@@ -54,4 +54,8 @@ inline uint64_t flow_hash6(const uint8_t* src, const uint8_t* dst, uint16_t spor
 inline uint64_t src_hash4(uint32_t src_be) { return mix64(uint64_t{src_be} ^ 0x5348000000000000ULL); }
 inline uint64_t src_hash6(const uint8_t* src) { return hash_bytes(src, 16, 0x5348); }
 
+// Source address and port (sh-port, mh-port: IPVS's IP_VS_SVC_F_SCHED_SH_PORT / _MH_PORT).
+inline uint64_t src_port_hash4(uint32_t src_be, uint16_t sport) { return mix64(src_hash4(src_be) ^ sport); }
+inline uint64_t src_port_hash6(const uint8_t* src, uint16_t sport) { return mix64(src_hash6(src) ^ sport); }
+
 }  // namespace dplb

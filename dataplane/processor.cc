@@ -13,7 +13,9 @@ namespace dplb {
 
 std::unique_ptr<Processor> Processor::create(const ProcessorConfig& cfg, std::string& err) {
     std::unique_ptr<Processor> p(new Processor());
+    p->workers_ = cfg.workers ? cfg.workers : 1;
     p->counters_ = std::make_unique<CoreCounters>();
+    p->lblc_.count_full_in(&p->counters_->lblc_full);
     char name[32];
     std::snprintf(name, sizeof name, "conn4_%u", cfg.id);
     if (!p->t4_.init(name, cfg.ipv4_entries, sizeof(ConnKey4), cfg.socket)) {
@@ -57,10 +59,42 @@ inline uint64_t flow_hash(const Parsed& p) {
                          : flow_hash6(p.src6, p.dst6, p.sport, p.dport, p.proto);
 }
 
-// The address a hashing scheduler keys on: the source (sh), or the destination (dh).
-inline uint64_t address_hash(const Parsed& p, Sched sched) {
-    if (sched == Sched::dh) return p.family == 4 ? src_hash4(p.dst4_be) : src_hash6(p.dst6);
-    return p.family == 4 ? src_hash4(p.src4_be) : src_hash6(p.src6);
+// The client's address, and its port too with the service's port flag (sh-port, mh-port).
+inline uint64_t source_key(const Parsed& p, bool with_port) {
+    if (p.family == 4) return with_port ? src_port_hash4(p.src4_be, p.sport) : src_hash4(p.src4_be);
+    return with_port ? src_port_hash6(p.src6, p.sport) : src_hash6(p.src6);
+}
+
+// What a service's Maglev table is indexed by. An mh service hashes as IPVS's mh does: the source
+// address, and the source port with mh-port. The table of any other service forwards only flows
+// that found the connection table full (their SYN and their later packets alike): by the whole flow.
+// Scheduling a new flow and forwarding one without an entry both use this key, so they agree.
+inline uint64_t mh_key(const Service& svc, const Parsed& p) {
+    if (svc.sched == Sched::mh) return source_key(p, svc.sched_flags & kSchedFlagPort);
+    return flow_hash(p);
+}
+
+// The key of the hashing schedulers (sched_pick): sh the source (sh-port: and its port), dh the
+// destination address, mh its Maglev key (`mk`, already computed); the others use none.
+inline uint64_t sched_key(const Service& svc, const Parsed& p, uint64_t mk) {
+    switch (svc.sched) {
+    case Sched::sh: return source_key(p, svc.sched_flags & kSchedFlagPort);
+    case Sched::dh:
+    case Sched::lblc:
+    case Sched::lblcr: return p.family == 4 ? src_hash4(p.dst4_be) : src_hash6(p.dst6);
+    case Sched::mh: return mk;
+    default: return 0;
+    }
+}
+
+// persistence_granularity: the client address with only its first `len` bits kept (1..128; 0 keeps
+// it whole), so a whole client network shares one template, as IPVS's netmask does.
+inline void mask_prefix(uint8_t* a, unsigned bytes, uint8_t len) {
+    if (len == 0) return;
+    for (unsigned i = 0; i < bytes; i++) {
+        unsigned keep = len > i * 8 ? len - i * 8 : 0;
+        if (keep < 8) a[i] &= static_cast<uint8_t>(0xff00u >> keep);
+    }
 }
 
 inline bool mac_is(const uint8_t* p, const MacAddr& m) { return std::memcmp(p, m.b.data(), 6) == 0; }
@@ -193,7 +227,10 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
         if (live && !cut_nodest(e) && !(is_tcp(p) && reuse_port(p, e, svc))) return hit(f, p, svc, e, now_ms, port_mac);
         expire_at(table, pos);  // expired, its real gone, or a new connection on the port: a miss
     }
-    uint64_t fh = flow_hash(p);
+    // ops: no entry is ever made, so this is every datagram (an entry made before a reload turned
+    // ops on serves its flow until it expires). Checked on the miss path only: hits pay nothing.
+    if (svc.ops) return one_packet(f, p, svc, now_ms, port_mac);
+    uint64_t fh = mh_key(svc, p);
     if (is_tcp(p) && (!(p.tcp_flags & kTcpSyn) || (p.tcp_flags & kTcpRst))) {
         // Only a SYN opens a connection. Under mh the table choice is the scheduler's choice, so a
         // flow that another director (or an expired entry) started still reaches its real; while the
@@ -229,9 +266,25 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
     dc.conns++;
     dc.refs++;
     (state_is_active(state) ? dc.active : dc.inactive)++;
+    if (snap_->dests[dest].u_threshold) limit_on_bind(dc, snap_->dests[dest], workers_);
     counters_->svc[svc.id].conns++;
     return forward(f, p, svc.id, dest, port_mac);
 }
+
+// ops (IPVS's one-packet scheduling, UDP): each datagram is scheduled on its own and no entry is
+// made, so nothing lingers per datagram; a persistence template still binds the client when the
+// service has persistence. Counted as a connection of its real, as IPVS counts each one.
+Verdict Processor::one_packet(Frame& f, const Parsed& p, const Service& svc, uint32_t now_ms,
+                              const MacAddr& port_mac) {
+    ConnTable& table = p.family == 4 ? t4_ : t6_;
+    uint16_t dest = choose_dest(svc, table, p, mh_key(svc, p), now_ms);
+    if (dest == kNoDest) return drop(Drop::no_dest);
+    counters_->one_packet++;
+    counters_->dest[dest].conns++;
+    counters_->svc[svc.id].conns++;
+    return forward(f, p, svc.id, dest, port_mac);
+}
+
 
 // An ICMP error about a VIP's flow reached the director (the real's packet left from the VIP, so the
 // error comes back to it): forwarded as it is, to the real that flow's entry names (it holds the
@@ -264,7 +317,7 @@ Verdict Processor::icmp_error(Frame& f, const Parsed& p, uint32_t now_ms, const 
         }
     }
     if (svc->sched != Sched::mh && !table.full_recently(now_ms, kFullWindowMs)) return to_kernel();
-    uint16_t dest = mh_lookup(*svc, flow_hash(p));
+    uint16_t dest = mh_lookup(*svc, mh_key(*svc, p));
     if (dest == kNoDest) return to_kernel();
     Verdict v = forward(f, p, svc->id, dest, port_mac);
     if (v == Verdict::tx) {
@@ -343,10 +396,10 @@ Verdict Processor::later_fragment(Frame& f, const Parsed& p, const MacAddr& port
     return v;
 }
 
-uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t fh, uint32_t now_ms) {
+uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t mk, uint32_t now_ms) {
     const std::vector<Dest>& dests = snap_->dests;
-    uint64_t sh = address_hash(p, svc.sched);
-    if (svc.persistence_ms == 0) return sched_pick(svc, dests, cursors_[svc.id], counters_->dest, fh, sh);
+    uint64_t key = sched_key(svc, p, mk);
+    if (svc.persistence_ms == 0) return sched_pick(svc, dests, cursors_[svc.id], counters_->dest, key, &lblc_, now_ms);
 
     // Persistence: a template (client address, VIP, service port, proto 0) binds the client to a real.
     ConnKey4 t4{};
@@ -356,11 +409,13 @@ uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Pars
         t4.src = p.src4_be;
         t4.dst = p.dst4_be;
         t4.dport = svc.port;
+        mask_prefix(reinterpret_cast<uint8_t*>(&t4.src), 4, svc.persistence_prefix_len);
         tkey = &t4;
     } else {
         std::memcpy(t6.src, p.src6, 16);
         std::memcpy(t6.dst, p.dst6, 16);
         t6.dport = svc.port;
+        mask_prefix(t6.src, 16, svc.persistence_prefix_len);
         tkey = &t6;
     }
     int32_t pos = table.lookup(tkey);
@@ -372,7 +427,7 @@ uint16_t Processor::choose_dest(const Service& svc, ConnTable& table, const Pars
         }
         expire_at(table, pos);
     }
-    uint16_t dest = sched_pick(svc, dests, cursors_[svc.id], counters_->dest, fh, sh);
+    uint16_t dest = sched_pick(svc, dests, cursors_[svc.id], counters_->dest, key, &lblc_, now_ms);
     if (dest == kNoDest) return dest;
     pos = table.add(tkey);
     if (pos >= 0 && table.at(pos).state == kFreeEntry) {
@@ -469,6 +524,7 @@ void Processor::release(const ConnEntry& e, bool evicted) {
     else if (state_is_active(e.state)) dc.active--;
     else dc.inactive--;
     dc.refs--;
+    if (dc.overloaded && e.state != kTemplateState) limit_on_unbind(dc, snap_->dests[e.dest], workers_);
     (evicted ? counters_->evicted : counters_->expired)++;
 }
 

@@ -61,6 +61,7 @@ struct ProcessorConfig {
     uint32_t ipv6_entries = 65536;
     int socket = 0;
     unsigned id = 0;  // unique per process (names the hash tables)
+    unsigned workers = 1;  // worker cores in all: each holds 1/workers of a real's u/l_threshold
 };
 
 class Processor {
@@ -141,7 +142,10 @@ private:
     Verdict forward_stateless(Frame& f, const Parsed& p, const Service& svc, uint64_t fh, const MacAddr& port_mac);
     Verdict forward(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t dest, const MacAddr& port_mac);
     Verdict later_fragment(Frame& f, const Parsed& p, const MacAddr& port_mac);
-    uint16_t choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t fh, uint32_t now_ms);
+    uint16_t choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t mk, uint32_t now_ms);
+    // Out of line: the burst loop of services without ops stays as it was.
+    __attribute__((noinline)) Verdict one_packet(Frame& f, const Parsed& p, const Service& svc, uint32_t now_ms,
+                                                 const MacAddr& port_mac);
     Verdict answer_arp(Frame& f, const Parsed& p, const MacAddr& port_mac);
     Verdict answer_nd(Frame& f, const Parsed& p, const MacAddr& port_mac);
     void release(const ConnEntry& e, bool evicted = false);
@@ -202,6 +206,8 @@ private:
     uint32_t last_sweep_ms_ = 0;
     bool reclaiming4_ = false, reclaiming6_ = false;  // the last sweep of that table removed something
     bool added_in_burst_ = false;
+    unsigned workers_ = 1;
+    LblcTable lblc_;  // lblc / lblcr: this core's destination-address table
 };
 
 }  // namespace dplb

@@ -211,14 +211,28 @@ std::vector<uint16_t> build_mh(std::vector<Weighted> reals, const std::vector<De
     return table;
 }
 
-uint16_t pick_rr(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cursor) {
+// IPVS's OVERLOAD flag as this core keeps it (Processor::bind_limit). Read only for services with
+// limits: Limits = false compiles every check away, so services without them pay nothing.
+template <bool Limits>
+bool overloaded(const DestCounters* load, uint16_t id) {
+    return Limits && load && load[id].overloaded;
+}
+
+// A real that may take a new connection now: usable and not overloaded.
+template <bool Limits>
+bool open_for_new(const std::vector<Dest>& dests, const DestCounters* load, uint16_t id) {
+    return usable(dests, id) && !overloaded<Limits>(load, id);
+}
+
+template <bool Limits>
+uint16_t pick_rr(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cursor, const DestCounters* load) {
     const uint32_t n = static_cast<uint32_t>(svc.dests.size());
     if (n == 0) return kNoDest;
     uint32_t i = cursor.next < n ? cursor.next : 0;  // the service may have shrunk since
     for (uint32_t tried = 0; tried < n; ++tried) {
         uint16_t id = svc.dests[i];
         if (++i == n) i = 0;
-        if (usable(dests, id)) {
+        if (open_for_new<Limits>(dests, load, id)) {
             cursor.next = i;
             return id;
         }
@@ -226,13 +240,24 @@ uint16_t pick_rr(const Service& svc, const std::vector<Dest>& dests, SchedCursor
     return kNoDest;
 }
 
-uint16_t pick_wrr(const Service& svc, SchedCursor& cursor) {
+// wrr: the next entry of the cycle; an overloaded real's turns are passed over (IPVS's wrr skips it
+// and goes on round the weights), at most one whole cycle.
+template <bool Limits>
+uint16_t pick_wrr(const Service& svc, SchedCursor& cursor, const DestCounters* load) {
     const auto& seq = svc.tables->wrr_seq;
-    if (seq.empty()) return kNoDest;
-    uint32_t i = cursor.next < seq.size() ? cursor.next : 0;
-    uint16_t id = seq[i];
-    cursor.next = i + 1;  // wraps on the next call via the bound check above
-    return id;
+    const uint32_t n = static_cast<uint32_t>(seq.size());
+    if (n == 0) return kNoDest;
+    uint32_t i = cursor.next < n ? cursor.next : 0;
+    for (uint32_t tried = 0; tried < n; ++tried) {
+        uint16_t id = seq[i];
+        if (++i == n) i = 0;
+        if (!overloaded<Limits>(load, id)) {
+            cursor.next = i;
+            return id;
+        }
+        if (!Limits) break;
+    }
+    return kNoDest;
 }
 
 uint64_t overhead(const DestCounters* load, uint16_t id) {
@@ -241,11 +266,12 @@ uint64_t overhead(const DestCounters* load, uint16_t id) {
     return uint64_t{load[id].active} * 256 + load[id].inactive;
 }
 
+template <bool Limits>
 uint16_t pick_lc(const Service& svc, const std::vector<Dest>& dests, const DestCounters* load) {
     uint16_t best = kNoDest;
     uint64_t best_oh = 0;
     for (uint16_t id : svc.dests) {
-        if (!usable(dests, id)) continue;
+        if (!open_for_new<Limits>(dests, load, id)) continue;
         uint64_t oh = overhead(load, id);
         if (best == kNoDest || oh < best_oh) {  // strict: ties keep the earlier real
             best = id;
@@ -255,12 +281,13 @@ uint16_t pick_lc(const Service& svc, const std::vector<Dest>& dests, const DestC
     return best;
 }
 
+template <bool Limits>
 uint16_t pick_wlc(const Service& svc, const std::vector<Dest>& dests, const DestCounters* load) {
     uint16_t best = kNoDest;
     uint64_t best_oh = 0;
     uint64_t best_w = 1;
     for (uint16_t id : svc.dests) {
-        if (!usable(dests, id)) continue;
+        if (!open_for_new<Limits>(dests, load, id)) continue;
         uint64_t oh = overhead(load, id);
         uint64_t w = dests[id].weight;
         // oh/w < best_oh/best_w without division; fits in 64 bits (< 2^41 * 2^16).
@@ -276,11 +303,12 @@ uint16_t pick_wlc(const Service& svc, const std::vector<Dest>& dests, const Dest
 // sed and nq: the expected delay of one more connection, IPVS's (active + 1) / weight.
 uint64_t sed_overhead(const DestCounters* load, uint16_t id) { return (load ? uint64_t{load[id].active} : 0) + 1; }
 
+template <bool Limits>
 uint16_t pick_sed(const Service& svc, const std::vector<Dest>& dests, const DestCounters* load, bool never_queue) {
     uint16_t best = kNoDest;
     uint64_t best_oh = 0, best_w = 1;
     for (uint16_t id : svc.dests) {
-        if (!usable(dests, id)) continue;
+        if (!open_for_new<Limits>(dests, load, id)) continue;
         if (never_queue && (!load || load[id].active == 0)) return id;  // nq: an idle real at once
         uint64_t oh = sed_overhead(load, id), w = dests[id].weight;
         if (best == kNoDest || best_oh * w > oh * best_w) {
@@ -294,11 +322,12 @@ uint16_t pick_sed(const Service& svc, const std::vector<Dest>& dests, const Dest
 
 // fo: the usable real of the highest weight (the first of equals); ovf: the same among those whose
 // active connections do not exceed their weight (the weight is the real's connection limit).
+template <bool Limits>
 uint16_t pick_highest_weight(const Service& svc, const std::vector<Dest>& dests, const DestCounters* load,
                              bool overflow) {
     uint16_t best = kNoDest;
     for (uint16_t id : svc.dests) {
-        if (!usable(dests, id)) continue;
+        if (!open_for_new<Limits>(dests, load, id)) continue;
         if (overflow && load && load[id].active > dests[id].weight) continue;
         if (best == kNoDest || dests[id].weight > dests[best].weight) best = id;
     }
@@ -314,15 +343,16 @@ uint64_t next_random(SchedCursor& c) {  // xorshift64*
 
 // twos: two reals drawn at random in proportion to their weights; the one with the lower
 // overhead/weight (wlc's overhead) takes the connection, the first drawn on a tie.
+template <bool Limits>
 uint16_t pick_twos(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cursor, const DestCounters* load) {
     uint64_t total = 0;
     for (uint16_t id : svc.dests)
-        if (usable(dests, id)) total += dests[id].weight;
+        if (open_for_new<Limits>(dests, load, id)) total += dests[id].weight;
     if (total == 0) return kNoDest;
     auto draw = [&] {
         uint64_t r = next_random(cursor) % total;
         for (uint16_t id : svc.dests) {
-            if (!usable(dests, id)) continue;
+            if (!open_for_new<Limits>(dests, load, id)) continue;
             if (r < dests[id].weight) return id;
             r -= dests[id].weight;
         }
@@ -331,6 +361,54 @@ uint16_t pick_twos(const Service& svc, const std::vector<Dest>& dests, SchedCurs
     uint16_t a = draw(), b = draw();
     uint64_t oa = overhead(load, a), ob = overhead(load, b);
     return oa * dests[b].weight > ob * dests[a].weight ? b : a;
+}
+
+// sh, dh and mh: the table's entry for the key. An overloaded real there gives nothing (IPVS's sh,
+// dh and mh return no destination), unless the service has the fallback flag (sh-fallback,
+// mh-fallback): then the next entries of the table are tried in turn (IPVS walks its table from
+// that bucket) and the first real not overloaded takes the connection. Weight-0 and removed reals
+// are not in dplb's tables at all (they are rebuilt without them), so only the limits remain.
+template <bool Limits>
+uint16_t pick_hashed(const std::vector<uint16_t>& t, uint64_t key, bool fallback, const Service& svc,
+                     const std::vector<Dest>& dests, const DestCounters* load) {
+    if (t.empty()) return kNoDest;
+    const size_t n = t.size();
+    size_t b = key % n;
+    uint16_t id = t[b];
+    if (!overloaded<Limits>(load, id)) return id;
+    if (!fallback) return kNoDest;
+    // Every real overloaded: say so at once rather than walk the whole table.
+    bool any = false;
+    for (uint16_t d : svc.dests) any = any || open_for_new<true>(dests, load, d);
+    if (!any) return kNoDest;
+    for (size_t k = 1; k < n; ++k) {
+        if (++b == n) b = 0;
+        if (!overloaded<true>(load, t[b])) return t[b];
+    }
+    return kNoDest;
+}
+
+template <bool Limits>
+uint16_t pick(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cursor, const DestCounters* load,
+              uint64_t key, LblcTable* lblc, uint32_t now_ms) {
+    const bool fallback = svc.sched_flags & kSchedFlagFallback;
+    switch (svc.sched) {
+    case Sched::rr: return pick_rr<Limits>(svc, dests, cursor, load);
+    case Sched::wrr: return pick_wrr<Limits>(svc, cursor, load);
+    case Sched::lc: return pick_lc<Limits>(svc, dests, load);
+    case Sched::wlc: return pick_wlc<Limits>(svc, dests, load);
+    case Sched::sh: return pick_hashed<Limits>(svc.tables->sh, key, fallback, svc, dests, load);
+    case Sched::dh: return pick_hashed<Limits>(svc.tables->sh, key, false, svc, dests, load);  // no flags in IPVS
+    case Sched::mh: return pick_hashed<Limits>(svc.tables->mh, key, fallback, svc, dests, load);
+    case Sched::sed: return pick_sed<Limits>(svc, dests, load, false);
+    case Sched::nq: return pick_sed<Limits>(svc, dests, load, true);
+    case Sched::fo: return pick_highest_weight<Limits>(svc, dests, load, false);
+    case Sched::ovf: return pick_highest_weight<Limits>(svc, dests, load, true);
+    case Sched::twos: return pick_twos<Limits>(svc, dests, cursor, load);
+    case Sched::lblc:
+    case Sched::lblcr: return lblc ? lblc->pick(svc, dests, load, key, now_ms) : pick_wlc<Limits>(svc, dests, load);
+    }
+    return kNoDest;
 }
 
 }  // namespace
@@ -342,29 +420,18 @@ void build_sched_tables(Service& svc, const std::vector<Dest>& dests, uint32_t m
     t->wrr_seq = build_wrr(reals);
     t->sh = build_sh(reals, dests);
     t->mh = build_mh(std::move(reals), dests, mh_size);
+    for (uint16_t id : svc.dests) t->limits = t->limits || (id < dests.size() && dests[id].u_threshold != 0);
     svc.tables = std::move(t);
 }
 
 uint16_t sched_pick(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cursor,
-                    const DestCounters* load, uint64_t flow_hash, uint64_t addr_hash) {
-    switch (svc.sched) {
-    case Sched::rr: return pick_rr(svc, dests, cursor);
-    case Sched::wrr: return pick_wrr(svc, cursor);
-    case Sched::lc: return pick_lc(svc, dests, load);
-    case Sched::wlc: return pick_wlc(svc, dests, load);
-    case Sched::sh:
-    case Sched::dh: {  // the same weighted buckets, indexed by the source or the destination address
-        const auto& t = svc.tables->sh;
-        return t.empty() ? kNoDest : t[addr_hash % t.size()];
-    }
-    case Sched::mh: return mh_lookup(svc, flow_hash);
-    case Sched::sed: return pick_sed(svc, dests, load, false);
-    case Sched::nq: return pick_sed(svc, dests, load, true);
-    case Sched::fo: return pick_highest_weight(svc, dests, load, false);
-    case Sched::ovf: return pick_highest_weight(svc, dests, load, true);
-    case Sched::twos: return pick_twos(svc, dests, cursor, load);
-    }
-    return kNoDest;
+                    const DestCounters* load, uint64_t key, LblcTable* lblc, uint32_t now_ms) {
+    return svc.tables->limits ? pick<true>(svc, dests, cursor, load, key, lblc, now_ms)
+                              : pick<false>(svc, dests, cursor, load, key, lblc, now_ms);
+}
+
+uint16_t least_connection(const Service& svc, const std::vector<Dest>& dests, const DestCounters* load) {
+    return svc.tables->limits ? pick_wlc<true>(svc, dests, load) : pick_wlc<false>(svc, dests, load);
 }
 
 }  // namespace dplb

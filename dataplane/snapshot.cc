@@ -20,6 +20,8 @@ const char* sched_name(Sched s) {
     case Sched::ovf: return "ovf";
     case Sched::dh: return "dh";
     case Sched::twos: return "twos";
+    case Sched::lblc: return "lblc";
+    case Sched::lblcr: return "lblcr";
     }
     return "?";
 }

@@ -19,7 +19,7 @@ constexpr uint32_t kDefaultMhTableSize = 65537;  // prime, as Maglev and IPVS's 
 constexpr uint8_t kMaxPorts = 32;
 constexpr uint8_t kIngressPort = 0xff;
 
-enum class Sched : uint8_t { rr, wrr, lc, wlc, sh, mh, sed, nq, fo, ovf, dh, twos };
+enum class Sched : uint8_t { rr, wrr, lc, wlc, sh, mh, sed, nq, fo, ovf, dh, twos, lblc, lblcr };
 // sh / mh flags, as IPVS's IP_VS_SVC_F_SCHED1 / SCHED2: sh-fallback / mh-fallback (skip a real that
 // is overloaded or has weight 0 for the next one), sh-port / mh-port (hash the source port too).
 constexpr uint8_t kSchedFlagFallback = 1;
@@ -62,6 +62,9 @@ struct SchedTables {
     std::vector<uint16_t> mh;  // Maglev lookup table: dest ids; empty when no real has weight
     std::vector<uint16_t> sh;  // source-hash buckets: dest ids; empty when no real has weight
     std::vector<uint16_t> wrr_seq;  // one IPVS wrr cycle of dest ids
+    // Some real of the service has a u_threshold: the schedulers look at the per-core overload flags
+    // (DestCounters::overloaded). Services without limits never read them.
+    bool limits = false;
 };
 
 struct Service {

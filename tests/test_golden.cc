@@ -361,8 +361,8 @@ TEST_F(Golden_, StatelessMhForNonSynMiss) {
     // svc3 is mh on every port: a mid-flow ACK without an entry (e.g. after a failover) is forwarded to
     // the Maglev choice, and a later packet of the same flow goes to the same real.
     Bytes ack = tcp(kToLb, "192.0.2.9", "10.0.0.101", 41000, 443, kTcpAck, 100);
-    uint16_t d = mh_lookup(snap_.services[3], flow_hash4(ip("192.0.2.9").v4_be(), ip("10.0.0.101").v4_be(), 41000, 443,
-                                                         kProtoTcp));
+    // svc3's key is the client's address (mh without mh-port, as IPVS's).
+    uint16_t d = mh_lookup(snap_.services[3], src_hash4(ip("192.0.2.9").v4_be()));
     ASSERT_NE(d, kNoDest);
     const L2 to = d == 4 ? kToRs1 : kToRs2;
     auto delta = fwd(3, d, ack.size(), false);
@@ -412,11 +412,9 @@ TEST_F(Golden_, SynFloodTheNewClientEvictsAHalfOpenEntry) {
     ASSERT_GT(proc_->counters().evicted, 0u);
     ASSERT_EQ(proc_->counters().table_full, 0u);
     // The entry evicted is the flood's oldest left (oldest first: the flood's own SYNs evicted the first
-    // `evicted` flows), SYN_RECV (inactive) on dest4 or dest5 under svc3's Maglev.
-    const uint16_t oldest_port = static_cast<uint16_t>(1024 + proc_->counters().evicted);
-    const uint16_t oldest = mh_lookup(snap_.services[3], flow_hash4(ip("203.0.113.66").v4_be(),
-                                                                    ip("10.0.0.101").v4_be(), oldest_port, 80,
-                                                                    kProtoTcp));
+    // `evicted` flows), SYN_RECV (inactive) on dest4 or dest5 under svc3's Maglev, which keys on the
+    // client's address: the whole flood is on one real.
+    const uint16_t oldest = mh_lookup(snap_.services[3], src_hash4(ip("203.0.113.66").v4_be()));  // mh: by address
     ASSERT_TRUE(oldest == 4 || oldest == 5);
     const std::string od = "dest" + std::to_string(oldest) + ".";
     Bytes syn = tcp(kToLb, "198.51.100.7", "10.0.0.100", 5555, 80, kTcpSyn);

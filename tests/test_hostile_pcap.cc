@@ -1939,7 +1939,7 @@ TEST(DplbdHostile, LaterFragmentsFollowAFirstWithOptionsAfterTheFragmentHeader) 
 // (dataplane/counters.h: "of those"): a frame forward() drops because its real has no MAC yet
 // (no_dest_mac) must not be counted in them (it once was). Here an mh service has one real without a
 // MAC (its neighbour is never resolved): ACKs without an entry and ICMP errors about flows nobody
-// has, spread over both reals by Maglev.
+// has, from many clients, spread over both reals by Maglev (which hashes the client's address).
 TEST(DplbdHostile, SubCountsOfForwardedCountOnlyForwardedFrames) {
     const std::vector<ServiceDef> svcs = {
         {"10.10.0.102", 80, kProtoTcp, "mh", {{"198.18.0.17", "02:00:00:00:00:17"}, {"198.18.0.18", nullptr}}}};
@@ -1947,9 +1947,11 @@ TEST(DplbdHostile, SubCountsOfForwardedCountOnlyForwardedFrames) {
     size_t n_ack = 64, n_icmp = 32;
     for (size_t i = 0; i < n_ack; i++)
         frames.push_back(
-            tcp(kToPort, "203.0.113.50", "10.10.0.102", static_cast<uint16_t>(32000 + i), 80, kTcpAck, 10));
+            tcp(kToPort, ("203.0.113." + std::to_string(i + 1)).c_str(), "10.10.0.102", static_cast<uint16_t>(32000 + i), 80,
+                kTcpAck, 10));
     for (size_t i = 0; i < n_icmp; i++) {
-        Bytes q = ip_of(tcp(L2{}, "10.10.0.102", "203.0.113.51", 80, static_cast<uint16_t>(33000 + i), kTcpAck));
+        Bytes q = ip_of(tcp(L2{}, "10.10.0.102", ("203.0.113." + std::to_string(100 + i)).c_str(), 80,
+                            static_cast<uint16_t>(33000 + i), kTcpAck));
         frames.push_back(icmp_error(kToPort, kRouter4, "10.10.0.102", 3, 4, 1400, q));
     }
     RunResult r;

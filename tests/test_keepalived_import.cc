@@ -271,8 +271,9 @@ TEST(KeepalivedImport, RepeatedKeywordKeepsTheLast) {
     EXPECT_TRUE(has_warning(r, "k.conf:4: lb_algo: given again; this one replaces the one at line 3"));
 }
 
-TEST(KeepalivedImport, EveryIpvsSchedulerButLblcMapsToItself) {
-    for (const char* algo : {"rr", "wrr", "lc", "wlc", "sh", "mh", "sed", "nq", "fo", "ovf", "dh", "twos"}) {
+TEST(KeepalivedImport, EveryIpvsSchedulerMapsToItself) {
+    for (const char* algo :
+         {"rr", "wrr", "lc", "wlc", "sh", "mh", "sed", "nq", "fo", "ovf", "dh", "twos", "lblc", "lblcr"}) {
         ImportResult r = convert(one_vs(std::string("    lb_algo ") + algo + "\n"));
         EXPECT_NE(r.yaml.find(std::string("    scheduler: ") + algo + "\n"), std::string::npos) << algo << "\n" << r.yaml;
         EXPECT_FALSE(has_warning(r, std::string("k.conf:3: lb_algo ") + algo)) << algo;
@@ -281,16 +282,47 @@ TEST(KeepalivedImport, EveryIpvsSchedulerButLblcMapsToItself) {
     }
 }
 
-TEST(KeepalivedImport, UnsupportedSchedulersAndForwarding) {
+TEST(KeepalivedImport, UnsupportedForwarding) {
     ImportResult r = convert(
         "virtual_server 10.0.0.100 80 {\n    lb_algo lblcr\n    lb_kind TUN\n"
         "    real_server 10.0.0.11 80 {\n        lvs_method NAT\n    }\n}\n");
-    EXPECT_NE(r.yaml.find("    scheduler: wlc\n"), std::string::npos) << r.yaml;
-    EXPECT_TRUE(has_warning(r, "k.conf:2: lb_algo lblcr: converted as wlc"));
+    EXPECT_NE(r.yaml.find("    scheduler: lblcr\n"), std::string::npos) << r.yaml;
     EXPECT_TRUE(has_warning(r, "k.conf:3: lb_kind TUN: converted as DR"));
     EXPECT_TRUE(has_warning(r, "k.conf:5: lvs_method NAT: converted as DR"));
     ImportResult none = convert("virtual_server 10.0.0.100 80 {\n    real_server 10.0.0.11 80\n}\n");
     EXPECT_TRUE(has_warning(none, "k.conf:1: virtual_server 10.0.0.100 80: no lb_kind, which keepalived takes as NAT"));
+}
+
+// ops, persistence_granularity, the sh / mh flag keywords (and keepalived's flag-1 / flag-2 for
+// them) and uthreshold / lthreshold become their dplb keys, and what comes out loads.
+TEST(KeepalivedImport, IpvsServiceAndRealOptions) {
+    ImportResult r = convert(
+        "virtual_server 10.0.0.100 53 {\n    lb_kind DR\n    protocol UDP\n    lb_algo sh\n    ops\n"
+        "    sh-port\n    flag-1\n    persistence_granularity 255.255.255.0\n"
+        "    real_server 10.0.0.11 53 {\n        uthreshold 100\n        lthreshold 80\n    }\n}\n");
+    EXPECT_NE(r.yaml.find("    persistence_timeout: 360\n    persistence_granularity: 255.255.255.0\n    ops: true\n"
+                          "    scheduler_flags: [sh-port, sh-fallback]\n"),
+              std::string::npos)
+        << r.yaml;
+    EXPECT_NE(r.yaml.find("        u_threshold: 100\n        l_threshold: 80\n"), std::string::npos) << r.yaml;
+    for (const char* kw : {"ops", "sh-port", "flag-1", "persistence_granularity", "uthreshold", "lthreshold"})
+        EXPECT_FALSE(has_warning(r, std::string(": ") + kw)) << kw;
+    Config cfg = load_config_string(r.yaml, "imported.yaml");
+    EXPECT_EQ(cfg.services[0].sched_flags, kSchedFlagFallback | kSchedFlagPort);
+    EXPECT_EQ(cfg.services[0].persistence_prefix_len, 24);
+    EXPECT_TRUE(cfg.services[0].ops);
+    EXPECT_EQ(cfg.services[0].reals[0].u_threshold, 100u);
+    EXPECT_EQ(cfg.services[0].reals[0].l_threshold, 80u);
+
+    // ops on TCP, an sh flag under mh, lthreshold without uthreshold: each said and left out.
+    ImportResult w = convert(one_vs("    lb_algo mh\n    ops\n    sh-port\n    mh-fallback\n", "        lthreshold 5\n"));
+    EXPECT_TRUE(has_warning(w, "k.conf:4: ops: not converted (one-packet scheduling applies to UDP services only)"));
+    EXPECT_TRUE(has_warning(w, "k.conf:5: sh-port: not converted (it has no meaning for scheduler mh)"));
+    EXPECT_TRUE(has_warning(w, "k.conf:8: lthreshold 5: not converted (it needs a uthreshold)"));
+    EXPECT_NE(w.yaml.find("    scheduler_flags: [mh-fallback]\n"), std::string::npos) << w.yaml;
+    EXPECT_EQ(w.yaml.find("ops:"), std::string::npos) << w.yaml;
+    EXPECT_EQ(w.yaml.find("l_threshold"), std::string::npos) << w.yaml;
+    EXPECT_NO_THROW(load_config_string(w.yaml, "imported.yaml"));
 }
 
 TEST(KeepalivedImport, UnconvertibleVirtualServersAreSkipped) {

@@ -51,6 +51,13 @@ Lb make_service(Sched sched, const std::vector<uint16_t>& weights, uint32_t mh_s
     return s;
 }
 
+// Both keys of a flow: its flow hash for mh, the address hash for sh and dh (what the processor
+// passes as the key for each).
+uint16_t pick_by(const Service& svc, const std::vector<Dest>& dests, SchedCursor& cur, const DestCounters* load,
+                 uint64_t fh, uint64_t sh) {
+    return dplb::sched_pick(svc, dests, cur, load, svc.sched == Sched::mh ? fh : sh);
+}
+
 // A fixed-seed stream of IPv4 flows: (flow hash, source hash) pairs.
 struct Flows {
     std::mt19937_64 rng{0x5eed};
@@ -70,7 +77,7 @@ std::map<uint16_t, uint64_t> count_picks(const Lb& s, uint64_t picks, const Dest
     Flows flows;
     for (uint64_t i = 0; i < picks; ++i) {
         auto [fh, sh] = flows.next();
-        ++n[sched_pick(s.svc, s.dests, cur, load, fh, sh)];
+        ++n[pick_by(s.svc, s.dests, cur, load, fh, sh)];
     }
     return n;
 }
@@ -102,7 +109,7 @@ TEST(SchedRr, CyclesInOrderSkippingWeightZeroAndUnused) {
     s.dests[3].in_use = false;  // an id no longer in use is ignored even if listed
     SchedCursor cur;
     std::vector<uint16_t> got;
-    for (int i = 0; i < 9; ++i) got.push_back(sched_pick(s.svc, s.dests, cur, nullptr, 0, 0));
+    for (int i = 0; i < 9; ++i) got.push_back(pick_by(s.svc, s.dests, cur, nullptr, 0, 0));
     // Plain rr ignores the size of positive weights: every usable real once per cycle.
     EXPECT_EQ(got, (std::vector<uint16_t>{0, 2, 4, 0, 2, 4, 0, 2, 4}));
 }
@@ -110,15 +117,15 @@ TEST(SchedRr, CyclesInOrderSkippingWeightZeroAndUnused) {
 TEST(SchedRr, CursorsAreIndependentAndSurviveAShrinkingService) {
     Lb s = make_service(Sched::rr, {1, 1, 1, 1});
     SchedCursor a, b;
-    EXPECT_EQ(sched_pick(s.svc, s.dests, a, nullptr, 0, 0), 0);
-    EXPECT_EQ(sched_pick(s.svc, s.dests, a, nullptr, 0, 0), 1);
-    EXPECT_EQ(sched_pick(s.svc, s.dests, a, nullptr, 0, 0), 2);
-    EXPECT_EQ(sched_pick(s.svc, s.dests, b, nullptr, 0, 0), 0);  // another core starts afresh
+    EXPECT_EQ(pick_by(s.svc, s.dests, a, nullptr, 0, 0), 0);
+    EXPECT_EQ(pick_by(s.svc, s.dests, a, nullptr, 0, 0), 1);
+    EXPECT_EQ(pick_by(s.svc, s.dests, a, nullptr, 0, 0), 2);
+    EXPECT_EQ(pick_by(s.svc, s.dests, b, nullptr, 0, 0), 0);  // another core starts afresh
     // A new snapshot with fewer reals: a stale cursor must not read past the end.
     s.svc.dests.resize(2);
     build_sched_tables(s.svc, s.dests);
     a.next = 3;
-    uint16_t id = sched_pick(s.svc, s.dests, a, nullptr, 0, 0);
+    uint16_t id = pick_by(s.svc, s.dests, a, nullptr, 0, 0);
     EXPECT_TRUE(id == 0 || id == 1);
 }
 
@@ -185,14 +192,14 @@ TEST(SchedLc, PicksLeastActiveTimes256PlusInactive) {
     load[2].inactive = 257;  // 257
     // dest 3 is idle but has weight 0
     SchedCursor cur;
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 0);
     load[2].inactive = 255;
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 2);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 2);
     load[2].inactive = 256;  // tie with dest 0: the first in service order wins
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 0);
     // lc ignores the size of positive weights.
     s.dests[1].weight = 100;
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 0);
 }
 
 TEST(SchedWlc, PicksLeastOverheadPerWeight) {
@@ -201,19 +208,19 @@ TEST(SchedWlc, PicksLeastOverheadPerWeight) {
     SchedCursor cur;
     load[0].inactive = 100;  // 100 / 1
     load[1].inactive = 299;  // 299 / 3 = 99.7: lighter
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 1);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 1);
     load[1].inactive = 300;  // 100 exactly: tie, the first wins
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 0);
     load[1].inactive = 301;
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 0);
     // Active counts 256 times: one active on 0 (256) against 3 active on 1 (768 / 3 = 256): tie.
     load[0] = DestCounters{};
     load[1] = DestCounters{};
     load[0].active = 1;
     load[1].active = 3;
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 0);
     load[1].active = 2;
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 1);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 1);
 }
 
 TEST(SchedWlc, LargeCountersDoNotOverflow) {
@@ -222,9 +229,9 @@ TEST(SchedWlc, LargeCountersDoNotOverflow) {
     load[0].active = 4000000000u;  // overhead ~ 2^40, times weight 65535 still fits in 64 bits
     load[1].active = 61036;       // 61036 * 256 vs 4e9 * 256 / 65535 = 61036.08 * 256
     SchedCursor cur;
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 1);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 1);
     load[1].active = 61037;
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 0);
 }
 
 TEST(SchedWlc, ConvergesToWeightsWhenConnectionsStay) {
@@ -233,7 +240,7 @@ TEST(SchedWlc, ConvergesToWeightsWhenConnectionsStay) {
     Lb s = make_service(Sched::wlc, w);
     std::vector<DestCounters> load(w.size());
     SchedCursor cur;
-    for (int i = 0; i < 10000; ++i) ++load.at(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0)).active;
+    for (int i = 0; i < 10000; ++i) ++load.at(pick_by(s.svc, s.dests, cur, load.data(), 0, 0)).active;
     for (size_t i = 0; i < w.size(); ++i) EXPECT_EQ(load[i].active, 1000u * w[i]) << "real " << i;
 }
 
@@ -252,8 +259,8 @@ TEST(SchedSh, BucketsFollowWeightsAndAreDeterministic) {
     // The same source always lands on the same real, whatever the ports.
     SchedCursor cur;
     for (uint32_t src = 1; src < 1000; ++src) {
-        uint16_t a = sched_pick(s.svc, s.dests, cur, nullptr, flow_hash4(src, 7, 1000, 80, kProtoTcp), src_hash4(src));
-        uint16_t b = sched_pick(s.svc, s.dests, cur, nullptr, flow_hash4(src, 7, 2000, 80, kProtoTcp), src_hash4(src));
+        uint16_t a = pick_by(s.svc, s.dests, cur, nullptr, flow_hash4(src, 7, 1000, 80, kProtoTcp), src_hash4(src));
+        uint16_t b = pick_by(s.svc, s.dests, cur, nullptr, flow_hash4(src, 7, 2000, 80, kProtoTcp), src_hash4(src));
         EXPECT_EQ(a, b);
     }
 }
@@ -335,8 +342,8 @@ TEST(SchedMh, RemovingARealMovesFewOtherFlows) {
     uint64_t changed = 0, on_survivors = 0, survivors_moved = 0;
     for (uint64_t i = 0; i < total; ++i) {
         auto [fh, sh] = flows.next();
-        uint16_t a = sched_pick(before.svc, before.dests, cur, nullptr, fh, sh);
-        uint16_t b = sched_pick(after.svc, after.dests, cur, nullptr, fh, sh);
+        uint16_t a = pick_by(before.svc, before.dests, cur, nullptr, fh, sh);
+        uint16_t b = pick_by(after.svc, after.dests, cur, nullptr, fh, sh);
         ASSERT_NE(b, 2);
         if (a != b) ++changed;
         if (a != 2) {
@@ -390,7 +397,7 @@ TEST(SchedMh, LookupMatchesPickAndIsBuiltForEveryScheduler) {
     SchedCursor cur;
     for (int i = 0; i < 10000; ++i) {
         auto [fh, sh] = flows.next();
-        EXPECT_EQ(sched_pick(s.svc, s.dests, cur, nullptr, fh, sh), mh_lookup(s.svc, fh));
+        EXPECT_EQ(pick_by(s.svc, s.dests, cur, nullptr, fh, sh), mh_lookup(s.svc, fh));
     }
 }
 
@@ -415,7 +422,7 @@ TEST(SchedAll, WeightZeroIsNeverChosen) {
         Flows flows;
         for (int i = 0; i < 100000; ++i) {
             auto [fh, sh] = flows.next();
-            uint16_t id = sched_pick(s.svc, s.dests, cur, load.data(), fh, sh);
+            uint16_t id = pick_by(s.svc, s.dests, cur, load.data(), fh, sh);
             ASSERT_TRUE(id == 0 || id == 2 || id == 4) << sched_name(sched) << " picked " << id;
         }
     }
@@ -432,17 +439,17 @@ TEST(SchedAll, NoRealWithWeightGivesNoDest) {
         Flows flows;
         for (int i = 0; i < 100; ++i) {
             auto [fh, sh] = flows.next();
-            EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), fh, sh), kNoDest) << sched_name(sched);
+            EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), fh, sh), kNoDest) << sched_name(sched);
             EXPECT_EQ(mh_lookup(s.svc, fh), kNoDest);
         }
         Lb empty = make_service(sched, {});
-        EXPECT_EQ(sched_pick(empty.svc, empty.dests, cur, load.data(), 1, 1), kNoDest) << sched_name(sched);
+        EXPECT_EQ(pick_by(empty.svc, empty.dests, cur, load.data(), 1, 1), kNoDest) << sched_name(sched);
 
         // Positive weights but no real in use.
         Lb unused = make_service(sched, {1, 1});
         for (Dest& d : unused.dests) d.in_use = false;
         build_sched_tables(unused.svc, unused.dests);
-        EXPECT_EQ(sched_pick(unused.svc, unused.dests, cur, load.data(), 1, 1), kNoDest) << sched_name(sched);
+        EXPECT_EQ(pick_by(unused.svc, unused.dests, cur, load.data(), 1, 1), kNoDest) << sched_name(sched);
     }
 }
 
@@ -534,7 +541,7 @@ TEST(SchedIpvsRules, SedNqFoOvfMatchTheReferenceOverRandomLoads) {
         for (auto [sched, ref] : want) {
             Lb s = make_service(sched, c.weights);
             SchedCursor cur;
-            uint16_t got = sched_pick(s.svc, s.dests, cur, load.data(), 1, 1);
+            uint16_t got = pick_by(s.svc, s.dests, cur, load.data(), 1, 1);
             int g = got == kNoDest ? -1 : got;
             ASSERT_EQ(g, ref) << sched_name(sched) << " round " << round;
         }
@@ -547,27 +554,27 @@ TEST(SchedIpvsRules, SedPrefersTheHeavierRealUntilItsQueueIsLonger) {
     Lb nq = make_service(Sched::nq, {1, 3});
     std::vector<DestCounters> load(2);
     SchedCursor cur;
-    EXPECT_EQ(sched_pick(sed.svc, sed.dests, cur, load.data(), 0, 0), 1);
-    EXPECT_EQ(sched_pick(nq.svc, nq.dests, cur, load.data(), 0, 0), 0);
+    EXPECT_EQ(pick_by(sed.svc, sed.dests, cur, load.data(), 0, 0), 1);
+    EXPECT_EQ(pick_by(nq.svc, nq.dests, cur, load.data(), 0, 0), 0);
     load[1].active = 3;  // (3+1)/3 > 1/1: the lighter real's turn
-    EXPECT_EQ(sched_pick(sed.svc, sed.dests, cur, load.data(), 0, 0), 0);
+    EXPECT_EQ(pick_by(sed.svc, sed.dests, cur, load.data(), 0, 0), 0);
     load[1].active = 2;  // (2+1)/3 = 1/1: the first listed
-    EXPECT_EQ(sched_pick(sed.svc, sed.dests, cur, load.data(), 0, 0), 0);
+    EXPECT_EQ(pick_by(sed.svc, sed.dests, cur, load.data(), 0, 0), 0);
 }
 
 TEST(SchedIpvsRules, OvfSpillsOverOnceTheActiveConnectionsPassTheWeight) {
     Lb s = make_service(Sched::ovf, {2, 5, 1});
     std::vector<DestCounters> load(3);
     SchedCursor cur;
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 1);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 1);
     load[1].active = 5;  // at its weight: still taken (IPVS skips only above it)
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 1);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 1);
     load[1].active = 6;
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 0);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 0);
     load[0].active = 3;
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), 2);
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), 2);
     load[2].active = 2;
-    EXPECT_EQ(sched_pick(s.svc, s.dests, cur, load.data(), 0, 0), kNoDest) << "every real over its limit";
+    EXPECT_EQ(pick_by(s.svc, s.dests, cur, load.data(), 0, 0), kNoDest) << "every real over its limit";
 }
 
 TEST(SchedIpvsRules, DhKeepsEachVipOnOneRealWhateverTheClient) {
@@ -576,9 +583,9 @@ TEST(SchedIpvsRules, DhKeepsEachVipOnOneRealWhateverTheClient) {
     std::map<uint16_t, int> reals_seen;
     for (uint32_t vip = 1; vip <= 300; vip++) {
         uint64_t dh = src_hash4(vip);  // the destination's hash, as the processor passes it for dh
-        uint16_t first = sched_pick(s.svc, s.dests, cur, nullptr, flow_hash4(7, vip, 1, 80, kProtoTcp), dh);
+        uint16_t first = pick_by(s.svc, s.dests, cur, nullptr, flow_hash4(7, vip, 1, 80, kProtoTcp), dh);
         for (uint32_t client = 2; client < 40; client++)
-            ASSERT_EQ(sched_pick(s.svc, s.dests, cur, nullptr, flow_hash4(client, vip, 1000, 80, kProtoTcp), dh), first);
+            ASSERT_EQ(pick_by(s.svc, s.dests, cur, nullptr, flow_hash4(client, vip, 1000, 80, kProtoTcp), dh), first);
         reals_seen[first]++;
     }
     EXPECT_EQ(reals_seen.size(), 3u) << "300 VIPs spread over the three reals";
@@ -592,18 +599,369 @@ TEST(SchedIpvsRules, TwosTakesTheLessLoadedOfTwoWeightedDraws) {
     SchedCursor cur;
     int first = 0;
     const int n = 100000;
-    for (int i = 0; i < n; i++) first += sched_pick(s.svc, s.dests, cur, load.data(), 0, 0) == 0;
+    for (int i = 0; i < n; i++) first += pick_by(s.svc, s.dests, cur, load.data(), 0, 0) == 0;
     EXPECT_NEAR(static_cast<double>(first) / n, 0.25, 0.01);
     // Equal loads: the first draw wins ties, so shares follow the weights (3:1).
     Lb w = make_service(Sched::twos, {3, 1, 0});
     std::vector<DestCounters> idle(3);
     int heavy = 0;
     for (int i = 0; i < n; i++) {
-        uint16_t id = sched_pick(w.svc, w.dests, cur, idle.data(), 0, 0);
+        uint16_t id = pick_by(w.svc, w.dests, cur, idle.data(), 0, 0);
         ASSERT_NE(id, 2) << "weight 0";
         heavy += id == 0;
     }
     EXPECT_NEAR(static_cast<double>(heavy) / n, 0.75, 0.01);
+}
+
+// ---- Connection limits (u_threshold / l_threshold), sh / mh flags ----
+
+// IPVS's rule, as ip_vs_conn.c words it: after a connection is bound to a real, the real is
+// overloaded once active + inactive >= u_threshold; after one is unbound, the flag goes when the count
+// is below l_threshold, or (l_threshold 0) below three quarters of u_threshold, or when there is no
+// limit at all.
+struct RefLimit {
+    uint32_t u, l;
+    uint64_t total = 0;
+    bool over = false;
+    void bind() {
+        total++;
+        if (u != 0 && total >= u) over = true;
+    }
+    void unbind() {
+        total--;
+        if (l != 0) over = over && !(total < l);
+        else if (u != 0) over = over && !(4 * total < 3 * uint64_t{u});
+        else over = false;
+    }
+};
+
+TEST(SchedLimits, OverloadFlagFollowsIpvsRuleOverRandomSequences) {
+    std::mt19937 rng(12);
+    for (int round = 0; round < 2000; round++) {
+        Dest d;
+        d.u_threshold = 1 + rng() % 20;
+        d.l_threshold = rng() % 2 ? 0 : rng() % (d.u_threshold + 1);
+        RefLimit ref{d.u_threshold, d.l_threshold};
+        DestCounters dc;
+        for (int step = 0; step < 200; step++) {
+            bool bind = ref.total == 0 || rng() % 5 < 3;
+            bool active = rng() % 2;  // either kind counts: active + inactive
+            if (bind) {
+                ref.bind();
+                (active ? dc.active : dc.inactive)++;
+                limit_on_bind(dc, d, 1);
+            } else {
+                ref.unbind();
+                if (dc.active > 0 && (active || dc.inactive == 0)) dc.active--;
+                else dc.inactive--;
+                limit_on_unbind(dc, d, 1);
+            }
+            ASSERT_EQ(dc.overloaded != 0, ref.over) << "u " << d.u_threshold << " l " << d.l_threshold << " step "
+                                                  << step << " total " << ref.total;
+        }
+    }
+}
+
+TEST(SchedLimits, HysteresisBoundsAndPerCoreShare) {
+    Dest d;
+    d.u_threshold = 10;  // l_threshold 0: cleared below 3/4 of 10, i.e. at 7
+    DestCounters dc;
+    for (int i = 0; i < 9; i++) ++dc.active, limit_on_bind(dc, d, 1);
+    EXPECT_EQ(dc.overloaded, 0u) << "9 < 10";
+    ++dc.inactive, limit_on_bind(dc, d, 1);
+    EXPECT_EQ(dc.overloaded, 1u) << "10 reached";
+    --dc.active, limit_on_unbind(dc, d, 1);
+    --dc.active, limit_on_unbind(dc, d, 1);
+    EXPECT_EQ(dc.overloaded, 1u) << "8 is not below 7.5";
+    --dc.active, limit_on_unbind(dc, d, 1);
+    EXPECT_EQ(dc.overloaded, 0u) << "7 is";
+    // Four workers: each holds ceil(10 / 4) = 3 of the upper limit, ceil(5 / 4) = 2 of the lower.
+    d.l_threshold = 5;
+    DestCounters core;
+    for (int i = 0; i < 2; i++) ++core.active, limit_on_bind(core, d, 4);
+    EXPECT_EQ(core.overloaded, 0u);
+    ++core.active, limit_on_bind(core, d, 4);
+    EXPECT_EQ(core.overloaded, 1u) << "3 of this core's share of 3";
+    --core.active, limit_on_unbind(core, d, 4);
+    EXPECT_EQ(core.overloaded, 1u) << "2 is not below 2";
+    --core.active, limit_on_unbind(core, d, 4);
+    EXPECT_EQ(core.overloaded, 0u);
+    // The limit removed by a reload: the next unbind clears the flag.
+    Dest none;
+    core.overloaded = 1;
+    ++core.active;
+    --core.active, limit_on_unbind(core, none, 4);
+    EXPECT_EQ(core.overloaded, 0u);
+}
+
+// A service whose reals have limits: real i overloaded where `over` says so.
+Lb limited_service(Sched sched, const std::vector<uint16_t>& weights, uint8_t flags = 0) {
+    Lb s = make_service(sched, weights);
+    for (Dest& d : s.dests) d.u_threshold = 100;
+    s.svc.sched_flags = flags;
+    build_sched_tables(s.svc, s.dests);
+    return s;
+}
+
+int ref_lc(const Case& c, bool weighted, const std::vector<uint32_t>& inactive) {
+    int best = -1;
+    long double best_q = 0;
+    for (size_t i = 0; i < c.weights.size(); i++) {
+        if (c.weights[i] == 0) continue;
+        long double oh = static_cast<long double>(c.active[i]) * 256 + inactive[i];
+        long double q = weighted ? oh / c.weights[i] : oh;
+        if (best < 0 || q < best_q) best = static_cast<int>(i), best_q = q;
+    }
+    return best;
+}
+
+// Every scheduler passes over overloaded reals as IPVS's do: for the rules that compare reals, the
+// choice is the reference rule's over the reals that are not overloaded; for rr, wrr and twos, the
+// choice is never an overloaded real and there is one whenever a real is not overloaded.
+TEST(SchedLimits, EverySchedulerSkipsOverloadedReals) {
+    std::mt19937 rng(77);
+    for (int round = 0; round < 3000; round++) {
+        size_t n = 1 + rng() % 6;
+        std::vector<uint16_t> weights;
+        std::vector<DestCounters> load(n);
+        Case open;  // the reals as the rules see them: an overloaded one has no weight
+        std::vector<uint32_t> inactive;
+        bool any_open = false;
+        for (size_t i = 0; i < n; i++) {
+            weights.push_back(static_cast<uint16_t>(1 + rng() % 4));
+            load[i].active = rng() % 10;
+            load[i].inactive = rng() % 30;
+            load[i].overloaded = rng() % 3 == 0;
+            open.weights.push_back(load[i].overloaded ? 0 : weights[i]);
+            open.active.push_back(load[i].active);
+            inactive.push_back(load[i].inactive);
+            any_open = any_open || !load[i].overloaded;
+        }
+        const std::pair<Sched, int> want[] = {{Sched::lc, ref_lc(open, false, inactive)},
+                                              {Sched::wlc, ref_lc(open, true, inactive)},
+                                              {Sched::sed, ref_sed(open)},
+                                              {Sched::nq, ref_nq(open)},
+                                              {Sched::fo, ref_fo(open, false)},
+                                              {Sched::ovf, ref_fo(open, true)}};
+        for (auto [sched, ref] : want) {
+            Lb s = limited_service(sched, weights);
+            SchedCursor cur;
+            uint16_t got = dplb::sched_pick(s.svc, s.dests, cur, load.data(), 0);
+            ASSERT_EQ(got == kNoDest ? -1 : got, ref) << sched_name(sched) << " round " << round;
+        }
+        for (Sched sched : {Sched::rr, Sched::wrr, Sched::twos}) {
+            Lb s = limited_service(sched, weights);
+            SchedCursor cur;
+            cur.next = static_cast<uint32_t>(rng());
+            for (int k = 0; k < 8; k++) {
+                uint16_t got = dplb::sched_pick(s.svc, s.dests, cur, load.data(), 0);
+                if (!any_open) {
+                    ASSERT_EQ(got, kNoDest) << sched_name(sched);
+                    continue;
+                }
+                ASSERT_NE(got, kNoDest) << sched_name(sched) << " round " << round;
+                ASSERT_EQ(load[got].overloaded, 0u) << sched_name(sched) << " round " << round;
+            }
+        }
+    }
+}
+
+// rr keeps its order over the reals that remain: the overloaded one's turn goes to the next.
+TEST(SchedLimits, RrAndWrrPassOverAnOverloadedRealInTurn) {
+    Lb rr = limited_service(Sched::rr, {1, 1, 1});
+    std::vector<DestCounters> load(3);
+    load[1].overloaded = 1;
+    SchedCursor cur;
+    std::vector<uint16_t> got;
+    for (int i = 0; i < 4; i++) got.push_back(dplb::sched_pick(rr.svc, rr.dests, cur, load.data(), 0));
+    EXPECT_EQ(got, (std::vector<uint16_t>{0, 2, 0, 2}));
+    Lb wrr = limited_service(Sched::wrr, {3, 1});  // cycle 0 0 0 1 -> 0 0 0 0 with 1 overloaded
+    std::vector<DestCounters> l2(2);
+    l2[1].overloaded = 1;
+    SchedCursor c2;
+    for (int i = 0; i < 8; i++) EXPECT_EQ(dplb::sched_pick(wrr.svc, wrr.dests, c2, l2.data(), 0), 0);
+}
+
+// sh and mh (IPVS's rule, ip_vs_sh.c / ip_vs_mh.c): the key's entry unless it is overloaded; then
+// nothing, or with the fallback flag the next entries of the table in turn. dh has no flag.
+TEST(SchedLimits, HashingSchedulersFallBackOnlyWithTheFlag) {
+    std::mt19937_64 rng(5);
+    for (Sched sched : {Sched::sh, Sched::mh, Sched::dh}) {
+        for (int round = 0; round < 200; round++) {
+            size_t n = 2 + rng() % 5;
+            std::vector<uint16_t> weights(n);
+            std::vector<DestCounters> load(n);
+            for (size_t i = 0; i < n; i++) {
+                weights[i] = static_cast<uint16_t>(1 + rng() % 3);
+                load[i].overloaded = rng() % 2;
+            }
+            Lb plain = limited_service(sched, weights);
+            Lb fb = limited_service(sched, weights, kSchedFlagFallback);
+            const std::vector<uint16_t>& t = sched == Sched::mh ? plain.svc.tables->mh : plain.svc.tables->sh;
+            for (int k = 0; k < 50; k++) {
+                uint64_t key = rng();
+                size_t b = key % t.size();
+                int ref_plain = load[t[b]].overloaded ? -1 : t[b];
+                int ref_fb = -1;
+                for (size_t j = 0; j < t.size() && sched != Sched::dh; j++)
+                    if (!load[t[(b + j) % t.size()]].overloaded) {
+                        ref_fb = t[(b + j) % t.size()];
+                        break;
+                    }
+                if (sched == Sched::dh) ref_fb = ref_plain;
+                SchedCursor cur;
+                uint16_t a = dplb::sched_pick(plain.svc, plain.dests, cur, load.data(), key);
+                uint16_t c = dplb::sched_pick(fb.svc, fb.dests, cur, load.data(), key);
+                ASSERT_EQ(a == kNoDest ? -1 : a, ref_plain) << sched_name(sched);
+                ASSERT_EQ(c == kNoDest ? -1 : c, ref_fb) << sched_name(sched) << " with fallback";
+            }
+        }
+    }
+}
+
+// A service without limits never looks at the flags (a real left flagged after its limit was
+// removed takes connections again at once).
+TEST(SchedLimits, ServicesWithoutLimitsIgnoreTheFlags) {
+    for (Sched sched : kAllScheds) {
+        Lb s = make_service(sched, {1, 1});
+        ASSERT_FALSE(s.svc.tables->limits);
+        std::vector<DestCounters> load(2);
+        load[0].overloaded = load[1].overloaded = 1;
+        SchedCursor cur;
+        EXPECT_NE(dplb::sched_pick(s.svc, s.dests, cur, load.data(), 12345), kNoDest) << sched_name(sched);
+    }
+}
+
+// ---- lblc / lblcr ----
+
+// IPVS's lblc and lblcr (ip_vs_lblc.c, ip_vs_lblcr.c) written out over plain vectors and a map with
+// no size limit: the reference the per-core table is held to.
+struct RefLocality {
+    bool replicated;
+    std::vector<uint16_t> w;
+    std::vector<uint32_t> active, inactive;
+    std::vector<bool> over;  // u_threshold overload flags
+    struct En {
+        uint32_t lastuse, lastmod;
+        std::vector<int> set;
+    };
+    std::map<uint64_t, En> tbl;
+    static constexpr uint32_t kExp = 24u * 3600u * 1000u;
+
+    long double q(int d) const { return (static_cast<long double>(active[d]) * 256 + inactive[d]) / w[d]; }
+    int wlc() const {
+        int best = -1;
+        for (int d = 0; d < static_cast<int>(w.size()); d++)
+            if (w[d] > 0 && !over[d] && (best < 0 || q(d) < q(best))) best = d;
+        return best;
+    }
+    bool lblc_overloaded(int d) const {
+        if (active[d] <= w[d]) return false;
+        for (size_t i = 0; i < w.size(); i++)
+            if (uint64_t{active[i]} * 2 < w[i]) return true;
+        return false;
+    }
+    int pick(uint64_t key, uint32_t now) {
+        auto it = tbl.find(key);
+        if (it != tbl.end() && now - it->second.lastuse >= kExp) {  // the expiry sweep's rule
+            tbl.erase(it);
+            it = tbl.end();
+        }
+        if (it != tbl.end()) {
+            En& en = it->second;
+            en.lastuse = now;
+            int cand = -1;
+            if (!replicated) {
+                if (w[en.set[0]] > 0) cand = en.set[0];
+            } else {
+                for (int d : en.set)
+                    if (w[d] > 0 && !over[d] && (cand < 0 || q(d) < q(cand))) cand = d;
+                if (en.set.size() > 1 && now - en.lastmod > kExp) {
+                    int most = -1;
+                    for (int d : en.set)
+                        if (w[d] > 0 && (most < 0 || q(most) < q(d))) most = d;
+                    if (most >= 0) en.set.erase(std::find(en.set.begin(), en.set.end(), most));
+                }
+            }
+            if (cand >= 0 && !lblc_overloaded(cand)) return cand;
+            int d = wlc();
+            if (d < 0) return d;
+            if (!replicated) {
+                en.set = {d};
+            } else if (std::find(en.set.begin(), en.set.end(), d) == en.set.end()) {
+                en.set.push_back(d);
+                en.lastmod = now;
+            }
+            return d;
+        }
+        int d = wlc();
+        if (d >= 0) tbl[key] = En{now, now, {d}};
+        return d;
+    }
+};
+
+TEST(SchedLocality, LblcAndLblcrMatchTheReferenceOverRandomRuns) {
+    std::mt19937_64 rng(4242);
+    for (Sched sched : {Sched::lblc, Sched::lblcr}) {
+        for (int run = 0; run < 300; run++) {
+            size_t n = 2 + rng() % 5;  // at most 6 reals: an lblcr set never outgrows its 8 places
+            std::vector<uint16_t> weights(n);
+            for (auto& x : weights) x = static_cast<uint16_t>(rng() % 4);  // 0 included
+            Lb s = make_service(sched, weights);
+            bool limits = rng() % 2;
+            if (limits) {
+                for (Dest& d : s.dests) d.u_threshold = 1000;
+                build_sched_tables(s.svc, s.dests);
+            }
+            RefLocality ref{sched == Sched::lblcr, weights, std::vector<uint32_t>(n), std::vector<uint32_t>(n),
+                            std::vector<bool>(n), {}};
+            std::vector<DestCounters> load(n);
+            LblcTable table;
+            SchedCursor cur;
+            uint32_t now = static_cast<uint32_t>(rng());
+            for (int step = 0; step < 200; step++) {
+                for (size_t i = 0; i < n; i++) {  // the load moves under the table
+                    if (rng() % 4 == 0) load[i].active = ref.active[i] = rng() % 8;
+                    if (rng() % 4 == 0) load[i].inactive = ref.inactive[i] = rng() % 40;
+                    if (limits && rng() % 8 == 0) {
+                        bool o = rng() % 3 == 0;
+                        ref.over[i] = o;
+                        load[i].overloaded = o;
+                    }
+                }
+                uint64_t r = rng() % 16;  // mostly seconds, sometimes past the expiry
+                now += r < 12 ? static_cast<uint32_t>(rng() % 5000) : r < 15 ? 3600u * 1000u * (1 + rng() % 30)
+                                                                          : RefLocality::kExp;
+                uint64_t key = src_hash4(static_cast<uint32_t>(rng() % 3));  // three destination addresses
+                int want = ref.pick(key, now);
+                uint16_t got = dplb::sched_pick(s.svc, s.dests, cur, load.data(), key, &table, now);
+                ASSERT_EQ(got == kNoDest ? -1 : got, want) << sched_name(sched) << " run " << run << " step " << step;
+            }
+        }
+    }
+}
+
+// The table is bounded: a destination that finds no room is counted and still gets wlc's real; an
+// entry unused for six minutes makes room for a new one, a live one never does.
+TEST(SchedLocality, FullTableRefusesCountedAndStillSchedules) {
+    Lb s = make_service(Sched::lblc, {1, 1, 1});
+    std::vector<DestCounters> load(3);
+    uint64_t full = 0;
+    LblcTable table(8);  // 8 slots, each key probing all of them
+    table.count_full_in(&full);
+    SchedCursor cur;
+    for (uint32_t k = 0; k < 8; k++) ASSERT_NE(dplb::sched_pick(s.svc, s.dests, cur, load.data(), k, &table, 1000), kNoDest);
+    EXPECT_EQ(full, 0u);
+    load[0].active = 5;  // wlc now prefers real 1
+    EXPECT_EQ(dplb::sched_pick(s.svc, s.dests, cur, load.data(), 100, &table, 2000), 1);
+    EXPECT_EQ(full, 1u) << "a ninth destination, eight live entries";
+    // Six minutes on, the old entries may make way: no refusal, and the new key is remembered.
+    const uint32_t later = 1000 + LblcTable::kEntryTimeoutMs;
+    EXPECT_EQ(dplb::sched_pick(s.svc, s.dests, cur, load.data(), 100, &table, later), 1);
+    EXPECT_EQ(full, 1u);
+    load[1].active = 9;  // wlc would now take real 2; the cached real 1 stays (not overloaded: 9 > 1
+    load[0].active = load[2].active = 1;  // but no real is below half its weight)
+    EXPECT_EQ(dplb::sched_pick(s.svc, s.dests, cur, load.data(), 100, &table, later + 1), 1);
 }
 
 }  // namespace

@@ -274,7 +274,8 @@ std::string save(const std::vector<Service>& services) {
         out += "-A " + name + " -s " + sched_name(s->sched);
         if (s->persistence_timeout_s) {
             out += " -p " + std::to_string(s->persistence_timeout_s);
-            if (s->persistence_prefix_len) out += " -M " + netmask_text(*s);
+            const uint8_t whole = s->vip.family == 6 ? 128 : 32;
+            if (s->persistence_prefix_len && s->persistence_prefix_len != whole) out += " -M " + netmask_text(*s);
         }
         if (s->ops) out += " --ops";
         if (s->sched_flags) out += " -b " + sched_flag_names(*s);

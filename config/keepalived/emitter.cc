@@ -48,6 +48,13 @@ std::string emit_yaml(const Model& m, const std::string& name) {
         y += std::string("    protocol: ") + (s.proto == kProtoUdp ? "udp" : "tcp") + "\n";
         if (s.scheduler) y += "    scheduler: " + *s.scheduler + "\n";
         if (s.persistence) y += "    persistence_timeout: " + num(*s.persistence) + "\n";
+        if (s.granularity) y += "    persistence_granularity: " + ys(*s.granularity) + "\n";
+        if (s.ops) y += "    ops: true\n";
+        if (!s.sched_flags.empty()) {
+            std::string list;
+            for (const std::string& f : s.sched_flags) list += (list.empty() ? "" : ", ") + f;
+            y += "    scheduler_flags: [" + list + "]\n";
+        }
         if (s.delay_loop) y += "    delay_loop: " + num(*s.delay_loop) + "\n";
         std::vector<std::pair<std::string, uint32_t>> t;
         if (s.proto == kProtoTcp && m.timeouts.count("tcp")) t.push_back({"established", m.timeouts.at("tcp")});
@@ -64,6 +71,8 @@ std::string emit_yaml(const Model& m, const std::string& name) {
             if (r.weight) y += "        weight: " + num(*r.weight) + "\n";
             if (r.inhibit_on_failure)
                 y += std::string("        inhibit_on_failure: ") + (*r.inhibit_on_failure ? "true" : "false") + "\n";
+            if (r.u_threshold) y += "        u_threshold: " + num(*r.u_threshold) + "\n";
+            if (r.l_threshold) y += "        l_threshold: " + num(*r.l_threshold) + "\n";
             if (!r.check) continue;
             const OutCheck& c = *r.check;
             const std::string in = "          ";

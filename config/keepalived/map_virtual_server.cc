@@ -7,8 +7,8 @@
 namespace dplb::config::keepalived {
 namespace {
 
-const std::vector<std::string> kOurSchedulers = {"rr", "wrr", "lc", "wlc", "sh", "mh", "sed", "nq", "fo", "ovf", "dh", "twos"};
-const std::vector<std::string> kOtherSchedulers = {"lblc", "lblcr"};
+const std::vector<std::string> kOurSchedulers = {"rr", "wrr", "lc",  "wlc", "sh",   "mh",   "sed",
+                                                 "nq", "fo",  "ovf", "dh",  "twos", "lblc", "lblcr"};
 
 }  // namespace
 
@@ -98,6 +98,9 @@ void Mapper::virtual_server(const Stmt& s) {
     // since a default may follow them in the block.
     CheckOpts opts;
     std::map<std::string, int> seen;
+    const Word* granularity = nullptr;
+    const Stmt* ops = nullptr;
+    std::vector<const Stmt*> flags;
     bool kind_seen = false;
     bool dropped = false;
     for (const Stmt& b : s.block) {
@@ -111,12 +114,6 @@ void Mapper::virtual_server(const Stmt& s) {
             const std::string algo = lower(w->text);
             if (std::find(kOurSchedulers.begin(), kOurSchedulers.end(), algo) != kOurSchedulers.end()) {
                 svc.scheduler = algo;
-            } else if (std::find(kOtherSchedulers.begin(), kOtherSchedulers.end(), algo) !=
-                       kOtherSchedulers.end()) {
-                msgs_.warn(b.line(), kw + " " + w->text +
-                                         ": converted as wlc (dplb has every IPVS "
-                                         "scheduler but lblc and lblcr)");
-                svc.scheduler = "wlc";
             } else {
                 msgs_.error(w->line, w->col,
                             kw +
@@ -145,6 +142,15 @@ void Mapper::virtual_server(const Stmt& s) {
             } else {
                 msgs_.error(w->line, w->col, "protocol: expected TCP, UDP or SCTP, got " + q(w->text));
             }
+        } else if (kw == "persistence_granularity") {
+            v_.once(b, seen);
+            if (const Word* w = v_.one(b)) granularity = w;
+        } else if (kw == "ops") {
+            v_.once(b, seen);
+            ops = &b;
+        } else if (kw == "sh-port" || kw == "sh-fallback" || kw == "mh-port" || kw == "mh-fallback" ||
+                   kw == "flag-1" || kw == "flag-2" || kw == "flag-3") {
+            flags.push_back(&b);
         } else if (kw == "persistence_timeout") {
             v_.once(b, seen);
             if (b.words.size() == 1)
@@ -156,6 +162,7 @@ void Mapper::virtual_server(const Stmt& s) {
         }
     }
     if (opts.delay_loop) svc.delay_loop = opts.delay_loop;
+    ipvs_options(svc, granularity, ops, flags);
     if (!kind_seen && ok && !dropped)
         msgs_.warn(s.line(), svc.head +
                                  ": no lb_kind, which keepalived takes as NAT; converted as DR (dplb "
@@ -195,6 +202,41 @@ void Mapper::virtual_server(const Stmt& s) {
     model_.services.push_back(std::move(svc));
 }
 
+// persistence_granularity, ops and the scheduler flags, once the scheduler and protocol are known.
+// keepalived's flag-1 / flag-2 are IPVS's SCHED1 / SCHED2: sh's or mh's fallback / port.
+void Mapper::ipvs_options(OutService& svc, const Word* granularity, const Stmt* ops,
+                          const std::vector<const Stmt*>& flags) {
+    if (granularity) {
+        auto mask = IpAddr::parse(granularity->text);
+        bool len = !granularity->text.empty() && granularity->text.find_first_not_of("0123456789") == std::string::npos;
+        if ((svc.vip.is_v4() && (!mask || !mask->is_v4())) || (svc.vip.is_v6() && !len)) {
+            msgs_.error(granularity->line, granularity->col,
+                        std::string("persistence_granularity: expected ") +
+                            (svc.vip.is_v4() ? "an IPv4 netmask" : "a prefix length") + ", got " + q(granularity->text));
+        } else {
+            svc.granularity = granularity->text;
+            if (!svc.persistence) svc.persistence = 360;  // keepalived: granularity implies persistence
+        }
+    }
+    if (ops) {
+        if (svc.proto == kProtoUdp) svc.ops = true;
+        else not_converted(*ops, " (one-packet scheduling applies to UDP services only)");
+    }
+    const std::string sched = svc.scheduler.value_or("wlc");
+    for (const Stmt* f : flags) {
+        std::string kw = f->kw().text;
+        if (kw == "flag-1" || kw == "flag-2") {
+            if (sched == "sh" || sched == "mh") kw = sched + (kw == "flag-1" ? "-fallback" : "-port");
+        }
+        if ((sched == "sh" || sched == "mh") && kw.compare(0, 3, sched + "-") == 0) {
+            if (std::find(svc.sched_flags.begin(), svc.sched_flags.end(), kw) == svc.sched_flags.end())
+                svc.sched_flags.push_back(kw);
+        } else {
+            not_converted(*f, " (it has no meaning for scheduler " + sched + ")");
+        }
+    }
+}
+
 bool Mapper::real_server(const Stmt& s, const OutService& svc, const CheckOpts& vs_opts, OutReal& r) {
     r.line = s.line();
     if (!address_and_port(s, svc.port == 0, r.ip, r.port)) return false;
@@ -215,12 +257,22 @@ bool Mapper::real_server(const Stmt& s, const OutService& svc, const CheckOpts& 
     std::map<std::string, int> seen;
     std::vector<const Stmt*> checkers;
     std::vector<const Stmt*> other_checkers;
+    const Stmt* lthreshold = nullptr;
     for (const Stmt& b : s.block) {
         const std::string& kw = b.kw().text;
         if (check_opt(b, own, seen)) continue;
         if (kw == "weight") {
             v_.once(b, seen);
             if (auto w = v_.integer(b, 0, 65535)) r.weight = w;
+        } else if (kw == "uthreshold") {
+            v_.once(b, seen);
+            if (auto v = v_.integer(b, 0, 0xffffffff)) r.u_threshold = v;
+        } else if (kw == "lthreshold") {
+            v_.once(b, seen);
+            if (auto v = v_.integer(b, 0, 0xffffffff)) {
+                r.l_threshold = v;
+                lthreshold = &b;
+            }
         } else if (kw == "lvs_method") {
             v_.once(b, seen);
             forwarding(b);
@@ -232,6 +284,14 @@ bool Mapper::real_server(const Stmt& s, const OutService& svc, const CheckOpts& 
         } else {
             not_converted(b);
         }
+    }
+    // IPVS lowers an overloaded real's limit to lthreshold: without a uthreshold there is none.
+    if (lthreshold && *r.l_threshold != 0 && r.u_threshold.value_or(0) == 0) {
+        not_converted(*lthreshold, " (it needs a uthreshold)");
+        r.l_threshold.reset();
+    } else if (lthreshold && *r.l_threshold > r.u_threshold.value_or(0) && r.u_threshold.value_or(0) != 0) {
+        not_converted(*lthreshold, " (it is above the uthreshold)");
+        r.l_threshold.reset();
     }
     // A real whose checks all go is not checked at all: say so where it happens.
     for (const Stmt* c : other_checkers)

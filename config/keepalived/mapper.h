@@ -49,6 +49,7 @@ private:
     bool address_and_port(const Stmt& s, bool portless_ok, IpAddr& ip, uint16_t& port);
     void virtual_server(const Stmt& s);
     bool real_server(const Stmt& s, const OutService& svc, const CheckOpts& vs_opts, OutReal& r);
+    void ipvs_options(OutService& svc, const Word* granularity, const Stmt* ops, const std::vector<const Stmt*>& flags);
     void warn_delay_loop(const CheckOpts& o, uint32_t service_delay_loop);
     std::optional<OutCheck> checker(const Stmt& s, const OutReal& r, const CheckOpts& inherited,
                                     uint32_t delay_loop);

@@ -69,6 +69,7 @@ struct OutReal {
     uint16_t port = 0;
     std::optional<uint32_t> weight;
     std::optional<bool> inhibit_on_failure;
+    std::optional<uint32_t> u_threshold, l_threshold;  // uthreshold / lthreshold
     std::optional<OutCheck> check;
 };
 
@@ -80,6 +81,9 @@ struct OutService {
     uint8_t proto = kProtoTcp;
     std::optional<std::string> scheduler;
     std::optional<uint32_t> persistence;
+    std::optional<std::string> granularity;  // persistence_granularity, as written
+    bool ops = false;
+    std::vector<std::string> sched_flags;  // sh-fallback, sh-port, mh-fallback, mh-port
     std::optional<uint32_t> delay_loop;
     std::vector<OutReal> reals;
 };
