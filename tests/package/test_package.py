@@ -211,16 +211,19 @@ def completion_checks():
         return sorted(w for w in r.stdout.split("\n") if w)
 
     usage = run(["/usr/sbin/dplbctl", "--help"])
-    commands = ["drain", "help", "import-keepalived", "list", "plan", "reload", "status", "timeouts", "weight"]
+    commands = ["drain", "help", "import-ipvsadm", "import-keepalived", "ipvsadm", "list", "plan", "reload", "status",
+                "timeouts", "weight"]
     for c in commands:
         check(re.search(r"\b%s\b" % re.escape(c), usage.stdout + usage.stderr), "dplbctl --help names " + c)
     got = complete("dplbctl ")
     check(got == commands, "completion of 'dplbctl ' is every command: %r" % got)
     check(complete("dplbctl -s /tmp/x re") == ["reload"], "completion skips -s SOCKET: 're' -> reload")
     got = complete("dplbctl list --")
-    check(got == ["--connections", "--json", "--rate", "--stats"], "completion of 'list --': %r" % got)
-    plan_opts = sorted(set(re.findall(r"--[a-z][a-z-]+", usage.stdout + usage.stderr)) -
-                       {"--help", "--version", "--stats", "--rate", "--connections"})
+    list_usage = (usage.stdout + usage.stderr).split("  list ", 1)[1].split("\n  timeouts", 1)[0]
+    list_opts = sorted(set(re.findall(r"--[a-z][a-z-]+", list_usage)) | {"--json"})
+    check(got == list_opts, "completion of 'list --' is every option --help gives list: %r vs %r" % (got, list_opts))
+    plan_usage = (usage.stdout + usage.stderr).split("  plan ", 1)[1].split("\ndefault socket", 1)[0]
+    plan_opts = sorted(set(re.findall(r"--[a-z][a-z-]+", plan_usage)))
     got = complete("dplbctl plan --")
     check(set(plan_opts) <= set(got), "completion of 'plan --' has every option --help lists: %r vs %r" % (got, plan_opts))
 
