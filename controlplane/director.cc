@@ -129,18 +129,27 @@ void Director::zero(uint16_t svc) {
     }
 }
 
-void Director::view_totals(CoreCounters& out) const {
-    totals(out);
+namespace {
+
+// `out` less what `dest` and `svc` hold per id (conns, packets, bytes).
+void subtract(CoreCounters& out, const std::vector<DestCounters>& dest, const std::vector<ServiceCounters>& svc) {
     for (unsigned i = 0; i < kMaxDests; i++) {
-        out.dest[i].conns -= zero_dest_[i].conns;
-        out.dest[i].inpkts -= zero_dest_[i].inpkts;
-        out.dest[i].inbytes -= zero_dest_[i].inbytes;
+        out.dest[i].conns -= dest[i].conns;
+        out.dest[i].inpkts -= dest[i].inpkts;
+        out.dest[i].inbytes -= dest[i].inbytes;
     }
     for (unsigned i = 0; i < kMaxServices; i++) {
-        out.svc[i].conns -= zero_svc_[i].conns;
-        out.svc[i].inpkts -= zero_svc_[i].inpkts;
-        out.svc[i].inbytes -= zero_svc_[i].inbytes;
+        out.svc[i].conns -= svc[i].conns;
+        out.svc[i].inpkts -= svc[i].inpkts;
+        out.svc[i].inbytes -= svc[i].inbytes;
     }
+}
+
+}  // namespace
+
+void Director::view_totals(CoreCounters& out) const {
+    totals(out);
+    subtract(out, zero_dest_, zero_svc_);
 }
 
 uint64_t Director::conns_of(uint16_t dest) const {
@@ -157,16 +166,7 @@ void Director::totals(CoreCounters& out) const {
     out.icmp_stateless = 0;
     for (const CoreCounters* c : cores) out.icmp_stateless += c->icmp_stateless;
     std::lock_guard<std::mutex> lock(mu_);
-    for (unsigned i = 0; i < kMaxDests; i++) {
-        out.dest[i].conns -= dest_base_[i].conns;
-        out.dest[i].inpkts -= dest_base_[i].inpkts;
-        out.dest[i].inbytes -= dest_base_[i].inbytes;
-    }
-    for (unsigned i = 0; i < kMaxServices; i++) {
-        out.svc[i].conns -= svc_base_[i].conns;
-        out.svc[i].inpkts -= svc_base_[i].inpkts;
-        out.svc[i].inbytes -= svc_base_[i].inbytes;
-    }
+    subtract(out, dest_base_, svc_base_);
 }
 
 // ---- building and publishing ----
