@@ -208,11 +208,22 @@ void Mapper::ipvs_options(OutService& svc, const Word* granularity, const Stmt* 
                           const std::vector<const Stmt*>& flags) {
     if (granularity) {
         auto mask = IpAddr::parse(granularity->text);
-        bool len = !granularity->text.empty() && granularity->text.find_first_not_of("0123456789") == std::string::npos;
-        if ((svc.vip.is_v4() && (!mask || !mask->is_v4())) || (svc.vip.is_v6() && !len)) {
+        const std::string& t = granularity->text;
+        bool len = !t.empty() && t.size() <= 3 && t.find_first_not_of("0123456789") == std::string::npos &&
+                   std::stoi(t) >= 1 && std::stoi(t) <= 128;
+        // dplb masks by prefix length: a netmask of leading ones (IPVS would take any mask).
+        bool ones = false;
+        if (mask && mask->is_v4()) {
+            uint32_t m = 0;
+            for (int i = 0; i < 4; i++) m = m << 8 | mask->b[i];
+            ones = m != 0 && (~m & (~m + 1)) == 0;
+        }
+        if ((svc.vip.is_v4() && !ones) || (svc.vip.is_v6() && !len)) {
             msgs_.error(granularity->line, granularity->col,
                         std::string("persistence_granularity: expected ") +
-                            (svc.vip.is_v4() ? "an IPv4 netmask" : "a prefix length") + ", got " + q(granularity->text));
+                            (svc.vip.is_v4() ? "an IPv4 netmask of leading ones (dplb masks by prefix length)"
+                                             : "a prefix length 1..128") +
+                            ", got " + q(granularity->text));
         } else {
             svc.granularity = granularity->text;
             if (!svc.persistence) svc.persistence = 360;  // keepalived: granularity implies persistence
