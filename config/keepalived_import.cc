@@ -1,5 +1,6 @@
-// keepalived.conf -> dplb YAML, in four steps, one per file of keepalived/: the lexer turns the text
-// into words with their positions, the parser turns the words into a tree of statements and blocks
+// keepalived.conf -> dplb YAML, in five steps, one per file of keepalived/: the preprocessor does what
+// keepalived does to the lines before parsing them (conditions, definitions, ~SEQ, includes), the lexer
+// turns the text into words with their positions, the parser turns the words into a tree of statements and blocks
 // (this is where unbalanced braces are found), the mapper walks the tree keyword by keyword into a
 // small output model, and the emitter writes the model out as YAML. Like the YAML loader, every step
 // reports all it finds before giving up. Whatever keepalived says that dplb cannot say becomes a
@@ -15,6 +16,7 @@
 #include "keepalived/mapper.h"
 #include "keepalived/messages.h"
 #include "keepalived/parser.h"
+#include "keepalived/preprocess.h"
 
 namespace dplb::config {
 
@@ -29,19 +31,29 @@ void check_converted(const ImportResult& r, const std::string& name, const std::
 }
 
 ImportResult import_keepalived(const std::string& text, const std::string& name) {
+    return import_keepalived(text, name, KeepalivedImportOptions{});
+}
+
+ImportResult import_keepalived(const std::string& text, const std::string& name,
+                               const KeepalivedImportOptions& opts) {
     using namespace keepalived;
     Messages msgs(name);
+    Source src = preprocess(text, name, opts, msgs);
+    if (msgs.has_errors()) throw ImportError(msgs.errors(), msgs.warnings());
+    const std::string expanded = src.text();
+    msgs.set_origins(std::move(src.files), std::move(src.origins));
     Parser parser(msgs);
-    lex(text, msgs, parser);
+    lex(expanded, msgs, parser);
     const std::vector<Stmt> top = parser.finish();
-    if (msgs.has_errors()) throw ConfigError(msgs.errors());
-    Mapper mapper(msgs);
+    if (msgs.has_errors()) throw ImportError(msgs.errors(), msgs.warnings());
+    Mapper mapper(msgs, opts.allow_auth_downgrade);
     mapper.run(top);
-    if (msgs.has_errors()) throw ConfigError(msgs.errors());
+    if (msgs.has_errors()) throw ImportError(msgs.errors(), msgs.warnings());
     if (!mapper.has_services())
-        throw ConfigError({name + ": no virtual_server could be converted, and dplb needs at least one"});
+        throw ImportError({name + ": no virtual_server could be converted, and dplb needs at least one"},
+                          msgs.warnings());
     mapper.collect_ports();
-    ImportResult out{emit_yaml(mapper.model(), name), msgs.warnings()};
+    ImportResult out{emit_yaml(mapper.model(), name, msgs), msgs.warnings()};
     // The promise of this function; a failure here is a bug in the import, said as such.
     check_converted(out, name, " (a bug in the import)");
     return out;

@@ -3,7 +3,9 @@
 // What maps to what, and what is only warned about, is in config/README.md.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config.h"
@@ -15,10 +17,35 @@ struct ImportResult {
     std::vector<std::string> warnings;  // "NAME:LINE: message", in file order; what did not carry over
 };
 
+// What keepalived's command line and the operator decide, which keepalived.conf does not say.
+struct KeepalivedImportOptions {
+    // keepalived -i ID: "@ID line" is kept and "@^ID line" dropped. Without it, "@ID" lines are dropped
+    // and "@^ID" lines kept, each with a warning.
+    std::optional<std::string> config_id;
+    // auth_type AH becomes no authentication with a warning, rather than an error.
+    bool allow_auth_downgrade = false;
+    // Where the text's relative include paths resolve: the directory of the file it was read from
+    // ("." for the current one). Empty: the text was not read from a file, and an include is an error.
+    std::string base_dir;
+};
+
+// An import that failed, with the warnings found before it did (what the operator would also have
+// had to fix).
+class ImportError : public ConfigError {
+public:
+    ImportError(std::vector<std::string> errors, std::vector<std::string> warnings)
+        : ConfigError(std::move(errors)), warnings(std::move(warnings)) {}
+    std::vector<std::string> warnings;
+};
+
 // `name` is the file name to print in messages. Throws ConfigError, with every problem found as
 // "NAME:LINE:COL: message", when the text is not a keepalived configuration that can be converted:
 // unbalanced braces, a virtual_server or real_server without its port, a value keepalived itself
 // would refuse, or one outside what dplb accepts.
+// Throws ImportError, which carries the warnings found so far.
+ImportResult import_keepalived(const std::string& text, const std::string& name,
+                               const KeepalivedImportOptions& opts);
+// With the default options.
 ImportResult import_keepalived(const std::string& text, const std::string& name);
 
 // Throws ConfigError when `r.yaml` does not load: "NAME: the converted configuration does not

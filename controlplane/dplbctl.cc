@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -35,7 +37,9 @@ void usage() {
                  "  timeouts [--detail]   status   reload\n"
                  "  weight [tcp:|udp:]VIP:PORT REAL:PORT N     drain REAL:PORT\n"
                  "  help (from the daemon)\n"
-                 "  import-keepalived keepalived.conf > lb.yaml   (no daemon needed; warnings on stderr)\n"
+                 "  import-keepalived [--config-id ID] [--allow-auth-downgrade] keepalived.conf > lb.yaml\n"
+                 "       (no daemon needed; warnings on stderr; --config-id: keepalived's -i ID for @ID lines;\n"
+                 "       --allow-auth-downgrade: convert auth_type AH as no authentication)\n"
                  "  import-ipvsadm RULES > lb.yaml   (ipvsadm-save output or a script of ipvsadm lines; - = stdin)\n"
                  "  ipvsadm ARGS...   (ipvsadm's -A -E -D -a -e -d -C --set -L -S -Z, and -R < RULES, on the\n"
                  "       running daemon until the next reload)\n"
@@ -46,10 +50,11 @@ void usage() {
                  kDefaultSocket, kDefaultTimeoutS);
 }
 
+using Importer = std::function<dplb::config::ImportResult(const std::string& text, const std::string& name)>;
+
 // keepalived.conf or ipvsadm rules ("-": standard input) -> YAML on stdout; what does not carry over
-// is listed on stderr with line numbers.
-int import_file(const std::string& path,
-                dplb::config::ImportResult (*import)(const std::string& text, const std::string& name)) {
+// is listed on stderr with line numbers, also when the import fails (before the reason).
+int import_file(const std::string& path, const Importer& import) {
     std::stringstream text;
     if (path == "-") {
         text << std::cin.rdbuf();
@@ -66,10 +71,47 @@ int import_file(const std::string& path,
         std::fputs(r.yaml.c_str(), stdout);
         for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
         return 0;
+    } catch (const dplb::config::ImportError& e) {
+        for (const auto& w : e.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+        std::fprintf(stderr, "%s\n", e.what());
+        return 1;
     } catch (const dplb::config::ConfigError& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 1;
     }
+}
+
+// import-keepalived [--config-id ID] [--allow-auth-downgrade] FILE
+int import_keepalived(const std::vector<std::string>& words) {
+    dplb::config::KeepalivedImportOptions opts;
+    std::string path;
+    for (size_t i = 1; i < words.size(); i++) {
+        const std::string& a = words[i];
+        if (a == "--config-id" && i + 1 < words.size() && !words[i + 1].empty()) {
+            opts.config_id = words[++i];
+        } else if (a == "--allow-auth-downgrade") {
+            opts.allow_auth_downgrade = true;
+        } else if (path.empty() && (a == "-" || a.empty() || a[0] != '-')) {
+            path = a;
+        } else {
+            path.clear();
+            break;
+        }
+    }
+    if (path.empty()) {
+        std::fprintf(stderr,
+                     "usage: dplbctl import-keepalived [--config-id ID] [--allow-auth-downgrade] keepalived.conf "
+                     "> lb.yaml\n");
+        return 2;
+    }
+    // keepalived reads an include relative to the directory of the file that names it.
+    if (path != "-") {
+        opts.base_dir = std::filesystem::path(path).parent_path().string();
+        if (opts.base_dir.empty()) opts.base_dir = ".";
+    }
+    return import_file(path, [&opts](const std::string& text, const std::string& name) {
+        return dplb::config::import_keepalived(text, name, opts);
+    });
 }
 
 bool to_u32(const std::string& s, uint32_t& out) {
@@ -181,14 +223,13 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (words[0] == "plan") return plan(words);
-    if (words[0] == "import-keepalived" || words[0] == "import-ipvsadm") {
-        const bool ka = words[0] == "import-keepalived";
+    if (words[0] == "import-keepalived") return import_keepalived(words);
+    if (words[0] == "import-ipvsadm") {
         if (words.size() != 2) {
-            std::fprintf(stderr, "usage: dplbctl %s > lb.yaml\n",
-                         ka ? "import-keepalived keepalived.conf" : "import-ipvsadm RULES (- for stdin)");
+            std::fprintf(stderr, "usage: dplbctl import-ipvsadm RULES (- for stdin) > lb.yaml\n");
             return 2;
         }
-        return import_file(words[1], ka ? dplb::config::import_keepalived : dplb::config::import_ipvsadm);
+        return import_file(words[1], dplb::config::import_ipvsadm);
     }
     if (words[0] == "ipvsadm" && words.size() >= 2 && (words[1] == "-R" || words[1] == "--restore")) {
         // The rules (ipvsadm-save's lines) from standard input, one word each.

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <unistd.h>
 #include <vector>
 
 #include "config.h"
@@ -70,10 +71,19 @@ std::string one_vs(const std::string& vs, const std::string& real = "        wei
            "    }\n}\n";
 }
 
-TEST(KeepalivedImport, GoldenCorpus) { EXPECT_GE(testing::check_good_corpus(kCorpus, ".conf", import_keepalived), 6); }
+// The corpus converts as `dplbctl import-keepalived` does a file in its folder: includes resolve there.
+testing::Importer in_folder(const fs::path& dir) {
+    return [dir](const std::string& text, const std::string& name) {
+        KeepalivedImportOptions o;
+        o.base_dir = dir.string();
+        return import_keepalived(text, name, o);
+    };
+}
+
+TEST(KeepalivedImport, GoldenCorpus) { EXPECT_GE(testing::check_good_corpus(kCorpus, ".conf", in_folder(kCorpus)), 6); }
 
 TEST(KeepalivedImport, GoldenBadCorpus) {
-    EXPECT_GE(testing::check_bad_corpus(kCorpus / "bad", ".conf", import_keepalived,
+    EXPECT_GE(testing::check_bad_corpus(kCorpus / "bad", ".conf", in_folder(kCorpus / "bad"),
                                         std::regex(R"([a-z_]+\.conf:[0-9]+:[0-9]+: .+)")),
               5);
 }
@@ -117,8 +127,8 @@ TEST(KeepalivedImport, Minimal) {
 
 TEST(KeepalivedImport, Deterministic) {
     const std::string text = read_text(kCorpus / "messy.conf");
-    ImportResult a = import_keepalived(text, "messy.conf");
-    ImportResult b = import_keepalived(text, "messy.conf");
+    ImportResult a = in_folder(kCorpus)(text, "messy.conf");
+    ImportResult b = in_folder(kCorpus)(text, "messy.conf");
     EXPECT_EQ(a.yaml, b.yaml);
     EXPECT_EQ(a.warnings, b.warnings);
 }
@@ -359,13 +369,179 @@ TEST(KeepalivedImport, PortlessPersistentService) {
                                        "check)"});
 }
 
-TEST(KeepalivedImport, PreprocessorLinesWarned) {
-    ImportResult r = convert("$PRIO=100\n$LONG=a \\\n  b\n@lb1 router_id a\n~SEQ(n, 1, 3) x\n" + one_vs(""));
-    EXPECT_TRUE(has_warning(r, "k.conf:1: parameter definition $PRIO: not converted"));
-    EXPECT_TRUE(has_warning(r, "k.conf:2: parameter definition $LONG: not converted"));
-    EXPECT_TRUE(has_warning(r, "k.conf:4: conditional line @lb1: not converted"));
-    EXPECT_TRUE(has_warning(r, "k.conf:5: line ~SEQ: not converted"));
-    EXPECT_FALSE(has_warning(r, "k.conf:3:"));  // the continuation belongs to line 2
+ImportResult convert_with(const std::string& text, const KeepalivedImportOptions& o, const std::string& name = "k.conf") {
+    try {
+        return import_keepalived(text, name, o);
+    } catch (const ConfigError& e) {
+        ADD_FAILURE() << e.what();
+        return {};
+    }
+}
+
+std::vector<std::string> errors_with(const std::string& text, const KeepalivedImportOptions& o,
+                                     const std::string& name = "k.conf") {
+    try {
+        import_keepalived(text, name, o);
+    } catch (const ConfigError& e) {
+        return e.errors;
+    }
+    return {};
+}
+
+TEST(KeepalivedImport, DefinitionsAreSubstituted) {
+    // $NAME and ${NAME}, a definition using another, a multi-line one standing for several lines;
+    // lines keep their own numbers in the comments.
+    ImportResult r = convert(
+        "$VIP=10.0.0.100\n"
+        "$PORT=80\n"
+        "$EP=$VIP ${PORT}\n"
+        "$REAL=real_server 10.0.0.11 $PORT { \\\n"
+        "    weight 3 \\\n"
+        "}\n"
+        "virtual_server $EP {\n"
+        "    lb_kind DR\n"
+        "    $REAL\n"
+        "}\n");
+    EXPECT_NE(r.yaml.find("  # k.conf:7: virtual_server 10.0.0.100 80\n"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("      - ip: 10.0.0.11\n        weight: 3\n"), std::string::npos) << r.yaml;
+    // A script's "$1" or a lone "$" is no name.
+    r = convert(one_vs("", "        MISC_CHECK {\n            misc_path \"/bin/c $1 $\"\n        }\n"));
+    EXPECT_NE(r.yaml.find("script: \"/bin/c $1 $\"\n"), std::string::npos) << r.yaml;
+}
+
+TEST(KeepalivedImport, SeqAndLstRepeatALine) {
+    ImportResult r = convert(
+        "virtual_server 10.0.0.100 80 {\n    lb_kind DR\n"
+        "~SEQ(N, 11, 2, 15) real_server 10.0.0.$N 80 { }\n"
+        "~LST(H, 20, 21) real_server 10.0.0.${H} 80 { }\n"
+        "}\n");
+    EXPECT_NE(r.yaml.find("      - ip: 10.0.0.11\n      - ip: 10.0.0.13\n      - ip: 10.0.0.15\n"
+                          "      - ip: 10.0.0.20\n      - ip: 10.0.0.21\n"),
+              std::string::npos)
+        << r.yaml;
+    EXPECT_EQ(errors_of("~SEQ(N, 5) x\n"),
+              std::vector<std::string>{"k.conf:1:6: ~SEQ: expected (VAR, START, END) or (VAR, START, STEP, END) with "
+                                       "integers and a STEP other than 0"});
+    EXPECT_EQ(errors_of("~SEQ(N, 1, 20000) x\n"),
+              std::vector<std::string>{"k.conf:1:6: ~SEQ: more than 10000 values"});
+}
+
+TEST(KeepalivedImport, ConditionalLines) {
+    const std::string text = "@lb1 $W=5\n@^lb1 $W=7\n" + one_vs("", "        weight $W\n");
+    // Without --config-id: "@ID" lines go, "@^ID" lines stay, each with a warning.
+    ImportResult r = convert(text);
+    EXPECT_NE(r.yaml.find("weight: 7\n"), std::string::npos) << r.yaml;
+    EXPECT_TRUE(has_warning(r, "k.conf:1: conditional line @lb1: dropped (no --config-id given;"));
+    EXPECT_TRUE(has_warning(r, "k.conf:2: conditional line @^lb1: kept (no --config-id given;"));
+    KeepalivedImportOptions o;
+    o.config_id = "lb1";
+    r = convert_with(text, o);
+    EXPECT_NE(r.yaml.find("weight: 5\n"), std::string::npos) << r.yaml;
+    EXPECT_FALSE(has_warning(r, "conditional line"));
+    o.config_id = "lb2";
+    EXPECT_NE(convert_with(text, o).yaml.find("weight: 7\n"), std::string::npos);
+}
+
+TEST(KeepalivedImport, AuthAhRefusedUnlessAllowed) {
+    const std::string text =
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n"
+        "    authentication {\n        auth_type AH\n        auth_pass secret\n    }\n"
+        "    virtual_ipaddress {\n        10.0.0.100\n    }\n}\n" +
+        one_vs("");
+    const std::vector<std::string> errs = errors_of(text);
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_EQ(errs[0].rfind("k.conf:4:5: auth_type AH: dplb supports PASS only, and a keepalived peer still using AH "
+                            "would ignore dplb's adverts, so both would become MASTER;",
+                            0),
+              0u)
+        << errs[0];
+    KeepalivedImportOptions o;
+    o.allow_auth_downgrade = true;
+    ImportResult r = convert_with(text, o);
+    EXPECT_EQ(r.yaml.find("authentication"), std::string::npos) << r.yaml;
+    EXPECT_TRUE(has_warning(r, "k.conf:4: auth_type AH: not converted (dplb supports PASS only; "
+                               "--allow-auth-downgrade): the instance runs without authentication"));
+}
+
+// A folder of its own for include tests, removed when done.
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        path = fs::temp_directory_path() / ("dplb-ka-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+        fs::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    static int& counter() {
+        static int n = 0;
+        return n;
+    }
+    void write(const std::string& name, const std::string& text) const {
+        fs::create_directories((path / name).parent_path());
+        std::ofstream(path / name) << text;
+    }
+};
+
+TEST(KeepalivedImport, IncludeLoopsAndDepth) {
+    TempDir d;
+    KeepalivedImportOptions o;
+    o.base_dir = d.path.string();
+    // a.conf -> sub/b.conf -> ../a.conf: the line that closes the loop is named.
+    d.write("a.conf", one_vs("") + "include sub/b.conf\n");
+    d.write("sub/b.conf", "\ninclude ../a.conf\n");
+    EXPECT_EQ(errors_with(read_text(d.path / "a.conf"), o, "a.conf"),
+              std::vector<std::string>{"sub/b.conf:2:1: include ../a.conf: a.conf includes itself through this line "
+                                       "(keepalived would read it forever)"});
+    // A chain deeper than 8 files.
+    for (int i = 0; i < 10; i++) d.write("n" + std::to_string(i) + ".conf", "include n" + std::to_string(i + 1) + ".conf\n");
+    d.write("n10.conf", "");
+    EXPECT_EQ(errors_with(one_vs("") + "include n0.conf\n", o, "m.conf"),
+              std::vector<std::string>{"n7.conf:1:1: include n8.conf: includes nest more than 8 deep"});
+    // Without a directory (text that was not read from a file) an include is refused, not guessed.
+    EXPECT_EQ(errors_of(one_vs("") + "include x.conf\n"),
+              std::vector<std::string>{"k.conf:7:1: include x.conf: not followed (the configuration was not read from "
+                                       "a file, so there is no directory to resolve it in; convert the file by its "
+                                       "path)"});
+    // Something that is no file (a directory, a device) is not read.
+    d.write("dir.d/x", "");
+    EXPECT_EQ(errors_with(one_vs("") + "include dir.d\n", o, "m.conf"),
+              std::vector<std::string>{"m.conf:7:1: include dir.d: cannot read dir.d (not a readable file)"});
+}
+
+TEST(KeepalivedImport, FailedImportKeepsItsWarnings) {
+    try {
+        import_keepalived("router_id x\n" + one_vs("    lb_algo nope\n"), "k.conf");
+        ADD_FAILURE() << "converted";
+    } catch (const ImportError& e) {
+        EXPECT_EQ(e.warnings, std::vector<std::string>{"k.conf:1: router_id x: not converted (keepalived uses it in "
+                                                       "e-mails and logs only)"});
+        EXPECT_EQ(e.errors.size(), 1u);
+    }
+}
+
+TEST(KeepalivedImport, UnknownCheckersNeverLeaveARealUp) {
+    // BFD_CHECK: a ping that starts down. FILE_CHECK or anything unknown: weight 0.
+    ImportResult r = convert(one_vs("", "        weight 4\n        BFD_CHECK {\n            name b1\n        }\n"));
+    Config c = load_config_string(r.yaml, "b.yaml");
+    ASSERT_TRUE(c.services.at(0).reals.at(0).health_check);
+    EXPECT_EQ(c.services[0].reals[0].health_check->type, CheckType::ping);
+    EXPECT_TRUE(c.services[0].reals[0].health_check->alpha);
+    EXPECT_EQ(c.services[0].reals[0].weight, 4);
+    for (const std::string kw : {"FILE_CHECK", "FOO_CHECK"}) {
+        r = convert(one_vs("", "        weight 4\n        " + kw + " {\n        }\n"));
+        c = load_config_string(r.yaml, "f.yaml");
+        EXPECT_FALSE(c.services.at(0).reals.at(0).health_check) << kw;
+        EXPECT_EQ(c.services[0].reals[0].weight, 0) << kw;
+        EXPECT_TRUE(has_warning(r, "the real server gets weight 0 (was 4)")) << kw;
+    }
+    // Beside a check dplb has, the other one only goes.
+    r = convert(one_vs("", "        FILE_CHECK {\n        }\n        TCP_CHECK {\n        }\n"));
+    c = load_config_string(r.yaml, "t.yaml");
+    EXPECT_EQ(c.services.at(0).reals.at(0).weight, 1);
+    EXPECT_TRUE(has_warning(r, "k.conf:4: FILE_CHECK: not converted (dplb checks with"));
+    EXPECT_TRUE(has_warning(r, "; the real server is checked by the TCP_CHECK at line 6"));
 }
 
 TEST(KeepalivedImport, SyntaxErrorsStopBeforeConversion) {
@@ -455,11 +631,14 @@ TEST(KeepalivedImportHostile, LongLinesAreCutInMessages) {
     for (int i = 0; i < 49; i++) shown += " x";
     ImportResult r = convert(repeat("x ", 500000) + "\n" + one_vs(""));
     ASSERT_FALSE(r.warnings.empty());
-    EXPECT_EQ(r.warnings.front(), "k.conf:1: " + shown + " ...: not converted");
+    const std::string unknown =
+        ": not converted (the import does not know this keyword; find what it did in keepalived and set the closest "
+        "dplb key by hand)";
+    EXPECT_EQ(r.warnings.front(), "k.conf:1: " + shown + " ..." + unknown);
     // A megabyte-long keyword, and a megabyte-long value in an error.
     r = convert(std::string(1 << 20, 'y') + "\n" + one_vs(""));
     ASSERT_FALSE(r.warnings.empty());
-    EXPECT_EQ(r.warnings.front(), "k.conf:1: " + std::string(100, 'y') + "...: not converted");
+    EXPECT_EQ(r.warnings.front(), "k.conf:1: " + std::string(100, 'y') + "..." + unknown);
     EXPECT_EQ(errors_within_deadline("virtual_server " + std::string(1 << 20, '1') + " 80 {\n}\n", "a long address"),
               std::vector<std::string>{"k.conf:1:16: virtual_server: expected an IPv4 or IPv6 address, got \"" +
                                        std::string(60, '1') + "...\""});
@@ -529,6 +708,31 @@ TEST(KeepalivedImport, NamesHoldNoControlCharacters) {
                         vips + one_vs("")),
               std::vector<std::string>{"k.conf:5:9: track_interface: expected a name without control characters, got "
                                        "\"eth\\x0b1\""});
+}
+
+TEST(KeepalivedImportHostile, DefinitionErrors) {
+    EXPECT_EQ(errors_of("virtual_server $VIP 80 {\n}\n"),
+              std::vector<std::string>{"k.conf:1:16: $VIP: not defined (keepalived's definitions are \"$VIP=VALUE\" "
+                                       "lines before their use)"});
+    EXPECT_EQ(errors_of("$A=x $B\n$B=${A}\nweight $A\n"),
+              std::vector<std::string>{"k.conf:3:8: $A: its definition refers to itself ($A -> $B -> $A)"});
+    EXPECT_EQ(errors_of("$A=$A\n$A\n"),
+              std::vector<std::string>{"k.conf:2:1: $A: its definition refers to itself ($A -> $A)"});
+    // Each definition doubles the one before: refused once the line passes 64 KiB, at once.
+    std::string text = "$D0=xxxxxxxxxxxxxxxx\n";
+    for (int i = 1; i <= 15; i++)
+        text += "$D" + std::to_string(i) + "=$D" + std::to_string(i - 1) + "$D" + std::to_string(i - 1) + "\n";
+    text += "router_id $D15\n";
+    std::vector<std::string> errs = errors_within_deadline(text, "definitions doubling 15 times");
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_EQ(errs[0].rfind("k.conf:17:11: $D", 0), 0u) << errs[0];
+    EXPECT_NE(errs[0].find("grows past 64 KiB"), std::string::npos) << errs[0];
+    // A chain of 20 definitions, each naming the next.
+    text.clear();
+    for (int i = 0; i < 20; i++) text += "$C" + std::to_string(i) + "=$C" + std::to_string(i + 1) + "\n";
+    text += "$C20=x\nrouter_id $C0\n";
+    errs = errors_within_deadline(text, "definitions 20 deep");
+    EXPECT_EQ(errs, std::vector<std::string>{"k.conf:22:11: $C16: definitions nested more than 16 deep"});
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ std::string ys(const std::string& s) { return plain_ok(s) ? s : yq(s); }
 
 }  // namespace
 
-std::string emit_yaml(const Model& m, const std::string& name) {
+std::string emit_yaml(const Model& m, const std::string& name, const Messages& msgs) {
     std::string y = "# Converted from " + name + " by dplb's keepalived import. Read its warnings before use.\n";
     y += "ports:\n";
     if (m.ports.empty()) {
@@ -42,7 +42,7 @@ std::string emit_yaml(const Model& m, const std::string& name) {
     y += "services:\n";
     auto num = [](uint32_t v) { return std::to_string(v); };
     for (const OutService& s : m.services) {
-        y += "  # " + name + ":" + std::to_string(s.line) + ": " + s.head + "\n";
+        y += "  # " + msgs.where(s.line) + ": " + s.head + "\n";
         y += "  - vip: " + ys(s.vip.str()) + "\n";
         y += "    port: " + num(s.port) + "\n";
         y += std::string("    protocol: ") + (s.proto == kProtoUdp ? "udp" : "tcp") + "\n";
@@ -117,7 +117,7 @@ std::string emit_yaml(const Model& m, const std::string& name) {
     }
     if (!m.instances.empty()) y += "vrrp_instances:\n";
     for (const OutVrrp& vi : m.instances) {
-        y += "  # " + name + ":" + std::to_string(vi.line) + ": vrrp_instance " + vi.name + "\n";
+        y += "  # " + msgs.where(vi.line) + ": vrrp_instance " + vi.name + "\n";
         y += "  - name: " + ys(vi.name) + "\n";
         y += "    interface: " + ys(vi.interface) + "\n";
         if (vi.state) y += "    state: " + *vi.state + "\n";

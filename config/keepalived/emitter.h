@@ -3,11 +3,13 @@
 
 #include <string>
 
+#include "keepalived/messages.h"
 #include "keepalived/model.h"
 
 namespace dplb::config::keepalived {
 
-// `name` is the file the model was read from, for the comments that say where each entry comes from.
-std::string emit_yaml(const Model& m, const std::string& name);
+// `name` is the file the model was read from, for the header; `msgs` says where each entry's line
+// comes from, for its comment.
+std::string emit_yaml(const Model& m, const std::string& name, const Messages& msgs);
 
 }  // namespace dplb::config::keepalived

@@ -6,7 +6,6 @@ void lex(const std::string& text, Messages& msgs, TokenSink& sink) {
     bool stopped = false;
     auto emit = [&](Tok kind, const Word& w) { stopped = stopped || !sink.token(kind, w); };
     int lineno = 0;
-    bool continued = false;  // inside a multi-line $NAME= definition
     size_t pos = 0;
     while (pos <= text.size() && !stopped) {
         size_t nl = text.find('\n', pos);
@@ -15,32 +14,6 @@ void lex(const std::string& text, Messages& msgs, TokenSink& sink) {
         pos = nl + 1;
         lineno++;
         if (!line.empty() && line.back() == '\r') line.pop_back();
-        const size_t start = line.find_first_not_of(" \t");
-        if (continued) {
-            continued = !line.empty() && line.back() == '\\';
-            continue;
-        }
-        if (start != std::string::npos) {
-            const char c0 = line[start];
-            const std::string first = line.substr(start, line.find_first_of(" \t", start) - start);
-            if (c0 == '@') {
-                msgs.warn(lineno, "conditional line " + first +
-                                      ": not converted (dplb has no configuration ids; edit the result for "
-                                      "this director by hand)");
-                continue;
-            }
-            if (c0 == '$') {
-                msgs.warn(lineno, "parameter definition " + first.substr(0, first.find('=')) +
-                                      ": not converted (dplb does not substitute parameters)");
-                continued = line.back() == '\\';
-                continue;
-            }
-            if (c0 == '~') {
-                msgs.warn(lineno, "line " + first.substr(0, first.find('(')) +
-                                      ": not converted (dplb does not expand ~SEQ and ~LST)");
-                continue;
-            }
-        }
         Word cur;
         bool in_word = false;
         char quote = 0;

@@ -29,7 +29,7 @@ protected:
 
 // keepalived's lexical rules: '#' and '!' start a comment anywhere outside quotes; '{' and '}' are
 // tokens of their own; "..." and '...' keep spaces and lose their quotes, also in the middle of a word.
-// Lines that only make sense to keepalived's own preprocessor are skipped with a warning. Every token
+// `text` is what preprocess() made of the files (no conditions, definitions or includes left). Every token
 // goes to `sink` as it is found, each line ending with Tok::eol; the lexer stops when the sink does.
 void lex(const std::string& text, Messages& msgs, TokenSink& sink);
 

@@ -180,7 +180,7 @@ void Mapper::virtual_server(const Stmt& s) {
         if (!fresh) {
             msgs_.error(
                 b.line(), b.kw().col,
-                "real_server " + key + ": duplicate of the real_server at line " + std::to_string(it->second));
+                "real_server " + key + ": duplicate of the real_server at " + msgs_.line_ref(it->second));
             continue;
         }
         svc.reals.push_back(std::move(r));
@@ -195,7 +195,7 @@ void Mapper::virtual_server(const Stmt& s) {
     auto [it, fresh] = services_seen_.emplace(key, s.line());
     if (!fresh) {
         msgs_.error(s.line(), s.kw().col,
-                    svc.head + ": duplicate of the virtual_server at line " + std::to_string(it->second));
+                    svc.head + ": duplicate of the virtual_server at " + msgs_.line_ref(it->second));
         return;
     }
     service_vips_.insert(svc.vip);
@@ -250,7 +250,10 @@ void Mapper::ipvs_options(OutService& svc, const Word* granularity, const Stmt* 
 
 bool Mapper::real_server(const Stmt& s, const OutService& svc, const CheckOpts& vs_opts, OutReal& r) {
     r.line = s.line();
-    if (!address_and_port(s, svc.port == 0, r.ip, r.port)) return false;
+    // keepalived takes "real_server IP" without a port; Direct Routing ignores it anyway.
+    if (!address_and_port(s, true, r.ip, r.port)) return false;
+    const bool port_given = s.words.size() > 2;
+    if (!port_given) r.port = svc.port;
     if (r.ip.family != svc.vip.family) {
         msgs_.error(s.words[1].line, s.words[1].col,
                     std::string("real_server: expected an ") + (svc.vip.is_v4() ? "IPv4" : "IPv6") +
@@ -304,10 +307,6 @@ bool Mapper::real_server(const Stmt& s, const OutService& svc, const CheckOpts& 
         not_converted(*lthreshold, " (it is above the uthreshold)");
         r.l_threshold.reset();
     }
-    // A real whose checks all go is not checked at all: say so where it happens.
-    for (const Stmt* c : other_checkers)
-        not_converted(*c, std::string(reason_for(c->kw().text)) +
-                              (checkers.empty() ? "; the real server is left without a check (always up)" : ""));
     opts.overlay(own);
     r.inhibit_on_failure = opts.inhibit_on_failure;
     const uint32_t delay_loop = svc.delay_loop.value_or(kDefaultDelayLoopS);
@@ -319,11 +318,67 @@ bool Mapper::real_server(const Stmt& s, const OutService& svc, const CheckOpts& 
             msgs_.warn(checkers[i]->line(), checkers[i]->kw().text +
                                                 ": not converted (dplb runs one check per "
                                                 "real server; the " +
-                                                checkers[0]->kw().text + " at line " +
-                                                std::to_string(checkers[0]->line()) + " is used)");
+                                                checkers[0]->kw().text + " at " +
+                                                msgs_.line_ref(checkers[0]->line()) + " is used)");
         }
     }
+    unknown_checkers(other_checkers, checkers.empty() ? nullptr : checkers[0], opts, r);
+    if (r.port != svc.port) force_service_port(s, svc, r);
     return true;
+}
+
+// Checkers dplb lacks never leave a real server unchecked and always up.
+void Mapper::unknown_checkers(const std::vector<const Stmt*>& others, const Stmt* used, const CheckOpts& opts,
+                              OutReal& r) {
+    for (const Stmt* c : others) {
+        const std::string kw = c->kw().text;
+        if (used) {
+            not_converted(*c, reason_for(kw) + "; the real server is checked by the " + used->kw().text +
+                                  " at " + msgs_.line_ref(used->line()));
+        } else if (kw == "BFD_CHECK" && !r.check) {
+            // BFD tells whether the path to the host is alive; dplb's ping tells that too, slower.
+            OutCheck p;
+            p.type = CheckType::ping;
+            p.line = c->line();
+            p.keyword = kw;
+            p.opts = opts;
+            p.opts.alpha = true;
+            r.check = p;
+            msgs_.warn(c->line(), c->head() +
+                                      ": converted into a ping check that starts down (alpha) (dplb has no BFD; "
+                                      "a ping checks that the real server answers at all)");
+        } else if (!r.check) {
+            // Nothing to check it with: weight 0 takes it out of scheduling until the operator gives
+            // it a check, as a real whose check has not passed yet would be.
+            const uint32_t was = r.weight.value_or(1);
+            r.weight = 0;
+            not_converted(*c, reason_for(kw) + "; the real server gets weight 0 (was " + std::to_string(was) +
+                                  ") so that it takes no connections unchecked: give it a health_check and its "
+                                  "weight back by hand");
+        } else {
+            not_converted(*c, reason_for(kw) + "; the real server is checked as the " + r.check->keyword +
+                                  " at " + msgs_.line_ref(r.check->line) + " says");
+        }
+    }
+}
+
+// IPVS forwards a Direct Routing real server the service's port whatever port it is given (ipvsadm
+// forces it), and so does dplb, whose loader refuses any other. The health check keeps probing the
+// port keepalived probed.
+void Mapper::force_service_port(const Stmt& s, const OutService& svc, OutReal& r) {
+    std::string checked;
+    if (r.check && r.check->type != CheckType::misc && r.check->type != CheckType::ping) {
+        if (!r.check->connect_port) {
+            r.check->connect_port = r.port;
+            checked = "; its health check keeps probing port " + std::to_string(r.port) + " (connect_port)";
+        }
+    }
+    msgs_.warn(s.line(), s.head() + ": port " + std::to_string(r.port) + " becomes the service's port " +
+                             std::to_string(svc.port) +
+                             " (under Direct Routing IPVS forwards to the service's port and ignores the real "
+                             "server's; dplb does the same)" +
+                             checked);
+    r.port = svc.port;
 }
 
 void Mapper::warn_delay_loop(const CheckOpts& o, uint32_t service_delay_loop) {
@@ -451,9 +506,8 @@ std::optional<OutCheck> Mapper::checker(const Stmt& s, const OutReal& r, const C
                 ok = url(*urls[0], c) && ok;
             } else {
                 msgs_.warn(urls[i]->line(),
-                           "url: not converted (dplb checks one URL per real server; the one at "
-                           "line " +
-                               std::to_string(urls[0]->line()) + " is used)");
+                           "url: not converted (dplb checks one URL per real server; the one at " +
+                               msgs_.line_ref(urls[0]->line()) + " is used)");
             }
         }
     }

@@ -174,7 +174,7 @@ void Mapper::vrrp_instance(const Stmt& s) {
     }
     if (names_seen_.count(vi.name)) {
         msgs_.error(s.line(), s.words[1].col,
-                    label + ": duplicate name, first at line " + std::to_string(names_seen_[vi.name]));
+                    label + ": duplicate name, first at " + msgs_.line_ref(names_seen_[vi.name]));
         ok = false;
     }
     names_seen_.emplace(vi.name, s.line());
@@ -222,9 +222,19 @@ void Mapper::authentication(const Stmt& a, OutVrrp& vi) {
     vi.auth_seen = true;
     vi.auth_line = a.line();
     if (type && *type == "ah") {
+        // A keepalived peer with AH drops adverts without its IPsec header: both directors would be
+        // MASTER. Only the operator can decide that the peers will be converted too.
+        if (!allow_auth_downgrade_) {
+            msgs_.error(a.line(), a.kw().col,
+                        "auth_type AH: dplb supports PASS only, and a keepalived peer still using AH would "
+                        "ignore dplb's adverts, so both would become MASTER; convert with "
+                        "--allow-auth-downgrade once every peer runs without AH");
+            return;
+        }
         msgs_.warn(a.line(),
-                   "auth_type AH: not converted (dplb supports PASS only); the instance runs without "
-                   "authentication");
+                   "auth_type AH: not converted (dplb supports PASS only; --allow-auth-downgrade): the "
+                   "instance runs without authentication, and a peer still using AH ignores its adverts "
+                   "(both become MASTER) until it runs without AH too");
         return;
     }
     if (!pass) {
@@ -284,7 +294,7 @@ void Mapper::finish_vrrp(OutVrrp& vi, const std::string& label) {
     for (const auto& v : vi.vips) families.insert(v.first.family);
     for (uint8_t fam : families) {
         const std::string key = vi.interface + " " + std::to_string(*vi.vrid) + (fam == 4 ? " IPv4" : " IPv6");
-        auto [it, fresh] = vrids_seen_.emplace(key, label + " at line " + std::to_string(vi.line));
+        auto [it, fresh] = vrids_seen_.emplace(key, label + " at " + msgs_.line_ref(vi.line));
         if (!fresh) {
             msgs_.error(vi.vrid_line, vi.vrid_col,
                         "virtual_router_id " + std::to_string(*vi.vrid) + ": already used on " + vi.interface +
@@ -292,7 +302,7 @@ void Mapper::finish_vrrp(OutVrrp& vi, const std::string& label) {
             return;
         }
     }
-    for (const auto& v : vi.vips) vip_owner_.emplace(v.first.str(), label + " at line " + std::to_string(vi.line));
+    for (const auto& v : vi.vips) vip_owner_.emplace(v.first.str(), label + " at " + msgs_.line_ref(vi.line));
     model_.instances.push_back(std::move(vi));
 }
 

@@ -44,7 +44,30 @@ std::string reason_for(const std::string& kw) {
         return " (dplb's HTTP check matches status codes and digest only)";
     if (kw == "user" || kw == "script_user" || kw == "enable_script_security")
         return " (dplb runs scripts as its own user)";
-    return "";
+    if (kw == "lvs_sync_daemon")
+        return " (dplb has no IPVS connection sync daemon: after a failover, flows that were not scheduled by mh "
+               "start over on the new director)";
+    if (kw == "use_vmac" || kw == "vmac_xmit_base")
+        return " (dplb answers for the vips with its port's own MAC, not the VRRP virtual MAC; after a failover "
+               "its gratuitous ARPs move the vips)";
+    if (kw == "vrrp_strict")
+        return " (dplb follows the RFCs' advert checks always; vrrp_strict's other effects, firewall rules and "
+               "refusing unicast peers, do not apply to dplb)";
+    if (kw == "omega") return " (dplb has no quorum, and omega changes only when quorum_down runs)";
+    if (kw == "vrrp_skip_check_adv_addr")
+        return " (dplb checks the addresses of every advert, which costs it nothing)";
+    if (kw == "vrrp_garp_interval" || kw == "vrrp_gna_interval" || kw == "vrrp_garp_lower_prio_delay" ||
+        kw == "vrrp_garp_lower_prio_repeat" || kw == "vrrp_garp_master_refresh" ||
+        kw == "vrrp_garp_master_refresh_repeat" || kw == "garp_interval" || kw == "gna_interval" ||
+        kw == "garp_lower_prio_delay" || kw == "garp_lower_prio_repeat" || kw == "garp_master_refresh" ||
+        kw == "garp_master_refresh_repeat")
+        return " (dplb sends its gratuitous ARPs by garp_master_delay and garp_master_repeat only)";
+    if (kw == "nat_mask" || kw == "lvs_flush" || kw == "lvs_flush_onstop" || kw == "lvs_netlink_cmd_rcv_bufs" ||
+        kw == "lvs_netlink_monitor_rcv_bufs" || kw == "checker_netlink_cmd_rcv_bufs")
+        return " (it configures the kernel's IPVS, which dplb does not use)";
+    // Whatever the import does not know: say so, rather than nothing.
+    return " (the import does not know this keyword; find what it did in keepalived and set the closest dplb "
+           "key by hand)";
 }
 
 void Mapper::run(const std::vector<Stmt>& top) {
@@ -62,10 +85,6 @@ void Mapper::run(const std::vector<Stmt>& top) {
             virtual_server(s);
         } else if (kw == "vrrp_instance") {
             instances.push_back(&s);
-        } else if (kw.rfind("include", 0) == 0 && kw.size() <= 8) {
-            msgs_.warn(s.line(), s.head() +
-                                     ": not followed (merge the included files into this one and "
-                                     "convert that)");
         } else {
             not_converted(s);
         }
@@ -184,8 +203,8 @@ void Mapper::check_real_addresses() {
                             got + "the virtual_server's address " + q(r.ip.str()) + " (" + kRealHoldsVip + ")");
             else if (auto v = vip_line.find(r.ip); v != vip_line.end())
                 msgs_.error(r.line, r.ip_col,
-                            got + q(r.ip.str()) + ", the address of the virtual_server at line " +
-                                std::to_string(v->second) + " (a director answers for it)");
+                            got + q(r.ip.str()) + ", the address of the virtual_server at " +
+                                msgs_.line_ref(v->second) + " (a director answers for it)");
         }
 }
 

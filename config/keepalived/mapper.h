@@ -19,12 +19,16 @@
 
 namespace dplb::config::keepalived {
 
-// Why a keyword known not to carry over does not: " (dplb has no ...)", or "" for any other keyword.
+// Why a keyword does not carry over: " (dplb has no ...)"; a keyword the import does not know gets a
+// reason that says so.
 std::string reason_for(const std::string& kw);
 
 class Mapper {
 public:
-    explicit Mapper(Messages& msgs) : msgs_(msgs), v_(msgs) {}
+    // `allow_auth_downgrade`: convert auth_type AH as no authentication (with a warning) rather than
+    // refuse it.
+    explicit Mapper(Messages& msgs, bool allow_auth_downgrade = false)
+        : msgs_(msgs), v_(msgs), allow_auth_downgrade_(allow_auth_downgrade) {}
 
     // Reads the statements of a file whose braces balance.
     void run(const std::vector<Stmt>& top);
@@ -50,6 +54,9 @@ private:
     void virtual_server(const Stmt& s);
     bool real_server(const Stmt& s, const OutService& svc, const CheckOpts& vs_opts, OutReal& r);
     void ipvs_options(OutService& svc, const Word* granularity, const Stmt* ops, const std::vector<const Stmt*>& flags);
+    void unknown_checkers(const std::vector<const Stmt*>& others, const Stmt* used, const CheckOpts& opts,
+                          OutReal& r);
+    void force_service_port(const Stmt& s, const OutService& svc, OutReal& r);
     void warn_delay_loop(const CheckOpts& o, uint32_t service_delay_loop);
     std::optional<OutCheck> checker(const Stmt& s, const OutReal& r, const CheckOpts& inherited,
                                     uint32_t delay_loop);
@@ -64,6 +71,7 @@ private:
 
     Messages& msgs_;
     Values v_;
+    bool allow_auth_downgrade_;
     uint32_t vrrp_version_ = 2;
     std::optional<uint32_t> garp_delay_, garp_repeat_;
     Model model_;

@@ -10,14 +10,50 @@
 
 namespace dplb::config::keepalived {
 
+// Where a line of the text the lexer reads came from: a file (an index in the list of files read) and
+// its line there. Includes and multi-line $NAME definitions make the two differ.
+struct Origin {
+    int file = 0;
+    int line = 0;
+};
+
 class Messages {
 public:
     explicit Messages(std::string file) : file_(std::move(file)) {}
 
+    // `line` is a line of the text the lexer reads; it is printed as the file and line it came from.
     void error(int line, int col, const std::string& msg) {
         errors_.push_back({line, col, where(line) + ":" + std::to_string(col) + ": " + msg});
     }
     void warn(int line, const std::string& msg) { warnings_.push_back({line, 0, where(line) + ": " + msg}); }
+    // While the files are read, before there is a text to point into: FILE:LINE given as such, sorted
+    // as line `order` of the text.
+    void error_in(const std::string& file, int line, int col, int order, const std::string& msg) {
+        errors_.push_back({order, col, file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + msg});
+    }
+    void warn_in(const std::string& file, int line, int order, const std::string& msg) {
+        warnings_.push_back({order, 0, file + ":" + std::to_string(line) + ": " + msg});
+    }
+    // The origin of every line of the text (origins[0] is line 1) and the files they name.
+    void set_origins(std::vector<std::string> files, std::vector<Origin> origins) {
+        files_ = std::move(files);
+        origins_ = std::move(origins);
+    }
+    // "FILE:LINE" of a line of the text.
+    std::string where(int line) const {
+        if (line >= 1 && static_cast<size_t>(line) <= origins_.size()) {
+            const Origin& o = origins_[line - 1];
+            return files_[o.file] + ":" + std::to_string(o.line);
+        }
+        return file_ + ":" + std::to_string(line);
+    }
+    // A line of the text, for "... at line 12": "line 12" in the main file, "FILE:12" in another.
+    std::string line_ref(int line) const {
+        if (line >= 1 && static_cast<size_t>(line) <= origins_.size() && origins_[line - 1].file != 0)
+            return where(line);
+        const int l = line >= 1 && static_cast<size_t>(line) <= origins_.size() ? origins_[line - 1].line : line;
+        return "line " + std::to_string(l);
+    }
     // About the file as a whole; listed after the others.
     void warn_file(const std::string& msg) { warnings_.push_back({INT_MAX, 0, file_ + ": " + msg}); }
 
@@ -31,7 +67,6 @@ private:
         int col;
         std::string text;
     };
-    std::string where(int line) const { return file_ + ":" + std::to_string(line); }
     // In file order, whatever order the walk found them in; same-place messages keep their order.
     static std::vector<std::string> sorted(std::vector<Entry> l) {
         std::stable_sort(l.begin(), l.end(), [](const Entry& a, const Entry& b) {
@@ -42,6 +77,8 @@ private:
         return out;
     }
     std::string file_;
+    std::vector<std::string> files_;
+    std::vector<Origin> origins_;
     std::vector<Entry> errors_;
     std::vector<Entry> warnings_;
 };

@@ -73,7 +73,7 @@ void Parser::close_block(const Word& brace) {
         while (hint_checked_ < closes_.size() && !deeper_than_keyword(closes_[hint_checked_])) hint_checked_++;
         std::string hint;
         if (hint_checked_ < closes_.size())
-            hint = ", probably the one at line " + std::to_string(closes_[hint_checked_].brace.line);
+            hint = ", probably the one at " + msgs_.line_ref(closes_[hint_checked_].brace.line);
         msgs_.error(brace.line, brace.col, "\"}\" closes no block (one \"}\" too many" + hint + ")");
         ok_ = false;
         return;
@@ -95,8 +95,8 @@ void Parser::report_unclosed() {
         if (missing == 0) break;
         if (!c.brace.first || c.brace.vcol >= c.kw.vcol) continue;
         msgs_.error(c.kw.line, c.kw.col,
-                    c.head + ": \"{\" is never closed (missing \"}\", probably before line " +
-                        std::to_string(c.brace.line) + ")");
+                    c.head + ": \"{\" is never closed (missing \"}\", probably before " +
+                        msgs_.line_ref(c.brace.line) + ")");
         missing--;
     }
     for (size_t k = 0; k < missing; k++) {

@@ -95,7 +95,7 @@ void Values::once(const Stmt& s, std::map<std::string, int>& seen) {
     auto [it, fresh] = seen.emplace(s.kw().text, s.line());
     if (!fresh) {
         msgs_.warn(s.line(),
-                   s.kw().text + ": given again; this one replaces the one at line " + std::to_string(it->second));
+                   s.kw().text + ": given again; this one replaces the one at " + msgs_.line_ref(it->second));
         it->second = s.line();
     }
 }

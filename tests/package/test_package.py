@@ -222,6 +222,11 @@ def completion_checks():
     list_usage = (usage.stdout + usage.stderr).split("  list ", 1)[1].split("\n  timeouts", 1)[0]
     list_opts = sorted(set(re.findall(r"--[a-z][a-z-]+", list_usage)) | {"--json"})
     check(got == list_opts, "completion of 'list --' is every option --help gives list: %r vs %r" % (got, list_opts))
+    ka_usage = (usage.stdout + usage.stderr).split("  import-keepalived ", 1)[1].split("\n  import-ipvsadm", 1)[0]
+    ka_opts = sorted(set(re.findall(r"--[a-z][a-z-]+", ka_usage)))
+    got = complete("dplbctl import-keepalived --")
+    check(ka_opts and got == ka_opts,
+          "completion of 'import-keepalived --' is every option --help gives it: %r vs %r" % (got, ka_opts))
     plan_usage = (usage.stdout + usage.stderr).split("  plan ", 1)[1].split("\ndefault socket", 1)[0]
     plan_opts = sorted(set(re.findall(r"--[a-z][a-z-]+", plan_usage)))
     got = complete("dplbctl plan --")
