@@ -5,11 +5,14 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <algorithm>
 #include <regex>
 #include <sstream>
 #include <thread>
+
+#include <sys/wait.h>
 
 #include "dplbd_runner.h"
 #include "frame_builder.h"
@@ -157,6 +160,36 @@ TEST(Dplbctl, ImportKeepalivedOutputPassesCheckConfig) {
                       warn).c_str());
     EXPECT_NE(rc, 0);
     EXPECT_NE(slurp(warn).find("bad.conf:1"), std::string::npos) << slurp(warn);
+}
+
+TEST(Dplbctl, ImportKeepalivedPrintsWarningsThenTheReasonAndTakesItsOptions) {
+    TempDir dir;
+    const std::string warn = dir.path + "/warnings.txt";
+    auto import = [&](const std::string& args) {
+        return std::system((std::string(DPLBCTL_PATH) + " import-keepalived " + args + " > " + dir.path +
+                            "/out.yaml 2> " + warn).c_str());
+    };
+    // A failed import still lists what it warned about, before the reason.
+    std::ofstream(dir.path + "/fail.conf") << "router_id x\nvirtual_server 10.0.0.100 80 {\n  lb_kind DR\n"
+                                              "  lb_algo nope\n  real_server 10.0.0.11 80 {\n  }\n}\n";
+    EXPECT_NE(import(dir.path + "/fail.conf"), 0);
+    const std::string out = slurp(warn);
+    const size_t w = out.find("warning: " + dir.path + "/fail.conf:1: router_id x: not converted");
+    const size_t e = out.find(dir.path + "/fail.conf:4:11: lb_algo: expected one of");
+    EXPECT_NE(w, std::string::npos) << out;
+    EXPECT_NE(e, std::string::npos) << out;
+    EXPECT_LT(w, e) << out;
+    // Includes resolve next to the file; --config-id picks the @ID lines.
+    std::ofstream(dir.path + "/main.conf") << "include parts/*.conf\n";
+    std::filesystem::create_directories(dir.path + "/parts");
+    std::ofstream(dir.path + "/parts/vs.conf") << "virtual_server 10.0.0.100 80 {\n  lb_kind DR\n"
+                                                  "  real_server 10.0.0.11 80 {\n@lb1  weight 5\n  }\n}\n";
+    ASSERT_EQ(import("--config-id lb1 " + dir.path + "/main.conf"), 0) << slurp(warn);
+    EXPECT_NE(slurp(dir.path + "/out.yaml").find("weight: 5\n"), std::string::npos) << slurp(dir.path + "/out.yaml");
+    ASSERT_EQ(import(dir.path + "/main.conf"), 0) << slurp(warn);
+    EXPECT_EQ(slurp(dir.path + "/out.yaml").find("weight: 5\n"), std::string::npos) << slurp(dir.path + "/out.yaml");
+    EXPECT_NE(slurp(warn).find("parts/vs.conf:4: conditional line @lb1: dropped"), std::string::npos) << slurp(warn);
+    EXPECT_EQ(WEXITSTATUS(import("--config-id")), 2);
 }
 
 TEST(Dplbctl, PlanTheIssueExampleAndEmitConfigs) {
