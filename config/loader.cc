@@ -777,6 +777,15 @@ std::optional<RealServer> read_real(Errors& errs, const Field& item, const Servi
     bool port_ok = svc_ok;
     if (auto f = m.get("port")) {
         auto p = read_uint(errs, *f, 0, 65535);
+        // Direct Routing leaves the packet as the client sent it: the real server gets the service's
+        // port, which is why ipvsadm forces it for DR. Another port would only be a lie in the listing.
+        if (p && svc_ok && *p != svc.port) {
+            errs.add(*f, "real server " + (r.ip.family ? r.ip.str() : std::string("?")) + ": port " +
+                             std::to_string(*p) + " differs from the service's port " + std::to_string(svc.port) +
+                             " (Direct Routing forwards to the service's port; leave port out, and give its "
+                             "health_check connect_port " + std::to_string(*p) + " to probe that port)");
+            p.reset();
+        }
         if (p) r.port = static_cast<uint16_t>(*p);
         port_ok = p.has_value();
         ok = ok && p.has_value();

@@ -156,7 +156,7 @@ TEST(ConfigLoad, EveryKeyRead) {
                                       "    scheduler: sh\n    persistence_timeout: 86400\n    answer_arp: false\n"
                                       "    mh_table_size: 1048573\n"
                                       "    real_servers:\n"
-                                      "      - ip: 2001:db8::11\n        port: \"5353\"\n        weight: 65535\n"
+                                      "      - ip: 2001:db8::11\n        port: \"53\"\n        weight: 65535\n"
                                       "        mac: 02-AB-cd-00-00-11\n",
                                   "e.yaml");
     ASSERT_EQ(c.ports.size(), 2u);
@@ -174,7 +174,7 @@ TEST(ConfigLoad, EveryKeyRead) {
     EXPECT_EQ(s.mh_table_size, 1048573u);
     const RealServer& r = s.reals.at(0);
     EXPECT_EQ(r.ip, *IpAddr::parse("2001:db8::11"));
-    EXPECT_EQ(r.port, 5353);
+    EXPECT_EQ(r.port, 53);
     EXPECT_EQ(r.weight, 65535);
     EXPECT_EQ(r.mac.str(), "02:ab:cd:00:00:11");
 }
@@ -414,11 +414,11 @@ TEST(ConfigLoad, HealthCheckDefaults) {
     EXPECT_FALSE(tcp.alpha);
     EXPECT_EQ(tcp.connect_port, 80);
 
-    const HealthCheck http = with_check("          type: http\n          path: /\n", "        port: 8080\n")
+    const HealthCheck http = with_check("          type: http\n          path: /\n", "        port: 80\n")
                                  .services[0]
                                  .reals[0]
                                  .health_check.value();
-    EXPECT_EQ(http.connect_port, 8080);  // the real's port
+    EXPECT_EQ(http.connect_port, 80);  // the real's port
     EXPECT_EQ(http.delay_before_retry_s, 3u);
     EXPECT_EQ(http.status_codes, std::vector<uint16_t>{200});
     EXPECT_EQ(http.digest, "");
@@ -669,11 +669,26 @@ TEST(ConfigErrors, RealServerLimit) {
 
 TEST(ConfigErrors, SameEndpointDifferentProtocolOrPortIsFine) {
     std::string text = kPortsYaml + std::string("services:\n");
-    for (const char* sp : {"80\n    protocol: tcp\n", "80\n    protocol: udp\n", "0\n    protocol: tcp\n"})
+    for (const char* sp : {"80\n    protocol: tcp\n", "80\n    protocol: udp\n", "0\n    protocol: tcp\n",
+                           "8080\n    protocol: tcp\n"})
         text += "  - vip: 10.0.0.100\n    port: " + std::string(sp) +
-                "    real_servers:\n      - ip: 10.0.0.11\n        mac: 02:00:00:00:00:11\n"
-                "      - ip: 10.0.0.11\n        port: 8080\n        mac: 02:00:00:00:00:11\n";
+                "    persistence_timeout: 60\n    real_servers:\n      - ip: 10.0.0.11\n        mac: 02:00:00:00:00:11\n";
     EXPECT_EQ(errors_of(text), std::vector<std::string>{});
+}
+
+// Direct Routing leaves the destination port as the client sent it: a real server's own port
+// would be a lie, so it is refused, naming the real and both ports (ipvsadm forces it for DR).
+TEST(ConfigErrors, RealPortMustBeTheServicePort) {
+    const std::string text = kPortsYaml + std::string("services:\n") +
+                             "  - vip: 10.0.0.100\n    port: 80\n    protocol: tcp\n    real_servers:\n"
+                             "      - ip: 10.0.0.11\n        port: 80\n        mac: 02:00:00:00:00:11\n"
+                             "      - ip: 10.0.0.12\n        port: 8080\n        mac: 02:00:00:00:00:12\n";
+    const std::vector<std::string> errs = errors_of(text, "p.yaml");
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_NE(errs[0].find("services[0].real_servers[1].port: real server 10.0.0.12: port 8080 differs from the "
+                           "service's port 80 (Direct Routing forwards to the service's port;"),
+              std::string::npos)
+        << errs[0];
 }
 
 // ---- addresses, names, devices and modes that would load but cannot work ----
@@ -1098,7 +1113,7 @@ Config two_services() {
                                   "    real_servers:\n"
                                   "      - ip: 10.0.0.11\n        weight: 3\n        mac: 02:00:00:00:00:11\n"
                                   "      - ip: 10.0.0.12\n        weight: 0\n        mac: 02:00:00:00:00:12\n"
-                                  "      - ip: 10.0.0.13\n        port: 8080\n        mac: 02:00:00:00:00:13\n"
+                                  "      - ip: 10.0.0.13\n        port: 80\n        mac: 02:00:00:00:00:13\n"
                                   "  - vip: 10.0.0.101\n    port: 53\n    protocol: udp\n    answer_arp: false\n"
                                   "    mh_table_size: 257\n"
                                   "    real_servers:\n"
@@ -1146,7 +1161,7 @@ TEST(SnapshotBuilder, IdsAndDests) {
         EXPECT_EQ(d.weight, r.weight) << id;
         EXPECT_EQ(d.mac, r.mac) << id;
     }
-    EXPECT_EQ(snap.dests[2].port, 8080);
+    EXPECT_EQ(snap.dests[2].port, 80);
     EXPECT_EQ(snap.dests[1].weight, 0);
 
     EXPECT_EQ(snap.find_service4(a.vip.v4_be(), 80, kProtoTcp), &snap.services[0]);

@@ -75,7 +75,7 @@ TEST(IpvsadmCommand, ShortOptionsClusterAndTakeAttachedValues) {
     c = cmd("-a -t 10.0.0.1:80 -r10.0.1.1:8080 -w3 -x 100 -y 50");
     EXPECT_EQ(c.verb, Verb::add_real);
     EXPECT_EQ(c.rip.str(), "10.0.1.1");
-    EXPECT_EQ(c.rport, 8080);
+    EXPECT_EQ(c.rport, 80);  // ipvsadm gives a Direct Routing real server the service's port
     EXPECT_EQ(c.weight, 3u);
     EXPECT_EQ(c.u_threshold, 100u);
     EXPECT_EQ(c.l_threshold, 50u);
@@ -155,7 +155,7 @@ TEST(IpvsadmTable, IpvsRefusalsLeaveTheTableAsItWas) {
     EXPECT_EQ(apply(cmd("-D -t 10.0.0.1:81"), t, {}), "No such service");
     EXPECT_EQ(apply(cmd("-a -t 10.0.0.2:80 -r 10.0.1.1"), t, {}), "Service not defined");
     EXPECT_EQ(apply(cmd("-a -t 10.0.0.1:80 -r 10.0.1.1"), t, {}), "Destination already exists");
-    EXPECT_EQ(apply(cmd("-e -t 10.0.0.1:80 -r 10.0.1.1:81"), t, {}), "No such destination");
+    EXPECT_EQ(apply(cmd("-e -t 10.0.0.1:80 -r 10.0.1.9:81"), t, {}), "No such destination");
     EXPECT_EQ(apply(cmd("-d -t 10.0.0.1:80 -r 10.0.1.2"), t, {}), "No such destination");
     EXPECT_EQ(apply(cmd("-E -t 10.0.0.1:80 -s nosuch"), t, {}), "Scheduler not found: \"nosuch\"");
     EXPECT_EQ(apply(cmd("-E -t 10.0.0.1:80 -s rr -b sh-port"), t, {}),
@@ -215,7 +215,7 @@ TEST(IpvsadmTable, SaveFormat) {
               "-a -t 10.0.0.1:443 -r 10.0.1.2:443 -g -w 2 -x 100 -y 60\n"
               "-A -t 10.0.0.9:80 -s wlc\n"
               "-A -u 10.0.0.1:53 -s rr --ops\n"
-              "-a -u 10.0.0.1:53 -r 10.0.1.2:5353 -g -w 0\n"
+              "-a -u 10.0.0.1:53 -r 10.0.1.2:53 -g -w 0\n"  // the service's port, as ipvsadm gives it
               "-A -t [2001:db8::1]:443 -s mh -p 60 -M 64 -b mh-fallback,mh-port\n"
               "-a -t [2001:db8::1]:443 -r [2001:db8::11]:443 -g -w 1\n"
               "-a -t [2001:db8::1]:443 -r [2001:db8::12]:443 -g -w 1\n");

@@ -257,7 +257,6 @@ Command parse(const std::vector<std::string>& args) {
     uint32_t seen = 0;
     std::vector<std::string> positional;
     std::string service_text, real_text, netmask_text;
-    bool real_port_given = false;
 
     // Applies one option with its value (if it takes one).
     auto apply = [&](const OptionDef& d, const std::string& written, const std::optional<std::string>& value) {
@@ -392,8 +391,10 @@ Command parse(const std::vector<std::string>& args) {
     if (c.has_service)
         parse_address(service_text, c.proto, c.vip, c.port, "virtual server address[:port]");
     if (c.has_real) {
-        real_port_given = parse_address(real_text, c.proto, c.rip, c.rport, "real server address[:port]");
-        if (!real_port_given) c.rport = c.port;
+        parse_address(real_text, c.proto, c.rip, c.rport, "real server address[:port]");
+        // ipvsadm gives a Direct Routing real server the service's port whatever port it names, and
+        // dplb forwards by Direct Routing only (its loader refuses another port).
+        c.rport = c.port;
         if (c.rip.family != c.vip.family) fail("real server and virtual service address families differ");
     }
     if (seen & kNetmask) c.netmask = parse_netmask(netmask_text, c.vip.family == 6);
