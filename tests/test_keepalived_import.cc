@@ -38,9 +38,10 @@ using testing::read_text;
 std::string join(const std::vector<std::string>& lines) { return testing::join_lines(lines); }
 
 // The messages import_keepalived throws for `text`, or an empty list when it converts.
-std::vector<std::string> errors_of(const std::string& text, const std::string& name = "k.conf") {
+std::vector<std::string> errors_of(const std::string& text, const std::string& name = "k.conf",
+                                   const KeepalivedImportOptions& o = {}) {
     try {
-        import_keepalived(text, name);
+        import_keepalived(text, name, o);
     } catch (const ConfigError& e) {
         return e.errors;
     }
@@ -48,9 +49,9 @@ std::vector<std::string> errors_of(const std::string& text, const std::string& n
 }
 
 // Converts `text`, which must convert, and checks that the result loads.
-ImportResult convert(const std::string& text, const std::string& name = "k.conf") {
+ImportResult convert(const std::string& text, const std::string& name = "k.conf", const KeepalivedImportOptions& o = {}) {
     try {
-        ImportResult r = import_keepalived(text, name);
+        ImportResult r = import_keepalived(text, name, o);
         EXPECT_NO_THROW(load_config_string(r.yaml, name)) << r.yaml;
         return r;
     } catch (const ConfigError& e) {
@@ -369,25 +370,6 @@ TEST(KeepalivedImport, PortlessPersistentService) {
                                        "check)"});
 }
 
-ImportResult convert_with(const std::string& text, const KeepalivedImportOptions& o, const std::string& name = "k.conf") {
-    try {
-        return import_keepalived(text, name, o);
-    } catch (const ConfigError& e) {
-        ADD_FAILURE() << e.what();
-        return {};
-    }
-}
-
-std::vector<std::string> errors_with(const std::string& text, const KeepalivedImportOptions& o,
-                                     const std::string& name = "k.conf") {
-    try {
-        import_keepalived(text, name, o);
-    } catch (const ConfigError& e) {
-        return e.errors;
-    }
-    return {};
-}
-
 TEST(KeepalivedImport, DefinitionsAreSubstituted) {
     // $NAME and ${NAME}, a definition using another, a multi-line one standing for several lines;
     // lines keep their own numbers in the comments.
@@ -435,11 +417,11 @@ TEST(KeepalivedImport, ConditionalLines) {
     EXPECT_TRUE(has_warning(r, "k.conf:2: conditional line @^lb1: kept (no --config-id given;"));
     KeepalivedImportOptions o;
     o.config_id = "lb1";
-    r = convert_with(text, o);
+    r = convert(text, "k.conf", o);
     EXPECT_NE(r.yaml.find("weight: 5\n"), std::string::npos) << r.yaml;
     EXPECT_FALSE(has_warning(r, "conditional line"));
     o.config_id = "lb2";
-    EXPECT_NE(convert_with(text, o).yaml.find("weight: 7\n"), std::string::npos);
+    EXPECT_NE(convert(text, "k.conf", o).yaml.find("weight: 7\n"), std::string::npos);
 }
 
 TEST(KeepalivedImport, AuthAhRefusedUnlessAllowed) {
@@ -457,7 +439,7 @@ TEST(KeepalivedImport, AuthAhRefusedUnlessAllowed) {
         << errs[0];
     KeepalivedImportOptions o;
     o.allow_auth_downgrade = true;
-    ImportResult r = convert_with(text, o);
+    ImportResult r = convert(text, "k.conf", o);
     EXPECT_EQ(r.yaml.find("authentication"), std::string::npos) << r.yaml;
     EXPECT_TRUE(has_warning(r, "k.conf:4: auth_type AH: not converted (dplb supports PASS only; "
                                "--allow-auth-downgrade): the instance runs without authentication"));
@@ -491,13 +473,13 @@ TEST(KeepalivedImport, IncludeLoopsAndDepth) {
     // a.conf -> sub/b.conf -> ../a.conf: the line that closes the loop is named.
     d.write("a.conf", one_vs("") + "include sub/b.conf\n");
     d.write("sub/b.conf", "\ninclude ../a.conf\n");
-    EXPECT_EQ(errors_with(read_text(d.path / "a.conf"), o, "a.conf"),
+    EXPECT_EQ(errors_of(read_text(d.path / "a.conf"), "a.conf", o),
               std::vector<std::string>{"sub/b.conf:2:1: include ../a.conf: a.conf includes itself through this line "
                                        "(keepalived would read it forever)"});
     // A chain deeper than 8 files.
     for (int i = 0; i < 10; i++) d.write("n" + std::to_string(i) + ".conf", "include n" + std::to_string(i + 1) + ".conf\n");
     d.write("n10.conf", "");
-    EXPECT_EQ(errors_with(one_vs("") + "include n0.conf\n", o, "m.conf"),
+    EXPECT_EQ(errors_of(one_vs("") + "include n0.conf\n", "m.conf", o),
               std::vector<std::string>{"n7.conf:1:1: include n8.conf: includes nest more than 8 deep"});
     // Without a directory (text that was not read from a file) an include is refused, not guessed.
     EXPECT_EQ(errors_of(one_vs("") + "include x.conf\n"),
@@ -506,7 +488,7 @@ TEST(KeepalivedImport, IncludeLoopsAndDepth) {
                                        "path)"});
     // Something that is no file (a directory, a device) is not read.
     d.write("dir.d/x", "");
-    EXPECT_EQ(errors_with(one_vs("") + "include dir.d\n", o, "m.conf"),
+    EXPECT_EQ(errors_of(one_vs("") + "include dir.d\n", "m.conf", o),
               std::vector<std::string>{"m.conf:7:1: include dir.d: cannot read dir.d (not a readable file)"});
 }
 
