@@ -422,6 +422,10 @@ TEST(KeepalivedImport, ConditionalLines) {
     EXPECT_FALSE(has_warning(r, "conditional line"));
     o.config_id = "lb2";
     EXPECT_NE(convert(text, "k.conf", o).yaml.find("weight: 7\n"), std::string::npos);
+    // A kept line's columns are still the file's.
+    o.config_id = "lb1";
+    EXPECT_EQ(errors_of("@lb1 virtual_server 10.0.0.1 x {\n}\n", "k.conf", o),
+              std::vector<std::string>{"k.conf:1:30: virtual_server 10.0.0.1: expected port 0..65535, got \"x\""});
 }
 
 TEST(KeepalivedImport, AuthAhRefusedUnlessAllowed) {

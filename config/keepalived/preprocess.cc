@@ -148,7 +148,8 @@ private:
                         " (no --config-id given; keepalived keeps \"@ID\" lines and drops \"@^ID\" ones only on the "
                         "director started with -i ID or whose host name is ID)");
         }
-        if (keep) line = line.substr(end);
+        // Blanked rather than cut, so that columns in messages stay those of the file.
+        if (keep) line.replace(start, end - start, std::string(end - start, ' '));
         return keep;
     }
 
