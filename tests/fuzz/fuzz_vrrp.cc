@@ -166,7 +166,7 @@ private:
         const State before = sm_.state();
         const uint8_t ours = sm_.priority();
         const uint64_t accepted = sm_.counters().rx_accepted;
-        std::vector<Action> actions = handle(event::AdvertReceived{d.advert, src, ttl});
+        std::vector<Action> actions = handle(event::AdvertReceived{d.advert, src, ttl, dst});
         if (sm_.counters().rx_accepted != accepted) check_accepted(d.advert.priority, ours, before, actions);
     }
 
