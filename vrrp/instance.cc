@@ -321,7 +321,8 @@ private:
         }
         // One copy per peer, each with its own VRRPv3 checksum (the pseudo-header holds the
         // destination, as keepalived computes it for unicast).
-        for (const IpAddr& peer : sm_.params().unicast_peers) sent(sock_->send(encode(ad, source_, peer), source_, peer));
+        for (const IpAddr& peer : sm_.params().unicast_peers)
+            sent(sock_->send(encode(ad, source_, peer), source_, peer));
     }
 
     void sent(const std::error_code& ec) {
