@@ -10,11 +10,12 @@ adverts whose source is not the one it lists for dplb.
   A. keepalived MASTER, dplb BACKUP: dplb stays BACKUP; keepalived is killed (no priority 0); dplb
      takes both addresses within 3 x advert + skew (+ margin) and the client's neighbour entries
      follow its gratuitous ARP / unsolicited NA.
-  B. dplb MASTER, keepalived BACKUP: keepalived stays BACKUP; the client, not a peer, sends dplb a
-     higher-priority advert by unicast (which would make a multicast router yield): dplb stays
-     MASTER and counts it refused (not_peer); dplb is killed and keepalived takes over in time.
+  B. dplb MASTER (with unicast_ttl 64), keepalived BACKUP: keepalived stays BACKUP; the client, not
+     a peer, sends dplb a higher-priority advert by unicast (which would make a multicast router
+     yield): dplb stays MASTER and counts it refused (not_peer); dplb is killed and keepalived takes
+     over in time.
   Throughout, captured on the bridge ports of both directors: every advert goes by unicast to the
-  other director, none to 224.0.0.18 / ff02::12, dplb's with TTL / hop limit 255.
+  other director, none to 224.0.0.18 / ff02::12, dplb's with TTL / hop limit 255 (64 in B).
 
     test_unicast_keepalived.py PATH/TO/dplb-vrrpd
 
@@ -40,6 +41,7 @@ VRID4, VRID6 = 44, 45
 ADVERT_S = 1.0
 MARGIN_S = 0.5  # timer and scheduling slack allowed on top of the RFC's figures
 PASSWORD = "uni-pass"
+UNICAST_TTL_B = 64  # dplb's unicast_ttl in B (keepalived checks no TTL in unicast mode)
 
 
 def skew(priority):
@@ -50,7 +52,7 @@ def master_down(priority):
     return 3 * ADVERT_S + skew(priority)
 
 
-def dplb_yaml(priority, state):
+def dplb_yaml(priority, state, ttl=None):
     return """ports:
   - name: lan0
     device: net_af_packet0
@@ -78,7 +80,7 @@ vrrp_instances:
     authentication: {type: PASS, password: "%(pw)s"}
     virtual_ipaddresses: [%(vip4)s]
     unicast_src_ip: %(ip)s
-    unicast_peers: [%(peer)s]
+    unicast_peers: [%(peer)s]%(ttl)s
   - name: VI_6
     interface: lan0
     state: %(state)s
@@ -87,9 +89,9 @@ vrrp_instances:
     advert_int: 1
     version: 3
     virtual_ipaddresses: [%(vip6)s]
-    unicast_peers: [%(peer6)s]
+    unicast_peers: [%(peer6)s]%(ttl)s
 """ % dict(ip=DP_IP, ip6=DP_IP6, vip4=VIP4, vip6=VIP6, vrid4=VRID4, vrid6=VRID6, prio=priority, state=state,
-           peer=KA_IP, peer6=KA_IP6, pw=PASSWORD)
+           peer=KA_IP, peer6=KA_IP6, pw=PASSWORD, ttl="\n    unicast_ttl: %d" % ttl if ttl else "")
 
 
 def keepalived_conf(priority, state):
@@ -207,10 +209,10 @@ class Unicast:
 
     # --- processes ------------------------------------------------------------------------------
 
-    def start_dplb(self, priority, state):
+    def start_dplb(self, priority, state, ttl=None):
         self.dp_runs += 1
         label = "dplb%d" % self.dp_runs
-        cfg = self.lab.write(label + ".yaml", dplb_yaml(priority, state))
+        cfg = self.lab.write(label + ".yaml", dplb_yaml(priority, state, ttl))
         self.dp = self.lab.spawn(label, "dp", [self.vrrpd, "--config", cfg])
         self.dp_label = label
         if not wait_for(lambda: "ready" in self.lab.log_text(label) or self.dp.poll() is not None, 10):
@@ -283,9 +285,9 @@ class Unicast:
 
     # --- checks ---------------------------------------------------------------------------------
 
-    def check_unicast_only(self, what):
+    def check_unicast_only(self, what, t_b):
         """Every advert either director sent went to the other one, none to the group; dplb's with
-        TTL / hop limit 255 (unicast_ttl's default, keepalived's too)."""
+        TTL / hop limit 255 in A (unicast_ttl's default, keepalived's too), UNICAST_TTL_B from `t_b`."""
         for who, peer4, peer6 in (("dp", KA_IP, KA_IP6), ("ka", DP_IP, DP_IP6)):
             for vrid, peer in ((VRID4, peer4), (VRID6, peer6)):
                 ads = self.adverts(who, vrid)
@@ -294,9 +296,11 @@ class Unicast:
                 check(ads and not wrong, "%s: %d adverts of %s for VRID %d, all to %s, none to the group %s"
                       % (what, len(ads), "dplb" if who == "dp" else "keepalived", vrid, peer, wrong or ""))
                 if who == "dp":
-                    ttls = sorted({ttl for _, _, _, ttl in ads})
-                    check(ttls == [255], "%s: dplb's adverts for VRID %d go with TTL / hop limit 255 (%s)"
-                          % (what, vrid, ttls))
+                    ttl_a = sorted({ttl for t, _, _, ttl in ads if t < t_b})
+                    ttl_b = sorted({ttl for t, _, _, ttl in ads if t >= t_b})
+                    check(ttl_a == [255] and ttl_b == [UNICAST_TTL_B],
+                          "%s: dplb's adverts for VRID %d go with TTL / hop limit 255 by default (%s), "
+                          "unicast_ttl %d when given (%s)" % (what, vrid, ttl_a, UNICAST_TTL_B, ttl_b))
 
     def check_takeover(self, what, old, new, new_prio, t_stop):
         """The new master's first adverts follow the old master's last ones within
@@ -366,7 +370,8 @@ class Unicast:
         # B. dplb MASTER (150) + keepalived BACKUP (100); a stranger's advert; then dplb dies.
         for vip in (VIP4, VIP6):
             lab.in_ns("cl", "ip", "neigh", "replace", vip, "lladdr", "02:00:00:00:ee:ee", "dev", "lan0", "nud", "stale")
-        self.start_dplb(150, "MASTER")
+        t_b = time.time()
+        self.start_dplb(150, "MASTER", UNICAST_TTL_B)
         if not wait_for(lambda: self.dplb_state("VI_4") == "MASTER" and self.dplb_state("VI_6") == "MASTER",
                         master_down(150) + 2):
             die("B: dplb did not become MASTER:\n" + lab.log_text(self.dp_label))
@@ -401,7 +406,7 @@ class Unicast:
         ka_log = lab.log_text(self.ka_label)
         check("not a unicast peer" not in ka_log and "Expected unicast packet" not in ka_log,
               "B: keepalived refused none of dplb's adverts (source, destination)")
-        self.check_unicast_only("A+B")
+        self.check_unicast_only("A+B", t_b)
         lab.kill(self.ka, signal.SIGTERM, timeout=10)
         print("takeover times: " + "; ".join("%s %s %.3f s" % t for t in self.takeovers), flush=True)
 
