@@ -157,6 +157,12 @@ struct VrrpInstance {
     std::map<std::string, int> track_weights;
     uint32_t garp_master_delay_s = 5;
     uint32_t garp_master_repeat = 5;
+    // Unicast VRRP (keepalived's unicast_peer / unicast_src_ip / unicast_ttl): with peers, adverts
+    // go to each peer of the family instead of 224.0.0.18 / ff02::12, and only adverts from a listed
+    // peer are accepted. Empty: multicast, as RFC 3768 / 5798.
+    std::vector<IpAddr> unicast_peers;  // unique; for each address family of the instance, at least one
+    IpAddr unicast_src_ip;              // family 0: the kernel interface's own address of the family
+    uint8_t unicast_ttl = 255;          // TTL / hop limit of unicast adverts, 1..255
 };
 
 inline IpAddr ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {

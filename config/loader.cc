@@ -386,6 +386,7 @@ struct Known {
     bool vips_ok = true;
     // The director's own addresses (ports[].addresses), with the path of each, which no real may be.
     std::vector<std::pair<IpAddr, std::string>> own_addresses;
+    std::map<std::string, std::vector<IpAddr>> port_addresses;  // port name -> its addresses
 };
 
 std::string port_names_hint(const std::vector<std::string>& ports) {
@@ -1143,11 +1144,90 @@ struct VrrpSeen {
     std::map<std::string, std::string> vips;   // address -> path
 };
 
+const char* family_name(uint8_t family) { return family == 6 ? "IPv6" : "IPv4"; }
+
+// Unicast VRRP (keepalived's unicast_peer, unicast_src_ip, unicast_ttl), read after the virtual
+// addresses, whose families the peers must match. Peers are other directors: never one of our own
+// addresses, a vip, or twice the same.
+void read_vrrp_unicast(Errors& errs, const MapFields& m, const Known& known, const std::set<uint8_t>& families,
+                       VrrpInstance& vi) {
+    auto peers_f = m.get("unicast_peers");
+    if (!peers_f) {
+        for (const char* key : {"unicast_src_ip", "unicast_ttl"})
+            if (auto f = m.get(key)) errs.add(*f, "only with unicast_peers");
+        return;
+    }
+    auto own = [&](const IpAddr& ip) -> std::string {
+        for (const auto& [a, path] : known.own_addresses)
+            if (a == ip) return "the director's own address at " + path;
+        if (std::find(vi.virtual_ipaddresses.begin(), vi.virtual_ipaddresses.end(), ip) !=
+                vi.virtual_ipaddresses.end() ||
+            std::find(known.vips.begin(), known.vips.end(), ip) != known.vips.end())
+            return "a vip";
+        return "";
+    };
+    if (auto f = m.get("unicast_src_ip"))
+        if (auto ip = read_ip(errs, *f)) {
+            auto mine = known.port_addresses.find(vi.interface);
+            std::vector<IpAddr> listed;
+            if (mine != known.port_addresses.end())
+                for (const IpAddr& a : mine->second)
+                    if (a.family == ip->family) listed.push_back(a);
+            if (!families.empty() && !families.count(ip->family)) {
+                errs.add(*f, std::string("expected an address of the instance's family (its virtual_ipaddresses ") +
+                                 "are " + family_name(*families.begin()) + "), got " + describe(f->node));
+            } else if (std::string why = real_address_problem(*ip); !why.empty()) {
+                errs.add(*f, "expected a unicast address of this director, got " + describe(f->node) + " (" + why +
+                                 ")");
+            } else if (!listed.empty() && std::find(listed.begin(), listed.end(), *ip) == listed.end()) {
+                std::string list;
+                for (const IpAddr& a : listed) list += (list.empty() ? "" : ", ") + a.str();
+                errs.add(*f, "expected one of the " + std::string(family_name(ip->family)) + " addresses of port " +
+                                 vi.interface + " (" + list + "), got " + describe(f->node));
+            } else if (own(*ip) == "a vip") {
+                errs.add(*f, "expected an address of this director that is not a vip, got " + describe(f->node));
+            } else {
+                vi.unicast_src_ip = *ip;
+            }
+        }
+    if (auto f = m.get("unicast_ttl"))
+        if (auto v = read_uint(errs, *f, 1, 255)) vi.unicast_ttl = static_cast<uint8_t>(*v);
+    std::map<IpAddr, std::string> seen;  // peer -> path of its first use
+    std::set<uint8_t> peer_families;
+    for (const Field& a : read_list(errs, *peers_f)) {
+        auto ip = read_ip(errs, a);
+        if (!ip) continue;
+        const std::string got = "expected another director's address, got " + describe(a.node);
+        if (std::string why = real_address_problem(*ip); !why.empty()) {
+            errs.add(a, got + " (" + why + ")");
+        } else if (!families.empty() && !families.count(ip->family)) {
+            errs.add(a, got + ": an " + family_name(ip->family) + " peer, but the instance has no " +
+                            family_name(ip->family) + " virtual_ipaddresses");
+        } else if (std::string why = own(*ip); !why.empty()) {
+            errs.add(a, got + ", " + why);
+        } else if (ip->family && *ip == vi.unicast_src_ip) {
+            errs.add(a, got + ", the instance's unicast_src_ip");
+        } else if (!seen.emplace(*ip, a.path).second) {
+            errs.add(a, "duplicate unicast peer " + ip->str() + ", first at " + seen[*ip]);
+        } else {
+            vi.unicast_peers.push_back(*ip);
+            peer_families.insert(ip->family);
+        }
+    }
+    // A family without a peer would send its adverts nowhere: say so rather than fall back to multicast.
+    if (!vi.unicast_peers.empty())
+        for (uint8_t fam : families)
+            if (!peer_families.count(fam))
+                errs.add(*peers_f, std::string("expected at least one ") + family_name(fam) + " peer for the " +
+                                       family_name(fam) + " virtual_ipaddresses (unicast has no multicast fallback)");
+}
+
 void read_vrrp_instance(Errors& errs, const Field& item, const Known& known, VrrpSeen& seen, VrrpInstance& vi) {
     if (!expect_map(errs, item)) return;
     MapFields m(errs, item, {"name", "interface", "state", "virtual_router_id", "priority", "advert_int", "version",
                              "preempt", "preempt_delay", "authentication", "virtual_ipaddresses", "track_interfaces",
-                             "track_services", "garp_master_delay", "garp_master_repeat"});
+                             "track_services", "garp_master_delay", "garp_master_repeat", "unicast_peers",
+                             "unicast_src_ip", "unicast_ttl"});
     if (auto f = m.need("name"))
         if (auto s = read_name(errs, *f)) {
             vi.name = *s;
@@ -1248,6 +1328,7 @@ void read_vrrp_instance(Errors& errs, const Field& item, const Known& known, Vrr
         if (auto v = read_uint(errs, *f, 0, kMaxGarpDelayS)) vi.garp_master_delay_s = static_cast<uint32_t>(*v);
     if (auto f = m.get("garp_master_repeat"))
         if (auto v = read_uint(errs, *f, 1, 255)) vi.garp_master_repeat = static_cast<uint32_t>(*v);
+    read_vrrp_unicast(errs, m, known, families, vi);
 }
 
 void read_vrrp_instances(Errors& errs, const Field& f, const Known& known, std::vector<VrrpInstance>& out) {
@@ -1268,7 +1349,10 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
         known.ports_ok = f->node.IsSequence();
         read_ports(errs, *f, cfg.ports, known);
     }
-    for (const Port& p : cfg.ports) known.ports.push_back(p.name);
+    for (const Port& p : cfg.ports) {
+        known.ports.push_back(p.name);
+        for (const PortAddress& a : p.addresses) known.port_addresses[p.name].push_back(a.ip);
+    }
     if (auto f = m.get("conn_table")) read_conn_table(errs, *f, cfg);
     if (auto f = m.need("services")) read_services(errs, *f, cfg.services, known);
     for (Service& s : cfg.services)

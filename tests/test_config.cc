@@ -542,6 +542,27 @@ TEST(ConfigLoad, VrrpEveryKey) {
     EXPECT_EQ(b.virtual_ipaddresses.size(), 2u);
 }
 
+TEST(ConfigLoad, VrrpUnicast) {
+    Config c = load_config_string(
+        vrrp_file("  - name: VI_1\n    interface: lan0\n    virtual_router_id: 7\n"
+                  "    virtual_ipaddresses: [10.0.0.100, \"2001:db8::100\"]\n"
+                  "    unicast_src_ip: 192.0.2.1\n    unicast_ttl: 64\n"
+                  "    unicast_peers: [192.0.2.2, \"2001:db8:1::2\", 198.51.100.2]\n"
+                  "  - name: VI_2\n    interface: lan1\n    virtual_router_id: 8\n"
+                  "    virtual_ipaddresses: [10.0.0.101]\n"),
+        "v.yaml");
+    ASSERT_EQ(c.vrrp_instances.size(), 2u);
+    const VrrpInstance& a = c.vrrp_instances[0];
+    EXPECT_EQ(a.unicast_peers, (std::vector<IpAddr>{*IpAddr::parse("192.0.2.2"), *IpAddr::parse("2001:db8:1::2"),
+                                                    *IpAddr::parse("198.51.100.2")}));
+    EXPECT_EQ(a.unicast_src_ip, *IpAddr::parse("192.0.2.1"));
+    EXPECT_EQ(a.unicast_ttl, 64);
+    const VrrpInstance& b = c.vrrp_instances[1];  // multicast: nothing set
+    EXPECT_TRUE(b.unicast_peers.empty());
+    EXPECT_EQ(b.unicast_src_ip.family, 0);
+    EXPECT_EQ(b.unicast_ttl, 255);
+}
+
 TEST(ConfigLoad, VrrpAdvertIntV3) {
     for (const auto& [text, cs] : std::vector<std::pair<std::string, uint32_t>>{
              {"0.01", 1}, {"0.1", 10}, {"1", 100}, {"1.5", 150}, {"40.95", 4095}, {"\"2.25\"", 225}}) {

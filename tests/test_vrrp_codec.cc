@@ -297,6 +297,27 @@ TEST(VrrpCodec, ExtraBytesAfterTheMessageAreCoveredByTheChecksum) {
     EXPECT_EQ(decode(c.vrrp.data(), c.vrrp.size(), c.src, c.dst).error, DecodeError::bad_checksum);
 }
 
+// Unicast VRRPv3 (keepalived's unicast_peer): the pseudo-header holds the peer's address, so one
+// message per peer, each checked against the destination it arrived at.
+TEST(VrrpCodec, UnicastV3ChecksumCoversThePeer) {
+    Advert a;
+    a.version = 3;
+    a.vrid = 61;
+    a.priority = 150;
+    a.interval_cs = 100;
+    a.addresses = {*IpAddr::parse("172.31.0.100")};
+    const IpAddr src = *IpAddr::parse("172.31.0.11"), peer = *IpAddr::parse("172.31.0.12");
+    std::vector<uint8_t> m = encode(a, src, peer);
+    EXPECT_TRUE(decode(m.data(), m.size(), src, peer).ok());
+    EXPECT_EQ(decode(m.data(), m.size(), src, group_v4()).error, DecodeError::bad_checksum);
+    EXPECT_NE(m, encode(a, src, *IpAddr::parse("172.31.8.12"))) << "another peer, another checksum";
+    a.addresses = {*IpAddr::parse("2001:db8:31::100")};
+    const IpAddr src6 = *IpAddr::parse("2001:db8:31::11"), peer6 = *IpAddr::parse("2001:db8:31::12");
+    std::vector<uint8_t> m6 = encode(a, src6, peer6);
+    EXPECT_TRUE(decode(m6.data(), m6.size(), src6, peer6).ok());
+    EXPECT_EQ(decode(m6.data(), m6.size(), src6, group_v6()).error, DecodeError::bad_checksum);
+}
+
 TEST(VrrpCodec, ParseIpv4) {
     Bytes f = load_fixture("v2_pass");
     auto p = parse_ipv4(f.data() + 14, f.size() - 14);

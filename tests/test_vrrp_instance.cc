@@ -57,6 +57,32 @@ TEST(VrrpInstance, ParamsForIpv4) {
     EXPECT_EQ(p.garp_delay_ms, 3000);
 }
 
+TEST(VrrpInstance, ParamsForTakeEachFamilysUnicastPeers) {
+    config::VrrpInstance vi = instance({ip("10.0.0.100"), ip("2001:db8::100")});
+    EXPECT_TRUE(params_for(vi, 4, ip("10.0.0.2")).unicast_peers.empty());
+    vi.unicast_peers = {ip("192.0.2.2"), ip("2001:db8:1::2"), ip("198.51.100.2")};
+    EXPECT_EQ(params_for(vi, 4, ip("10.0.0.2")).unicast_peers,
+              (std::vector<IpAddr>{ip("192.0.2.2"), ip("198.51.100.2")}));
+    EXPECT_EQ(params_for(vi, 6, ip("fe80::2")).unicast_peers, (std::vector<IpAddr>{ip("2001:db8:1::2")}));
+}
+
+TEST(VrrpInstance, StartRefusesAUnicastSourceTheInterfaceLacks) {
+    boost::asio::io_context io;
+    config::VrrpInstance vi = instance({ip("10.0.0.100")});
+    vi.unicast_peers = {ip("192.0.2.2")};
+    vi.unicast_src_ip = ip("192.0.2.99");
+    Instance in(io, vi, "lo", Instance::Callbacks{});
+    try {
+        in.start();
+        FAIL() << "start() with a unicast_src_ip that lo does not hold must throw";
+    } catch (const std::system_error& e) {
+        EXPECT_NE(std::string(e.what()).find("VI_1: unicast_src_ip 192.0.2.99 is not an address of lo"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(in.state(), State::init);
+}
+
 TEST(VrrpInstance, Ipv6IsAlwaysVrrpv3WithoutAuthentication) {
     config::VrrpInstance vi = instance({ip("10.0.0.100"), ip("2001:db8::100")});
     Params p = params_for(vi, 6, ip("fe80::2"));
@@ -213,6 +239,19 @@ std::vector<ReloadCase> reload_cases() {
          {"VI_1: remove", "VI_1/v4: add", "VI_1/v6: add", "VI_2: keep"}},
         {"ipv4_swapped_for_ipv6", [](config::VrrpInstance& v) { v.virtual_ipaddresses = {ip("2001:db8::100")}; },
          one("VI_1: restart (virtual_ipaddresses)")},
+        // Unicast: peers, source and TTL are the socket's and the filter's: a new router.
+        {"unicast_peers_added", [](config::VrrpInstance& v) { v.unicast_peers = {ip("192.0.2.2")}; },
+         one("VI_1: restart (unicast_peers)")},
+        {"unicast_src_and_ttl_with_peers", [](config::VrrpInstance& v) {
+             v.unicast_peers = {ip("192.0.2.2")};
+             v.unicast_src_ip = ip("192.0.2.1");
+             v.unicast_ttl = 64;
+         },
+         one("VI_1: restart (unicast_peers, unicast_src_ip, unicast_ttl)")},
+        // Without peers the router is multicast whatever these say (the loader refuses them anyway).
+        {"unicast_ttl_without_peers", [](config::VrrpInstance& v) { v.unicast_ttl = 64; }, keep},
+        {"unicast_peer_of_no_family_in_use", [](config::VrrpInstance& v) { v.unicast_peers = {ip("2001:db8::2")}; },
+         keep},
         {"renamed", [](config::VrrpInstance& v) { v.name = "VI_9"; },
          {"VI_1: remove", "VI_9: add", "VI_2: keep"}},
     };
@@ -259,6 +298,17 @@ TEST(VrrpReload, DualStackRoutersChangeApart) {
     prio.priority = 10;
     EXPECT_EQ(diff_text({both}, {prio}),
               (std::vector<std::string>{"VI_1/v4: reconfigure (priority)", "VI_1/v6: reconfigure (priority)"}));
+    // Unicast peers and the source address belong to their family's router.
+    config::VrrpInstance uni = both;
+    uni.unicast_peers = {ip("192.0.2.2"), ip("2001:db8:1::2")};
+    config::VrrpInstance other_v6_peer = uni;
+    other_v6_peer.unicast_peers[1] = ip("2001:db8:1::3");
+    EXPECT_EQ(diff_text({uni}, {other_v6_peer}),
+              (std::vector<std::string>{"VI_1/v4: keep", "VI_1/v6: restart (unicast_peers)"}));
+    config::VrrpInstance v4_src = uni;
+    v4_src.unicast_src_ip = ip("192.0.2.1");
+    EXPECT_EQ(diff_text({uni}, {v4_src}),
+              (std::vector<std::string>{"VI_1/v4: restart (unicast_src_ip)", "VI_1/v6: keep"}));
     config::VrrpInstance v4_only = both;
     v4_only.virtual_ipaddresses = {ip("10.0.0.100")};
     EXPECT_EQ(diff_text({both}, {v4_only}),

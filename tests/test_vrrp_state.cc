@@ -458,6 +458,111 @@ TEST(VrrpState, OwnAdvertLoopedBackIsIgnored) {
     EXPECT_EQ(m.counters().rx_accepted, 0u);
 }
 
+// Unicast VRRP (keepalived's unicast_peer): adverts from a listed peer, sent to us, are accepted
+// whatever their TTL (keepalived skips the check in unicast mode: a peer may be routed hops away);
+// one from any other address, or sent to the group, is refused and counted.
+Params unicast_params() {
+    Params p = base_params();
+    p.unicast_peers = {ip("10.0.0.3"), ip("192.0.2.7")};
+    return p;
+}
+
+TEST(VrrpUnicast, AdvertFromAPeerIsAcceptedWithAnyTtl) {
+    StateMachine m(unicast_params());
+    m.handle(kStart, 0);
+    event::AdvertReceived a = adv(150, "192.0.2.7");
+    a.ttl = 61;  // four routed hops from a peer that sends with TTL 64 (unicast_ttl)
+    a.dst = ip("10.0.0.2");
+    m.handle(a, 1000);
+    EXPECT_EQ(m.counters().rx_accepted, 1u);
+    EXPECT_EQ(m.counters().bad_ttl, 0u);
+    EXPECT_EQ(m.master(), ip("192.0.2.7"));
+    EXPECT_EQ(m.next_deadline(), 1000 + 3609) << "the peer is the master: Master_Down_Timer restarted";
+}
+
+TEST(VrrpUnicast, AdvertFromANonPeerIsRefused) {
+    StateMachine m(unicast_params());
+    m.handle(kStart, 0);
+    event::AdvertReceived a = adv(150, "10.0.0.4");
+    a.dst = ip("10.0.0.2");
+    EXPECT_EQ(describe(m.handle(a, 1000)), "");
+    EXPECT_EQ(m.counters().not_peer, 1u);
+    EXPECT_EQ(m.counters().rx_adverts, 1u);
+    EXPECT_EQ(m.counters().rx_accepted, 0u);
+    EXPECT_EQ(m.next_deadline(), 3609) << "the Master_Down_Timer must not move";
+    // A non-peer's priority 0 does not cut the timer to Skew_Time either.
+    m.handle(adv(0, "10.0.0.4"), 1100);
+    EXPECT_EQ(m.counters().not_peer, 2u);
+    EXPECT_EQ(m.next_deadline(), 3609);
+}
+
+TEST(VrrpUnicast, NonPeerCannotMakeAMasterYield) {
+    Params p = unicast_params();
+    p.priority = 255;  // owner: MASTER at once
+    StateMachine m(p);
+    m.handle(kStart, 0);
+    ASSERT_EQ(m.state(), State::master);
+    // Priority 255 from an unknown address with our address list: accepted in multicast mode
+    // (an equal-priority tie lost on the address), refused here.
+    event::AdvertReceived a = adv(255, "10.0.0.200");
+    EXPECT_EQ(describe(m.handle(a, 500)), "");
+    EXPECT_EQ(m.state(), State::master);
+    EXPECT_EQ(m.counters().not_peer, 1u);
+}
+
+TEST(VrrpUnicast, AdvertToTheGroupIsRefused) {
+    // keepalived: "Expected unicast packet but received multicast packet".
+    StateMachine m(unicast_params());
+    m.handle(kStart, 0);
+    event::AdvertReceived a = adv(150, "10.0.0.3");
+    a.dst = ip("224.0.0.18");
+    m.handle(a, 1000);
+    EXPECT_EQ(m.counters().bad_destination, 1u);
+    EXPECT_EQ(m.counters().rx_accepted, 0u);
+    EXPECT_EQ(m.next_deadline(), 3609);
+}
+
+TEST(VrrpUnicast, Ipv6PeerAndGroup) {
+    Params p = base_params();
+    p.version = 3;
+    p.family = 6;
+    p.auth_type = AuthType::none;
+    p.auth_data = {};
+    p.primary = ip("2001:db8::2");
+    p.addresses = {ip("2001:db8::100")};
+    p.unicast_peers = {ip("2001:db8::3")};
+    StateMachine m(p);
+    m.handle(kStart, 0);
+    event::AdvertReceived a = adv3(150, 100, "2001:db8::3");
+    a.advert.addresses = {ip("2001:db8::100")};
+    a.ttl = 64;
+    a.dst = ip("ff02::12");
+    m.handle(a, 500);
+    EXPECT_EQ(m.counters().bad_destination, 1u);
+    a.dst = ip("2001:db8::2");
+    a.src = ip("fe80::3");  // the peer's link-local address is not the listed one
+    m.handle(a, 600);
+    EXPECT_EQ(m.counters().not_peer, 1u);
+    a.src = ip("2001:db8::3");
+    m.handle(a, 1000);
+    EXPECT_EQ(m.counters().rx_accepted, 1u);
+    EXPECT_EQ(m.next_deadline(), 1000 + 3609);
+}
+
+TEST(VrrpUnicast, MulticastStillChecksTtlAndTakesAnySource) {
+    StateMachine m(base_params());  // no peers
+    m.handle(kStart, 0);
+    event::AdvertReceived a = adv(150, "10.0.0.4");
+    a.dst = ip("224.0.0.18");
+    a.ttl = 254;
+    m.handle(a, 500);
+    EXPECT_EQ(m.counters().bad_ttl, 1u);
+    a.ttl = 255;
+    m.handle(a, 1000);
+    EXPECT_EQ(m.counters().rx_accepted, 1u);
+    EXPECT_EQ(m.counters().not_peer, 0u);
+}
+
 TEST(VrrpState, DecodeFailuresAreCountedByReason) {
     StateMachine m(base_params());
     m.handle(kStart, 0);

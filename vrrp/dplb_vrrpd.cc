@@ -47,7 +47,7 @@ void print_counters(const std::string& label, const Instance& in) {
     std::printf("counters %s state=%s rx=%llu accepted=%llu tx=%llu tx_prio0=%llu rx_prio0=%llu "
                 "bad_checksum=%llu bad_version=%llu bad_ttl=%llu auth_fail=%llu vrid_mismatch=%llu "
                 "interval_mismatch=%llu address_mismatch=%llu truncated=%llu became_master=%llu "
-                "announcements=%llu send_errors=%llu\n",
+                "announcements=%llu send_errors=%llu not_peer=%llu bad_destination=%llu\n",
                 label.c_str(), dplb::vrrp::state_name(in.state()),
                 static_cast<unsigned long long>(c.rx_adverts), static_cast<unsigned long long>(c.rx_accepted),
                 static_cast<unsigned long long>(c.tx_adverts), static_cast<unsigned long long>(c.tx_priority_zero),
@@ -58,7 +58,8 @@ void print_counters(const std::string& label, const Instance& in) {
                 static_cast<unsigned long long>(c.address_mismatch), static_cast<unsigned long long>(c.truncated),
                 static_cast<unsigned long long>(c.became_master),
                 static_cast<unsigned long long>(c.announcements_sent),
-                static_cast<unsigned long long>(c.send_errors));
+                static_cast<unsigned long long>(c.send_errors), static_cast<unsigned long long>(c.not_peer),
+                static_cast<unsigned long long>(c.bad_destination));
 }
 
 }  // namespace

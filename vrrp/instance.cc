@@ -1,5 +1,6 @@
 #include "vrrp/instance.h"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -48,6 +49,8 @@ Params params_for(const config::VrrpInstance& cfg, uint8_t family, const IpAddr&
         if (ip.family == family) p.addresses.push_back(ip);
     p.garp_repeat = cfg.garp_master_repeat;
     p.garp_delay_ms = static_cast<Millis>(cfg.garp_master_delay_s) * 1000;
+    for (const IpAddr& ip : cfg.unicast_peers)
+        if (ip.family == family) p.unicast_peers.push_back(ip);
     return p;
 }
 
@@ -99,8 +102,14 @@ public:
         if (!src.family)
             throw std::system_error(std::make_error_code(std::errc::address_not_available),
                                     "vrrp instance " + cfg_.name + ": " + ifname_ + " has no " +
-                                        (family_ == 6 ? "IPv6 link-local" : "IPv4") + " address");
-        sock_ = std::make_unique<AdvertSocket>(io_, iface_, family_);
+                                        (family_ == 6 ? (unicast() ? "IPv6" : "IPv6 link-local") : "IPv4") +
+                                        " address");
+        if (cfg_.unicast_src_ip.family == family_ &&
+            std::find(iface_.addresses.begin(), iface_.addresses.end(), src) == iface_.addresses.end())
+            throw std::system_error(std::make_error_code(std::errc::address_not_available),
+                                    "vrrp instance " + cfg_.name + ": unicast_src_ip " + src.str() +
+                                        " is not an address of " + ifname_);
+        sock_ = std::make_unique<AdvertSocket>(io_, iface_, family_, SocketMode{!unicast(), cfg_.unicast_ttl});
         frames_ = std::make_unique<FrameSocket>(iface_);
         link_ = std::make_unique<LinkWatch>(io_, iface_.index, [this](bool up) { on_link(up); });
         // The state machine keeps our address for the tie-break; rebuilt now that we know it.
@@ -184,7 +193,19 @@ public:
     const std::string& ifname() const { return ifname_; }
 
 private:
-    IpAddr source_of(const InterfaceInfo& i) const { return family_ == 6 ? i.ipv6_ll : i.ipv4; }
+    // Unicast VRRP: this family has peers (the loader makes sure each family of a unicast
+    // instance has at least one).
+    bool unicast() const { return !sm_.params().unicast_peers.empty(); }
+
+    // Our source address: unicast_src_ip when given; else the interface's primary IPv4 address, and
+    // for IPv6 its link-local address (RFC 5798 §5.1.2.1), or with unicast peers, which may be
+    // routed hops away, its first global one (link-local when it has none).
+    IpAddr source_of(const InterfaceInfo& i) const {
+        if (cfg_.unicast_src_ip.family == family_) return cfg_.unicast_src_ip;
+        if (family_ == 4) return i.ipv4;
+        if (unicast() && i.ipv6_global.family) return i.ipv6_global;
+        return i.ipv6_ll;
+    }
 
     // A machine for cfg_ with the tracking weights applied; `src` is our address once known.
     StateMachine machine(const IpAddr& src) const {
@@ -240,7 +261,7 @@ private:
             dispatch(event::DecodeFailed{d.error});
             return;
         }
-        dispatch(event::AdvertReceived{std::move(d.advert), r.src, r.ttl});
+        dispatch(event::AdvertReceived{std::move(d.advert), r.src, r.ttl, r.dst});
     }
 
     void queue(Event e) { pending_.push_back(std::move(e)); }
@@ -293,8 +314,18 @@ private:
         ad.auth_type = p.auth_type;
         ad.auth_data = p.auth_data;
         ad.addresses = vips_;
-        IpAddr dst = family_ == 6 ? group_v6() : group_v4();
-        std::error_code ec = sock_->send(encode(ad, source_, dst), source_);
+        if (!unicast()) {
+            IpAddr dst = family_ == 6 ? group_v6() : group_v4();
+            sent(sock_->send(encode(ad, source_, dst), source_));
+            return;
+        }
+        // One copy per peer, each with its own VRRPv3 checksum (the pseudo-header holds the
+        // destination, as keepalived computes it for unicast).
+        for (const IpAddr& peer : sm_.params().unicast_peers)
+            sent(sock_->send(encode(ad, source_, peer), source_, peer));
+    }
+
+    void sent(const std::error_code& ec) {
         if (ec) {
             ++io_counters_.send_errors;
             log_error("sending an advert", ec);

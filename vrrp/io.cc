@@ -52,13 +52,18 @@ std::optional<InterfaceInfo> query_interface(const std::string& ifname) {
         }
         case AF_INET:
             // The kernel lists the primary address of a subnet before its secondaries.
-            if (!info.ipv4.family)
-                info.ipv4 = IpAddr::from_v4_be(reinterpret_cast<const sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr);
+            info.addresses.push_back(
+                IpAddr::from_v4_be(reinterpret_cast<const sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr));
+            if (!info.ipv4.family) info.ipv4 = info.addresses.back();
             break;
         case AF_INET6: {
             auto* s6 = reinterpret_cast<const sockaddr_in6*>(a->ifa_addr);
-            if (!info.ipv6_ll.family && IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr))
-                info.ipv6_ll = IpAddr::from_v6(s6->sin6_addr.s6_addr);
+            info.addresses.push_back(IpAddr::from_v6(s6->sin6_addr.s6_addr));
+            if (IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr)) {
+                if (!info.ipv6_ll.family) info.ipv6_ll = info.addresses.back();
+            } else if (!info.ipv6_global.family) {
+                info.ipv6_global = info.addresses.back();
+            }
             break;
         }
         default:
@@ -74,7 +79,7 @@ std::optional<InterfaceInfo> query_interface(const std::string& ifname) {
 
 class AdvertSocket::Impl : public std::enable_shared_from_this<AdvertSocket::Impl> {
 public:
-    Impl(asio::io_context& io, const InterfaceInfo& iface, uint8_t family)
+    Impl(asio::io_context& io, const InterfaceInfo& iface, uint8_t family, SocketMode mode)
         : family_(family), ifindex_(iface.index), sd_(io) {
         int domain = family == 6 ? AF_INET6 : AF_INET;
         int fd = socket(domain, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, kIpProtoVrrp);
@@ -84,10 +89,11 @@ public:
                        static_cast<socklen_t>(iface.name.size())) != 0)
             fail("SO_BINDTODEVICE", iface.name);
         const int off = 0, ttl = kVrrpTtl, tos = 0xc0;  // IPTOS_PREC_INTERNETCONTROL, as keepalived
+        const int unicast_ttl = mode.multicast ? kVrrpTtl : mode.unicast_ttl;
         if (family == 6) {
             const int on = 1;
             setopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, ttl, "IPV6_MULTICAST_HOPS", iface.name);
-            setopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, ttl, "IPV6_UNICAST_HOPS", iface.name);
+            setopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, unicast_ttl, "IPV6_UNICAST_HOPS", iface.name);
             setopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, off, "IPV6_MULTICAST_LOOP", iface.name);
             setopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, iface.index, "IPV6_MULTICAST_IF", iface.name);
             setopt(fd, IPPROTO_IPV6, IPV6_TCLASS, tos, "IPV6_TCLASS", iface.name);
@@ -96,11 +102,11 @@ public:
             ipv6_mreq mreq{};
             std::memcpy(&mreq.ipv6mr_multiaddr, group_v6().b.data(), 16);
             mreq.ipv6mr_interface = static_cast<unsigned>(iface.index);
-            setopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, mreq, "joining ff02::12", iface.name);
+            if (mode.multicast) setopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, mreq, "joining ff02::12", iface.name);
         } else {
             const int pmtu = IP_PMTUDISC_DONT;  // no DF bit, as keepalived sends them
             setopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, ttl, "IP_MULTICAST_TTL", iface.name);
-            setopt(fd, IPPROTO_IP, IP_TTL, ttl, "IP_TTL", iface.name);
+            setopt(fd, IPPROTO_IP, IP_TTL, unicast_ttl, "IP_TTL", iface.name);
             setopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, off, "IP_MULTICAST_LOOP", iface.name);
             setopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, off, "IP_MULTICAST_ALL", iface.name);
             setopt(fd, IPPROTO_IP, IP_TOS, tos, "IP_TOS", iface.name);
@@ -109,7 +115,7 @@ public:
             mreq.imr_multiaddr.s_addr = group_v4().v4_be();
             mreq.imr_ifindex = iface.index;
             setopt(fd, IPPROTO_IP, IP_MULTICAST_IF, mreq, "IP_MULTICAST_IF", iface.name);
-            setopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq, "joining 224.0.0.18", iface.name);
+            if (mode.multicast) setopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq, "joining 224.0.0.18", iface.name);
         }
     }
 
@@ -119,7 +125,7 @@ public:
         wait();
     }
 
-    std::error_code send(const std::vector<uint8_t>& msg, const IpAddr& src) {
+    std::error_code send(const std::vector<uint8_t>& msg, const IpAddr& src, const IpAddr& dst) {
         if (!sd_.is_open()) return std::make_error_code(std::errc::bad_file_descriptor);
         iovec iov{const_cast<uint8_t*>(msg.data()), msg.size()};
         msghdr mh{};
@@ -134,7 +140,7 @@ public:
         // so one unbound socket both receives from the group and sends from our own address.
         if (family_ == 6) {
             to6.sin6_family = AF_INET6;
-            std::memcpy(&to6.sin6_addr, group_v6().b.data(), 16);
+            std::memcpy(&to6.sin6_addr, dst.b.data(), 16);
             to6.sin6_scope_id = static_cast<uint32_t>(ifindex_);
             mh.msg_name = &to6;
             mh.msg_namelen = sizeof to6;
@@ -148,7 +154,7 @@ public:
             mh.msg_controllen = CMSG_SPACE(sizeof pi);
         } else {
             to4.sin_family = AF_INET;
-            to4.sin_addr.s_addr = group_v4().v4_be();
+            to4.sin_addr.s_addr = dst.v4_be();
             mh.msg_name = &to4;
             mh.msg_namelen = sizeof to4;
             in_pktinfo pi{};
@@ -238,7 +244,10 @@ private:
 };
 
 AdvertSocket::AdvertSocket(asio::io_context& io, const InterfaceInfo& iface, uint8_t family)
-    : impl_(std::make_shared<Impl>(io, iface, family)) {}
+    : AdvertSocket(io, iface, family, SocketMode{}) {}
+
+AdvertSocket::AdvertSocket(asio::io_context& io, const InterfaceInfo& iface, uint8_t family, SocketMode mode)
+    : impl_(std::make_shared<Impl>(io, iface, family, mode)) {}
 
 AdvertSocket::~AdvertSocket() { close(); }
 
@@ -247,7 +256,11 @@ void AdvertSocket::start(OnReceive on_receive, OnError on_error) {
 }
 
 std::error_code AdvertSocket::send(const std::vector<uint8_t>& vrrp, const IpAddr& src) {
-    return impl_->send(vrrp, src);
+    return impl_->send(vrrp, src, src.is_v6() ? group_v6() : group_v4());
+}
+
+std::error_code AdvertSocket::send(const std::vector<uint8_t>& vrrp, const IpAddr& src, const IpAddr& dst) {
+    return impl_->send(vrrp, src, dst);
 }
 
 void AdvertSocket::close() { impl_->close(); }

@@ -69,6 +69,13 @@ std::vector<std::string> restart_fields(const config::VrrpInstance& before, cons
     if (a.auth_type != b.auth_type || a.auth_data != b.auth_data) out.push_back("authentication");
     if (a.addresses != b.addresses || families_of(before) != families_of(after))
         out.push_back("virtual_ipaddresses");
+    // Unicast: another peer list, source or TTL is another socket and another filter.
+    if (a.unicast_peers != b.unicast_peers) out.push_back("unicast_peers");
+    auto src = [family](const config::VrrpInstance& c) {
+        return c.unicast_src_ip.family == family ? c.unicast_src_ip : IpAddr{};
+    };
+    if (!b.unicast_peers.empty() && src(before) != src(after)) out.push_back("unicast_src_ip");
+    if (!b.unicast_peers.empty() && before.unicast_ttl != after.unicast_ttl) out.push_back("unicast_ttl");
     return out;
 }
 

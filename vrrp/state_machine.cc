@@ -143,6 +143,17 @@ void StateMachine::reconfigure(const event::Reconfigure& r) {
     }
 }
 
+namespace {
+
+// A multicast destination (224.0.0.0/4, ff00::/8); family 0 (unknown) is not.
+bool is_group(const IpAddr& ip) {
+    if (ip.family == 4) return (ip.b[0] & 0xf0) == 0xe0;
+    if (ip.family == 6) return ip.b[0] == 0xff;
+    return false;
+}
+
+}  // namespace
+
 // RFC 3768 §7.1 / RFC 5798 §7.1, the checks past decoding (codec.cc does version, length, checksum).
 // The VRID comes first so that other routers' adverts on a shared link are not counted as errors.
 bool StateMachine::accept(const event::AdvertReceived& a) {
@@ -151,7 +162,19 @@ bool StateMachine::accept(const event::AdvertReceived& a) {
         ++counters_.vrid_mismatch;
         return false;
     }
-    if (a.ttl != kVrrpTtl) {
+    if (!p_.unicast_peers.empty()) {
+        // keepalived's unicast mode: a group-addressed advert is refused ("Expected unicast packet
+        // but received multicast packet"), and so is one from an address that is not a peer (its
+        // check_unicast_src, always on here). No TTL check: a peer may be routed hops away.
+        if (is_group(a.dst)) {
+            ++counters_.bad_destination;
+            return false;
+        }
+        if (std::find(p_.unicast_peers.begin(), p_.unicast_peers.end(), a.src) == p_.unicast_peers.end()) {
+            ++counters_.not_peer;
+            return false;
+        }
+    } else if (a.ttl != kVrrpTtl) {
         ++counters_.bad_ttl;
         return false;
     }

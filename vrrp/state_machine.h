@@ -54,6 +54,10 @@ struct Params {
     std::vector<IpAddr> addresses;        // the virtual addresses, as advertised and checked
     uint32_t garp_repeat = 5;             // gratuitous ARP / NA per address per round
     Millis garp_delay_ms = 5000;          // the second round after this; 0 = no second round
+    // Unicast VRRP: this family's peers (keepalived's unicast_peer). Empty: multicast. With peers,
+    // only adverts from one of them, sent to us rather than to the group, are accepted, and the TTL
+    // / hop limit is not checked (keepalived's unicast mode: peers may be routed hops away).
+    std::vector<IpAddr> unicast_peers;
 };
 
 // Counted by the machine as adverts come in and go out. Drops are by reason, first failing check.
@@ -73,6 +77,8 @@ struct Counters {
     uint64_t auth_fail = 0;          // authentication type or password differs (v2)
     uint64_t interval_mismatch = 0;  // v2: Adver Int differs from ours (RFC 3768 §7.1)
     uint64_t address_mismatch = 0;   // address list differs (dropped unless from the owner)
+    uint64_t not_peer = 0;           // unicast: the source is not one of unicast_peers
+    uint64_t bad_destination = 0;    // unicast: sent to 224.0.0.18 / ff02::12, not to us
     uint64_t became_master = 0;
     // Counted by Instance (instance.h) as it does the I/O, never by the machine itself:
     uint64_t send_errors = 0;        // adverts or announcement frames the kernel refused
@@ -86,6 +92,7 @@ struct AdvertReceived {
     Advert advert;  // decoded
     IpAddr src;     // the IP source address
     uint8_t ttl = 0;  // or hop limit
+    IpAddr dst;     // the IP destination address; family 0 when unknown (not checked)
 };
 struct DecodeFailed {
     DecodeError error;

@@ -142,6 +142,12 @@ std::string emit_yaml(const Model& m, const std::string& name, const Messages& m
         }
         if (vi.garp_delay) y += "    garp_master_delay: " + num(*vi.garp_delay) + "\n";
         if (vi.garp_repeat) y += "    garp_master_repeat: " + num(*vi.garp_repeat) + "\n";
+        if (!vi.unicast_peers.empty()) {
+            if (vi.unicast_src_ip) y += "    unicast_src_ip: " + ys(vi.unicast_src_ip->str()) + "\n";
+            if (vi.unicast_ttl) y += "    unicast_ttl: " + num(*vi.unicast_ttl) + "\n";
+            y += "    unicast_peers:\n";
+            for (const auto& p : vi.unicast_peers) y += "      - " + ys(p.first.str()) + "\n";
+        }
     }
     return y;
 }

@@ -135,6 +135,27 @@ void Mapper::vrrp_instance(const Stmt& s) {
                            "virtual_ipaddress_excluded: converted into virtual_ipaddresses (dplb "
                            "lists every address in its adverts)");
             vip_blocks.push_back(&b);
+        } else if (kw == "unicast_peer") {
+            if (need_block(b, kw)) unicast_peer(b, vi);
+        } else if (kw == "unicast_src_ip") {
+            v_.once(b, seen);
+            if (const Word* w = v_.one(b)) {
+                if (auto ip = IpAddr::parse(w->text)) {
+                    vi.unicast_src_ip = ip;
+                    vi.unicast_src_line = b.line();
+                } else {
+                    msgs_.error(w->line, w->col, "unicast_src_ip: expected an IPv4 or IPv6 address, got " + q(w->text));
+                }
+            }
+        } else if (kw == "unicast_ttl") {
+            v_.once(b, seen);
+            if (auto t = v_.integer(b, 1, 255)) {
+                vi.unicast_ttl = t;
+                vi.unicast_ttl_line = b.line();
+            }
+        } else if (kw == "check_unicast_src" || kw == "unicast_fault_no_peer") {
+            // dplb always checks the source against the peers, and never runs unicast without one.
+            v_.once(b, seen);
         } else if (kw == "track_interface") {
             if (!need_block(b, kw)) continue;
             for (const Stmt& t : b.block) {
@@ -188,6 +209,61 @@ void Mapper::vrrp_instance(const Stmt& s) {
         return;
     }
     finish_vrrp(vi, label);
+}
+
+// unicast_peer { IP [min_ttl N] [max_ttl N] ... }: one peer a line.
+void Mapper::unicast_peer(const Stmt& b, OutVrrp& vi) {
+    for (const Stmt& l : b.block) {
+        const Word& a = l.kw();
+        auto ip = IpAddr::parse(a.text);
+        if (!ip) {
+            msgs_.error(a.line, a.col, "unicast_peer: expected an IPv4 or IPv6 address, got " + q(a.text));
+            continue;
+        }
+        if (l.words.size() > 1) {
+            std::string rest;
+            for (size_t i = 1; i < l.words.size(); i++) rest += (i > 1 ? " " : "") + l.words[i].text;
+            msgs_.warn(l.line(), "unicast_peer " + a.text + ": " + rest +
+                                     " not converted (dplb accepts a listed peer's adverts whatever their TTL)");
+        }
+        if (l.has_block) not_converted(l);
+        bool again = std::any_of(vi.unicast_peers.begin(), vi.unicast_peers.end(),
+                                 [&](const auto& p) { return p.first == *ip; });
+        if (again) {
+            msgs_.warn(l.line(), "unicast_peer " + a.text + ": given again; not converted twice");
+            continue;
+        }
+        vi.unicast_peers.push_back({*ip, l.line()});
+    }
+}
+
+// Once the instance's addresses are known: peers of another family go (keepalived refuses them too),
+// and without a peer the instance runs multicast, where dplb takes no source address.
+void Mapper::finish_unicast(OutVrrp& vi) {
+    const uint8_t family = vi.vips.front().first.family;
+    const char* fam = family == 6 ? "IPv6" : "IPv4";
+    std::vector<std::pair<IpAddr, int>> kept;
+    for (const auto& p : vi.unicast_peers) {
+        if (p.first.family == family)
+            kept.push_back(p);
+        else
+            msgs_.warn(p.second, "unicast_peer " + p.first.str() + ": not converted (the instance's addresses are " +
+                                     fam + ")");
+    }
+    vi.unicast_peers = std::move(kept);
+    if (vi.unicast_src_ip && vi.unicast_src_ip->family != family) {
+        msgs_.warn(vi.unicast_src_line, "unicast_src_ip " + vi.unicast_src_ip->str() +
+                                            ": not converted (the instance's addresses are " + fam + ")");
+        vi.unicast_src_ip.reset();
+    }
+    if (!vi.unicast_peers.empty()) return;
+    if (vi.unicast_src_ip)
+        msgs_.warn(vi.unicast_src_line, "unicast_src_ip: not converted (no unicast_peer: the instance runs "
+                                        "multicast, from the port's own address)");
+    if (vi.unicast_ttl)
+        msgs_.warn(vi.unicast_ttl_line, "unicast_ttl: not converted (no unicast_peer: the instance runs multicast)");
+    vi.unicast_src_ip.reset();
+    vi.unicast_ttl.reset();
 }
 
 void Mapper::authentication(const Stmt& a, OutVrrp& vi) {
@@ -287,6 +363,7 @@ void Mapper::finish_vrrp(OutVrrp& vi, const std::string& label) {
         msgs_.warn(vi.auth_line, "authentication: not converted (VRRPv3 has no authentication)");
         vi.auth_pass.reset();
     }
+    finish_unicast(vi);
     if (!vi.garp_delay) vi.garp_delay = garp_delay_;
     if (!vi.garp_repeat) vi.garp_repeat = garp_repeat_;
     // VRRP routers are told apart by interface, router id and family.

@@ -26,8 +26,11 @@ std::string reason_for(const std::string& kw) {
         return " (dplb has no virtual server groups; write one virtual_server per address)";
     if (kw == "static_ipaddress" || kw == "static_routes" || kw == "static_rules")
         return " (dplb does not manage kernel addresses, routes or rules)";
-    if (kw == "unicast_peer" || kw == "unicast_src_ip" || kw == "unicast_ttl" || kw == "mcast_src_ip")
-        return " (dplb sends VRRP adverts to the multicast group, from the port's own address)";
+    if (kw == "mcast_src_ip")
+        return " (dplb sends multicast adverts from the port's own address; unicast_src_ip sets the source "
+               "of unicast ones)";
+    if (kw == "unicast_peer" || kw == "unicast_src_ip" || kw == "unicast_ttl")
+        return " (dplb takes unicast peers in a vrrp_instance only)";
     if (kw == "sorry_server" || kw == "sorry_server_inhibit" || kw == "sorry_server_lvs_method")
         return " (dplb has no sorry server)";
     if (kw == "quorum" || kw == "hysteresis") return " (dplb has no quorum)";
@@ -125,6 +128,8 @@ void Mapper::global_defs(const Stmt& g) {
         } else if (kw == "vrrp_garp_master_repeat") {
             v_.once(s, seen);
             if (auto v = v_.integer(s, 1, 255)) garp_repeat_ = *v;
+        } else if (kw == "vrrp_check_unicast_src") {
+            v_.once(s, seen);  // dplb always checks a unicast advert's source against the peers
         } else if (kw == "lvs_timeouts") {
             v_.once(s, seen);
             lvs_timeouts(s);

@@ -67,6 +67,8 @@ private:
     void vip_line(const Stmt& l, OutVrrp& vi);
     void vrrp_instance(const Stmt& s);
     void authentication(const Stmt& a, OutVrrp& vi);
+    void unicast_peer(const Stmt& b, OutVrrp& vi);
+    void finish_unicast(OutVrrp& vi);
     void finish_vrrp(OutVrrp& vi, const std::string& label);
 
     Messages& msgs_;

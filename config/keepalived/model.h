@@ -109,6 +109,12 @@ struct OutVrrp {
     std::set<IpAddr> vip_set;                  // the same addresses, to find one given twice
     std::vector<std::pair<std::string, int>> track;
     std::map<std::string, int> track_weights;  // track_interface NAME weight W
+    // Unicast VRRP: unicast_peer { IP ... }, unicast_src_ip, unicast_ttl.
+    std::vector<std::pair<IpAddr, int>> unicast_peers;  // with their lines
+    std::optional<IpAddr> unicast_src_ip;
+    int unicast_src_line = 0;
+    std::optional<uint32_t> unicast_ttl;
+    int unicast_ttl_line = 0;
 };
 
 // Everything the YAML is written from.

@@ -13,6 +13,8 @@
 // - an accepted advert, by RFC 3768 §6.4.2-3: priority 0 makes a BACKUP wait Skew_Time and a MASTER
 //   answer at once; a higher priority makes either BACKUP with Master_Down_Interval to wait; a
 //   lower one leaves a MASTER as it was; INIT and FAULT ignore adverts;
+// - unicast (unicast_peers): an accepted advert came from a listed peer and was sent to us; multicast:
+//   with TTL 255;
 // - counters: every advert handed in counted in rx_adverts, accepted ones at most that many;
 //   tx_adverts, tx_priority_zero and became_master equal the actions that said so.
 #include <algorithm>
@@ -51,6 +53,7 @@ Params read_router(Reader& in, const VrrpProfile*& prof) {
     }
     p.primary = addr(prof->primary);
     for (const char* a : prof->addresses) p.addresses.push_back(addr(a));
+    if (bits & 8) p.unicast_peers = {addr(prof->peers[0]), addr(prof->peers[1])};
     return p;
 }
 
@@ -94,7 +97,7 @@ public:
             IpAddr src = addr(prof_.peers[in.u8() & 3]);
             uint8_t hops = in.u8();
             const uint8_t* msg = in.bytes(len, got);
-            deliver(msg, got, src, group_v6(), hops);
+            deliver(msg, got, src, unicast() ? params_.primary : group_v6(), hops);
             return;
         }
         const uint8_t* buf = in.bytes(len, got);
@@ -122,7 +125,8 @@ public:
         if (spoil & 16) a.addresses.push_back(addr(params_.family == 6 ? "2001:db8:9::1ff" : "10.9.0.199"));
         if ((spoil & 32) && !a.addresses.empty()) a.addresses.pop_back();
         IpAddr src = addr(prof_.peers[who & 3]);
-        IpAddr dst = params_.family == 6 ? group_v6() : group_v4();
+        IpAddr group = params_.family == 6 ? group_v6() : group_v4();
+        IpAddr dst = unicast() && !(spoil & 64) ? params_.primary : group;
         std::vector<uint8_t> bytes = encode(a, src, dst);
         deliver(bytes.data(), bytes.size(), src, dst, (spoil & 2) ? 254 : 255);
     }
@@ -166,8 +170,25 @@ private:
         const State before = sm_.state();
         const uint8_t ours = sm_.priority();
         const uint64_t accepted = sm_.counters().rx_accepted;
-        std::vector<Action> actions = handle(event::AdvertReceived{d.advert, src, ttl});
-        if (sm_.counters().rx_accepted != accepted) check_accepted(d.advert.priority, ours, before, actions);
+        std::vector<Action> actions = handle(event::AdvertReceived{d.advert, src, ttl, dst});
+        if (sm_.counters().rx_accepted != accepted) {
+            check_unicast(src, dst, ttl);
+            check_accepted(d.advert.priority, ours, before, actions);
+        }
+    }
+
+    bool unicast() const { return !params_.unicast_peers.empty(); }
+
+    // Accepted in unicast mode: from a listed peer and sent to us; in multicast mode: TTL 255.
+    void check_unicast(const IpAddr& src, const IpAddr& dst, uint8_t ttl) {
+        if (!unicast()) {
+            FUZZ_CHECK(ttl == kVrrpTtl, "multicast: an advert with TTL %u accepted", ttl);
+            return;
+        }
+        const auto& peers = params_.unicast_peers;
+        FUZZ_CHECK(std::find(peers.begin(), peers.end(), src) != peers.end(), "unicast: an advert from %s accepted",
+                   src.str().c_str());
+        FUZZ_CHECK(dst != group_v4() && dst != group_v6(), "unicast: an advert to the group accepted");
     }
 
     // What an accepted advert does, by RFC 3768 §6.4.2 (BACKUP) and §6.4.3 (MASTER), and nothing

@@ -287,6 +287,23 @@ void vrrp_seeds() {
         p.op(kVrrpStart, true);
         write(t, "owner", p.out);
     }
+    {  // unicast: a listed peer is the master; a stranger, and the peer sending to the group, are refused
+        for (uint8_t profile : {uint8_t{0}, uint8_t{3}}) {
+            VrrpProgram p;
+            p.router(profile | 8, 100, 0, 0x01);
+            p.op(kVrrpStart);
+            p.peer(200, 0);
+            p.time(1000);
+            p.peer(220, 3);
+            p.peer(0, 0, 0x40);
+            p.time(1000);
+            p.peer(200, 1, 0x02);  // the second peer, TTL 254: accepted in unicast mode
+            p.time(5000);
+            p.peer(150, 3);  // MASTER now: a stranger's higher advert changes nothing
+            p.time(1000);
+            write(t, profile ? "unicast_ipv6" : "unicast_ipv4", p.out);
+        }
+    }
 }
 
 void control_seeds() {

@@ -3,7 +3,9 @@
 //
 //   router   u8 bits, u8 priority, u8 interval, u8 timers
 //            bits & 3: the profile (kProfiles: VRID, version, family, authentication, addresses, the
-//            keepalived instances of tests/fixtures/vrrp/keepalived.conf); bits & 4: no preempt.
+//            keepalived instances of tests/fixtures/vrrp/keepalived.conf); bits & 4: no preempt;
+//            bits & 8: unicast, the first two peers below listed (unicast_peers), adverts sent to
+//            our own address.
 //            priority 0 reads as 1. interval 0: the profile's; else v2 (1 + interval % 10) s, v3
 //            1 + interval * 16 cs. timers: preempt_delay (timers & 7) s, garp_delay (timers >> 5) s,
 //            garp_repeat 1 + (timers >> 3 & 3)
@@ -13,7 +15,7 @@
 //   time      1  u16 ms: the clock moves on; timers fire at their deadlines on the way
 //   peer      2  u8 priority, u8 peer, u8 spoil: an advert from a peer, encoded and decoded by the
 //                codec; spoil bits: 1 other VRID, 2 TTL 254, 4 other interval, 8 other password,
-//                16 an extra address, 32 one address fewer
+//                16 an extra address, 32 one address fewer, 64 sent to the group in unicast mode
 //   start     3  variant: Shutdown, else Startup
 //   link      4  variant: InterfaceDown, else InterfaceUp
 //   track     5  variant: TrackFault, else TrackOk
