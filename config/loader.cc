@@ -5,6 +5,8 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <pwd.h>
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -15,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "command_line.h"
 #include "config.h"
 #include "text.h"
 
@@ -386,6 +389,8 @@ struct Known {
     bool vips_ok = true;
     // The director's own addresses (ports[].addresses), with the path of each, which no real may be.
     std::vector<std::pair<IpAddr, std::string>> own_addresses;
+    std::map<std::string, int> scripts;  // vrrp_scripts: name -> weight
+    bool scripts_ok = true;
 };
 
 std::string port_names_hint(const std::vector<std::string>& ports) {
@@ -592,6 +597,18 @@ std::string type_names(const std::vector<CheckType>& types) {
 }
 
 // A real's health check. `real_port_ok` says r.port was read, so the default connect_port means something.
+// A script's command line (vrrp_scripts[].script, notify hooks): its program must be an absolute
+// path to an executable file, as dplbd runs it without a shell.
+void read_command_line(Errors& errs, const Field& f, std::string& out) {
+    auto s = read_string(errs, f);
+    if (!s) return;
+    if (std::string why = command_line_problem(*s); !why.empty())
+        errs.add(f, "expected a command line whose program is an absolute path to an executable file, got " +
+                        describe(f.node) + " (" + why + ")");
+    else
+        out = *s;
+}
+
 std::optional<HealthCheck> read_health_check(Errors& errs, const Field& f, const RealServer& r, bool real_port_ok) {
     if (!expect_map(errs, f)) return std::nullopt;
     MapFields m(errs, f, {"type", "connect_timeout", "retry", "delay_before_retry", "warmup", "alpha", "connect_port",
@@ -751,7 +768,7 @@ std::optional<RealServer> read_real(Errors& errs, const Field& item, const Servi
                                     std::optional<RealAddress>& addr, const Known& known) {
     if (!expect_map(errs, item)) return std::nullopt;
     MapFields m(errs, item, {"ip", "port", "weight", "mac", "inhibit_on_failure", "health_check", "egress",
-                             "u_threshold", "l_threshold"});
+                             "u_threshold", "l_threshold", "notify_up", "notify_down"});
     RealServer r;
     r.port = svc.port;
     bool ok = svc_ok;
@@ -798,6 +815,8 @@ std::optional<RealServer> read_real(Errors& errs, const Field& item, const Servi
                 r.egress = *s;
         }
     if (auto f = m.get("health_check")) r.health_check = read_health_check(errs, *f, r, port_ok);
+    if (auto f = m.get("notify_up")) read_command_line(errs, *f, r.notify_up);
+    if (auto f = m.get("notify_down")) read_command_line(errs, *f, r.notify_down);
     read_thresholds(errs, m, r);
     // Only a real whose address is known can take part in the duplicate check.
     if (!ok) return std::nullopt;
@@ -1127,6 +1146,59 @@ std::vector<std::string> read_track_list(Errors& errs, const Field& f, const std
     return out;
 }
 
+// vrrp_scripts: keepalived's vrrp_script blocks.
+void read_vrrp_script(Errors& errs, const Field& item, VrrpScript& vs) {
+    if (!expect_map(errs, item)) return;
+    MapFields m(errs, item, {"name", "script", "interval", "timeout", "weight", "rise", "fall", "init_fail", "user"});
+    if (auto f = m.need("name"))
+        if (auto s = read_name(errs, *f)) vs.name = *s;
+    if (auto f = m.need("script")) read_command_line(errs, *f, vs.script);
+    if (auto f = m.get("interval"))
+        if (auto v = read_uint(errs, *f, 1, kMaxScriptS)) vs.interval_s = static_cast<uint32_t>(*v);
+    vs.timeout_s = vs.interval_s;
+    if (auto f = m.get("timeout"))
+        if (auto v = read_uint(errs, *f, 1, kMaxScriptS)) vs.timeout_s = static_cast<uint32_t>(*v);
+    if (auto f = m.get("weight")) {
+        if (f->node.IsScalar() && f->node.Scalar() == "0") vs.weight = 0;
+        else if (auto w = read_track_weight(errs, *f)) vs.weight = static_cast<int>(*w);
+    }
+    if (auto f = m.get("rise"))
+        if (auto v = read_uint(errs, *f, 1, kMaxScriptRiseFall)) vs.rise = static_cast<uint32_t>(*v);
+    if (auto f = m.get("fall"))
+        if (auto v = read_uint(errs, *f, 1, kMaxScriptRiseFall)) vs.fall = static_cast<uint32_t>(*v);
+    if (auto f = m.get("init_fail"))
+        if (auto b = read_bool(errs, *f)) vs.init_fail = *b;
+    if (auto f = m.get("user"))
+        if (auto u = read_name(errs, *f)) {
+            std::vector<char> buf(16384);
+            passwd pw{}, *found = nullptr;
+            if (getpwnam_r(u->c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) {
+                errs.add(*f, "unknown user " + quoted(*u));
+            } else {
+                vs.user = *u;
+                vs.uid = pw.pw_uid;
+                vs.gid = pw.pw_gid;
+            }
+        }
+}
+
+void read_vrrp_scripts(Errors& errs, const Field& f, std::vector<VrrpScript>& out, Known& known) {
+    known.scripts_ok = f.node.IsSequence();
+    std::map<std::string, std::string> seen;  // name -> path
+    for (const Field& item : read_list(errs, f)) {
+        VrrpScript vs;
+        read_vrrp_script(errs, item, vs);
+        if (vs.name.empty()) {
+            known.scripts_ok = false;
+            continue;
+        }
+        if (!seen.emplace(vs.name, item.path).second)
+            errs.add(item, "duplicate script name " + quoted(vs.name) + ", first at " + seen[vs.name]);
+        known.scripts[vs.name] = vs.weight;
+        out.push_back(std::move(vs));
+    }
+}
+
 // Everything the instances must agree on between them.
 struct VrrpSeen {
     std::map<std::string, std::string> names;  // instance name -> path
@@ -1138,7 +1210,8 @@ void read_vrrp_instance(Errors& errs, const Field& item, const Known& known, Vrr
     if (!expect_map(errs, item)) return;
     MapFields m(errs, item, {"name", "interface", "state", "virtual_router_id", "priority", "advert_int", "version",
                              "preempt", "preempt_delay", "authentication", "virtual_ipaddresses", "track_interfaces",
-                             "track_services", "garp_master_delay", "garp_master_repeat"});
+                             "track_services", "garp_master_delay", "garp_master_repeat", "track_scripts",
+                             "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"});
     if (auto f = m.need("name"))
         if (auto s = read_name(errs, *f)) {
             vi.name = *s;
@@ -1235,6 +1308,24 @@ void read_vrrp_instance(Errors& errs, const Field& item, const Known& known, Vrr
     if (auto f = m.get("track_services"))
         vi.track_services = read_track_list(errs, *f, known.services, known.services_ok, "the name of a service",
                                             vi.track_weights);
+    if (auto f = m.get("track_scripts")) {
+        std::vector<std::string> names;
+        for (const auto& [n, w] : known.scripts) names.push_back(n);
+        std::map<std::string, int> given;
+        vi.track_scripts = read_track_list(errs, *f, names, known.scripts_ok,
+                                           names.empty() ? "the name of a vrrp_scripts entry"
+                                                         : "one of the vrrp_scripts names " + name_list(names),
+                                           given);
+        for (const auto& n : vi.track_scripts) {
+            auto g = given.find(n);
+            auto own = known.scripts.find(n);
+            vi.track_script_weights[n] = g != given.end() ? g->second : own != known.scripts.end() ? own->second : 0;
+        }
+    }
+    for (auto [key, out] : {std::pair{"notify_master", &vi.notify_master}, std::pair{"notify_backup", &vi.notify_backup},
+                            std::pair{"notify_fault", &vi.notify_fault}, std::pair{"notify_stop", &vi.notify_stop},
+                            std::pair{"notify", &vi.notify}})
+        if (auto f = m.get(key)) read_command_line(errs, *f, *out);
     if (auto f = m.get("garp_master_delay"))
         if (auto v = read_uint(errs, *f, 0, kMaxGarpDelayS)) vi.garp_master_delay_s = static_cast<uint32_t>(*v);
     if (auto f = m.get("garp_master_repeat"))
@@ -1253,7 +1344,7 @@ void read_vrrp_instances(Errors& errs, const Field& f, const Known& known, std::
 void read_root(Errors& errs, const Field& root, Config& cfg) {
     if (!expect_map(errs, root)) return;
     MapFields m(errs, root, {"ports", "conn_table", "services", "expire_nodest_conn", "conn_reuse_mode", "control",
-                             "metrics", "vrrp_instances"});
+                             "metrics", "vrrp_scripts", "vrrp_instances"});
     Known known;
     if (auto f = m.need("ports")) {
         known.ports_ok = f->node.IsSequence();
@@ -1274,6 +1365,7 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
         if (auto v = read_uint(errs, *f, 0, 3)) cfg.conn_reuse_mode = static_cast<uint8_t>(*v);
     if (auto f = m.get("control")) read_control(errs, *f, cfg.control);
     if (auto f = m.get("metrics")) read_metrics(errs, *f, cfg.metrics);
+    if (auto f = m.get("vrrp_scripts")) read_vrrp_scripts(errs, *f, cfg.vrrp_scripts, known);
     if (auto f = m.get("vrrp_instances")) read_vrrp_instances(errs, *f, known, cfg.vrrp_instances);
 }
 
