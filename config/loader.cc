@@ -1102,15 +1102,18 @@ void read_metrics(Errors& errs, const Field& f, MetricsConfig& out) {
     errs.add(*lf, "expected ADDRESS:PORT, [IPv6]:PORT or off, got " + describe(lf->node));
 }
 
-// keepalived's tracking weight: -253..-1 or 1..253, plain decimal.
-std::optional<int64_t> read_track_weight(Errors& errs, const Field& f) {
+// keepalived's tracking weight: -253..-1 or 1..253, plain decimal; with zero_ok (scripts, whose
+// weight 0 says FAULT while failing over the script's own weight) also 0.
+std::optional<int64_t> read_track_weight(Errors& errs, const Field& f, bool zero_ok = false) {
     auto fail = [&]() -> std::optional<int64_t> {
-        errs.add(f, "expected a weight -253..-1 or 1..253 (leave weight out to go FAULT while down), got " +
-                        describe(f.node));
+        errs.add(f, zero_ok ? "expected a weight -253..253 (0: FAULT while failing), got " + describe(f.node)
+                            : "expected a weight -253..-1 or 1..253 (leave weight out to go FAULT while down), got " +
+                                  describe(f.node));
         return std::nullopt;
     };
     if (!f.node.IsScalar()) return fail();
     std::string s = f.node.Scalar();
+    if (zero_ok && s == "0") return 0;
     bool negative = !s.empty() && s[0] == '-';
     if (negative) s = s.substr(1);
     if (s.empty() || s.size() > 3 || s[0] == '0' || s.find_first_not_of("0123456789") != std::string::npos)
@@ -1122,7 +1125,8 @@ std::optional<int64_t> read_track_weight(Errors& errs, const Field& f) {
 
 // A tracked object: a name, or {name: N, weight: W} with keepalived's weight.
 std::vector<std::string> read_track_list(Errors& errs, const Field& f, const std::vector<std::string>& names,
-                                         bool check, const std::string& what, std::map<std::string, int>& weights) {
+                                         bool check, const std::string& what, std::map<std::string, int>& weights,
+                                         bool zero_ok = false) {
     std::vector<std::string> out;
     for (const Field& item : read_list(errs, f)) {
         std::optional<std::string> name;
@@ -1130,7 +1134,7 @@ std::vector<std::string> read_track_list(Errors& errs, const Field& f, const std
         if (item.node.IsMap()) {
             MapFields m(errs, item, {"name", "weight"});
             if (auto n = m.need("name")) name = read_string(errs, *n);
-            if (auto w = m.need("weight")) weight = read_track_weight(errs, *w);
+            if (auto w = m.need("weight")) weight = read_track_weight(errs, *w, zero_ok);
             if (!name || !weight) continue;
         } else {
             name = read_string(errs, item);
@@ -1158,10 +1162,8 @@ void read_vrrp_script(Errors& errs, const Field& item, VrrpScript& vs) {
     vs.timeout_s = vs.interval_s;
     if (auto f = m.get("timeout"))
         if (auto v = read_uint(errs, *f, 1, kMaxScriptS)) vs.timeout_s = static_cast<uint32_t>(*v);
-    if (auto f = m.get("weight")) {
-        if (f->node.IsScalar() && f->node.Scalar() == "0") vs.weight = 0;
-        else if (auto w = read_track_weight(errs, *f)) vs.weight = static_cast<int>(*w);
-    }
+    if (auto f = m.get("weight"))
+        if (auto w = read_track_weight(errs, *f, true)) vs.weight = static_cast<int>(*w);
     if (auto f = m.get("rise"))
         if (auto v = read_uint(errs, *f, 1, kMaxScriptRiseFall)) vs.rise = static_cast<uint32_t>(*v);
     if (auto f = m.get("fall"))
@@ -1315,7 +1317,7 @@ void read_vrrp_instance(Errors& errs, const Field& item, const Known& known, Vrr
         vi.track_scripts = read_track_list(errs, *f, names, known.scripts_ok,
                                            names.empty() ? "the name of a vrrp_scripts entry"
                                                          : "one of the vrrp_scripts names " + name_list(names),
-                                           given);
+                                           given, true);
         for (const auto& n : vi.track_scripts) {
             auto g = given.find(n);
             auto own = known.scripts.find(n);

@@ -1,7 +1,8 @@
 // Runs a health checker for every real server that has a health_check in the configuration, and
 // turns its verdicts into the Director's runtime state (up/down, MISC_CHECK dynamic weight), which
 // the next snapshot applies. After a reload, checkers whose real and check are unchanged keep running
-// (and keep their state); the others are replaced.
+// (and keep their state); the others are replaced. A real's notify_up / notify_down hook runs on each
+// change (controlplane/scripts/notify.h).
 #pragma once
 
 #include <boost/asio.hpp>
@@ -12,6 +13,7 @@
 
 #include "director.h"
 #include "health_check.h"
+#include "scripts/runner.h"
 
 namespace dplb {
 
@@ -38,6 +40,7 @@ private:
     Director& director_;
     Observe observe_;
     std::map<RealKey, Running> running_;
+    scripts::Runner runner_;  // notify_up / notify_down
 };
 
 // The checker's spec for a configured real (public for tests).
