@@ -124,7 +124,8 @@ def body(lab):
           "both scripts back: MASTER at 100 again: %r" % read(notify_log))
     check(state() == "MASTER", "dplbctl status: VI_S MASTER again")
     lines = read(notify_log).splitlines()
-    check(lines[-2:] == ["INSTANCE VI_S BACKUP 100", "INSTANCE VI_S MASTER 100"],
+    # The two scripts come back at their own times: BACKUP at 70 or 100, whichever was first.
+    check(lines[-2] in ("INSTANCE VI_S BACKUP 70", "INSTANCE VI_S BACKUP 100"),
           "out of FAULT through BACKUP: %r" % lines)
 
     check(lab.stop() == 0, "dplbd exits 0 on SIGTERM")
