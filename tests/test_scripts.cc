@@ -120,6 +120,13 @@ TEST(RiseFall, InitFailStartsDown) {
     EXPECT_FALSE(rf.feed(true));
     EXPECT_TRUE(rf.feed(true));
     EXPECT_TRUE(rf.feed(false));  // fall 1
+    // Up after its rise, a script needs its full `fall` to go down again.
+    dplb::scripts::RiseFall two(2, 2, true);
+    EXPECT_FALSE(two.feed(true));
+    EXPECT_TRUE(two.feed(true));
+    EXPECT_FALSE(two.feed(false));
+    EXPECT_TRUE(two.up());
+    EXPECT_TRUE(two.feed(false));
     dplb::scripts::RiseFall one(1, 1, false);
     EXPECT_TRUE(one.feed(false));
     EXPECT_TRUE(one.feed(true));
