@@ -14,8 +14,8 @@
 
 namespace dplb::scripts {
 
-// `name`: the instance name the hook is told ("VI_1"; an instance with IPv4 and IPv6 addresses runs
-// two routers, and the IPv6 one says "VI_1/v6").
+// `name`: the instance name the hook is told: the router's label ("VI_1"; an instance with IPv4 and
+// IPv6 addresses runs two routers, "VI_1/v4" and "VI_1/v6").
 std::vector<Job> vrrp_notify_jobs(const config::VrrpInstance& cfg, const std::string& name, const std::string& state,
                                   int priority);
 // `lane`: the real as logs name it ("tcp 10.0.0.10:80 -> 10.0.1.1:80").
