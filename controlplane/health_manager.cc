@@ -136,7 +136,8 @@ void HealthManager::on_change(const RealKey& key, const std::string& what, bool 
             RealKey k{svc.vip, svc.port, svc.proto, r.ip, r.port};
             if (k < key || key < k) continue;
             for (scripts::Job& job : scripts::real_notify_jobs(r, what, up))
-                runner_.run(std::move(job), [what, up](const scripts::Result& res) {
+                runner_.run(std::move(job), [this, what, up](const scripts::Result& res) {
+                    if (on_notify_) on_notify_(what, res.outcome());
                     if (!res.ok())
                         log(LogLevel::warning, "dplbd: health: %s: notify_%s: %s", what.c_str(), up ? "up" : "down",
                             res.describe().c_str());

@@ -28,6 +28,9 @@ public:
 
     // Starts, keeps or stops checkers to match the Director's configuration. Call after each reload.
     void sync();
+    // Every notify_up / notify_down hook that ended: the real as logs name it and Result::outcome().
+    using OnNotify = std::function<void(const std::string& real, const std::string& outcome)>;
+    void set_on_notify(OnNotify f) { on_notify_ = std::move(f); }
 
 private:
     struct Running {
@@ -41,6 +44,7 @@ private:
     Observe observe_;
     std::map<RealKey, Running> running_;
     scripts::Runner runner_;  // notify_up / notify_down
+    OnNotify on_notify_;
 };
 
 // The checker's spec for a configured real (public for tests).

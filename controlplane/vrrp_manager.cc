@@ -19,7 +19,11 @@ VrrpManager::VrrpManager(boost::asio::io_context& io, Director& director, std::v
       port_ids_(std::move(port_ids)),
       on_state_(std::move(on_state)),
       runner_(io, config::kMaxScriptsInFlight),
-      checks_(io, runner_, [this](const std::string& n, bool up, const std::string& why) { on_script(n, up, why); }) {}
+      checks_(
+          io, runner_, [this](const std::string& n, bool up, const std::string& why) { on_script(n, up, why); },
+          [this](const std::string& n, const scripts::Result& r) {
+              if (on_script_) on_script_("vrrp_script", n, r.outcome());
+          }) {}
 
 VrrpManager::~VrrpManager() { stop(); }
 
@@ -103,7 +107,8 @@ void VrrpManager::notify(const std::string& name, const std::string& label, cons
     for (scripts::Job& job : scripts::vrrp_notify_jobs(*cfg, label, state, priority)) {
         std::string what = job.argv.empty() ? "" : job.argv[0];
         if (now) job.lane.clear();
-        runner_.run(std::move(job), [label, what, state](const scripts::Result& r) {
+        runner_.run(std::move(job), [this, label, what, state](const scripts::Result& r) {
+            if (on_script_) on_script_("notify", label, r.outcome());
             if (!r.ok())
                 dplb::log(LogLevel::warning, "dplbd: vrrp %s: notify %s for %s: %s", label.c_str(), what.c_str(),
                           state, r.describe().c_str());

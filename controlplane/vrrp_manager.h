@@ -40,8 +40,10 @@ public:
     // Shutdown: every MASTER resigns with priority 0 (RFC 3768 §6.4.3); notify_stop hooks run.
     void stop();
 
-    // Scripts run so far (vrrp_scripts and notify hooks): for status and metrics.
-    const scripts::RunnerCounters& script_counters() const { return runner_.counters(); }
+    // Every vrrp_script run and notify hook that ended: kind "vrrp_script" (name: the script) or
+    // "notify" (name: the instance's label), and Result::outcome(). For metrics.
+    using OnScript = std::function<void(const std::string& kind, const std::string& name, const std::string& outcome)>;
+    void set_on_script(OnScript f) { on_script_ = std::move(f); }
 
 private:
     struct Running {
@@ -73,6 +75,7 @@ private:
     std::vector<config::VrrpInstance> applied_;  // what running_ was made from
     scripts::Runner runner_;
     scripts::ScriptChecks checks_;
+    OnScript on_script_;
 };
 
 }  // namespace dplb

@@ -34,6 +34,13 @@ std::string Result::describe() const {
     return "?";
 }
 
+const char* Result::outcome() const {
+    if (ok()) return "success";
+    if (kind == Kind::timed_out) return "timeout";
+    if (kind == Kind::not_started) return "not_started";
+    return "failure";
+}
+
 namespace {
 
 constexpr milliseconds kFirstPoll{1};

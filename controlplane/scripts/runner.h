@@ -40,6 +40,7 @@ struct Result {
     int code = 0;  // the exit status (exited), the signal (signalled), errno (not_started)
     bool ok() const { return kind == Kind::exited && code == 0; }
     std::string describe() const;  // "exit status 0", "killed by signal 9", "timed out after 500 ms", ...
+    const char* outcome() const;   // for metrics: "success", "failure", "timeout", "not_started"
     std::chrono::milliseconds timeout{0};
 };
 

@@ -30,8 +30,12 @@ struct ScriptChecks::Check {
     Stats stats;
 };
 
-ScriptChecks::ScriptChecks(boost::asio::io_context& io, Runner& runner, OnChange on_change)
-    : io_(io), runner_(runner), on_change_(std::move(on_change)), may_switch_user_(geteuid() == 0) {}
+ScriptChecks::ScriptChecks(boost::asio::io_context& io, Runner& runner, OnChange on_change, OnResult on_result)
+    : io_(io),
+      runner_(runner),
+      on_change_(std::move(on_change)),
+      on_result_(std::move(on_result)),
+      may_switch_user_(geteuid() == 0) {}
 
 ScriptChecks::~ScriptChecks() {
     for (auto& [n, c] : checks_) {
@@ -93,6 +97,7 @@ void ScriptChecks::run_once(const std::shared_ptr<Check>& c) {
         if (c->stopped) return;
         c->stats.runs++;
         if (!r.ok()) c->stats.failures++;
+        if (on_result_) on_result_(c->cfg.name, r);
         if (c->state.feed(r.ok())) {
             c->stats.up = c->state.up();
             if (on_change_) on_change_(c->cfg.name, c->state.up(), r.describe());

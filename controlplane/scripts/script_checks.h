@@ -26,7 +26,9 @@ Job job_for(const config::VrrpScript& s, bool may_switch_user);
 class ScriptChecks {
 public:
     using OnChange = std::function<void(const std::string& name, bool up, const std::string& why)>;
-    ScriptChecks(boost::asio::io_context& io, Runner& runner, OnChange on_change);
+    // Every run's result, for metrics (optional).
+    using OnResult = std::function<void(const std::string& name, const Result& result)>;
+    ScriptChecks(boost::asio::io_context& io, Runner& runner, OnChange on_change, OnResult on_result = {});
     ~ScriptChecks();
 
     // Brings the running checks to `scripts`: unchanged ones keep their state and timer, changed
@@ -52,6 +54,7 @@ private:
     boost::asio::io_context& io_;
     Runner& runner_;
     OnChange on_change_;
+    OnResult on_result_;
     bool may_switch_user_;
     std::map<std::string, std::shared_ptr<Check>> checks_;
 };

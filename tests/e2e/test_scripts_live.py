@@ -5,7 +5,7 @@ dplbd runs VRRP instance VI_S (priority 100, alone on the link, so it becomes MA
 vrrp_scripts: chk_up (`test -e DIR/up`, weight 0: FAULT while it fails) and chk_prio (`test -e
 DIR/prio`, weight -30, run as the user nobody). Notify hooks append to files the test reads.
 
-Checks: the hooks say BACKUP then MASTER with keepalived's arguments (INSTANCE VI_S STATE PRIORITY),
+Checks (also dplb_script_runs_total on /metrics): the hooks say BACKUP then MASTER with keepalived's arguments (INSTANCE VI_S STATE PRIORITY),
 each state hook before its `notify`; chk_prio ran as nobody; removing DIR/prio lowers the advertised
 priority to 70 (read from the adverts on the wire) while VI_S stays MASTER; removing DIR/up moves VI_S
 to FAULT (dplbctl status, the hooks, priority 70 in the notify arguments); putting both back makes it
@@ -19,19 +19,20 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netlab import check, die, run, wait_for  # noqa: E402
+from netlab import check, parse_metrics, run, wait_for  # noqa: E402
 
 NET = "10.97.0"
 LB_ADDR = NET + ".2"
 VIP = NET + ".100"
 VRID = 77
+METRICS_PORT = 9642  # in the test's namespace
 WAIT_S = 15  # master down (3.6 s) plus script intervals, with room for a loaded machine
 
 
 def config(lab, d):
     hook = lambda word: "\"/bin/sh -c 'echo %s >> %s/hooks'\"" % (word, d)  # noqa: E731
     return ("ports:\n  - name: lan0\n    device: net_af_packet0\n    addresses: [%s/24]\n" % LB_ADDR +
-            "control:\n  socket: %s\nmetrics:\n  listen: \"off\"\n" % lab.sock +
+            "control:\n  socket: %s\nmetrics:\n  listen: 127.0.0.1:%d\n" % (lab.sock, METRICS_PORT) +
             "services:\n  - vip: %s\n    port: 80\n    protocol: tcp\n    real_servers:\n"
             "      - ip: %s.11\n        mac: \"02:00:00:97:00:11\"\n" % (VIP, NET) +
             "vrrp_scripts:\n"
@@ -127,6 +128,16 @@ def body(lab):
     # The two scripts come back at their own times: BACKUP at 70 or 100, whichever was first.
     check(lines[-2] in ("INSTANCE VI_S BACKUP 70", "INSTANCE VI_S BACKUP 100"),
           "out of FAULT through BACKUP: %r" % lines)
+
+    def runs(kind, name, outcome):
+        series = parse_metrics(lab.scrape(METRICS_PORT)).get("dplb_script_runs_total", [])
+        return sum(v for lb, v in series if lb == {"kind": kind, "name": name, "outcome": outcome})
+    check(runs("vrrp_script", "chk_up", "success") >= 2 and runs("vrrp_script", "chk_up", "failure") >= 1 and
+          runs("vrrp_script", "chk_prio", "failure") >= 1,
+          "dplb_script_runs_total counts chk_up's and chk_prio's successes and failures")
+    check(wait_for(lambda: runs("notify", "VI_S", "success") == 2 * len(lines), 5),
+          "dplb_script_runs_total{kind=notify,name=VI_S,outcome=success}: two hooks per change: %r"
+          % runs("notify", "VI_S", "success"))
 
     check(lab.stop() == 0, "dplbd exits 0 on SIGTERM")
     check(wait_for(lambda: read(notify_log).splitlines()[-1:] == ["INSTANCE VI_S STOP 100"], 5),
