@@ -9,7 +9,8 @@ Checks (also dplb_script_runs_total on /metrics): the hooks say BACKUP then MAST
 each state hook before its `notify`; chk_prio ran as nobody; removing DIR/prio lowers the advertised
 priority to 70 (read from the adverts on the wire) while VI_S stays MASTER; removing DIR/up moves VI_S
 to FAULT (dplbctl status, the hooks, priority 70 in the notify arguments); putting both back makes it
-MASTER at 100 again; SIGTERM runs notify_stop and `notify ... STOP`.
+MASTER at 100 again; a real's TCP_CHECK failing and passing again (its port closed and reopened)
+runs notify_down, then notify_up; SIGTERM runs notify_stop and `notify ... STOP`.
 
 Usage: test_scripts_live.py BUILD_DIR. Exit 0 pass, 1 fail, 77 where namespaces cannot be made."""
 
@@ -24,6 +25,7 @@ from netlab import check, parse_metrics, run, wait_for  # noqa: E402
 NET = "10.97.0"
 LB_ADDR = NET + ".2"
 VIP = NET + ".100"
+REAL = NET + ".11"
 VRID = 77
 METRICS_PORT = 9642  # in the test's namespace
 WAIT_S = 15  # master down (3.6 s) plus script intervals, with room for a loaded machine
@@ -33,8 +35,11 @@ def config(lab, d):
     hook = lambda word: "\"/bin/sh -c 'echo %s >> %s/hooks'\"" % (word, d)  # noqa: E731
     return ("ports:\n  - name: lan0\n    device: net_af_packet0\n    addresses: [%s/24]\n" % LB_ADDR +
             "control:\n  socket: %s\nmetrics:\n  listen: 127.0.0.1:%d\n" % (lab.sock, METRICS_PORT) +
-            "services:\n  - vip: %s\n    port: 80\n    protocol: tcp\n    real_servers:\n"
-            "      - ip: %s.11\n        mac: \"02:00:00:97:00:11\"\n" % (VIP, NET) +
+            "services:\n  - vip: %s\n    port: 80\n    protocol: tcp\n    delay_loop: 1\n    real_servers:\n"
+            "      - ip: %s\n        mac: \"02:00:00:97:00:11\"\n" % (VIP, REAL) +
+            "        health_check: {type: tcp, connect_timeout: 1, retry: 0}\n"
+            "        notify_up: \"/bin/sh -c 'echo up >> %s/real'\"\n" % d +
+            "        notify_down: \"/bin/sh -c 'echo down >> %s/real'\"\n" % d +
             "vrrp_scripts:\n"
             "  - name: chk_up\n    script: /usr/bin/test -e %s/up\n    interval: 1\n" % d +
             "  - name: chk_prio\n    script: \"/bin/sh -c 'id -u > %s/w/uid; test -e %s/prio'\"\n" % (d, d) +
@@ -93,6 +98,16 @@ def body(lab):
     for name in ("up", "prio"):
         open(os.path.join(d, name), "w").close()
     lab.exec_ns("ip", "addr", "add", LB_ADDR + "/24", "dev", "lb0")
+    lab.exec_ns("ip", "addr", "add", REAL + "/32", "dev", "cl0")
+
+    def listen():  # the real's port 80, for its TCP_CHECK
+        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind((REAL, 80))
+        ls.listen(16)
+        lab.on_close(ls.close)
+        return ls
+    listener = listen()
     adverts = Adverts(lab)
     lab.start(config(lab, d))
     notify_log = os.path.join(d, "notify.log")
@@ -138,6 +153,16 @@ def body(lab):
     check(wait_for(lambda: runs("notify", "VI_S", "success") == 2 * len(lines), 5),
           "dplb_script_runs_total{kind=notify,name=VI_S,outcome=success}: two hooks per change: %r"
           % runs("notify", "VI_S", "success"))
+
+    # A real's hooks: its check fails when the port closes, passes when it opens again.
+    real_log = os.path.join(d, "real")
+    check(read(real_log) == "", "the real starts up: no hook yet: %r" % read(real_log))
+    listener.close()
+    check(wait_for(lambda: read(real_log) == "down\n", 10), "notify_down when its check fails: %r" % read(real_log))
+    listener = listen()
+    check(wait_for(lambda: read(real_log) == "down\nup\n", 10), "notify_up when it passes: %r" % read(real_log))
+    check(wait_for(lambda: runs("notify_real", "TCP %s:80 -> %s:80" % (VIP, REAL), "success") == 2, 5),
+          "dplb_script_runs_total{kind=notify_real,name=\"TCP VIP:80 -> REAL:80\"}: 2")
 
     check(lab.stop() == 0, "dplbd exits 0 on SIGTERM")
     check(wait_for(lambda: read(notify_log).splitlines()[-1:] == ["INSTANCE VI_S STOP 100"], 5),
