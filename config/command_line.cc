@@ -31,12 +31,13 @@ std::optional<std::vector<std::string>> split_command_line(const std::string& li
     return words;
 }
 
-std::string command_line_problem(const std::string& line) {
+std::string command_line_problem(const std::string& line, bool check_file) {
     auto words = split_command_line(line);
     if (!words) return "a quote is not closed";
     if (words->empty()) return "is empty";
     const std::string& prog = words->front();
     if (prog.empty() || prog[0] != '/') return "the program `" + prog + "` is not an absolute path";
+    if (!check_file) return "";
     struct stat st{};
     if (stat(prog.c_str(), &st) != 0) return "the program `" + prog + "` does not exist";
     if (!S_ISREG(st.st_mode) || access(prog.c_str(), X_OK) != 0)

@@ -14,7 +14,7 @@ namespace dplb::config {
 std::optional<std::vector<std::string>> split_command_line(const std::string& line);
 
 // Why `line` cannot be run as a script, or "" when it can: empty, an unclosed quote, a program that
-// is not an absolute path, does not exist or is not executable.
-std::string command_line_problem(const std::string& line);
+// is not an absolute path; with `check_file`, also one that does not exist or is not executable here.
+std::string command_line_problem(const std::string& line, bool check_file = true);
 
 }  // namespace dplb::config

@@ -234,9 +234,16 @@ public:
 // kIngressPort when none does.
 uint8_t egress_by_subnet(const std::vector<Port>& ports, const IpAddr& ip);
 
+// What a load checks beyond the text.
+struct LoadOptions {
+    // Scripts' programs exist and are executable on this host (false: the importers' check of what
+    // they wrote, which may be meant for another host).
+    bool check_programs = true;
+};
+
 // Both throw ConfigError. `name` is the file name to print in messages.
 Config load_config_file(const std::string& path);
-Config load_config_string(const std::string& text, const std::string& name);
+Config load_config_string(const std::string& text, const std::string& name, const LoadOptions& options = {});
 
 // The fields of `next` that differ from `running` and that dplbd cannot change while it runs (they are
 // fixed when EAL, the ports, the connection tables, the control socket and the metrics listener are set

@@ -52,6 +52,8 @@ class Errors {
 public:
     explicit Errors(std::string file) : file_(std::move(file)) {}
 
+    bool check_programs = true;  // LoadOptions, for read_command_line
+
     void add(const YAML::Mark& m, const std::string& path, const std::string& msg) {
         std::string where = path.empty() ? "(root)" : path;
         list_.push_back({line_of(m), column_of(m), position(file_, m) + ": " + where + ": " + msg});
@@ -602,7 +604,7 @@ std::string type_names(const std::vector<CheckType>& types) {
 void read_command_line(Errors& errs, const Field& f, std::string& out) {
     auto s = read_string(errs, f);
     if (!s) return;
-    if (std::string why = command_line_problem(*s); !why.empty())
+    if (std::string why = command_line_problem(*s, errs.check_programs); !why.empty())
         errs.add(f, "expected a command line whose program is an absolute path to an executable file, got " +
                         describe(f.node) + " (" + why + ")");
     else
@@ -1592,8 +1594,9 @@ std::optional<YAML::Node> first_document(const std::string& text, const std::str
 
 }  // namespace
 
-Config load_config_string(const std::string& text, const std::string& name) {
+Config load_config_string(const std::string& text, const std::string& name, const LoadOptions& options) {
     Errors errs(name);
+    errs.check_programs = options.check_programs;
     std::optional<YAML::Node> doc = first_document(text, name, errs);
     Config cfg;
     cfg.file = name;

@@ -1,9 +1,12 @@
 // vrrp_script -> vrrp_scripts, track_script -> track_scripts, and the notify hooks of instances and
 // real servers (notify_master / _backup / _fault / _stop, notify, notify_up / _down).
+#include "command_line.h"
 #include "keepalived/mapper.h"
 
 namespace dplb::config::keepalived {
 namespace {
+
+constexpr const char* kNoShell = "; dplb runs a script's program by its absolute path, without a shell)";
 
 // The words of a script statement as one command line, as keepalived splits a quoted one again.
 std::string command_of(const Stmt& s, size_t from, size_t to) {
@@ -83,6 +86,10 @@ void Mapper::vrrp_script(const Stmt& s) {
         return;
     }
     if (!ok) return;
+    if (std::string why = command_line_problem(out.script, false); !why.empty()) {
+        msgs_.warn(s.line(), label + ": not converted (" + why + kNoShell);
+        return;
+    }
     for (const OutScript& o : model_.scripts)
         if (o.name == out.name) {
             msgs_.error(s.line(), s.words[1].col, label + ": duplicate name, first at line " + std::to_string(o.line));
@@ -121,6 +128,10 @@ void Mapper::track_script(const Stmt& b, OutVrrp& vi) {
 std::string Mapper::notify_hook(const Stmt& b) {
     if (b.words.size() < 2 || b.words[1].text.empty()) {
         msgs_.error(b.line(), b.kw().col, b.kw().text + ": missing script");
+        return "";
+    }
+    if (std::string why = command_line_problem(b.words[1].text, false); !why.empty()) {
+        msgs_.warn(b.line(), b.kw().text + ": not converted (" + why + kNoShell);
         return "";
     }
     if (b.words.size() > 2)
