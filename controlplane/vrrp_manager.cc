@@ -1,6 +1,7 @@
 #include "vrrp_manager.h"
 
 #include <rte_ethdev.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -120,6 +121,11 @@ void VrrpManager::sync() {
     using vrrp::Change;
     // Scripts first: a new instance starts with the state of the scripts it tracks.
     checks_.sync(director_.config().vrrp_scripts);
+    if (geteuid() != 0)
+        for (const auto& s : director_.config().vrrp_scripts)
+            if (!s.user.empty())
+                dplb::log(LogLevel::warning, "dplbd: vrrp_script %s: runs as dplbd's own user, not %s (only root may switch)",
+                          s.name.c_str(), s.user.c_str());
     // A copy: the callbacks below reach into the director while we go through it.
     std::vector<config::VrrpInstance> want = director_.config().vrrp_instances;
     std::vector<vrrp::RouterChange> changes = vrrp::diff_routers(applied_, want);
@@ -173,6 +179,11 @@ void VrrpManager::sync() {
         }
     }
     applied_ = std::move(want);
+    // A script the reload changed starts again from its initial state, which may not be what the
+    // instances that track it hold now.
+    for (auto& r : running_)
+        for (const auto& cfg : applied_)
+            if (cfg.name == r.instance->name()) apply_scripts(r, cfg);
     tick();
 }
 

@@ -10,7 +10,8 @@ each state hook before its `notify`; chk_prio ran as nobody; removing DIR/prio l
 priority to 70 (read from the adverts on the wire) while VI_S stays MASTER; removing DIR/up moves VI_S
 to FAULT (dplbctl status, the hooks, priority 70 in the notify arguments); putting both back makes it
 MASTER at 100 again; a real's TCP_CHECK failing and passing again (its port closed and reopened)
-runs notify_down, then notify_up; SIGTERM runs notify_stop and `notify ... STOP`.
+runs notify_down, then notify_up; a reload that points chk_up at a file that is there while VI_S is
+in FAULT brings VI_S back; SIGTERM runs notify_stop and `notify ... STOP`.
 
 Usage: test_scripts_live.py BUILD_DIR. Exit 0 pass, 1 fail, 77 where namespaces cannot be made."""
 
@@ -31,7 +32,7 @@ METRICS_PORT = 9642  # in the test's namespace
 WAIT_S = 15  # master down (3.6 s) plus script intervals, with room for a loaded machine
 
 
-def config(lab, d):
+def config(lab, d, up_file="up"):
     hook = lambda word: "\"/bin/sh -c 'echo %s >> %s/hooks'\"" % (word, d)  # noqa: E731
     return ("ports:\n  - name: lan0\n    device: net_af_packet0\n    addresses: [%s/24]\n" % LB_ADDR +
             "control:\n  socket: %s\nmetrics:\n  listen: 127.0.0.1:%d\n" % (lab.sock, METRICS_PORT) +
@@ -41,7 +42,7 @@ def config(lab, d):
             "        notify_up: \"/bin/sh -c 'echo up >> %s/real'\"\n" % d +
             "        notify_down: \"/bin/sh -c 'echo down >> %s/real'\"\n" % d +
             "vrrp_scripts:\n"
-            "  - name: chk_up\n    script: /usr/bin/test -e %s/up\n    interval: 1\n" % d +
+            "  - name: chk_up\n    script: /usr/bin/test -e %s/%s\n    interval: 1\n" % (d, up_file) +
             "  - name: chk_prio\n    script: \"/bin/sh -c 'id -u > %s/w/uid; test -e %s/prio'\"\n" % (d, d) +
             "    interval: 1\n    weight: -30\n    user: nobody\n"
             "vrrp_instances:\n"
@@ -153,6 +154,17 @@ def body(lab):
     check(wait_for(lambda: runs("notify", "VI_S", "success") == 2 * len(lines), 5),
           "dplb_script_runs_total{kind=notify,name=VI_S,outcome=success}: two hooks per change: %r"
           % runs("notify", "VI_S", "success"))
+
+    # A reload that changes chk_up (it now looks for DIR/up2, which is there, while DIR/up is gone):
+    # the new check starts up, and VI_S follows it out of FAULT.
+    os.unlink(os.path.join(d, "up"))
+    check(wait_for(lambda: state() == "FAULT", 5), "chk_up failing again: VI_S in FAULT")
+    open(os.path.join(d, "up2"), "w").close()
+    lab.write("lb.yaml", config(lab, d, up_file="up2"))
+    r = lab.ctl("reload")
+    check(r.returncode == 0, "dplbctl reload: %s%s" % (r.stdout, r.stderr))
+    check(wait_for(lambda: state() == "MASTER", WAIT_S),
+          "after a reload that changed chk_up, VI_S follows the new check out of FAULT to MASTER")
 
     # A real's hooks: its check fails when the port closes, passes when it opens again.
     real_log = os.path.join(d, "real")
