@@ -31,6 +31,10 @@ constexpr uint32_t kMaxAdvertIntV3Cs = 4095;  // VRRPv3's 12-bit Max Adver Int, 
 constexpr uint32_t kMaxPreemptDelayS = 1000;  // keepalived's limit
 constexpr uint32_t kMaxGarpDelayS = 3600;
 constexpr size_t kMaxAuthPass = 8;  // VRRPv2 simple text password, as keepalived keeps it
+constexpr uint32_t kMaxScriptS = 3600;      // vrrp_script interval / timeout
+constexpr uint32_t kMaxScriptRiseFall = 100;
+constexpr uint32_t kNotifyTimeoutS = 30;    // a notify hook still running after this is killed
+constexpr size_t kMaxScriptsInFlight = 8;   // children run at once for scripts and hooks (per manager)
 constexpr const char* kDefaultControlSocket = "/run/dplb/dplb.sock";
 constexpr uint32_t kDefaultControlMode = 0600;
 constexpr uint16_t kDefaultMetricsPort = 9642;
@@ -110,6 +114,9 @@ struct RealServer {
     uint32_t u_threshold = 0;
     uint32_t l_threshold = 0;
     std::optional<HealthCheck> health_check;  // absent: always up
+    // keepalived's notify_up / notify_down: command lines run when health checks turn the real up
+    // or down (config/command_line.h); "" = none.
+    std::string notify_up, notify_down;
 };
 
 struct Service {
@@ -130,6 +137,21 @@ struct Service {
     Timeouts timeouts = Timeouts::ipvs_defaults();
     uint32_t delay_loop_s = kDefaultDelayLoopS;  // seconds between health checks of each real
     std::vector<RealServer> reals;
+};
+
+// A script whose exit status is tracked by VRRP instances, as keepalived's vrrp_script: run every
+// interval_s, exit 0 = success; rise successes in a row make it up, fall failures in a row down. It
+// starts up (down with init_fail). A run past timeout_s is killed and is a failure.
+struct VrrpScript {
+    std::string name;
+    std::string script;         // command line (config/command_line.h); the program an absolute path
+    uint32_t interval_s = 1;
+    uint32_t timeout_s = 1;     // interval_s when not given
+    int weight = 0;             // keepalived's meaning, as VrrpInstance::track_weights
+    uint32_t rise = 1, fall = 1;
+    bool init_fail = false;
+    std::string user;           // "" = dplbd's own; else run as that user (uid, gid resolved at load)
+    uint32_t uid = 0, gid = 0;
 };
 
 enum class VrrpState : uint8_t { backup, master };
@@ -155,6 +177,9 @@ struct VrrpInstance {
     // keepalived's `weight` of a tracked object, by name; absent (or 0): FAULT while it is down;
     // w < 0: priority lowered by -w while it is down; w > 0: raised by w while it is up.
     std::map<std::string, int> track_weights;
+    std::vector<std::string> track_scripts;  // Config::vrrp_scripts names
+    // The weight of each tracked script: the one given in track_scripts, else the script's own.
+    std::map<std::string, int> track_script_weights;
     uint32_t garp_master_delay_s = 5;
     uint32_t garp_master_repeat = 5;
     // Unicast VRRP (keepalived's unicast_peer / unicast_src_ip / unicast_ttl): with peers, adverts
@@ -163,6 +188,9 @@ struct VrrpInstance {
     std::vector<IpAddr> unicast_peers;  // unique; for each address family of the instance, at least one
     IpAddr unicast_src_ip;              // family 0: the kernel interface's own address of the family
     uint8_t unicast_ttl = 255;          // TTL / hop limit of unicast adverts, 1..255
+    // keepalived's notify hooks: command lines run on entering MASTER / BACKUP / FAULT, on stopping,
+    // and `notify` on every change with the arguments INSTANCE <name> <state> <priority>; "" = none.
+    std::string notify_master, notify_backup, notify_fault, notify_stop, notify;
 };
 
 inline IpAddr ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
@@ -197,6 +225,7 @@ struct Config {
     uint8_t conn_reuse_mode = 1;      // IPVS's sysctl: a SYN on a closing entry is a new connection (0-3)
     ControlConfig control;
     MetricsConfig metrics;
+    std::vector<VrrpScript> vrrp_scripts;
     std::vector<VrrpInstance> vrrp_instances;
 };
 
@@ -211,9 +240,16 @@ public:
 // kIngressPort when none does.
 uint8_t egress_by_subnet(const std::vector<Port>& ports, const IpAddr& ip);
 
+// What a load checks beyond the text.
+struct LoadOptions {
+    // Scripts' programs exist and are executable on this host (false: the importers' check of what
+    // they wrote, which may be meant for another host).
+    bool check_programs = true;
+};
+
 // Both throw ConfigError. `name` is the file name to print in messages.
 Config load_config_file(const std::string& path);
-Config load_config_string(const std::string& text, const std::string& name);
+Config load_config_string(const std::string& text, const std::string& name, const LoadOptions& options = {});
 
 // The fields of `next` that differ from `running` and that dplbd cannot change while it runs (they are
 // fixed when EAL, the ports, the connection tables, the control socket and the metrics listener are set

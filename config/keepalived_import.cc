@@ -22,7 +22,9 @@ namespace dplb::config {
 
 void check_converted(const ImportResult& r, const std::string& name, const std::string& why) {
     try {
-        load_config_string(r.yaml, name + " (converted)");
+        LoadOptions o;
+        o.check_programs = false;  // scripts named for the host the file is for
+        load_config_string(r.yaml, name + " (converted)", o);
     } catch (const ConfigError& e) {
         std::vector<std::string> errs{name + ": the converted configuration does not load" + why + ":"};
         errs.insert(errs.end(), e.errors.begin(), e.errors.end());

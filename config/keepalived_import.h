@@ -13,7 +13,8 @@
 namespace dplb::config {
 
 struct ImportResult {
-    std::string yaml;                   // loads with load_config_string without errors
+    std::string yaml;                   // loads with load_config_string without errors (once the
+                                        // programs of its scripts and hooks exist on the host)
     std::vector<std::string> warnings;  // "NAME:LINE: message", in file order; what did not carry over
 };
 
@@ -49,7 +50,8 @@ ImportResult import_keepalived(const std::string& text, const std::string& name,
 ImportResult import_keepalived(const std::string& text, const std::string& name);
 
 // Throws ConfigError when `r.yaml` does not load: "NAME: the converted configuration does not
-// load" + `why` + ":", then the loader's messages. Every importer ends with it.
+// load" + `why` + ":", then the loader's messages. Every importer ends with it. Scripts' programs are
+// not looked for: the file may be converted for another host.
 void check_converted(const ImportResult& r, const std::string& name, const std::string& why);
 
 }  // namespace dplb::config

@@ -5,6 +5,8 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <pwd.h>
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -15,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "command_line.h"
 #include "config.h"
 #include "text.h"
 
@@ -48,6 +51,8 @@ std::string position(const std::string& file, const YAML::Mark& m) {
 class Errors {
 public:
     explicit Errors(std::string file) : file_(std::move(file)) {}
+
+    bool check_programs = true;  // LoadOptions, for read_command_line
 
     void add(const YAML::Mark& m, const std::string& path, const std::string& msg) {
         std::string where = path.empty() ? "(root)" : path;
@@ -387,6 +392,8 @@ struct Known {
     // The director's own addresses (ports[].addresses), with the path of each, which no real may be.
     std::vector<std::pair<IpAddr, std::string>> own_addresses;
     std::map<std::string, std::vector<IpAddr>> port_addresses;  // port name -> its addresses
+    std::map<std::string, int> scripts;  // vrrp_scripts: name -> weight
+    bool scripts_ok = true;
 };
 
 std::string port_names_hint(const std::vector<std::string>& ports) {
@@ -593,6 +600,18 @@ std::string type_names(const std::vector<CheckType>& types) {
 }
 
 // A real's health check. `real_port_ok` says r.port was read, so the default connect_port means something.
+// A script's command line (vrrp_scripts[].script, notify hooks): its program must be an absolute
+// path to an executable file, as dplbd runs it without a shell.
+void read_command_line(Errors& errs, const Field& f, std::string& out) {
+    auto s = read_string(errs, f);
+    if (!s) return;
+    if (std::string why = command_line_problem(*s, errs.check_programs); !why.empty())
+        errs.add(f, "expected a command line whose program is an absolute path to an executable file, got " +
+                        describe(f.node) + " (" + why + ")");
+    else
+        out = *s;
+}
+
 std::optional<HealthCheck> read_health_check(Errors& errs, const Field& f, const RealServer& r, bool real_port_ok) {
     if (!expect_map(errs, f)) return std::nullopt;
     MapFields m(errs, f, {"type", "connect_timeout", "retry", "delay_before_retry", "warmup", "alpha", "connect_port",
@@ -752,7 +771,7 @@ std::optional<RealServer> read_real(Errors& errs, const Field& item, const Servi
                                     std::optional<RealAddress>& addr, const Known& known) {
     if (!expect_map(errs, item)) return std::nullopt;
     MapFields m(errs, item, {"ip", "port", "weight", "mac", "inhibit_on_failure", "health_check", "egress",
-                             "u_threshold", "l_threshold"});
+                             "u_threshold", "l_threshold", "notify_up", "notify_down"});
     RealServer r;
     r.port = svc.port;
     bool ok = svc_ok;
@@ -808,6 +827,8 @@ std::optional<RealServer> read_real(Errors& errs, const Field& item, const Servi
                 r.egress = *s;
         }
     if (auto f = m.get("health_check")) r.health_check = read_health_check(errs, *f, r, port_ok);
+    if (auto f = m.get("notify_up")) read_command_line(errs, *f, r.notify_up);
+    if (auto f = m.get("notify_down")) read_command_line(errs, *f, r.notify_down);
     read_thresholds(errs, m, r);
     // Only a real whose address is known can take part in the duplicate check.
     if (!ok) return std::nullopt;
@@ -1093,15 +1114,18 @@ void read_metrics(Errors& errs, const Field& f, MetricsConfig& out) {
     errs.add(*lf, "expected ADDRESS:PORT, [IPv6]:PORT or off, got " + describe(lf->node));
 }
 
-// keepalived's tracking weight: -253..-1 or 1..253, plain decimal.
-std::optional<int64_t> read_track_weight(Errors& errs, const Field& f) {
+// keepalived's tracking weight: -253..-1 or 1..253, plain decimal; with zero_ok (scripts, whose
+// weight 0 says FAULT while failing over the script's own weight) also 0.
+std::optional<int64_t> read_track_weight(Errors& errs, const Field& f, bool zero_ok = false) {
     auto fail = [&]() -> std::optional<int64_t> {
-        errs.add(f, "expected a weight -253..-1 or 1..253 (leave weight out to go FAULT while down), got " +
-                        describe(f.node));
+        errs.add(f, zero_ok ? "expected a weight -253..253 (0: FAULT while failing), got " + describe(f.node)
+                            : "expected a weight -253..-1 or 1..253 (leave weight out to go FAULT while down), got " +
+                                  describe(f.node));
         return std::nullopt;
     };
     if (!f.node.IsScalar()) return fail();
     std::string s = f.node.Scalar();
+    if (zero_ok && s == "0") return 0;
     bool negative = !s.empty() && s[0] == '-';
     if (negative) s = s.substr(1);
     if (s.empty() || s.size() > 3 || s[0] == '0' || s.find_first_not_of("0123456789") != std::string::npos)
@@ -1113,7 +1137,8 @@ std::optional<int64_t> read_track_weight(Errors& errs, const Field& f) {
 
 // A tracked object: a name, or {name: N, weight: W} with keepalived's weight.
 std::vector<std::string> read_track_list(Errors& errs, const Field& f, const std::vector<std::string>& names,
-                                         bool check, const std::string& what, std::map<std::string, int>& weights) {
+                                         bool check, const std::string& what, std::map<std::string, int>& weights,
+                                         bool zero_ok = false) {
     std::vector<std::string> out;
     for (const Field& item : read_list(errs, f)) {
         std::optional<std::string> name;
@@ -1121,7 +1146,7 @@ std::vector<std::string> read_track_list(Errors& errs, const Field& f, const std
         if (item.node.IsMap()) {
             MapFields m(errs, item, {"name", "weight"});
             if (auto n = m.need("name")) name = read_string(errs, *n);
-            if (auto w = m.need("weight")) weight = read_track_weight(errs, *w);
+            if (auto w = m.need("weight")) weight = read_track_weight(errs, *w, zero_ok);
             if (!name || !weight) continue;
         } else {
             name = read_string(errs, item);
@@ -1135,6 +1160,57 @@ std::vector<std::string> read_track_list(Errors& errs, const Field& f, const std
         out.push_back(*name);
     }
     return out;
+}
+
+// vrrp_scripts: keepalived's vrrp_script blocks.
+void read_vrrp_script(Errors& errs, const Field& item, VrrpScript& vs) {
+    if (!expect_map(errs, item)) return;
+    MapFields m(errs, item, {"name", "script", "interval", "timeout", "weight", "rise", "fall", "init_fail", "user"});
+    if (auto f = m.need("name"))
+        if (auto s = read_name(errs, *f)) vs.name = *s;
+    if (auto f = m.need("script")) read_command_line(errs, *f, vs.script);
+    if (auto f = m.get("interval"))
+        if (auto v = read_uint(errs, *f, 1, kMaxScriptS)) vs.interval_s = static_cast<uint32_t>(*v);
+    vs.timeout_s = vs.interval_s;
+    if (auto f = m.get("timeout"))
+        if (auto v = read_uint(errs, *f, 1, kMaxScriptS)) vs.timeout_s = static_cast<uint32_t>(*v);
+    if (auto f = m.get("weight"))
+        if (auto w = read_track_weight(errs, *f, true)) vs.weight = static_cast<int>(*w);
+    if (auto f = m.get("rise"))
+        if (auto v = read_uint(errs, *f, 1, kMaxScriptRiseFall)) vs.rise = static_cast<uint32_t>(*v);
+    if (auto f = m.get("fall"))
+        if (auto v = read_uint(errs, *f, 1, kMaxScriptRiseFall)) vs.fall = static_cast<uint32_t>(*v);
+    if (auto f = m.get("init_fail"))
+        if (auto b = read_bool(errs, *f)) vs.init_fail = *b;
+    if (auto f = m.get("user"))
+        if (auto u = read_name(errs, *f)) {
+            std::vector<char> buf(16384);
+            passwd pw{}, *found = nullptr;
+            if (getpwnam_r(u->c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) {
+                errs.add(*f, "unknown user " + quoted(*u));
+            } else {
+                vs.user = *u;
+                vs.uid = pw.pw_uid;
+                vs.gid = pw.pw_gid;
+            }
+        }
+}
+
+void read_vrrp_scripts(Errors& errs, const Field& f, std::vector<VrrpScript>& out, Known& known) {
+    known.scripts_ok = f.node.IsSequence();
+    std::map<std::string, std::string> seen;  // name -> path
+    for (const Field& item : read_list(errs, f)) {
+        VrrpScript vs;
+        read_vrrp_script(errs, item, vs);
+        if (vs.name.empty()) {
+            known.scripts_ok = false;
+            continue;
+        }
+        if (!seen.emplace(vs.name, item.path).second)
+            errs.add(item, "duplicate script name " + quoted(vs.name) + ", first at " + seen[vs.name]);
+        known.scripts[vs.name] = vs.weight;
+        out.push_back(std::move(vs));
+    }
 }
 
 // Everything the instances must agree on between them.
@@ -1227,7 +1303,8 @@ void read_vrrp_instance(Errors& errs, const Field& item, const Known& known, Vrr
     MapFields m(errs, item, {"name", "interface", "state", "virtual_router_id", "priority", "advert_int", "version",
                              "preempt", "preempt_delay", "authentication", "virtual_ipaddresses", "track_interfaces",
                              "track_services", "garp_master_delay", "garp_master_repeat", "unicast_peers",
-                             "unicast_src_ip", "unicast_ttl"});
+                             "unicast_src_ip", "unicast_ttl", "track_scripts", "notify_master", "notify_backup",
+                             "notify_fault", "notify_stop", "notify"});
     if (auto f = m.need("name"))
         if (auto s = read_name(errs, *f)) {
             vi.name = *s;
@@ -1324,6 +1401,24 @@ void read_vrrp_instance(Errors& errs, const Field& item, const Known& known, Vrr
     if (auto f = m.get("track_services"))
         vi.track_services = read_track_list(errs, *f, known.services, known.services_ok, "the name of a service",
                                             vi.track_weights);
+    if (auto f = m.get("track_scripts")) {
+        std::vector<std::string> names;
+        for (const auto& [n, w] : known.scripts) names.push_back(n);
+        std::map<std::string, int> given;
+        vi.track_scripts = read_track_list(errs, *f, names, known.scripts_ok,
+                                           names.empty() ? "the name of a vrrp_scripts entry"
+                                                         : "one of the vrrp_scripts names " + name_list(names),
+                                           given, true);
+        for (const auto& n : vi.track_scripts) {
+            auto g = given.find(n);
+            auto own = known.scripts.find(n);
+            vi.track_script_weights[n] = g != given.end() ? g->second : own != known.scripts.end() ? own->second : 0;
+        }
+    }
+    for (auto [key, out] : {std::pair{"notify_master", &vi.notify_master}, std::pair{"notify_backup", &vi.notify_backup},
+                            std::pair{"notify_fault", &vi.notify_fault}, std::pair{"notify_stop", &vi.notify_stop},
+                            std::pair{"notify", &vi.notify}})
+        if (auto f = m.get(key)) read_command_line(errs, *f, *out);
     if (auto f = m.get("garp_master_delay"))
         if (auto v = read_uint(errs, *f, 0, kMaxGarpDelayS)) vi.garp_master_delay_s = static_cast<uint32_t>(*v);
     if (auto f = m.get("garp_master_repeat"))
@@ -1343,7 +1438,7 @@ void read_vrrp_instances(Errors& errs, const Field& f, const Known& known, std::
 void read_root(Errors& errs, const Field& root, Config& cfg) {
     if (!expect_map(errs, root)) return;
     MapFields m(errs, root, {"ports", "conn_table", "services", "expire_nodest_conn", "conn_reuse_mode", "control",
-                             "metrics", "vrrp_instances"});
+                             "metrics", "vrrp_scripts", "vrrp_instances"});
     Known known;
     if (auto f = m.need("ports")) {
         known.ports_ok = f->node.IsSequence();
@@ -1367,6 +1462,7 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
         if (auto v = read_uint(errs, *f, 0, 3)) cfg.conn_reuse_mode = static_cast<uint8_t>(*v);
     if (auto f = m.get("control")) read_control(errs, *f, cfg.control);
     if (auto f = m.get("metrics")) read_metrics(errs, *f, cfg.metrics);
+    if (auto f = m.get("vrrp_scripts")) read_vrrp_scripts(errs, *f, cfg.vrrp_scripts, known);
     if (auto f = m.get("vrrp_instances")) read_vrrp_instances(errs, *f, known, cfg.vrrp_instances);
 }
 
@@ -1591,8 +1687,9 @@ std::optional<YAML::Node> first_document(const std::string& text, const std::str
 
 }  // namespace
 
-Config load_config_string(const std::string& text, const std::string& name) {
+Config load_config_string(const std::string& text, const std::string& name, const LoadOptions& options) {
     Errors errs(name);
+    errs.check_programs = options.check_programs;
     std::optional<YAML::Node> doc = first_document(text, name, errs);
     Config cfg;
     cfg.file = name;

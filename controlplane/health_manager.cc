@@ -1,6 +1,7 @@
 #include "health_manager.h"
 
 #include "log.h"
+#include "scripts/notify.h"
 
 namespace dplb {
 namespace {
@@ -67,7 +68,7 @@ health::CheckSpec check_spec(const config::Service& svc, const config::RealServe
 }
 
 HealthManager::HealthManager(boost::asio::io_context& io, Director& director, Observe observe)
-    : io_(io), director_(director), observe_(std::move(observe)) {}
+    : io_(io), director_(director), observe_(std::move(observe)), runner_(io, config::kMaxScriptsInFlight) {}
 
 HealthManager::~HealthManager() {
     for (auto& [k, r] : running_) r.checker->stop();
@@ -130,6 +131,18 @@ void HealthManager::on_change(const RealKey& key, const std::string& what, bool 
     rt.dynamic_weight = dyn;
     log(LogLevel::notice, "dplbd: health: %s is %s: %s", what.c_str(), up ? "UP" : "DOWN", reason.c_str());
     director_.rebuild(key);  // that service only
+    for (const auto& svc : director_.config().services)
+        for (const auto& r : svc.reals) {
+            RealKey k{svc.vip, svc.port, svc.proto, r.ip, r.port};
+            if (k < key || key < k) continue;
+            for (scripts::Job& job : scripts::real_notify_jobs(r, what, up))
+                runner_.run(std::move(job), [this, what, up](const scripts::Result& res) {
+                    if (on_notify_) on_notify_(what, res.outcome());
+                    if (!res.ok())
+                        log(LogLevel::warning, "dplbd: health: %s: notify_%s: %s", what.c_str(), up ? "up" : "down",
+                            res.describe().c_str());
+                });
+        }
 }
 
 }  // namespace dplb

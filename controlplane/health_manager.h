@@ -1,7 +1,8 @@
 // Runs a health checker for every real server that has a health_check in the configuration, and
 // turns its verdicts into the Director's runtime state (up/down, MISC_CHECK dynamic weight), which
 // the next snapshot applies. After a reload, checkers whose real and check are unchanged keep running
-// (and keep their state); the others are replaced.
+// (and keep their state); the others are replaced. A real's notify_up / notify_down hook runs on each
+// change (controlplane/scripts/notify.h).
 #pragma once
 
 #include <boost/asio.hpp>
@@ -12,6 +13,7 @@
 
 #include "director.h"
 #include "health_check.h"
+#include "scripts/runner.h"
 
 namespace dplb {
 
@@ -26,6 +28,9 @@ public:
 
     // Starts, keeps or stops checkers to match the Director's configuration. Call after each reload.
     void sync();
+    // Every notify_up / notify_down hook that ended: the real as logs name it and Result::outcome().
+    using OnNotify = std::function<void(const std::string& real, const std::string& outcome)>;
+    void set_on_notify(OnNotify f) { on_notify_ = std::move(f); }
 
 private:
     struct Running {
@@ -38,6 +43,8 @@ private:
     Director& director_;
     Observe observe_;
     std::map<RealKey, Running> running_;
+    scripts::Runner runner_;  // notify_up / notify_down
+    OnNotify on_notify_;
 };
 
 // The checker's spec for a configured real (public for tests).

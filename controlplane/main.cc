@@ -192,6 +192,12 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
                            [&metrics](const auto&... change) {
                                if (metrics) metrics->set_vrrp_state(change...);
                            });
+    vrrp.set_on_script([&metrics](const auto&... run) {
+        if (metrics) metrics->observe_script(run...);
+    });
+    health.set_on_notify([&metrics](const std::string& real, const std::string& outcome) {
+        if (metrics) metrics->observe_script("notify_real", real, outcome);
+    });
     director.set_after_reload([&health, &neighbours, &vrrp] {
         health.sync();
         neighbours.refresh();

@@ -345,6 +345,10 @@ Metrics::Metrics(const std::string& listen, Director& director, std::vector<Metr
                         .Name("dplb_health_check_failures_total")
                         .Help("Health checks that failed")
                         .Register(*registry_);
+    script_runs_ = &prometheus::BuildCounter()
+                        .Name("dplb_script_runs_total")
+                        .Help("Scripts run (vrrp_script checks, notify hooks) that ended, by outcome")
+                        .Register(*registry_);
     exposer_->RegisterCollectable(collector_);
     exposer_->RegisterCollectable(registry_);
 }
@@ -360,6 +364,10 @@ void Metrics::observe_health_check(const std::string& vip, const std::string& pr
     if (!success) failures.Increment();
     l["result"] = success ? "success" : "failure";
     hc_duration_->Add(l, buckets).Observe(seconds);
+}
+
+void Metrics::observe_script(const std::string& kind, const std::string& name, const std::string& outcome) {
+    script_runs_->Add({{"kind", kind}, {"name", name}, {"outcome", outcome}}).Increment();
 }
 
 void Metrics::set_vrrp_state(const std::string& instance, int vrid, int state) {

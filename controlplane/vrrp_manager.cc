@@ -1,10 +1,13 @@
 #include "vrrp_manager.h"
 
 #include <rte_ethdev.h>
+#include <unistd.h>
 
 #include <algorithm>
 
+#include "command_line.h"
 #include "log.h"
+#include "scripts/notify.h"
 #include "vrrp/reload.h"
 
 namespace dplb {
@@ -15,12 +18,22 @@ VrrpManager::VrrpManager(boost::asio::io_context& io, Director& director, std::v
       director_(director),
       ifnames_(std::move(kernel_ifnames)),
       port_ids_(std::move(port_ids)),
-      on_state_(std::move(on_state)) {}
+      on_state_(std::move(on_state)),
+      runner_(io, config::kMaxScriptsInFlight),
+      checks_(
+          io, runner_, [this](const std::string& n, bool up, const std::string& why) { on_script(n, up, why); },
+          [this](const std::string& n, const scripts::Result& r) {
+              if (on_script_) on_script_("vrrp_script", n, r.outcome());
+          }) {}
 
 VrrpManager::~VrrpManager() { stop(); }
 
 void VrrpManager::stop() {
-    for (auto& r : running_) r.instance->stop();
+    for (auto& r : running_) {
+        r.instance->stop();
+        for (const auto& cfg : applied_)
+            if (cfg.name == r.instance->name()) notify(cfg.name, r.label, "STOP", r.instance->priority(), true);
+    }
     running_.clear();
     applied_.clear();
 }
@@ -39,15 +52,22 @@ VrrpManager::Running VrrpManager::make(const config::VrrpInstance& cfg, uint8_t 
         log(LogLevel::warning, "dplbd: vrrp %s: %s", label.c_str(), m.c_str());
     };
     int vrid = cfg.virtual_router_id;
-    cb.on_state = [this, label, vips, vrid](vrrp::State st, const std::string& reason) {
+    std::string name = cfg.name;
+    // The instance itself, for its priority: it calls on_state from start(), before make() returns.
+    auto self = std::make_shared<vrrp::Instance*>(nullptr);
+    cb.on_state = [this, name, label, vips, vrid, self](vrrp::State st, const std::string& reason) {
         log(LogLevel::notice, "dplbd: vrrp %s: %s (%s)", label.c_str(), vrrp::state_name(st), reason.c_str());
         director_.set_vrrp_state(label, vrrp::state_name(st));
         // Leaving MASTER stops answering and forwarding at once; entering it starts them
         // before the gratuitous ARPs go out (the instance calls us first).
         director_.set_vips_owned(vips, st == vrrp::State::master);
         if (on_state_) on_state_(label, vrid, static_cast<int>(st));
+        if ((st == vrrp::State::master || st == vrrp::State::backup || st == vrrp::State::fault) && *self)
+            notify(name, label, vrrp::state_name(st), (*self)->priority());
     };
     Running r{std::make_unique<vrrp::Instance>(io_, cfg, ifname, cb, family), label, vrid, false};
+    *self = r.instance.get();
+    apply_scripts(r, cfg);
     try_start(r);
     return r;
 }
@@ -64,8 +84,48 @@ void VrrpManager::try_start(Running& r) {
     }
 }
 
+void VrrpManager::apply_scripts(Running& r, const config::VrrpInstance& cfg) {
+    for (const auto& s : cfg.track_scripts) r.instance->set_tracked(vrrp::script_track_name(s), checks_.up(s));
+}
+
+void VrrpManager::on_script(const std::string& name, bool up, const std::string& why) {
+    dplb::log(LogLevel::notice, "dplbd: vrrp_script %s: %s (%s)", name.c_str(), up ? "succeeded" : "failed",
+              why.c_str());
+    for (auto& r : running_) r.instance->set_tracked(vrrp::script_track_name(name), up);
+}
+
+void VrrpManager::notify(const std::string& name, const std::string& label, const char* state, int priority,
+                         bool now) {
+    const config::VrrpInstance* cfg = nullptr;
+    for (const auto& c : director_.config().vrrp_instances)
+        if (c.name == name) cfg = &c;
+    if (!cfg) cfg = [&]() -> const config::VrrpInstance* {
+        for (const auto& c : applied_)
+            if (c.name == name) return &c;
+        return nullptr;
+    }();
+    if (!cfg) return;
+    for (scripts::Job& job : scripts::vrrp_notify_jobs(*cfg, label, state, priority)) {
+        std::string what = job.argv.empty() ? "" : job.argv[0];
+        if (now) job.lane.clear();
+        runner_.run(std::move(job), [this, label, what, state](const scripts::Result& r) {
+            if (on_script_) on_script_("notify", label, r.outcome());
+            if (!r.ok())
+                dplb::log(LogLevel::warning, "dplbd: vrrp %s: notify %s for %s: %s", label.c_str(), what.c_str(),
+                          state, r.describe().c_str());
+        });
+    }
+}
+
 void VrrpManager::sync() {
     using vrrp::Change;
+    // Scripts first: a new instance starts with the state of the scripts it tracks.
+    checks_.sync(director_.config().vrrp_scripts);
+    if (geteuid() != 0)
+        for (const auto& s : director_.config().vrrp_scripts)
+            if (!s.user.empty())
+                dplb::log(LogLevel::warning, "dplbd: vrrp_script %s: runs as dplbd's own user, not %s (only root may switch)",
+                          s.name.c_str(), s.user.c_str());
     // A copy: the callbacks below reach into the director while we go through it.
     std::vector<config::VrrpInstance> want = director_.config().vrrp_instances;
     std::vector<vrrp::RouterChange> changes = vrrp::diff_routers(applied_, want);
@@ -80,6 +140,9 @@ void VrrpManager::sync() {
         log(c);
         auto it = find(c.label);
         if (it != running_.end()) it->instance->stop();
+        if (it != running_.end() && c.change == Change::remove)
+            for (const auto& cfg : applied_)
+                if (cfg.name == it->instance->name()) notify(cfg.name, c.label, "STOP", it->instance->priority());
         if (c.change == Change::remove) {
             int vrid = it != running_.end() ? it->vrid : 0;
             if (it != running_.end()) running_.erase(it);
@@ -92,7 +155,10 @@ void VrrpManager::sync() {
         if (c.change != Change::reconfigure) continue;
         log(c);
         auto it = find(c.label);
-        if (it != running_.end()) it->instance->reconfigure(want[*c.new_index]);
+        if (it != running_.end()) {
+            it->instance->reconfigure(want[*c.new_index]);
+            apply_scripts(*it, want[*c.new_index]);
+        }
     }
     // Start the restarted and new ones; try again those that could not start before.
     for (const auto& c : changes) {
@@ -113,6 +179,11 @@ void VrrpManager::sync() {
         }
     }
     applied_ = std::move(want);
+    // A script the reload changed starts again from its initial state, which may not be what the
+    // instances that track it hold now.
+    for (auto& r : running_)
+        for (const auto& cfg : applied_)
+            if (cfg.name == r.instance->name()) apply_scripts(r, cfg);
     tick();
 }
 

@@ -1,7 +1,8 @@
 // Runs the configuration's VRRP instances (vrrp/instance.h) on the control thread and turns their
 // states into VIP ownership: while MASTER the data plane answers ARP and forwards for the instance's
 // VIPs (through a new snapshot), otherwise it does neither. Also feeds tracking (port link state,
-// services whose reals are all down), `dplbctl status` and the dplb_vrrp_state metrics.
+// services whose reals are all down, vrrp_scripts), `dplbctl status` and the dplb_vrrp_state
+// metrics, and runs the instances' notify hooks (controlplane/scripts/notify.h).
 #pragma once
 
 #include <boost/asio.hpp>
@@ -12,6 +13,8 @@
 #include <vector>
 
 #include "director.h"
+#include "scripts/runner.h"
+#include "scripts/script_checks.h"
 #include "vrrp/instance.h"
 
 namespace dplb {
@@ -34,8 +37,13 @@ public:
     void sync();
     // Once a second: link state of tracked ports, tracked services' health.
     void tick();
-    // Shutdown: every MASTER resigns with priority 0 (RFC 3768 §6.4.3).
+    // Shutdown: every MASTER resigns with priority 0 (RFC 3768 §6.4.3); notify_stop hooks run.
     void stop();
+
+    // Every vrrp_script run and notify hook that ended: kind "vrrp_script" (name: the script) or
+    // "notify" (name: the instance's label), and Result::outcome(). For metrics.
+    using OnScript = std::function<void(const std::string& kind, const std::string& name, const std::string& outcome)>;
+    void set_on_script(OnScript f) { on_script_ = std::move(f); }
 
 private:
     struct Running {
@@ -48,6 +56,15 @@ private:
     // A new Instance for one family of `cfg`, started (or FAULT in status when it cannot start).
     Running make(const config::VrrpInstance& cfg, uint8_t family, const std::string& label);
     void try_start(Running& r);
+    // The state of every script `cfg` tracks, into its instance (before start(): it starts with them).
+    void apply_scripts(Running& r, const config::VrrpInstance& cfg);
+    // A vrrp_script changed state: into every instance tracking it.
+    void on_script(const std::string& name, bool up, const std::string& why);
+    // keepalived's notify hooks of the instance `name` (its label) for `state` ("MASTER", "BACKUP",
+    // "FAULT", "STOP"), one after another per instance; with `now` (dplbd stopping: nothing queued
+    // would start any more) all at once, behind nothing.
+    void notify(const std::string& name, const std::string& label, const char* state, int priority,
+                bool now = false);
 
     boost::asio::io_context& io_;
     Director& director_;
@@ -56,6 +73,9 @@ private:
     OnState on_state_;
     std::vector<Running> running_;
     std::vector<config::VrrpInstance> applied_;  // what running_ was made from
+    scripts::Runner runner_;
+    scripts::ScriptChecks checks_;
+    OnScript on_script_;
 };
 
 }  // namespace dplb

@@ -563,6 +563,53 @@ TEST(ConfigLoad, VrrpUnicast) {
     EXPECT_EQ(b.unicast_ttl, 255);
 }
 
+TEST(ConfigLoad, VrrpScriptsAndNotifyHooks) {
+    Config c = load_config_string(
+        vrrp_file("  - name: VI_4\n    interface: lan0\n    virtual_router_id: 9\n"
+                  "    virtual_ipaddresses: [10.0.0.100]\n"
+                  "    track_scripts: [chk, {name: other, weight: 0}, {name: chk2, weight: -7}]\n"
+                  "    notify_master: \"/bin/true master 'a b'\"\n    notify_backup: /bin/true\n"
+                  "    notify_fault: /bin/false\n    notify_stop: /bin/true stop\n    notify: /bin/echo\n") +
+            "vrrp_scripts:\n"
+            "  - {name: chk, script: \"/bin/sh -c 'test -e /x'\", interval: 2, weight: -30, rise: 3, fall: 4,"
+            " init_fail: true, user: nobody}\n"
+            "  - {name: other, script: /bin/true, weight: 20}\n"
+            "  - {name: chk2, script: /bin/true, timeout: 5}\n",
+        "s.yaml");
+    ASSERT_EQ(c.vrrp_scripts.size(), 3u);
+    const VrrpScript& s = c.vrrp_scripts[0];
+    EXPECT_EQ(s.name, "chk");
+    EXPECT_EQ(s.script, "/bin/sh -c 'test -e /x'");
+    EXPECT_EQ(s.interval_s, 2u);
+    EXPECT_EQ(s.timeout_s, 2u);  // the interval when not given
+    EXPECT_EQ(s.weight, -30);
+    EXPECT_EQ(s.rise, 3u);
+    EXPECT_EQ(s.fall, 4u);
+    EXPECT_TRUE(s.init_fail);
+    EXPECT_EQ(s.user, "nobody");
+    EXPECT_EQ(s.uid, 65534u);
+    EXPECT_EQ(c.vrrp_scripts[1].weight, 20);
+    EXPECT_EQ(c.vrrp_scripts[1].interval_s, 1u);
+    EXPECT_EQ(c.vrrp_scripts[1].rise, 1u);
+    EXPECT_FALSE(c.vrrp_scripts[1].init_fail);
+    EXPECT_EQ(c.vrrp_scripts[2].timeout_s, 5u);
+    const VrrpInstance& vi = c.vrrp_instances[0];
+    EXPECT_EQ(vi.track_scripts, (std::vector<std::string>{"chk", "other", "chk2"}));
+    // The script's own weight unless the instance gives one (0 included: FAULT while failing).
+    EXPECT_EQ(vi.track_script_weights, (std::map<std::string, int>{{"chk", -30}, {"other", 0}, {"chk2", -7}}));
+    EXPECT_TRUE(vi.track_weights.empty());
+    EXPECT_EQ(vi.notify_master, "/bin/true master 'a b'");
+    EXPECT_EQ(vi.notify_backup, "/bin/true");
+    EXPECT_EQ(vi.notify_fault, "/bin/false");
+    EXPECT_EQ(vi.notify_stop, "/bin/true stop");
+    EXPECT_EQ(vi.notify, "/bin/echo");
+    Config r = load_config_string(one_service("    port: 80\n    protocol: tcp\n    real_servers:\n"
+                                              "      - {ip: 10.0.0.11, notify_up: /bin/true up, notify_down: /bin/true}\n"),
+                                  "r.yaml");
+    EXPECT_EQ(r.services[0].reals[0].notify_up, "/bin/true up");
+    EXPECT_EQ(r.services[0].reals[0].notify_down, "/bin/true");
+}
+
 TEST(ConfigLoad, VrrpAdvertIntV3) {
     for (const auto& [text, cs] : std::vector<std::pair<std::string, uint32_t>>{
              {"0.01", 1}, {"0.1", 10}, {"1", 100}, {"1.5", 150}, {"40.95", 4095}, {"\"2.25\"", 225}}) {

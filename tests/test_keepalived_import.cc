@@ -72,6 +72,31 @@ std::string one_vs(const std::string& vs, const std::string& real = "        wei
            "    }\n}\n";
 }
 
+// A hook for another host: converted as written (the import does not look for programs); dplbd,
+// which does, names the line when it loads the file on a host without it.
+TEST(KeepalivedImport, ScriptProgramsAreNotLookedFor) {
+    ImportResult r = import_keepalived(one_vs("", "        notify_down \"/nonexistent/rs_down.sh 10.0.0.11\"\n"), "k.conf");
+    EXPECT_NE(r.yaml.find("notify_down: \"/nonexistent/rs_down.sh 10.0.0.11\""), std::string::npos) << r.yaml;
+    LoadOptions lenient;
+    lenient.check_programs = false;
+    EXPECT_NO_THROW(load_config_string(r.yaml, "k.yaml", lenient));
+    try {
+        load_config_string(r.yaml, "k.yaml");
+        ADD_FAILURE() << "a missing program loaded";
+    } catch (const ConfigError& e) {
+        ASSERT_EQ(e.errors.size(), 1u);
+        EXPECT_NE(e.errors[0].find("services[0].real_servers[0].notify_down: expected a command line whose program is "
+                                   "an absolute path to an executable file"),
+                  std::string::npos)
+            << e.errors[0];
+        EXPECT_EQ(e.errors[0].rfind("k.yaml:", 0), 0u) << e.errors[0];
+    }
+    // A program keepalived would look up in its PATH: warned about, not converted.
+    ImportResult rel = convert(one_vs("", "        notify_up \"notify.sh up\"\n"));
+    EXPECT_EQ(rel.yaml.find("notify_up"), std::string::npos) << rel.yaml;
+    EXPECT_TRUE(has_warning(rel, "k.conf:4: notify_up: not converted (the program `notify.sh` is not an absolute path"))
+        << join(rel.warnings);
+}
 // The corpus converts as `dplbctl import-keepalived` does a file in its folder: includes resolve there.
 testing::Importer in_folder(const fs::path& dir) {
     return [dir](const std::string& text, const std::string& name) {

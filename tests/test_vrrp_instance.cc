@@ -372,6 +372,25 @@ TEST(VrrpReload, TrackedOfListsEachNameOnceInInstanceOrder) {
                                   {"lan0", 0}, {"lan1", 10}, {"web", 0}, {"db", -30}}));
 }
 
+TEST(VrrpReload, TrackScriptsAreTrackedApartAndReconfigureInPlace) {
+    config::VrrpInstance vi = instance({ip("10.0.0.100")});
+    vi.track_services = {"web"};
+    vi.track_scripts = {"web", "chk"};  // a script may share a service's name
+    vi.track_script_weights = {{"web", -20}, {"chk", 0}};
+    EXPECT_EQ(tracked_of(vi), (std::vector<std::pair<std::string, int>>{
+                                  {"lan0", 0}, {"web", 0}, {"script web", -20}, {"script chk", 0}}));
+    config::VrrpInstance next = vi;
+    next.track_scripts = {"chk"};
+    EXPECT_EQ(reconfigure_fields(vi, next), std::vector<std::string>{"track_scripts"});
+    next = vi;
+    next.track_script_weights["web"] = -30;
+    EXPECT_EQ(reconfigure_fields(vi, next), std::vector<std::string>{"track_weights"});
+    next = vi;
+    next.notify_master = "/bin/true";  // read when a change comes: nothing to do now
+    EXPECT_TRUE(reconfigure_fields(vi, next).empty());
+    EXPECT_TRUE(restart_fields(vi, next, 4).empty());
+}
+
 // ---- Instance::reconfigure ----
 
 TEST(VrrpInstance, ReconfigureBeforeStartReplacesTrackingAndPriority) {

@@ -41,6 +41,8 @@ std::string describe(const RouterChange& c) {
     return s;
 }
 
+std::string script_track_name(const std::string& script) { return "script " + script; }
+
 std::vector<std::pair<std::string, int>> tracked_of(const config::VrrpInstance& cfg) {
     std::vector<std::pair<std::string, int>> out;
     auto add = [&](const std::string& name) {
@@ -52,6 +54,10 @@ std::vector<std::pair<std::string, int>> tracked_of(const config::VrrpInstance& 
     add(cfg.interface);
     for (const auto& n : cfg.track_interfaces) add(n);
     for (const auto& n : cfg.track_services) add(n);
+    for (const auto& n : cfg.track_scripts) {
+        auto w = cfg.track_script_weights.find(n);
+        out.emplace_back(script_track_name(n), w == cfg.track_script_weights.end() ? 0 : w->second);
+    }
     return out;
 }
 
@@ -89,6 +95,7 @@ std::vector<std::string> reconfigure_fields(const config::VrrpInstance& before, 
     auto as_set = [](const std::vector<std::string>& v) { return std::set<std::string>(v.begin(), v.end()); };
     if (as_set(before.track_interfaces) != as_set(after.track_interfaces)) out.push_back("track_interfaces");
     if (as_set(before.track_services) != as_set(after.track_services)) out.push_back("track_services");
+    if (as_set(before.track_scripts) != as_set(after.track_scripts)) out.push_back("track_scripts");
     // A weight counts only for a name tracked before and after (a name that comes or goes is one of
     // the lists above).
     std::map<std::string, int> wa, wb;

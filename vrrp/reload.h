@@ -59,14 +59,16 @@ std::string describe(const RouterChange& c);
 std::vector<std::string> restart_fields(const config::VrrpInstance& before, const config::VrrpInstance& after,
                                         uint8_t family);
 // The keys a running router takes in place: priority, preempt, preempt_delay, garp_master_delay,
-// garp_master_repeat, track_interfaces and track_services (as sets), track_weights (only the
-// weights of tracked names count). Empty when none. `state` (the initial state) is in neither list:
+// garp_master_repeat, track_interfaces, track_services and track_scripts (as sets), track_weights
+// (only the weights of tracked names count, script weights included). Empty when none. `state` (the initial state) is in neither list:
 // a running router never reads it, as in keepalived.
 std::vector<std::string> reconfigure_fields(const config::VrrpInstance& before, const config::VrrpInstance& after);
 
 // The tracked objects of `cfg` with their weights, in the order Instance adds them (its port first,
-// then track_interfaces, then track_services), each name once.
+// then track_interfaces, then track_services, then track_scripts by script_track_name), each name once.
 std::vector<std::pair<std::string, int>> tracked_of(const config::VrrpInstance& cfg);
+// The name a tracked vrrp_script has in an Instance ("script chk_web"), apart from ports and services.
+std::string script_track_name(const std::string& script);
 
 // One change per router of either list, in the order to apply them: every remove first (old order),
 // then the new list's routers in order. Whoever applies them stops every removed and restarted

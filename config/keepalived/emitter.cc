@@ -73,6 +73,8 @@ std::string emit_yaml(const Model& m, const std::string& name, const Messages& m
                 y += std::string("        inhibit_on_failure: ") + (*r.inhibit_on_failure ? "true" : "false") + "\n";
             if (r.u_threshold) y += "        u_threshold: " + num(*r.u_threshold) + "\n";
             if (r.l_threshold) y += "        l_threshold: " + num(*r.l_threshold) + "\n";
+            if (!r.notify_up.empty()) y += "        notify_up: " + yq(r.notify_up) + "\n";
+            if (!r.notify_down.empty()) y += "        notify_down: " + yq(r.notify_down) + "\n";
             if (!r.check) continue;
             const OutCheck& c = *r.check;
             const std::string in = "          ";
@@ -115,6 +117,19 @@ std::string emit_yaml(const Model& m, const std::string& name, const Messages& m
             }
         }
     }
+    if (!m.scripts.empty()) y += "vrrp_scripts:\n";
+    for (const OutScript& s : m.scripts) {
+        y += "  # " + name + ":" + std::to_string(s.line) + ": vrrp_script " + s.name + "\n";
+        y += "  - name: " + ys(s.name) + "\n";
+        y += "    script: " + yq(s.script) + "\n";
+        if (s.interval) y += "    interval: " + num(*s.interval) + "\n";
+        if (s.timeout) y += "    timeout: " + num(*s.timeout) + "\n";
+        if (s.weight) y += "    weight: " + std::to_string(*s.weight) + "\n";
+        if (s.rise) y += "    rise: " + num(*s.rise) + "\n";
+        if (s.fall) y += "    fall: " + num(*s.fall) + "\n";
+        if (s.init_fail) y += "    init_fail: true\n";
+        if (!s.user.empty()) y += "    user: " + yq(s.user) + "\n";
+    }
     if (!m.instances.empty()) y += "vrrp_instances:\n";
     for (const OutVrrp& vi : m.instances) {
         y += "  # " + msgs.where(vi.line) + ": vrrp_instance " + vi.name + "\n";
@@ -140,6 +155,15 @@ std::string emit_yaml(const Model& m, const std::string& name, const Messages& m
                 else y += "      - {name: " + ys(t.first) + ", weight: " + std::to_string(w->second) + "}\n";
             }
         }
+        if (!vi.track_scripts.empty()) {
+            y += "    track_scripts:\n";
+            for (const auto& t : vi.track_scripts) {
+                auto w = vi.track_script_weights.find(t);
+                if (w == vi.track_script_weights.end()) y += "      - " + ys(t) + "\n";
+                else y += "      - {name: " + ys(t) + ", weight: " + std::to_string(w->second) + "}\n";
+            }
+        }
+        for (const auto& [kw, cmd] : vi.notify) y += "    " + kw + ": " + yq(cmd) + "\n";
         if (vi.garp_delay) y += "    garp_master_delay: " + num(*vi.garp_delay) + "\n";
         if (vi.garp_repeat) y += "    garp_master_repeat: " + num(*vi.garp_repeat) + "\n";
         if (!vi.unicast_peers.empty()) {

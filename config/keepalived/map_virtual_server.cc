@@ -290,6 +290,9 @@ bool Mapper::real_server(const Stmt& s, const OutService& svc, const CheckOpts& 
         } else if (kw == "lvs_method") {
             v_.once(b, seen);
             forwarding(b);
+        } else if (kw == "notify_up" || kw == "notify_down") {
+            v_.once(b, seen);
+            (kw == "notify_up" ? r.notify_up : r.notify_down) = notify_hook(b);
         } else if (kw == "TCP_CHECK" || kw == "HTTP_GET" || kw == "SSL_GET" || kw == "MISC_CHECK" ||
                    kw == "PING_CHECK" || kw == "UDP_CHECK" || kw == "DNS_CHECK" || kw == "SMTP_CHECK") {
             checkers.push_back(&b);

@@ -156,6 +156,16 @@ void Mapper::vrrp_instance(const Stmt& s) {
         } else if (kw == "check_unicast_src" || kw == "unicast_fault_no_peer") {
             // dplb always checks the source against the peers, and never runs unicast without one.
             v_.once(b, seen);
+        } else if (kw == "track_script") {
+            track_script(b, vi);
+        } else if (kw == "notify_master" || kw == "notify_backup" || kw == "notify_fault" || kw == "notify_stop" ||
+                   kw == "notify") {
+            v_.once(b, seen);
+            std::string cmd = notify_hook(b);
+            if (cmd.empty()) continue;
+            auto it = std::find_if(vi.notify.begin(), vi.notify.end(), [&](const auto& n) { return n.first == kw; });
+            if (it != vi.notify.end()) it->second = cmd;  // keepalived keeps the last
+            else vi.notify.push_back({kw, cmd});
         } else if (kw == "track_interface") {
             if (!need_block(b, kw)) continue;
             for (const Stmt& t : b.block) {

@@ -16,11 +16,10 @@ const std::map<std::string, std::string> kNoEmail = {
 std::string reason_for(const std::string& kw) {
     if (kNoEmail.count(kw)) return " (dplb has no e-mail notification)";
     if (kw == "router_id") return " (keepalived uses it in e-mails and logs only)";
-    if (kw.rfind("notify", 0) == 0 || kw == "quorum_up" || kw == "quorum_down")
-        return " (dplb runs no notification scripts)";
-    if (kw == "vrrp_script" || kw == "track_script")
-        return " (dplb runs no VRRP scripts; track_services puts an instance in FAULT while every real "
-               "server of a service is down)";
+    if (kw.rfind("notify", 0) == 0)
+        return " (dplb runs the notify hooks of vrrp instances and real servers only)";
+    if (kw == "quorum_up" || kw == "quorum_down") return " (dplb has no quorum)";
+    if (kw == "track_script") return " (dplb tracks scripts in vrrp instances only)";
     if (kw == "vrrp_sync_group") return " (dplb has no sync groups; each instance fails over on its own)";
     if (kw == "virtual_server_group")
         return " (dplb has no virtual server groups; write one virtual_server per address)";
@@ -45,8 +44,10 @@ std::string reason_for(const std::string& kw) {
     if (kw == "regex" || kw == "regex_no_match" || kw == "regex_options" || kw == "regex_stack" ||
         kw == "regex_min_offset" || kw == "regex_max_offset")
         return " (dplb's HTTP check matches status codes and digest only)";
-    if (kw == "user" || kw == "script_user" || kw == "enable_script_security")
-        return " (dplb runs scripts as its own user)";
+    if (kw == "user" || kw == "script_user")
+        return " (dplb runs scripts as its own user, a vrrp_script as the user it names)";
+    if (kw == "enable_script_security")
+        return " (dplb runs a script only when its program is an absolute path to an executable file)";
     if (kw == "lvs_sync_daemon")
         return " (dplb has no IPVS connection sync daemon: after a failover, flows that were not scheduled by mh "
                "start over on the new director)";
@@ -88,6 +89,8 @@ void Mapper::run(const std::vector<Stmt>& top) {
             virtual_server(s);
         } else if (kw == "vrrp_instance") {
             instances.push_back(&s);
+        } else if (kw == "vrrp_script") {
+            vrrp_script(s);
         } else {
             not_converted(s);
         }

@@ -71,6 +71,12 @@ private:
     void finish_unicast(OutVrrp& vi);
     void finish_vrrp(OutVrrp& vi, const std::string& label);
 
+    // map_scripts.cc
+    void vrrp_script(const Stmt& s);
+    void track_script(const Stmt& b, OutVrrp& vi);
+    // notify_master "CMD" [user [group]] and the like: the command line, or "" after an error.
+    std::string notify_hook(const Stmt& b);
+
     Messages& msgs_;
     Values v_;
     bool allow_auth_downgrade_;

@@ -71,6 +71,7 @@ struct OutReal {
     std::optional<bool> inhibit_on_failure;
     std::optional<uint32_t> u_threshold, l_threshold;  // uthreshold / lthreshold
     std::optional<OutCheck> check;
+    std::string notify_up, notify_down;  // command lines
 };
 
 struct OutService {
@@ -115,6 +116,20 @@ struct OutVrrp {
     int unicast_src_line = 0;
     std::optional<uint32_t> unicast_ttl;
     int unicast_ttl_line = 0;
+    std::vector<std::string> track_scripts;    // vrrp_script names, in order, each once
+    std::map<std::string, int> track_script_weights;  // track_script { NAME weight W }
+    std::vector<std::pair<std::string, std::string>> notify;  // (keyword, command line) in file order
+};
+
+// vrrp_script NAME { ... }: only what was given.
+struct OutScript {
+    int line = 0;
+    std::string name;
+    std::string script;
+    std::optional<uint32_t> interval, timeout, rise, fall;
+    std::optional<int> weight;
+    bool init_fail = false;
+    std::string user;
 };
 
 // Everything the YAML is written from.
@@ -122,6 +137,7 @@ struct Model {
     std::vector<std::pair<std::string, int>> ports;  // interface, line of first use
     std::map<std::string, uint32_t> timeouts;        // lvs_timeouts: tcp, tcpfin, udp
     std::vector<OutService> services;
+    std::vector<OutScript> scripts;
     std::vector<OutVrrp> instances;
 };
 

@@ -1,0 +1,24 @@
+// keepalived's notify hooks as jobs for the Runner. For a VRRP instance entering `state` (MASTER,
+// BACKUP, FAULT, or STOP when it stops): the hook of that state (notify_master, ...) run as written,
+// then `notify` with the arguments INSTANCE <name> <state> <priority> appended, as keepalived calls
+// it. For a real server, notify_up / notify_down as written. Every job of one instance (or one real)
+// shares a lane, so they run one after another in the order of the changes; each has
+// kNotifyTimeoutS.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "runner.h"
+
+namespace dplb::scripts {
+
+// `name`: the instance name the hook is told: the router's label ("VI_1"; an instance with IPv4 and
+// IPv6 addresses runs two routers, "VI_1/v4" and "VI_1/v6").
+std::vector<Job> vrrp_notify_jobs(const config::VrrpInstance& cfg, const std::string& name, const std::string& state,
+                                  int priority);
+// `lane`: the real as logs name it ("tcp 10.0.0.10:80 -> 10.0.1.1:80").
+std::vector<Job> real_notify_jobs(const config::RealServer& real, const std::string& lane, bool up);
+
+}  // namespace dplb::scripts
