@@ -119,7 +119,7 @@ std::string emit_yaml(const Model& m, const std::string& name, const Messages& m
     }
     if (!m.scripts.empty()) y += "vrrp_scripts:\n";
     for (const OutScript& s : m.scripts) {
-        y += "  # " + name + ":" + std::to_string(s.line) + ": vrrp_script " + s.name + "\n";
+        y += "  # " + msgs.where(s.line) + ": vrrp_script " + s.name + "\n";
         y += "  - name: " + ys(s.name) + "\n";
         y += "    script: " + yq(s.script) + "\n";
         if (s.interval) y += "    interval: " + num(*s.interval) + "\n";

@@ -39,7 +39,7 @@ services:
     protocol: tcp
     scheduler: rr
     real_servers:
-      - {ip: %s, port: 80, egress: front}
+      - {ip: %s, egress: front}
 """ % (FRONT, BACK, METRICS, VIP, RS["rs1"], RS["rs2"], VIP, RS["rs1"])
 
 

@@ -38,7 +38,7 @@ const char* const kConfig =
     "  - name: web\n    vip: 10.0.0.100\n    port: 80\n    protocol: tcp\n    scheduler: rr\n    mh_table_size: 251\n"
     "    real_servers:\n"
     "      - ip: 10.0.0.11\n        mac: 02:00:00:00:00:11\n"
-    "      - ip: 10.0.0.12\n        port: 8080\n        weight: 3\n        mac: 02:00:00:00:00:12\n"
+    "      - ip: 10.0.0.12\n        port: 80\n        weight: 3\n        mac: 02:00:00:00:00:12\n"
     "  - name: dns\n    vip: 10.0.0.100\n    port: 53\n    protocol: udp\n    scheduler: wrr\n    mh_table_size: 251\n"
     "    real_servers:\n"
     "      - ip: 10.0.0.11\n        mac: 02:00:00:00:00:11\n"
