@@ -11,11 +11,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <thread>
 
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include "child_watch.h"
 
 extern char** environ;
 
@@ -42,9 +42,6 @@ const char* Result::outcome() const {
 }
 
 namespace {
-
-constexpr milliseconds kFirstPoll{1};
-constexpr milliseconds kMaxPoll{20};
 
 // The supplementary groups of `uid`'s user (looked up before the vfork: the child may not allocate).
 std::vector<gid_t> groups_of(uid_t uid, gid_t gid) {
@@ -119,43 +116,19 @@ pid_t spawn(const Job& job) {
     return pid;
 }
 
-int open_pidfd(pid_t pid) {
-#ifdef SYS_pidfd_open
-    return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-#else
-    (void)pid;
-    errno = ENOSYS;
-    return -1;
-#endif
-}
-
-// A child left unreaped when the io_context went away: reaped off the control thread.
-void reap_in_background(pid_t pid) {
-    if (waitpid(pid, nullptr, WNOHANG) != 0) return;
-    try {
-        std::thread([pid] {
-            while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-            }
-        }).detach();
-    } catch (const std::system_error&) {
-    }
-}
-
 }  // namespace
 
-// One running child: its timeout (SIGTERM, then SIGKILL after the grace), its end (pidfd or poll)
-// and the reap. Pending handlers keep it alive until the reap.
+// One running child: its timeout (SIGTERM, then SIGKILL after the grace) and its end, watched by a
+// ChildWatch whose pending handlers keep both alive until the reap.
 class Runner::Child : public std::enable_shared_from_this<Child> {
 public:
     using OnEnd = std::function<void(const Result&)>;
     Child(asio::io_context& io, pid_t pid, milliseconds timeout, milliseconds grace, OnEnd on_end)
-        : pid_(pid), timeout_(timeout), grace_(grace), deadline_(io), poll_(io), exit_(io), on_end_(std::move(on_end)) {}
+        : io_(io), pid_(pid), timeout_(timeout), grace_(grace), deadline_(io), on_end_(std::move(on_end)) {}
 
+    // Reached with the child unreaped only when the io_context went away: the watch reaps it.
     ~Child() {
-        if (pid_ > 0) {
-            if (!leave_running_) kill(-pid_, SIGKILL);
-            reap_in_background(pid_);
-        }
+        if (pid_ > 0 && !leave_running_) kill(-pid_, SIGKILL);
     }
 
     void watch() {
@@ -164,14 +137,7 @@ public:
             if (ec) return;
             if (auto self = weak.lock()) self->on_timeout();
         });
-        int fd = open_pidfd(pid_);
-        if (fd >= 0) {
-            boost::system::error_code ec;
-            exit_.assign(fd, ec);
-            if (!ec) return wait_exit();
-            close(fd);
-        }
-        schedule_poll(kFirstPoll);
+        process::ChildWatch::start(io_, pid_, true, [self = shared_from_this()](int status) { self->ended(status); });
     }
 
     // The Runner is going away: the child runs on to its end (reaped off the control thread if the
@@ -188,14 +154,6 @@ public:
     }
 
 private:
-    void wait_exit() {
-        exit_.async_wait(asio::posix::stream_descriptor::wait_read,
-                         [self = shared_from_this()](const boost::system::error_code& ec) {
-                             if (ec == asio::error::operation_aborted) return;
-                             self->try_reap(kFirstPoll, true);
-                         });
-    }
-
     void on_timeout() {
         if (pid_ <= 0) return;
         timed_out_ = true;
@@ -208,33 +166,9 @@ private:
         });
     }
 
-    void schedule_poll(milliseconds delay) {
-        poll_.expires_after(delay);
-        poll_.async_wait([self = shared_from_this(), delay](const boost::system::error_code& ec) {
-            if (ec) return;
-            self->try_reap(std::min(delay * 2, kMaxPoll), false);
-        });
-    }
-
-    void try_reap(milliseconds next, bool from_pidfd) {
-        int status = 0;
-        pid_t r = waitpid(pid_, &status, WNOHANG);
-        if (r == pid_) return ended(status);
-        if (r < 0 && errno != EINTR) return ended(-1);  // ECHILD: someone else reaped it
-        if (from_pidfd) {
-            // Woken without an exit to reap: fall back to polling (the reactor is edge-triggered).
-            boost::system::error_code ignored;
-            exit_.close(ignored);
-        }
-        schedule_poll(next);
-    }
-
     void ended(int status) {
         pid_t pid = pid_;
         pid_ = -1;
-        boost::system::error_code ignored;
-        exit_.close(ignored);
-        poll_.cancel();
         deadline_.cancel();
         Result r;
         r.timeout = timeout_;
@@ -243,7 +177,7 @@ private:
             kill(-pid, SIGKILL);  // whatever it started; the group id is not reused while members live
         } else if (status < 0) {
             r.kind = Result::Kind::not_started;
-            r.code = ECHILD;
+            r.code = -status;
         } else if (WIFSIGNALED(status)) {
             r.kind = Result::Kind::signalled;
             r.code = WTERMSIG(status);
@@ -258,10 +192,10 @@ private:
         }
     }
 
+    asio::io_context& io_;
     pid_t pid_;
     milliseconds timeout_, grace_;
-    asio::steady_timer deadline_, poll_;
-    asio::posix::stream_descriptor exit_;
+    asio::steady_timer deadline_;
     OnEnd on_end_;
     bool timed_out_ = false;
     bool leave_running_ = false;
