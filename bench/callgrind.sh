@@ -3,8 +3,9 @@
 # hardware counters are not available): two runs that forward SHORT and LONG packets after warm-up,
 # differenced per function by cg_diff.py. Collection is limited to dplb::worker_main and its callees.
 #
-#   bench/callgrind.sh BENCH_BINARY MODE TRAFFIC FLOWS [OUT_DIR]
-#     MODE dplb|macswap, TRAFFIC established|mix|syn. Last line: CG_TOTAL <instr/pkt>.
+#   bench/callgrind.sh BENCH_BINARY MODE TRAFFIC FLOWS [OUT_DIR [BENCH_OPTION...]]
+#     MODE dplb|macswap, TRAFFIC established|mix|syn; BENCH_OPTIONs go to dplb_bench (e.g. --services
+#     1000). Last line: CG_TOTAL <instr/pkt>.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$1 mode=$2 traffic=$3 flows=$4
@@ -15,7 +16,7 @@ eal=(-l 0,1 --no-huge --no-pci --no-shconf -m 1024 --log-level lib.eal:error --n
 for n in $short $long; do
   valgrind --tool=callgrind --toggle-collect='dplb::worker_main*' \
     --callgrind-out-file="$out/cg.$mode.$traffic.$n.out" \
-    "$bin" "${eal[@]}" -- --mode "$mode" --traffic "$traffic" --flows "$flows" --packets "$n" \
+    "$bin" "${eal[@]}" -- --mode "$mode" --traffic "$traffic" --flows "$flows" --packets "$n" "${@:6}" \
     >"$out/cg.$mode.$traffic.$n.log" 2>&1 || { tail -20 "$out/cg.$mode.$traffic.$n.log" >&2; exit 1; }
 done
 python3 "$here/cg_diff.py" "$out/cg.$mode.$traffic.$short.out" "$out/cg.$mode.$traffic.$long.out" $((long - short)) 25

@@ -21,6 +21,9 @@ struct Options {
     uint64_t capacity = 0;     // connection table entries per worker; 0 = its share of flows
     Sched sched = Sched::rr;
     uint32_t syn_timeout_ms = 1;  // SYN flood: SYN_RECV timeout, so the sweep reclaims entries
+    // Services in the snapshot: the measured one last, behind services-1 others on other VIPs (the
+    // per-packet service lookup at a site with many services).
+    uint32_t services = 1;
     bool smoke = false;        // check every output frame and the counters; exit 1 on a mismatch
 };
 

@@ -35,7 +35,9 @@ T load(const T& v) {
     return __atomic_load_n(&v, __ATOMIC_RELAXED);
 }
 
-// One TCP service on the VIP with two real servers, built as the control plane would.
+// One TCP service on the VIP with two real servers (service id 0, dest ids 0 and 1), built as the
+// control plane would; with --services, it comes last in the snapshot, behind opt.services - 1 others
+// (one real each) on VIPs no traffic goes to.
 Snapshot make_snapshot(const Options& opt) {
     Snapshot snap;
     Service s;
@@ -50,19 +52,29 @@ Snapshot make_snapshot(const Options& opt) {
         uint8_t opened = static_cast<uint8_t>(tcp_next_state(TcpState::none, kTcpSyn));
         s.timeouts.ms[opened] = opt.syn_timeout_ms;
     }
-    for (size_t r = 0; r < 2; r++) {
+    auto add_real = [&](Service& svc, size_t r) {
         Dest d;
         d.ip = test::ip(kRealIps[r]);
         d.port = kVport;
         d.weight = 1;
-        d.svc = s.id;
+        d.svc = svc.id;
         d.in_use = true;
         d.mac = test::mac(kRealMacs[r]);
         d.has_mac = true;
-        s.dests.push_back(static_cast<uint16_t>(snap.dests.size()));
+        svc.dests.push_back(static_cast<uint16_t>(snap.dests.size()));
         snap.dests.push_back(d);
-    }
+    };
+    for (size_t r = 0; r < 2; r++) add_real(s, r);
     build_sched_tables(s, snap.dests);
+    for (uint32_t i = 1; i < opt.services; i++) {
+        Service other;
+        other.id = static_cast<uint16_t>(i);
+        other.vip = IpAddr::from_v4_be(__builtin_bswap32(0xac100000 + i));  // 172.16.0.0/22, not the clients
+        other.port = kVport;
+        add_real(other, 0);
+        build_sched_tables(other, snap.dests);
+        snap.services.push_back(other);
+    }
     snap.services.push_back(s);
     assign_vip_slots(snap);
     return snap;

@@ -86,6 +86,41 @@ struct Service {
     std::shared_ptr<const SchedTables> tables = std::make_shared<const SchedTables>();
 };
 
+// An open-addressed index over a vector (services, VIPs): each slot holds a position + 1, 0 = free;
+// at most half full, so a probe always ends. Empty = not built: the owner scans instead.
+struct OpenIndex {
+    std::vector<uint16_t> slots;  // a power of two in size
+
+    // The first position whose slot chain from `hash` satisfies `match`, or -1.
+    template <class Match>
+    int find(uint32_t hash, Match match) const {
+        const uint32_t mask = static_cast<uint32_t>(slots.size()) - 1;
+        for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
+            uint16_t e = slots[i];
+            if (e == 0) return -1;
+            if (match(e - 1u)) return e - 1;
+        }
+    }
+    // Indexes positions 0..n-1 by hash_of(i); a position equal (same(i, j)) to an earlier one is left
+    // out, so find() returns the first, as a scan would.
+    template <class HashOf, class Same>
+    void build(size_t n, HashOf hash_of, Same same) {
+        size_t size = 16;
+        while (size < 2 * n) size *= 2;
+        slots.assign(size, 0);
+        const uint32_t mask = static_cast<uint32_t>(size) - 1;
+        for (size_t pos = 0; pos < n; pos++) {
+            for (uint32_t i = hash_of(pos) & mask;; i = (i + 1) & mask) {
+                if (slots[i] == 0) {
+                    slots[i] = static_cast<uint16_t>(pos + 1);
+                    break;
+                }
+                if (same(slots[i] - 1u, pos)) break;
+            }
+        }
+    }
+};
+
 // One VIP of the snapshot (several services may share it).
 struct VipInfo {
     IpAddr ip;
@@ -110,6 +145,10 @@ struct Snapshot {
     // in TIME_WAIT or CLOSE (bit 0, any non-zero mode) or FIN_WAIT (bit 1) ends that entry and is
     // scheduled afresh, counted as a new connection; 0 keeps the old real.
     uint8_t conn_reuse_mode = 1;
+    // Services by (VIP, port, protocol) and VIP slots by address, built by assign_vip_slots once there
+    // are more than kScanMax of them; below that a scan of the dense vector costs less than a hash.
+    OpenIndex service_index, vip_index;
+    static constexpr size_t kScanMax = 8;
 
     // The service for a packet to vip:port/proto: an exact port first, then a port-0 service.
     const Service* find_service4(uint32_t vip_be, uint16_t port, uint8_t proto) const;
@@ -120,7 +159,8 @@ struct Snapshot {
     int vip_slot6(const uint8_t* vip) const;
 };
 
-// Fills snap.vips and each service's vip_slot from the services' VIPs.
+// Fills snap.vips and each service's vip_slot from the services' VIPs, and the lookup indexes; call it
+// again after any change to snap.services.
 void assign_vip_slots(Snapshot& snap);
 
 // What the workers read: a snapshot and the ownership of its VIPs, published together by one
