@@ -61,6 +61,9 @@ struct Parsed {
 // against the whole frame, so a valid frame that arrives in several segments parses as it would in
 // one, and one whose headers do not all fit in the first segment is dropped as headers_split.
 Parsed parse_frame(const uint8_t* frame, uint32_t seg_len, uint32_t wire_len);
+// The same without the fast path for the common IPv4 TCP/UDP frame: every frame layer by layer (the
+// reference the fast path is tested against).
+Parsed parse_frame_general(const uint8_t* frame, uint32_t seg_len, uint32_t wire_len);
 // A frame in one piece.
 inline Parsed parse_frame(const uint8_t* frame, uint32_t len) { return parse_frame(frame, len, len); }
 
