@@ -33,6 +33,16 @@ namespace {
 
 using test::Bytes;
 
+// Every field of two parses alike (the fast path for the common frame against the general parser).
+bool same_parse(const Parsed& a, const Parsed& b) {
+    return a.kind == b.kind && a.drop == b.drop && a.family == b.family && a.proto == b.proto &&
+           a.tcp_flags == b.tcp_flags && a.frag == b.frag &&
+           a.dst_mac_broadcast_or_multicast == b.dst_mac_broadcast_or_multicast && a.l3_off == b.l3_off &&
+           a.l4_off == b.l4_off && a.sport == b.sport && a.dport == b.dport && a.frag_id == b.frag_id &&
+           a.arp_target_be == b.arp_target_be && a.src4_be == b.src4_be && a.dst4_be == b.dst4_be &&
+           a.src6 == b.src6 && a.dst6 == b.dst6 && a.nd_target == b.nd_target;
+}
+
 constexpr uint32_t kTable4 = 64;  // small, so a fuzz input fills them: eviction and table-full paths
 constexpr uint32_t kTable6 = 32;
 constexpr uint32_t kStartMs = 4294000000u;  // 16 minutes before the 32-bit clock wraps
@@ -197,11 +207,13 @@ public:
             case Verdict::drop: dropped++; break;
             default: FUZZ_CHECK(false, "frame %u of %u has no verdict", i, n);
             }
+            Parsed p = parse_frame(r.in.data(), static_cast<uint32_t>(seg), r.wire);
+            FUZZ_CHECK(same_parse(p, parse_frame_general(r.in.data(), static_cast<uint32_t>(seg), r.wire)),
+                       "frame %u: the parser's fast path and its general path disagree", i);
             if (verdicts[i] != Verdict::tx) {
                 FUZZ_CHECK(std::equal(r.in.begin(), r.in.end(), out), "frame %u: not sent out, yet changed", i);
                 continue;
             }
-            Parsed p = parse_frame(r.in.data(), static_cast<uint32_t>(seg), r.wire);
             if (p.kind == Kind::arp_request || p.kind == Kind::nd_solicit) {
                 FUZZ_CHECK(std::memcmp(out + 6, test::kLbMac.b.data(), 6) == 0,
                            "frame %u: answer not from the port MAC", i);
