@@ -114,6 +114,8 @@ public:
     std::string drain(const std::string& real, Done published = {});
     // Health, dynamic weights and MACs: callers change it, then call rebuild().
     std::map<RealKey, RealRuntime>& runtime() { return runtime_; }
+    // Quorum states, by service (HealthManager keeps them): callers change them, then call rebuild().
+    std::map<ServiceRef, ServiceRuntime>& service_runtime() { return service_runtime_; }
 
     // VRRP: VIPs of an instance are forwarded and answered for only while this director is its
     // MASTER. VIPs in no instance are always owned. Publishes at once when something changed.
@@ -188,6 +190,7 @@ private:
     std::vector<uint8_t> drained_;             // drained_by_id(*current_) (guarded by mu_ for readers)
     mutable std::mutex mu_;  // guards current_ and the bases against the metrics thread
     std::map<RealKey, RealRuntime> runtime_;
+    std::map<ServiceRef, ServiceRuntime> service_runtime_;
     std::map<IpAddr, bool> vip_owned_;     // VIPs of VRRP instances -> whether we are MASTER for them
     std::set<IpAddr> vrrp_vips_;           // every VIP of a VRRP instance in the configuration
     uint32_t failsafe_ms_ = 0;

@@ -195,8 +195,8 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
     vrrp.set_on_script([&metrics](const auto&... run) {
         if (metrics) metrics->observe_script(run...);
     });
-    health.set_on_notify([&metrics](const std::string& real, const std::string& outcome) {
-        if (metrics) metrics->observe_script("notify_real", real, outcome);
+    health.set_on_notify([&metrics](const std::string& kind, const std::string& name, const std::string& outcome) {
+        if (metrics) metrics->observe_script(kind, name, outcome);
     });
     director.set_after_reload([&health, &neighbours, &vrrp] {
         health.sync();

@@ -98,10 +98,23 @@ TEST(KeepalivedImport, ScriptProgramsAreNotLookedFor) {
         << join(rel.warnings);
 }
 // The corpus converts as `dplbctl import-keepalived` does a file in its folder: includes resolve there.
+// A FILE.options beside it holds the command line's options for it, one "--fwmark N=VIP:PORTS" or
+// "--config-id ID" a line.
 testing::Importer in_folder(const fs::path& dir) {
     return [dir](const std::string& text, const std::string& name) {
         KeepalivedImportOptions o;
         o.base_dir = dir.string();
+        fs::path options = dir / name;
+        options.replace_extension(".options");
+        if (fs::exists(options)) {
+            std::istringstream lines(read_text(options));
+            std::string opt, value;
+            while (lines >> opt >> value) {
+                if (opt == "--fwmark") EXPECT_EQ(add_fwmark_option(value, o), "") << options;
+                else if (opt == "--config-id") o.config_id = value;
+                else ADD_FAILURE() << options << ": unknown option " << opt;
+            }
+        }
         return import_keepalived(text, name, o);
     };
 }
@@ -365,17 +378,13 @@ TEST(KeepalivedImport, UnconvertibleVirtualServersAreSkipped) {
     ImportResult r = convert(one_vs("") +
                              "virtual_server 10.0.0.100 5060 {\n    protocol SCTP\n"
                              "    real_server 10.0.0.11 5060\n}\n"
-                             "virtual_server 10.0.0.100 81 {\n    lb_kind DR\n}\n"
-                             "virtual_server group G1 {\n    real_server 10.0.0.11 80\n}\n");
+                             "virtual_server 10.0.0.100 81 {\n    lb_kind DR\n}\n");
     EXPECT_TRUE(has_warning(r,
                             "k.conf:7: virtual_server 10.0.0.100 5060: not converted (dplb balances TCP and UDP, "
                             "not SCTP), nor are its real servers"));
     EXPECT_TRUE(has_warning(r,
                             "k.conf:11: virtual_server 10.0.0.100 81: not converted (it has no real_server, and "
                             "dplb needs one)"));
-    EXPECT_TRUE(has_warning(r,
-                            "k.conf:14: virtual_server group G1: not converted (dplb has no virtual server "
-                            "groups), nor are its real servers"));
     EXPECT_EQ(load_config_string(r.yaml, "u.yaml").services.size(), 1u);
 }
 
