@@ -127,6 +127,31 @@ TEST(KeepalivedImport, GoldenBadCorpus) {
               5);
 }
 
+TEST(KeepalivedImport, FwmarkOption) {
+    KeepalivedImportOptions o;
+    EXPECT_EQ(add_fwmark_option("7=10.0.0.100:80,443", o), "");
+    EXPECT_EQ(add_fwmark_option("8=[2001:db8::8]:53", o), "");
+    ASSERT_EQ(o.fwmarks.size(), 2u);
+    EXPECT_EQ(o.fwmarks[7].vip, *IpAddr::parse("10.0.0.100"));
+    EXPECT_EQ(o.fwmarks[7].ports, (std::vector<uint16_t>{80, 443}));
+    EXPECT_EQ(o.fwmarks[8].vip, *IpAddr::parse("2001:db8::8"));
+    EXPECT_EQ(o.fwmarks[8].ports, std::vector<uint16_t>{53});
+    const std::string form = " (expected N=VIP:PORT[,PORT...], e.g. 7=10.0.0.100:80,443)";
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"7=10.0.0.1:80", "--fwmark 7=10.0.0.1:80: mark 7 is given twice"},
+        {"10.0.0.1:80", "--fwmark 10.0.0.1:80: no '='" + form},
+        {"0=10.0.0.1:80", "--fwmark 0=10.0.0.1:80: expected a mark 1..4294967295, got \"0\"" + form},
+        {"9=10.0.0.1", "--fwmark 9=10.0.0.1: no ':' before the ports" + form},
+        {"9=host:80", "--fwmark 9=host:80: expected an IPv4 or IPv6 address, got \"host\"" + form},
+        {"9=127.0.0.1:80", "--fwmark 9=127.0.0.1:80: 127.0.0.1 cannot be a vip (loopback)"},
+        {"9=10.0.0.1:80,", "--fwmark 9=10.0.0.1:80,: expected a port 1..65535, got \"\"" + form},
+        {"9=10.0.0.1:80,80", "--fwmark 9=10.0.0.1:80,80: port 80 is given twice"},
+        {"9=[2001:db8::1]80", "--fwmark 9=[2001:db8::1]80: expected [IPv6]:PORTS" + form},
+    };
+    for (const auto& [value, want] : bad) EXPECT_EQ(add_fwmark_option(value, o), want);
+    EXPECT_EQ(o.fwmarks.size(), 2u) << "a refused value adds nothing";
+}
+
 // The smallest useful conversion, whole.
 TEST(KeepalivedImport, Minimal) {
     ImportResult r = convert(
