@@ -2,12 +2,18 @@
 // its hysteresis, and the dests the builder makes of the sorry server and the reals in each state.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "config.h"
 #include "quorum.h"
 #include "snapshot_builder.h"
+
+#ifndef DPLB_SOURCE_ROOT
+#define DPLB_SOURCE_ROOT "."
+#endif
 
 namespace dplb {
 namespace {
@@ -96,6 +102,25 @@ TEST(SorryServerConfig, Errors) {
                            "absolute path"),
               std::string::npos)
         << errs[0];
+}
+
+// config/README.md's schema block shows every key with its default.
+TEST(SorryServerConfig, ReadmeSchemaShowsTheKeys) {
+    std::ifstream in(std::string(DPLB_SOURCE_ROOT) + "/config/README.md");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string md = ss.str();
+    const size_t start = md.find("```yaml\n") + 8;
+    config::Config c = config::load_config_string(md.substr(start, md.find("```", start) - start), "README.md");
+    const config::Service& web = c.services.at(0);
+    ASSERT_TRUE(web.sorry_server);
+    EXPECT_EQ(web.sorry_server->ip, *IpAddr::parse("10.0.0.250"));
+    EXPECT_TRUE(web.sorry_server->has_mac);
+    EXPECT_FALSE(web.sorry_server_inhibit);
+    EXPECT_EQ(web.quorum, 1u);
+    EXPECT_EQ(web.hysteresis, 0u);
+    EXPECT_EQ(web.quorum_up, "/usr/bin/logger -t dplb web quorum up");
+    EXPECT_EQ(web.quorum_down, "/usr/bin/logger -t dplb web quorum down");
 }
 
 // keepalived's rule (check/ipwrapper.c): down below quorum - hysteresis, up at quorum + hysteresis.
