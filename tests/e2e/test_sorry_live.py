@@ -3,8 +3,9 @@
 (client, director, two nginx real servers and an nginx sorry server on one segment): while a real is
 up the sorry server takes nothing and is not listed; with both reals' nginx stopped their TCP checks
 fail, the quorum is lost, quorum_down runs and every new connection is answered by the sorry server;
-with one real's nginx back, quorum_up runs and new connections go to that real again. `dplbctl
-status`, `dplbctl list` and /metrics (dplb_service_quorum_up) show each state."""
+with one real's nginx back, quorum_up runs and new connections go to that real again, while a
+connection opened to the sorry server before still ends there. `dplbctl status`, `dplbctl list` and
+/metrics (dplb_service_quorum_up) show each state."""
 
 import os
 import sys
@@ -18,6 +19,30 @@ HOSTS = {"rs1": NET + "11", "rs2": NET + "12", "sorry": NET + "19"}
 METRICS = "127.0.0.1:%d" % (22000 + os.getpid() % 1000)
 # delay_loop 1 + connect_timeout 1 (retry 0), with room for a loaded machine.
 LIMIT = 1 + 1 + 8.0
+
+
+# A connection held open from the client: the request's first line now, the rest once GO exists;
+# the last line of the answer goes to OUT ("sent" is written there first).
+HOLD = r"""
+import os, socket, sys, time
+vip, go, out = sys.argv[1:4]
+s = socket.create_connection((vip, 80), timeout=5)
+s.sendall(b"GET / HTTP/1.1\r\nHost: vip\r\n")
+open(out + ".sent", "w").close()
+end = time.monotonic() + 60
+while not os.path.exists(go) and time.monotonic() < end:
+    time.sleep(0.05)
+s.sendall(b"Connection: close\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+with open(out + ".tmp", "w") as f:
+    f.write(data.decode(errors="replace").strip().splitlines()[-1] if data.strip() else "(nothing)")
+os.rename(out + ".tmp", out)
+"""
 
 
 def config(marks):
@@ -117,6 +142,10 @@ def body(site):
     check(wait_for(lambda: os.path.exists(os.path.join(marks, "down")), 5), "quorum_down ran")
     check(not os.path.exists(os.path.join(marks, "up")), "quorum_up did not run")
     check(quorum_metric() == 0, "dplb_service_quorum_up 0")
+    # A connection to the sorry server that is still open when the reals come back.
+    go, held = site.path("go"), site.path("held")
+    site.spawn("held", "client", ["/usr/bin/python3", "-c", HOLD, VIP, go, held])
+    check(wait_for(lambda: os.path.exists(held + ".sent"), 10), "a connection is held open to the sorry server")
 
     # One real back: the quorum is regained and new connections go to it, not to the sorry server.
     serve("rs1", "nginx-rs1-again")
@@ -127,6 +156,13 @@ def body(site):
     check(wait_for(lambda: os.path.exists(os.path.join(marks, "up")), 5), "quorum_up ran")
     check(HOSTS["sorry"] not in site.ctl("list").stdout, "list: the sorry server left the table again")
     check(quorum_metric() == 1, "dplb_service_quorum_up back to 1")
+    # The held connection ends where it began: the sorry server keeps the flows it has.
+    open(go, "w").close()
+    check(wait_for(lambda: os.path.exists(held), 10), "the held connection got an answer")
+    with open(held) as f:
+        answer = f.read()
+    check(answer == "sorry", "the connection opened before the reals came back is answered by the sorry "
+          "server: %r" % answer)
 
 
 if __name__ == "__main__":
