@@ -134,6 +134,9 @@ def body(site):
     check(wait_for(lambda: "quorum DOWN" in status(), LIMIT, 0.1), "quorum DOWN within %.0f s:\n%s"
           % (LIMIT, status()))
     check("sorry server %s:80 IN USE" % HOSTS["sorry"] in status(), "status: sorry server in use")
+    svc = site.ctl_json("status")["services"][0]
+    check(svc["quorum"] == "down" and svc["live_weight"] == 0 and svc["sorry_server"] == HOSTS["sorry"] + ":80"
+          and svc["sorry_server_in_use"] is True, "status --json says the same: %s" % svc)
     got = answered_by({"sorry"})
     check(set(got) == {"sorry"}, "every new connection is answered by the sorry server: %s" % got)
     listing = site.ctl("list").stdout
