@@ -152,6 +152,24 @@ TEST(KeepalivedImport, FwmarkOption) {
     EXPECT_EQ(o.fwmarks.size(), 2u) << "a refused value adds nothing";
 }
 
+// An IPv6 range runs over the address's last group, in hex, both ends included.
+TEST(KeepalivedImport, GroupRangeOfIpv6) {
+    ImportResult r = convert("virtual_server_group v6 {\n    2001:db8::fe-101 443\n}\n"
+                             "virtual_server group v6 {\n    lb_kind DR\n    real_server 2001:db8::11 443 {\n    }\n}\n");
+    Config c = load_config_string(r.yaml, "v6.yaml");
+    ASSERT_EQ(c.services.size(), 4u) << r.yaml;
+    const char* want[] = {"2001:db8::fe", "2001:db8::ff", "2001:db8::100", "2001:db8::101"};
+    for (size_t i = 0; i < 4; i++) {
+        EXPECT_EQ(c.services[i].vip, *IpAddr::parse(want[i]));
+        EXPECT_EQ(c.services[i].port, 443);
+        ASSERT_EQ(c.services[i].reals.size(), 1u);
+    }
+    EXPECT_TRUE(has_warning(r, "k.conf:4: virtual_server group v6: converted into 4 services")) << join(r.warnings);
+    EXPECT_EQ(errors_of("virtual_server_group v6 {\n    2001:db8::fe-fd 443\n}\n"),
+              std::vector<std::string>{"k.conf:2:5: virtual_server_group: expected a range's last group (hex) from "
+                                       "the first address's, got \"fd\""});
+}
+
 // The smallest useful conversion, whole.
 TEST(KeepalivedImport, Minimal) {
     ImportResult r = convert(
