@@ -130,7 +130,8 @@ void HealthManager::sync() {
         if (update_quorum(svc)) changed = true;
     }
     auto& states = director_.service_runtime();
-    for (auto it = states.begin(); it != states.end();) it = present.count(it->first) ? std::next(it) : states.erase(it);
+    for (auto it = states.begin(); it != states.end();)
+        it = present.count(it->first) ? std::next(it) : states.erase(it);
     if (changed) director_.rebuild();
     for (auto& [k, r] : running_) r.checker->start();
 }

@@ -281,7 +281,8 @@ TEST(IpvsadmTable, SorryServerIsNoNewDestination) {
     sorry.ip = *IpAddr::parse("10.0.1.9");
     sorry.port = 80;
     t.services[0].sorry_server = sorry;
-    EXPECT_EQ(apply(cmd("-a -t 10.0.0.1:80 -r 10.0.1.9"), t, {}), "Destination already exists (the service's sorry_server)");
+    EXPECT_EQ(apply(cmd("-a -t 10.0.0.1:80 -r 10.0.1.9"), t, {}),
+              "Destination already exists (the service's sorry_server)");
     EXPECT_EQ(t.services[0].reals.size(), 1u);
     EXPECT_EQ(apply(cmd("-a -t 10.0.0.1:80 -r 10.0.1.2"), t, {}), "");
 }

@@ -154,8 +154,9 @@ TEST(KeepalivedImport, FwmarkOption) {
 
 // An IPv6 range runs over the address's last group, in hex, both ends included.
 TEST(KeepalivedImport, GroupRangeOfIpv6) {
-    ImportResult r = convert("virtual_server_group v6 {\n    2001:db8::fe-101 443\n}\n"
-                             "virtual_server group v6 {\n    lb_kind DR\n    real_server 2001:db8::11 443 {\n    }\n}\n");
+    ImportResult r = convert(
+        "virtual_server_group v6 {\n    2001:db8::fe-101 443\n}\n"
+        "virtual_server group v6 {\n    lb_kind DR\n    real_server 2001:db8::11 443 {\n    }\n}\n");
     Config c = load_config_string(r.yaml, "v6.yaml");
     ASSERT_EQ(c.services.size(), 4u) << r.yaml;
     const char* want[] = {"2001:db8::fe", "2001:db8::ff", "2001:db8::100", "2001:db8::101"};

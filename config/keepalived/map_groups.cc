@@ -10,7 +10,8 @@ namespace dplb::config::keepalived {
 namespace {
 
 std::string fwmark_option(uint32_t mark, const FwmarkTarget& t) {
-    std::string o = "--fwmark " + std::to_string(mark) + "=" + (t.vip.is_v6() ? "[" + t.vip.str() + "]" : t.vip.str()) + ":";
+    const std::string vip = t.vip.is_v6() ? "[" + t.vip.str() + "]" : t.vip.str();
+    std::string o = "--fwmark " + std::to_string(mark) + "=" + vip + ":";
     for (size_t i = 0; i < t.ports.size(); i++) o += (i ? "," : "") + std::to_string(t.ports[i]);
     return o;
 }
@@ -89,7 +90,8 @@ bool Mapper::group_entry(const Stmt& e, OutGroup& g) {
         hi = lo;
         if (dash != std::string::npos) {
             const std::string t = a.substr(dash + 1);
-            bool hex = !t.empty() && t.size() <= 4 && t.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+            const bool hex =
+                !t.empty() && t.size() <= 4 && t.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
             if (!hex || std::stoul(t, nullptr, 16) < lo) {
                 msgs_.error(first.line, first.col,
                             "virtual_server_group: expected a range's last group (hex) from the first address's, got " +
@@ -239,13 +241,15 @@ void Mapper::add_services(const Stmt& s, const OutService& svc, const std::vecto
                 r.check->type != CheckType::misc && r.check->type != CheckType::ping)
                 r.check->connect_port = r.written_port;
         }
-        const std::string key = std::string(proto_name(one.proto)) + " " + one.vip.str() + " " + std::to_string(one.port);
+        const std::string key =
+            std::string(proto_name(one.proto)) + " " + one.vip.str() + " " + std::to_string(one.port);
         auto [it, fresh] = services_seen_.emplace(key, s.line());
         if (!fresh) {
+            const std::string first = msgs_.line_ref(it->second);
             msgs_.error(s.line(), s.kw().col,
-                        t.origin.empty() ? svc.head + ": duplicate of the virtual_server at " + msgs_.line_ref(it->second)
+                        t.origin.empty() ? svc.head + ": duplicate of the virtual_server at " + first
                                          : svc.head + ": " + key + " is already the service of the virtual_server at " +
-                                               msgs_.line_ref(it->second));
+                                               first);
             continue;
         }
         service_vips_.insert(one.vip);

@@ -58,12 +58,12 @@ void Mapper::finish_quorum(OutService& svc, const Stmt& s) {
     const uint32_t quorum = svc.quorum.value_or(1);
     if (svc.hysteresis && *svc.hysteresis >= quorum) {
         // keepalived then takes the service down only at live weight 0, as quorum - 1 does in dplb.
+        const uint64_t q = quorum;
         msgs_.warn(s.line(), svc.head + ": hysteresis " + std::to_string(*svc.hysteresis) + " becomes " +
-                                 std::to_string(quorum - 1) +
-                                 " (dplb needs it below the quorum " + std::to_string(quorum) +
+                                 std::to_string(q - 1) + " (dplb needs it below the quorum " + std::to_string(q) +
                                  "; the service still goes down only when no live real server has weight, as in "
-                                 "keepalived, and comes up again at live weight " + std::to_string(2 * uint64_t{quorum} - 1) +
-                                 " rather than " + std::to_string(uint64_t{quorum} + *svc.hysteresis) + ")");
+                                 "keepalived, and comes up again at live weight " + std::to_string(2 * q - 1) +
+                                 " rather than " + std::to_string(q + *svc.hysteresis) + ")");
         svc.hysteresis = quorum - 1;
         if (*svc.hysteresis == 0) svc.hysteresis.reset();
     }

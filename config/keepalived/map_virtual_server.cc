@@ -102,7 +102,8 @@ void Mapper::virtual_server(const Stmt& s) {
     for (const Target& t : targets)
         if (std::find(ports.begin(), ports.end(), t.port) == ports.end()) ports.push_back(t.port);
     for (size_t i = 0; ports.size() > 1 && i < ports.size(); i++)
-        ports_note_ += (i ? ", " : "each service's port (") + std::to_string(ports[i]) + (i + 1 == ports.size() ? ")" : "");
+        ports_note_ +=
+            (i ? ", " : "each service's port (") + std::to_string(ports[i]) + (i + 1 == ports.size() ? ")" : "");
 
     // Pass 1: the service's own keys and the defaults it hands down; real servers come after,
     // since a default may follow them in the block.
