@@ -561,6 +561,7 @@ std::string Director::set_weight(const std::string& service, const std::string& 
             RealKey k{vip, vport, proto, rip, rport};
             runtime_[k].weight_override = weight;
             rebuild(k, std::move(published));
+            if (after_weight_) after_weight_();
             return "";
         }
         return "no real server " + real + " in service " + service;
@@ -582,6 +583,7 @@ std::string Director::drain(const std::string& real, Done published) {
         rebuild(k);
     }
     rebuild(found[0], std::move(published));
+    if (after_weight_) after_weight_();
     return "";
 }
 

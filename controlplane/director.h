@@ -82,6 +82,8 @@ public:
     const std::vector<std::string>& operator_changes() const { return operator_changes_; }
     // Runs after each successful reload and operator change (health checks, neighbours, VRRP re-sync).
     void set_after_reload(std::function<void()> fn) { after_reload_ = std::move(fn); }
+    // Runs after `dplbctl weight` or `drain` changed a real's weight (services' quorums count weights).
+    void set_after_weight(std::function<void()> fn) { after_weight_ = std::move(fn); }
 
     const config::Config& config() const { return *cfg_; }
     std::shared_ptr<const Snapshot> snapshot() const;
@@ -218,6 +220,7 @@ private:
     std::vector<DestCounters> zero_dest_ = std::vector<DestCounters>(kMaxDests);
     std::vector<ServiceCounters> zero_svc_ = std::vector<ServiceCounters>(kMaxServices);
     std::function<void()> after_reload_;
+    std::function<void()> after_weight_;
     uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
     bool last_reload_ok_ = true;
     std::vector<std::string> operator_changes_;  // since the last reload, in order

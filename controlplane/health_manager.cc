@@ -125,13 +125,11 @@ void HealthManager::sync() {
     // Quorum states: those of services that left go; each service's is evaluated anew (its reals,
     // weights or quorum may have changed with the reload).
     std::set<ServiceRef> present;
-    for (const auto& svc : director_.config().services) {
-        present.insert(ServiceRef{svc.vip, svc.port, svc.proto});
-        if (update_quorum(svc)) changed = true;
-    }
+    for (const auto& svc : director_.config().services) present.insert(ServiceRef{svc.vip, svc.port, svc.proto});
     auto& states = director_.service_runtime();
     for (auto it = states.begin(); it != states.end();)
         it = present.count(it->first) ? std::next(it) : states.erase(it);
+    if (quorums_changed()) changed = true;
     if (changed) director_.rebuild();
     for (auto& [k, r] : running_) r.checker->start();
 }
@@ -158,6 +156,17 @@ void HealthManager::on_change(const RealKey& key, const std::string& what, bool 
                             res.describe().c_str());
                 });
         }
+}
+
+bool HealthManager::quorums_changed() {
+    bool changed = false;
+    for (const auto& svc : director_.config().services)
+        if (update_quorum(svc)) changed = true;
+    return changed;
+}
+
+void HealthManager::evaluate_quorums() {
+    if (quorums_changed()) director_.rebuild();
 }
 
 bool HealthManager::update_quorum(const config::Service& svc) {

@@ -30,6 +30,9 @@ public:
 
     // Starts, keeps or stops checkers to match the Director's configuration. Call after each reload.
     void sync();
+    // Evaluates every service's quorum anew (after an operator's weight change) and rebuilds when one
+    // changed.
+    void evaluate_quorums();
     // Every hook that ended: its kind ("notify_real" for notify_up / notify_down, "notify_quorum" for
     // quorum_up / quorum_down), the real or service as logs name it, and Result::outcome().
     using OnNotify =
@@ -45,6 +48,7 @@ private:
     // Evaluates the quorum of `svc` from the runtime state; on a change records it, logs it and runs
     // quorum_up / quorum_down. Returns whether it changed (the caller rebuilds).
     bool update_quorum(const config::Service& svc);
+    bool quorums_changed();  // update_quorum of every service; whether any changed
 
     boost::asio::io_context& io_;
     Director& director_;

@@ -203,6 +203,7 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
         neighbours.refresh();
         vrrp.sync();
     });
+    director.set_after_weight([&health] { health.evaluate_quorums(); });
     health.sync();
     neighbours.start();
     vrrp.sync();
@@ -269,6 +270,7 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
         notify("STOPPING=1");
     }
     director.set_after_reload({});
+    director.set_after_weight({});
     return 0;
 }
 

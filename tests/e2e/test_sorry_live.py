@@ -4,8 +4,9 @@
 up the sorry server takes nothing and is not listed; with both reals' nginx stopped their TCP checks
 fail, the quorum is lost, quorum_down runs and every new connection is answered by the sorry server;
 with one real's nginx back, quorum_up runs and new connections go to that real again, while a
-connection opened to the sorry server before still ends there. `dplbctl status`, `dplbctl list` and
-/metrics (dplb_service_quorum_up) show each state."""
+connection opened to the sorry server before still ends there; `dplbctl weight` 0 on the one live
+real loses the quorum again. `dplbctl status`, `dplbctl list` and /metrics (dplb_service_quorum_up)
+show each state."""
 
 import os
 import sys
@@ -166,6 +167,16 @@ def body(site):
         answer = f.read()
     check(answer == "sorry", "the connection opened before the reals came back is answered by the sorry "
           "server: %r" % answer)
+
+    # The operator's weight counts too: rs1 (the one live real) at weight 0 loses the quorum.
+    check(site.ctl("weight", VIP + ":80", HOSTS["rs1"] + ":80", "0").returncode == 0, "dplbctl weight rs1 0")
+    check(wait_for(lambda: "quorum DOWN" in status(), 5, 0.1), "quorum DOWN at live weight 0:\n" + status())
+    got = answered_by({"sorry"})
+    check(set(got) == {"sorry"}, "the sorry server answers again: %s" % got)
+    check(site.ctl("weight", VIP + ":80", HOSTS["rs1"] + ":80", "1").returncode == 0, "dplbctl weight rs1 1")
+    check(wait_for(lambda: "quorum up" in status(), 5, 0.1), "quorum up at live weight 1:\n" + status())
+    got = answered_by({"rs1"})
+    check(set(got) == {"rs1"}, "and rs1 again: %s" % got)
 
 
 if __name__ == "__main__":
