@@ -46,6 +46,14 @@ std::string unusable_address(const IpAddr& ip) {
 
 }  // namespace
 
+std::vector<const RealServer*> forwarding_reals(const Service& svc) {
+    std::vector<const RealServer*> out;
+    out.reserve(svc.reals.size() + 1);
+    for (const RealServer& r : svc.reals) out.push_back(&r);
+    if (svc.sorry_server) out.push_back(&*svc.sorry_server);
+    return out;
+}
+
 std::string vip_address_problem(const IpAddr& ip) {
     std::string why = unusable_address(ip);
     if (!why.empty()) return why;

@@ -33,6 +33,7 @@ constexpr uint32_t kMaxGarpDelayS = 3600;
 constexpr size_t kMaxAuthPass = 8;  // VRRPv2 simple text password, as keepalived keeps it
 constexpr uint32_t kMaxScriptS = 3600;      // vrrp_script interval / timeout
 constexpr uint32_t kMaxScriptRiseFall = 100;
+constexpr uint32_t kMaxQuorum = 0xffffffff;  // a sum of real weights (each at most 65535)
 constexpr uint32_t kNotifyTimeoutS = 30;    // a notify hook still running after this is killed
 constexpr size_t kMaxScriptsInFlight = 8;   // children run at once for scripts and hooks (per manager)
 constexpr const char* kDefaultControlSocket = "/run/dplb/dplb.sock";
@@ -137,6 +138,18 @@ struct Service {
     Timeouts timeouts = Timeouts::ipvs_defaults();
     uint32_t delay_loop_s = kDefaultDelayLoopS;  // seconds between health checks of each real
     std::vector<RealServer> reals;
+    // keepalived's sorry_server: a real that takes the service's new connections only while its quorum
+    // is lost (every real down, by default), and none once it is regained; its flows stay until they
+    // end. Never health-checked, as keepalived's. With sorry_server_inhibit it stays listed with
+    // weight 0 while not in use; else it leaves the service as IPVS removes a real (draining).
+    std::optional<RealServer> sorry_server;
+    bool sorry_server_inhibit = false;
+    // keepalived's quorum / hysteresis: the service is up while the weights of its live reals add
+    // up to the quorum. Down (from up) when the sum is below quorum - hysteresis; up again (from down)
+    // at quorum + hysteresis or more. quorum_up / quorum_down: command lines run on each change.
+    uint32_t quorum = 1;
+    uint32_t hysteresis = 0;  // below quorum
+    std::string quorum_up, quorum_down;
 };
 
 // A script whose exit status is tracked by VRRP instances, as keepalived's vrrp_script: run every
@@ -246,6 +259,10 @@ struct LoadOptions {
     // they wrote, which may be meant for another host).
     bool check_programs = true;
 };
+
+// The reals the data plane may forward a service's connections to: its real_servers, then its
+// sorry_server when it has one.
+std::vector<const RealServer*> forwarding_reals(const Service& svc);
 
 // Both throw ConfigError. `name` is the file name to print in messages.
 Config load_config_file(const std::string& path);

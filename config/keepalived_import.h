@@ -3,6 +3,7 @@
 // What maps to what, and what is only warned about, is in config/README.md.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -18,8 +19,17 @@ struct ImportResult {
     std::vector<std::string> warnings;  // "NAME:LINE: message", in file order; what did not carry over
 };
 
+// What a firewall mark stands for: dplb matches no netfilter marks, so `virtual_server fwmark N`
+// becomes one service per port of this address.
+struct FwmarkTarget {
+    IpAddr vip;
+    std::vector<uint16_t> ports;  // in the order given, each once
+};
+
 // What keepalived's command line and the operator decide, which keepalived.conf does not say.
 struct KeepalivedImportOptions {
+    // import-keepalived --fwmark N=VIP:PORT[,PORT...]: mark -> what it stands for.
+    std::map<uint32_t, FwmarkTarget> fwmarks;
     // keepalived -i ID: "@ID line" is kept and "@^ID line" dropped. Without it, "@ID" lines are dropped
     // and "@^ID" lines kept, each with a warning.
     std::optional<std::string> config_id;
@@ -38,6 +48,10 @@ public:
         : ConfigError(std::move(errors)), warnings(std::move(warnings)) {}
     std::vector<std::string> warnings;
 };
+
+// One --fwmark value, "N=VIP:PORT[,PORT...]" ("N=[IPv6]:PORT,..." for IPv6), added to `opts`: "" when
+// it is taken, else why not. N is 1..4294967295 as keepalived takes a mark; a mark given twice is refused.
+std::string add_fwmark_option(const std::string& value, KeepalivedImportOptions& opts);
 
 // `name` is the file name to print in messages. Throws ConfigError, with every problem found as
 // "NAME:LINE:COL: message", when the text is not a keepalived configuration that can be converted:

@@ -853,6 +853,94 @@ void read_reals(Errors& errs, const Field& f, Service& svc, bool svc_ok, size_t 
     }
 }
 
+// keepalived's sorry_server: {ip, port, mac, egress}, a real of its own kind that no health check
+// watches. Its address goes to `addresses` (a vip or the director's own address is refused as for a
+// real); one of the service's reals may not be it, or the two would be one real in the listing.
+void read_sorry_server(Errors& errs, const Field& f, Service& svc, bool svc_ok, size_t index,
+                       std::vector<RealAddress>& addresses, const Known& known) {
+    if (!expect_map(errs, f)) return;
+    MapFields m(errs, f, {"ip", "port", "mac", "egress"});
+    RealServer r;
+    r.port = svc.port;
+    bool ok = svc_ok;
+    if (auto ip_f = m.need("ip")) {
+        auto ip = read_ip(errs, *ip_f);
+        if (ip && svc_ok && ip->family != svc.vip.family) {
+            errs.add(*ip_f, std::string("expected an ") + (svc.vip.is_v4() ? "IPv4" : "IPv6") +
+                                " address like the vip, got " + describe(ip_f->node));
+            ip.reset();
+        }
+        if (std::string why = ip ? real_address_problem(*ip) : ""; !why.empty()) {
+            errs.add(*ip_f, "expected a unicast address, got " + describe(ip_f->node) + " (" + why + ")");
+            ip.reset();
+        }
+        if (ip) {
+            for (const RealServer& real : svc.reals)
+                if (real.ip == *ip) {
+                    errs.add(*ip_f, "expected an address that is not one of the service's real_servers, got " +
+                                        describe(ip_f->node) + " (the sorry server takes over from them)");
+                    ip.reset();
+                    break;
+                }
+        }
+        if (ip) {
+            r.ip = *ip;
+            addresses.push_back(RealAddress{*ip, *ip_f, index});
+        }
+        ok = ok && ip.has_value();
+    } else {
+        ok = false;
+    }
+    if (auto p_f = m.get("port")) {
+        auto p = read_uint(errs, *p_f, 0, 65535);
+        if (p && svc_ok && *p != svc.port) {
+            errs.add(*p_f, "sorry server: port " + std::to_string(*p) + " differs from the service's port " +
+                               std::to_string(svc.port) + " (Direct Routing forwards to the service's port; leave "
+                               "port out)");
+            p.reset();
+        }
+        ok = ok && p.has_value();
+    }
+    if (auto mac_f = m.get("mac"))
+        if (auto mac = read_mac(errs, *mac_f)) {
+            r.mac = *mac;
+            r.has_mac = true;
+        }
+    if (auto e = m.get("egress"))
+        if (auto name = read_string(errs, *e)) {
+            if (known.ports_ok && std::find(known.ports.begin(), known.ports.end(), *name) == known.ports.end())
+                errs.add(*e, "expected " + port_names_hint(known.ports) + ", got " + quoted(*name));
+            else
+                r.egress = *name;
+        }
+    if (ok) svc.sorry_server = r;
+}
+
+// quorum, hysteresis, quorum_up and quorum_down (keepalived's), and sorry_server_inhibit, which
+// needs a sorry_server.
+void read_quorum(Errors& errs, const MapFields& m, Service& svc) {
+    if (auto f = m.get("quorum"))
+        if (auto v = read_uint(errs, *f, 1, kMaxQuorum)) svc.quorum = static_cast<uint32_t>(*v);
+    if (auto f = m.get("hysteresis"))
+        if (auto v = read_uint(errs, *f, 0, kMaxQuorum)) {
+            // quorum - hysteresis is the weight below which the service goes down: at least 1.
+            if (*v >= svc.quorum)
+                errs.add(*f, "expected a hysteresis below the quorum (" + std::to_string(svc.quorum) + "), got " +
+                                 describe(f->node));
+            else
+                svc.hysteresis = static_cast<uint32_t>(*v);
+        }
+    if (auto f = m.get("quorum_up")) read_command_line(errs, *f, svc.quorum_up);
+    if (auto f = m.get("quorum_down")) read_command_line(errs, *f, svc.quorum_down);
+    if (auto f = m.get("sorry_server_inhibit"))
+        if (auto b = read_bool(errs, *f)) {
+            if (*b && !m.get("sorry_server"))
+                errs.add(*f, "expected sorry_server_inhibit only with a sorry_server, got true");
+            else
+                svc.sorry_server_inhibit = *b;
+        }
+}
+
 // persistence_granularity: a netmask like 255.255.255.0 (IPv4) or a prefix length, as a prefix length.
 std::optional<uint8_t> read_granularity(Errors& errs, const Field& f, const Service& svc) {
     const unsigned bits = svc.vip.family == 6 ? 128 : 32;
@@ -924,7 +1012,8 @@ bool read_service(Errors& errs, const Field& item, Service& svc, std::optional<F
     if (!expect_map(errs, item)) return false;
     MapFields m(errs, item, {"name", "vip", "port", "protocol", "scheduler", "persistence_timeout", "answer_arp",
                              "mh_table_size", "timeouts", "delay_loop", "real_servers", "persistence_granularity",
-                             "ops", "scheduler_flags"});
+                             "ops", "scheduler_flags", "sorry_server", "sorry_server_inhibit", "quorum",
+                             "hysteresis", "quorum_up", "quorum_down"});
     bool ok = true;
     name_ok = true;
     name_f = m.get("name");
@@ -967,6 +1056,8 @@ bool read_service(Errors& errs, const Field& item, Service& svc, std::optional<F
     if (auto f = m.get("delay_loop"))
         if (auto s = read_uint(errs, *f, 1, kMaxTimeoutS)) svc.delay_loop_s = static_cast<uint32_t>(*s);
     if (auto f = m.need("real_servers")) read_reals(errs, *f, svc, ok, index, reals, known);
+    if (auto f = m.get("sorry_server")) read_sorry_server(errs, *f, svc, ok, index, reals, known);
+    read_quorum(errs, m, svc);
     return ok;
 }
 
@@ -983,6 +1074,11 @@ void check_limits(Errors& errs, const Field& f) {
             if (kv.first.IsScalar() && kv.first.Scalar() == "real_servers") {
                 if (kv.second.IsSequence()) reals += kv.second.size();
                 break;  // a repeated key is reported elsewhere and not used
+            }
+        for (const auto& kv : s)  // a sorry server takes a dest id too
+            if (kv.first.IsScalar() && kv.first.Scalar() == "sorry_server") {
+                reals++;
+                break;
             }
     }
     if (reals > kMaxDests)
@@ -1450,12 +1546,15 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
     }
     if (auto f = m.get("conn_table")) read_conn_table(errs, *f, cfg);
     if (auto f = m.need("services")) read_services(errs, *f, cfg.services, known);
-    for (Service& s : cfg.services)
-        for (RealServer& r : s.reals) {
-            r.egress_port = egress_by_subnet(cfg.ports, r.ip);
-            for (size_t i = 0; i < cfg.ports.size() && !r.egress.empty(); i++)
-                if (cfg.ports[i].name == r.egress) r.egress_port = static_cast<uint8_t>(i);
-        }
+    auto resolve_egress = [&cfg](RealServer& r) {
+        r.egress_port = egress_by_subnet(cfg.ports, r.ip);
+        for (size_t i = 0; i < cfg.ports.size() && !r.egress.empty(); i++)
+            if (cfg.ports[i].name == r.egress) r.egress_port = static_cast<uint8_t>(i);
+    };
+    for (Service& s : cfg.services) {
+        for (RealServer& r : s.reals) resolve_egress(r);
+        if (s.sorry_server) resolve_egress(*s.sorry_server);
+    }
     if (auto f = m.get("expire_nodest_conn"))
         if (auto b = read_bool(errs, *f)) cfg.expire_nodest_conn = *b;
     if (auto f = m.get("conn_reuse_mode"))

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "ipvsadm_command.h"
+#include "quorum.h"
 #include "stats_report.h"
 #include "text.h"
 
@@ -139,6 +140,34 @@ std::string format_timeouts(const config::Config& cfg, bool json, bool detail) {
 
 namespace {
 
+// Services' quorum states and sorry servers: every service in JSON (after the reals' list, closing
+// it), in text only those with a sorry server or a quorum of their own, or whose quorum is lost.
+std::string format_quorums(Director& dir, bool json) {
+    std::string o = json ? "],\"services\":[" : "";
+    bool first = true;
+    for (const auto& s : dir.config().services) {
+        auto st = dir.service_runtime().find(ServiceRef{s.vip, s.port, s.proto});
+        bool up = st == dir.service_runtime().end() || st->second.quorum_up;
+        std::string svc = std::string(proto_name(s.proto)) + " " + endpoint(s.vip, s.port);
+        std::string sorry = s.sorry_server ? endpoint(s.sorry_server->ip, s.port) : "";
+        uint64_t live = live_weight(s, dir.runtime());
+        if (json) {
+            o += (first ? "" : ",") + std::string("{\"service\":") + json_string(svc) + ",\"quorum\":" +
+                 json_string(up ? "up" : "down") + ",\"live_weight\":" + std::to_string(live) +
+                 ",\"quorum_weight\":" + std::to_string(s.quorum) + ",\"hysteresis\":" +
+                 std::to_string(s.hysteresis) + ",\"sorry_server\":" + (sorry.empty() ? "null" : json_string(sorry)) +
+                 ",\"sorry_server_in_use\":" + (!up && s.sorry_server ? "true" : "false") + "}";
+            first = false;
+        } else if (s.sorry_server || s.quorum != 1 || s.hysteresis || !up) {
+            o += "  " + svc + " quorum " + (up ? "up" : "DOWN") + " (live weight " + std::to_string(live) +
+                 ", quorum " + std::to_string(s.quorum) + ", hysteresis " + std::to_string(s.hysteresis) + ")";
+            if (s.sorry_server) o += ", sorry server " + sorry + (up ? " idle" : " IN USE");
+            o += "\n";
+        }
+    }
+    return json ? o + "]" : o;
+}
+
 std::string format_status(Director& dir, bool json) {
     auto snap = dir.snapshot();
     std::time_t t = std::chrono::system_clock::to_time_t(dir.last_reload());
@@ -171,8 +200,9 @@ std::string format_status(Director& dir, bool json) {
             }
             first = false;
         }
+    o += format_quorums(dir, json);
     if (json) {
-        o += "],\"vrrp\":[";
+        o += ",\"vrrp\":[";
         bool f = true;
         for (const auto& [name, st] : dir.vrrp_states()) {
             o += (f ? "" : ",") + std::string("{\"instance\":") + json_string(name) + ",\"state\":" + json_string(st) + "}";

@@ -71,6 +71,7 @@ void Director::start() {
     BuildInput in;
     in.cfg = cfg_.get();
     in.runtime = &runtime_;
+    in.services = &service_runtime_;
     BuildResult r = build_snapshot(in);
     builds_++;
     install(r);
@@ -96,7 +97,8 @@ bool Director::conn_table_fill(size_t worker, ConnTableFill& out) const { return
 std::vector<uint8_t> Director::drained_by_id(const Snapshot& snap) const {
     std::map<RealKey, const config::RealServer*> configured;
     for (const auto& svc : cfg_->services)
-        for (const auto& r : svc.reals) configured[RealKey{svc.vip, svc.port, svc.proto, r.ip, r.port}] = &r;
+        for (const auto* r : config::forwarding_reals(svc))
+            configured[RealKey{svc.vip, svc.port, svc.proto, r->ip, r->port}] = r;
     std::vector<uint8_t> out(snap.dests.size(), 0);
     for (size_t id = 0; id < snap.dests.size(); id++) {
         const Dest& d = snap.dests[id];
@@ -244,14 +246,15 @@ void Director::start_build(bool reload, PendingReload pr) {
     if (partial) {
         for (const auto& cs : cfg_->services) {
             if (!only->count(ServiceRef{cs.vip, cs.port, cs.proto})) continue;
-            for (const auto& r : cs.reals) {
-                auto it = runtime_.find(RealKey{cs.vip, cs.port, cs.proto, r.ip, r.port});
+            for (const auto* r : config::forwarding_reals(cs)) {
+                auto it = runtime_.find(RealKey{cs.vip, cs.port, cs.proto, r->ip, r->port});
                 if (it != runtime_.end()) runtime->insert(*it);
             }
         }
     } else {
         *runtime = runtime_;
     }
+    auto services = std::make_shared<std::map<ServiceRef, ServiceRuntime>>(service_runtime_);
     const bool file_reload = reload && !pr.change;
     if (file_reload)
         for (auto& [k, rt] : *runtime) {  // operator overrides last until the next reload
@@ -268,8 +271,8 @@ void Director::start_build(bool reload, PendingReload pr) {
     waiters_.clear();
     // `pending` and `waiters` hold reply callbacks (control-socket sessions): they are moved on to
     // the control thread, so none is ever released on the builder thread.
-    asio::post(*builder_, [this, alive = alive_, reload, partial, only, runtime, prev, running, refer, path, pending,
-                           waiters]() mutable {
+    asio::post(*builder_, [this, alive = alive_, reload, partial, only, runtime, services, prev, running, refer, path,
+                           pending, waiters]() mutable {
         auto built = std::make_shared<Built>();
         built->partial = partial;
         try {
@@ -297,6 +300,7 @@ void Director::start_build(bool reload, PendingReload pr) {
             in.cfg = cfg;
             in.prev = prev.get();
             in.runtime = runtime.get();
+            in.services = services.get();
             in.conns_of = refer;
             built->result = partial ? build_services(in, *only) : build_snapshot(in);
         } catch (const config::ConfigError& e) {
@@ -315,6 +319,7 @@ void Director::start_build(bool reload, PendingReload pr) {
 void Director::finish_build(Built& b, PendingReload& pr, std::vector<Done>& waiters) {
     busy_ = false;
     bool reload = static_cast<bool>(pr.done);
+    auto services = std::make_shared<std::map<ServiceRef, ServiceRuntime>>(service_runtime_);
     const bool file_reload = reload && !pr.change;
     if (!b.error.empty()) {
         if (reload && !file_reload) {  // an operator change that cannot be applied: nothing else moves
@@ -497,7 +502,8 @@ void Director::tick() {
         if (!d.in_use || !d.draining || !drained_everywhere(i) || conns_of(i) != 0) continue;
         if (configured.empty())
             for (const auto& s : cfg_->services)
-                for (const auto& r : s.reals) configured.insert(RealKey{s.vip, s.port, s.proto, r.ip, r.port});
+                for (const auto* r : config::forwarding_reals(s))
+                    configured.insert(RealKey{s.vip, s.port, s.proto, r->ip, r->port});
         gone = !configured.count(RealKey{d.vip, d.vport, d.proto, d.ip, d.port});
     }
     if (gone) rebuild();
@@ -555,6 +561,7 @@ std::string Director::set_weight(const std::string& service, const std::string& 
             RealKey k{vip, vport, proto, rip, rport};
             runtime_[k].weight_override = weight;
             rebuild(k, std::move(published));
+            if (after_weight_) after_weight_();
             return "";
         }
         return "no real server " + real + " in service " + service;
@@ -576,6 +583,7 @@ std::string Director::drain(const std::string& real, Done published) {
         rebuild(k);
     }
     rebuild(found[0], std::move(published));
+    if (after_weight_) after_weight_();
     return "";
 }
 

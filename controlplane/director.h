@@ -82,6 +82,8 @@ public:
     const std::vector<std::string>& operator_changes() const { return operator_changes_; }
     // Runs after each successful reload and operator change (health checks, neighbours, VRRP re-sync).
     void set_after_reload(std::function<void()> fn) { after_reload_ = std::move(fn); }
+    // Runs after `dplbctl weight` or `drain` changed a real's weight (services' quorums count weights).
+    void set_after_weight(std::function<void()> fn) { after_weight_ = std::move(fn); }
 
     const config::Config& config() const { return *cfg_; }
     std::shared_ptr<const Snapshot> snapshot() const;
@@ -114,6 +116,8 @@ public:
     std::string drain(const std::string& real, Done published = {});
     // Health, dynamic weights and MACs: callers change it, then call rebuild().
     std::map<RealKey, RealRuntime>& runtime() { return runtime_; }
+    // Quorum states, by service (HealthManager keeps them): callers change them, then call rebuild().
+    std::map<ServiceRef, ServiceRuntime>& service_runtime() { return service_runtime_; }
 
     // VRRP: VIPs of an instance are forwarded and answered for only while this director is its
     // MASTER. VIPs in no instance are always owned. Publishes at once when something changed.
@@ -188,6 +192,7 @@ private:
     std::vector<uint8_t> drained_;             // drained_by_id(*current_) (guarded by mu_ for readers)
     mutable std::mutex mu_;  // guards current_ and the bases against the metrics thread
     std::map<RealKey, RealRuntime> runtime_;
+    std::map<ServiceRef, ServiceRuntime> service_runtime_;
     std::map<IpAddr, bool> vip_owned_;     // VIPs of VRRP instances -> whether we are MASTER for them
     std::set<IpAddr> vrrp_vips_;           // every VIP of a VRRP instance in the configuration
     uint32_t failsafe_ms_ = 0;
@@ -215,6 +220,7 @@ private:
     std::vector<DestCounters> zero_dest_ = std::vector<DestCounters>(kMaxDests);
     std::vector<ServiceCounters> zero_svc_ = std::vector<ServiceCounters>(kMaxServices);
     std::function<void()> after_reload_;
+    std::function<void()> after_weight_;
     uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
     bool last_reload_ok_ = true;
     std::vector<std::string> operator_changes_;  // since the last reload, in order

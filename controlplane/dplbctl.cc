@@ -37,9 +37,11 @@ void usage() {
                  "  timeouts [--detail]   status   reload\n"
                  "  weight [tcp:|udp:]VIP:PORT REAL:PORT N     drain REAL:PORT\n"
                  "  help (from the daemon)\n"
-                 "  import-keepalived [--config-id ID] [--allow-auth-downgrade] keepalived.conf > lb.yaml\n"
+                 "  import-keepalived [--config-id ID] [--allow-auth-downgrade] [--fwmark ...] keepalived.conf\n"
+                 "       > lb.yaml\n"
                  "       (no daemon needed; warnings on stderr; --config-id: keepalived's -i ID for @ID lines;\n"
-                 "       --allow-auth-downgrade: convert auth_type AH as no authentication)\n"
+                 "       --allow-auth-downgrade: convert auth_type AH as no authentication;\n"
+                 "       --fwmark N=VIP:PORT[,PORT...] (repeatable): what virtual_server fwmark N stands for)\n"
                  "  import-ipvsadm RULES > lb.yaml   (ipvsadm-save output or a script of ipvsadm lines; - = stdin)\n"
                  "  ipvsadm ARGS...   (ipvsadm's -A -E -D -a -e -d -C --set -L -S -Z, and -R < RULES, on the\n"
                  "       running daemon until the next reload)\n"
@@ -81,7 +83,7 @@ int import_file(const std::string& path, const Importer& import) {
     }
 }
 
-// import-keepalived [--config-id ID] [--allow-auth-downgrade] FILE
+// import-keepalived [--config-id ID] [--allow-auth-downgrade] [--fwmark N=VIP:PORT[,PORT...]]... FILE
 int import_keepalived(const std::vector<std::string>& words) {
     dplb::config::KeepalivedImportOptions opts;
     std::string path;
@@ -91,6 +93,11 @@ int import_keepalived(const std::vector<std::string>& words) {
             opts.config_id = words[++i];
         } else if (a == "--allow-auth-downgrade") {
             opts.allow_auth_downgrade = true;
+        } else if (a == "--fwmark" && i + 1 < words.size()) {
+            if (std::string err = dplb::config::add_fwmark_option(words[++i], opts); !err.empty()) {
+                std::fprintf(stderr, "dplbctl import-keepalived: %s\n", err.c_str());
+                return 2;
+            }
         } else if (path.empty() && (a == "-" || a.empty() || a[0] != '-')) {
             path = a;
         } else {
@@ -100,8 +107,8 @@ int import_keepalived(const std::vector<std::string>& words) {
     }
     if (path.empty()) {
         std::fprintf(stderr,
-                     "usage: dplbctl import-keepalived [--config-id ID] [--allow-auth-downgrade] keepalived.conf "
-                     "> lb.yaml\n");
+                     "usage: dplbctl import-keepalived [--config-id ID] [--allow-auth-downgrade] "
+                     "[--fwmark N=VIP:PORT[,PORT...]]... keepalived.conf > lb.yaml\n");
         return 2;
     }
     // keepalived reads an include relative to the directory of the file that names it.

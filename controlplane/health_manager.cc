@@ -1,6 +1,9 @@
 #include "health_manager.h"
 
+#include <set>
+
 #include "log.h"
+#include "quorum.h"
 #include "scripts/notify.h"
 
 namespace dplb {
@@ -119,6 +122,14 @@ void HealthManager::sync() {
         changed = true;
     }
     running_ = std::move(next);
+    // Quorum states: those of services that left go; each service's is evaluated anew (its reals,
+    // weights or quorum may have changed with the reload).
+    std::set<ServiceRef> present;
+    for (const auto& svc : director_.config().services) present.insert(ServiceRef{svc.vip, svc.port, svc.proto});
+    auto& states = director_.service_runtime();
+    for (auto it = states.begin(); it != states.end();)
+        it = present.count(it->first) ? std::next(it) : states.erase(it);
+    if (quorums_changed()) changed = true;
     if (changed) director_.rebuild();
     for (auto& [k, r] : running_) r.checker->start();
 }
@@ -130,6 +141,8 @@ void HealthManager::on_change(const RealKey& key, const std::string& what, bool 
     rt.healthy = up;
     rt.dynamic_weight = dyn;
     log(LogLevel::notice, "dplbd: health: %s is %s: %s", what.c_str(), up ? "UP" : "DOWN", reason.c_str());
+    for (const auto& svc : director_.config().services)
+        if (svc.vip == key.vip && svc.port == key.vport && svc.proto == key.proto) update_quorum(svc);
     director_.rebuild(key);  // that service only
     for (const auto& svc : director_.config().services)
         for (const auto& r : svc.reals) {
@@ -137,12 +150,50 @@ void HealthManager::on_change(const RealKey& key, const std::string& what, bool 
             if (k < key || key < k) continue;
             for (scripts::Job& job : scripts::real_notify_jobs(r, what, up))
                 runner_.run(std::move(job), [this, what, up](const scripts::Result& res) {
-                    if (on_notify_) on_notify_(what, res.outcome());
+                    if (on_notify_) on_notify_("notify_real", what, res.outcome());
                     if (!res.ok())
                         log(LogLevel::warning, "dplbd: health: %s: notify_%s: %s", what.c_str(), up ? "up" : "down",
                             res.describe().c_str());
                 });
         }
+}
+
+bool HealthManager::quorums_changed() {
+    bool changed = false;
+    for (const auto& svc : director_.config().services)
+        if (update_quorum(svc)) changed = true;
+    return changed;
+}
+
+void HealthManager::evaluate_quorums() {
+    if (quorums_changed()) director_.rebuild();
+}
+
+bool HealthManager::update_quorum(const config::Service& svc) {
+    ServiceRuntime& st = director_.service_runtime()[ServiceRef{svc.vip, svc.port, svc.proto}];
+    const uint64_t live = live_weight(svc, director_.runtime());
+    const bool up = quorum_next(st.quorum_up, live, svc.quorum, svc.hysteresis);
+    if (up == st.quorum_up) return false;
+    st.quorum_up = up;
+    const std::string what = std::string(proto_name(svc.proto)) + " " + endpoint(svc.vip, svc.port);
+    std::string sorry;
+    if (svc.sorry_server)
+        sorry = ", sorry server " + endpoint(svc.sorry_server->ip, svc.port) +
+                (up ? " gives way to the reals" : " takes over");
+    if (up)
+        log(LogLevel::notice, "dplbd: quorum: %s is UP: live weight %llu >= quorum %u + hysteresis %u%s", what.c_str(),
+            static_cast<unsigned long long>(live), svc.quorum, svc.hysteresis, sorry.c_str());
+    else
+        log(LogLevel::warning, "dplbd: quorum: %s is DOWN: live weight %llu < quorum %u - hysteresis %u%s",
+            what.c_str(), static_cast<unsigned long long>(live), svc.quorum, svc.hysteresis, sorry.c_str());
+    for (scripts::Job& job : scripts::quorum_notify_jobs(svc, what, up))
+        runner_.run(std::move(job), [this, what, up](const scripts::Result& res) {
+            if (on_notify_) on_notify_("notify_quorum", what, res.outcome());
+            if (!res.ok())
+                log(LogLevel::warning, "dplbd: quorum: %s: quorum_%s: %s", what.c_str(), up ? "up" : "down",
+                    res.describe().c_str());
+        });
+    return true;
 }
 
 }  // namespace dplb

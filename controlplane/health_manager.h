@@ -2,7 +2,9 @@
 // turns its verdicts into the Director's runtime state (up/down, MISC_CHECK dynamic weight), which
 // the next snapshot applies. After a reload, checkers whose real and check are unchanged keep running
 // (and keep their state); the others are replaced. A real's notify_up / notify_down hook runs on each
-// change (controlplane/scripts/notify.h).
+// change (controlplane/scripts/notify.h). It also keeps each service's quorum state (quorum.h),
+// evaluated after each reload and each change of a real: a change is logged, runs the service's
+// quorum_up / quorum_down hook, and hands the service to its sorry server or back.
 #pragma once
 
 #include <boost/asio.hpp>
@@ -28,8 +30,13 @@ public:
 
     // Starts, keeps or stops checkers to match the Director's configuration. Call after each reload.
     void sync();
-    // Every notify_up / notify_down hook that ended: the real as logs name it and Result::outcome().
-    using OnNotify = std::function<void(const std::string& real, const std::string& outcome)>;
+    // Evaluates every service's quorum anew (after an operator's weight change) and rebuilds when one
+    // changed.
+    void evaluate_quorums();
+    // Every hook that ended: its kind ("notify_real" for notify_up / notify_down, "notify_quorum" for
+    // quorum_up / quorum_down), the real or service as logs name it, and Result::outcome().
+    using OnNotify =
+        std::function<void(const std::string& kind, const std::string& name, const std::string& outcome)>;
     void set_on_notify(OnNotify f) { on_notify_ = std::move(f); }
 
 private:
@@ -38,12 +45,16 @@ private:
         std::unique_ptr<health::Checker> checker;
     };
     void on_change(const RealKey& key, const std::string& what, bool up, const std::string& reason);
+    // Evaluates the quorum of `svc` from the runtime state; on a change records it, logs it and runs
+    // quorum_up / quorum_down. Returns whether it changed (the caller rebuilds).
+    bool update_quorum(const config::Service& svc);
+    bool quorums_changed();  // update_quorum of every service; whether any changed
 
     boost::asio::io_context& io_;
     Director& director_;
     Observe observe_;
     std::map<RealKey, Running> running_;
-    scripts::Runner runner_;  // notify_up / notify_down
+    scripts::Runner runner_;  // notify_up / notify_down, quorum_up / quorum_down
     OnNotify on_notify_;
 };
 

@@ -195,14 +195,15 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
     vrrp.set_on_script([&metrics](const auto&... run) {
         if (metrics) metrics->observe_script(run...);
     });
-    health.set_on_notify([&metrics](const std::string& real, const std::string& outcome) {
-        if (metrics) metrics->observe_script("notify_real", real, outcome);
+    health.set_on_notify([&metrics](const std::string& kind, const std::string& name, const std::string& outcome) {
+        if (metrics) metrics->observe_script(kind, name, outcome);
     });
     director.set_after_reload([&health, &neighbours, &vrrp] {
         health.sync();
         neighbours.refresh();
         vrrp.sync();
     });
+    director.set_after_weight([&health] { health.evaluate_quorums(); });
     health.sync();
     neighbours.start();
     vrrp.sync();
@@ -269,6 +270,7 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
         notify("STOPPING=1");
     }
     director.set_after_reload({});
+    director.set_after_weight({});
     return 0;
 }
 

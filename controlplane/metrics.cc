@@ -156,6 +156,10 @@ private:
                             "decision (dplbctl drain, weight 0, removed and draining), else 0",
                             MetricType::Gauge);
         auto weight = family("dplb_real_weight", "Weight the scheduler uses for the real server", MetricType::Gauge);
+        auto quorum = family("dplb_service_quorum_up",
+                             "1 while the service holds its quorum (the weights of its live reals), 0 while "
+                             "it is lost and its sorry server, if any, takes the new connections",
+                             MetricType::Gauge);
         // Each service's reals, draining ones included, in id order: one pass over the dests.
         std::vector<std::vector<uint16_t>> by_svc(kMaxServices);
         for (size_t id = 0; id < snap->dests.size(); id++)
@@ -163,6 +167,7 @@ private:
         for (const Service& s : snap->services) {
             std::string vip = endpoint(s.vip, s.port);
             std::string proto = s.proto == kProtoTcp ? "tcp" : "udp";
+            quorum.metric.push_back(gauge({{"protocol", proto}, {"vip", vip}}, s.quorum_up ? 1 : 0));
             for (uint16_t id : by_svc[s.id]) {
                 const Dest& d = snap->dests[id];
                 Labels l{{"protocol", proto}, {"real", endpoint(d.ip, d.port)}, {"vip", vip}};
@@ -177,7 +182,8 @@ private:
                 weight.metric.push_back(gauge(l, d.weight));
             }
         }
-        for (auto* f : {&conns, &conns_total, &pkts, &bytes, &up, &drain, &weight}) out.push_back(std::move(*f));
+        for (auto* f : {&conns, &conns_total, &pkts, &bytes, &up, &drain, &weight, &quorum})
+            out.push_back(std::move(*f));
     }
 
     // Frames in and out, and one outcome per received frame (README.md: Metrics).

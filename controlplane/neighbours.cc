@@ -300,15 +300,16 @@ void NeighbourResolver::dump_ended(NeighbourDump::Outcome outcome) {
 
 bool NeighbourResolver::needs_lookup() const {
     for (const auto& svc : director_.config().services)
-        for (const auto& r : svc.reals)
-            if (!r.has_mac) return true;
+        for (const auto* r : config::forwarding_reals(svc))
+            if (!r->has_mac) return true;
     return false;
 }
 
 size_t NeighbourResolver::unresolved() {
     size_t n = 0;
     for (const auto& svc : director_.config().services) {
-        for (const auto& r : svc.reals) {
+        for (const auto* real : config::forwarding_reals(svc)) {
+            const auto& r = *real;
             if (r.has_mac) continue;
             auto it = director_.runtime().find(RealKey{svc.vip, svc.port, svc.proto, r.ip, r.port});
             if (it == director_.runtime().end() || !it->second.resolved_mac) ++n;
@@ -321,7 +322,8 @@ size_t NeighbourResolver::apply(const NeighbourTable& table) {
     size_t missing = 0;
     bool changed = false;
     for (const auto& svc : director_.config().services) {
-        for (const auto& r : svc.reals) {
+        for (const auto* real : config::forwarding_reals(svc)) {
+            const auto& r = *real;
             if (r.has_mac) continue;
             RealKey key{svc.vip, svc.port, svc.proto, r.ip, r.port};
             RealRuntime& rt = director_.runtime()[key];

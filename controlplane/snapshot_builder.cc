@@ -86,6 +86,49 @@ Dest configured_dest(const config::Service& cs, const config::RealServer& r, con
     return d;
 }
 
+bool quorum_up(const BuildInput& in, const config::Service& cs) {
+    if (!in.services) return true;
+    auto it = in.services->find(ServiceRef{cs.vip, cs.port, cs.proto});
+    return it == in.services->end() || it->second.quorum_up;
+}
+
+const RealRuntime* runtime_of(const BuildInput& in, const config::Service& cs, const config::RealServer& r) {
+    if (!in.runtime) return nullptr;
+    auto it = in.runtime->find(config_key(cs, r));
+    return it == in.runtime->end() ? nullptr : &it->second;
+}
+
+// A service's dests as the workers see them, each with its configured real: the reals, then the
+// sorry server. While the quorum holds, the sorry server takes nothing new (weight 0, listed with
+// sorry_server_inhibit, else draining as a removed real); while it is lost, the sorry server is
+// scheduled as any real and the reals take nothing new, as keepalived removes them then (weight 0
+// with inhibit_on_failure).
+std::vector<std::pair<const config::RealServer*, Dest>> service_dests(const BuildInput& in,
+                                                                       const config::Service& cs, uint16_t svc_id) {
+    const bool up = quorum_up(in, cs);
+    const bool sorry_in_use = !up && cs.sorry_server;
+    std::vector<std::pair<const config::RealServer*, Dest>> out;
+    for (const config::RealServer& r : cs.reals) {
+        Dest d = configured_dest(cs, r, runtime_of(in, cs, r), svc_id);
+        if (sorry_in_use) {
+            d.weight = 0;
+            d.draining = d.draining || !r.inhibit_on_failure;
+        }
+        out.emplace_back(&r, d);
+    }
+    if (cs.sorry_server) {
+        const config::RealServer& r = *cs.sorry_server;
+        Dest d = configured_dest(cs, r, runtime_of(in, cs, r), svc_id);
+        d.healthy = true;  // never checked
+        if (!sorry_in_use) {
+            d.weight = 0;
+            d.draining = !cs.sorry_server_inhibit;
+        }
+        out.emplace_back(&r, d);
+    }
+    return out;
+}
+
 // The previous snapshot's tables when nothing they are built from changed; else new ones. Returns
 // the number of services whose tables were built (0 or 1).
 size_t reuse_or_build_tables(Service& svc, const Service* before, const Snapshot* prev, const std::vector<Dest>& dests,
@@ -145,7 +188,8 @@ BuildResult build_snapshot(const BuildInput& in) {
     for (const config::Service& cs : cfg.services) {
         auto it = prev_svc.find(service_key(cs.vip, cs.port, cs.proto));
         if (it != prev_svc.end()) svc_ids.take(it->second);
-        for (const config::RealServer& r : cs.reals) {
+        for (const config::RealServer* rp : config::forwarding_reals(cs)) {
+            const config::RealServer& r = *rp;
             RealKey k = config_key(cs, r);
             configured[k] = true;
             auto d = prev_dest.find(k);
@@ -167,7 +211,7 @@ BuildResult build_snapshot(const BuildInput& in) {
 
     // More reals than ids: say how many of each kind, so the operator knows what to wait for.
     size_t configured_count = 0, draining_count = 0;
-    for (const config::Service& cs : cfg.services) configured_count += cs.reals.size();
+    for (const config::Service& cs : cfg.services) configured_count += cs.reals.size() + (cs.sorry_server ? 1 : 0);
     for (const Dest& d : snap.dests) draining_count += d.in_use && d.draining;
     size_t kept = 0;
     for (const auto& [k, id] : prev_dest) kept += configured.count(k);
@@ -196,13 +240,9 @@ BuildResult build_snapshot(const BuildInput& in) {
         svc.sched_flags = cs.sched_flags;
         svc.timeouts = cs.timeouts;
         svc.answer_arp = cs.answer_arp;
-        for (const config::RealServer& r : cs.reals) {
-            RealKey k = config_key(cs, r);
-            const RealRuntime* rt = nullptr;
-            if (in.runtime) {
-                auto f = in.runtime->find(k);
-                if (f != in.runtime->end()) rt = &f->second;
-            }
+        svc.quorum_up = quorum_up(in, cs);
+        for (auto& [r, d] : service_dests(in, cs, svc.id)) {
+            RealKey k = config_key(cs, *r);
             uint16_t id;
             auto p = prev_dest.find(k);
             if (p != prev_dest.end()) {
@@ -211,7 +251,6 @@ BuildResult build_snapshot(const BuildInput& in) {
                 id = dest_ids.next("real servers");
                 out.new_dest_ids.push_back(id);
             }
-            Dest d = configured_dest(cs, r, rt, svc.id);
             d.gen = id < snap.dests.size() ? snap.dests[id].gen : 0;
             if (p == prev_dest.end()) d.gen++;
             if (!d.draining) svc.dests.push_back(id);
@@ -245,15 +284,10 @@ BuildResult build_services(const BuildInput& in, const std::set<ServiceRef>& dir
         }
         const Service before = svc;
         svc.dests.clear();
-        for (const config::RealServer& r : cs->reals) {
-            auto f = ids.find({r.ip.b, r.port});
+        svc.quorum_up = quorum_up(in, *cs);
+        for (auto& [r, d] : service_dests(in, *cs, svc.id)) {
+            auto f = ids.find({r->ip.b, r->port});
             if (f == ids.end()) throw std::invalid_argument("build_services: a real without an id");
-            const RealRuntime* rt = nullptr;
-            if (in.runtime) {
-                auto it = in.runtime->find(RealKey{cs->vip, cs->port, cs->proto, r.ip, r.port});
-                if (it != in.runtime->end()) rt = &it->second;
-            }
-            Dest d = configured_dest(*cs, r, rt, svc.id);
             d.gen = snap.dests[f->second].gen;
             if (!d.draining) svc.dests.push_back(f->second);
             snap.dests[f->second] = d;

@@ -44,10 +44,29 @@ struct RealRuntime {
     std::optional<MacAddr> resolved_mac;  // from neighbour resolution; a static MAC wins
 };
 
+// A service as the operator names it.
+struct ServiceRef {
+    IpAddr vip;
+    uint16_t port = 0;
+    uint8_t proto = 0;
+    bool operator<(const ServiceRef& o) const {
+        return std::tie(vip.family, vip.b, port, proto) < std::tie(o.vip.family, o.vip.b, o.port, o.proto);
+    }
+};
+
+// What the control plane knows about a service beyond its configuration.
+struct ServiceRuntime {
+    // keepalived's quorum state (controlplane/quorum.h). While it is lost, a sorry server takes the
+    // service's new connections and its reals take none.
+    bool quorum_up = true;
+};
+
 struct BuildInput {
     const config::Config* cfg = nullptr;
     const Snapshot* prev = nullptr;  // nullptr at start-up
     const std::map<RealKey, RealRuntime>* runtime = nullptr;
+    // By service; a service not in it (or nullptr) has its quorum.
+    const std::map<ServiceRef, ServiceRuntime>* services = nullptr;
     // Connections (of any state, templates included) that may still refer to a dest id, over all
     // cores: an id is freed only when this is 0. nullptr: nothing refers to any id.
     std::function<uint64_t(uint16_t)> conns_of;
@@ -64,16 +83,6 @@ struct BuildResult {
 
 // Throws std::invalid_argument when the configuration needs more ids than the data plane has.
 BuildResult build_snapshot(const BuildInput& in);
-
-// A service as the operator names it.
-struct ServiceRef {
-    IpAddr vip;
-    uint16_t port = 0;
-    uint8_t proto = 0;
-    bool operator<(const ServiceRef& o) const {
-        return std::tie(vip.family, vip.b, port, proto) < std::tie(o.vip.family, o.vip.b, o.port, o.proto);
-    }
-};
 
 // The same result as build_snapshot when only the runtime state (health, weights, MACs) of the
 // `dirty` services changed since `in.prev` was built from `in.cfg`: copies the rest, so an event

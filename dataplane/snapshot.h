@@ -80,6 +80,9 @@ struct Service {
     uint8_t sched_flags = 0;             // kSchedFlagFallback | kSchedFlagPort
     Timeouts timeouts = Timeouts::ipvs_defaults();
     bool answer_arp = true;  // reply to ARP for the VIP while this director owns it
+    // The control plane's quorum state (a sorry server, if any, has taken over while false); for
+    // listings and metrics only, the workers never read it.
+    bool quorum_up = true;
     std::vector<uint16_t> dests;  // dest ids of this service
     // Shared between snapshots while the service's reals, weights and scheduler stay the same, so an
     // event that touches one service rebuilds one service's tables. Never null once built.

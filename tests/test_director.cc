@@ -7,6 +7,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -14,6 +15,7 @@
 #include "commands.h"
 #include "director.h"
 #include "fake_dataplane.h"
+#include "health_manager.h"
 
 namespace dplb {
 namespace {
@@ -493,6 +495,74 @@ TEST_F(DirectorTest, ListCommandPicksOneServiceAndSumsTheTablesCapacity) {
     EXPECT_FALSE(run({"timeouts", "--exact"}).ok);
     r = run({"list", "--timeout"});
     EXPECT_EQ(r.text, "Timeout (tcp tcpfin udp): 900 120 300\n");
+}
+
+}  // namespace
+}  // namespace dplb
+
+namespace dplb {
+namespace {
+
+// HealthManager keeps each service's quorum with keepalived's hysteresis; a lost quorum hands the
+// service's new connections to its sorry server and runs quorum_down, a regained one hands them back
+// and runs quorum_up. Health is set by hand here (as a checker's verdict would) and sync() evaluates.
+TEST_F(DirectorTest, QuorumWithHysteresisMovesTheServiceToItsSorryServerAndBack) {
+    const std::string down = dir_ + "/down", up = dir_ + "/up";
+    start("ports:\n  - name: lan0\n    device: net_ring0\nservices:\n"
+          "  - vip: 10.0.0.1\n    port: 80\n    protocol: tcp\n    scheduler: rr\n"
+          "    quorum: 2\n    hysteresis: 1\n"  // down below 1, up again from 3
+          "    quorum_up: \"/usr/bin/touch " + up + "\"\n    quorum_down: \"/usr/bin/touch " + down + "\"\n"
+          "    sorry_server: {ip: 10.9.0.9, mac: \"02:00:00:00:00:09\"}\n    real_servers:\n" +
+          real_yaml("10.1.0.1", 2) + real_yaml("10.1.0.2", 1));
+    HealthManager health(io_, *director_);
+    std::vector<std::string> hooks;
+    health.set_on_notify([&](const std::string& kind, const std::string& name, const std::string& outcome) {
+        hooks.push_back(kind + " " + name + " " + outcome);
+    });
+    const config::Service& s = director_->config().services[0];
+    auto set_health = [&](const char* ip, bool healthy) {
+        director_->runtime()[RealKey{s.vip, s.port, s.proto, *IpAddr::parse(ip), 80}].healthy = healthy;
+        health.sync();
+        return settle();
+    };
+    auto sorry_weight = [&] { return director_->snapshot()->dests.at(dest_id("10.9.0.9")).weight; };
+    auto listed = [&](const char* ip) {
+        const auto& d = director_->snapshot()->services.at(0).dests;
+        return std::find(d.begin(), d.end(), dest_id(ip)) != d.end();
+    };
+
+    health.sync();
+    ASSERT_TRUE(settle());
+    EXPECT_TRUE(director_->snapshot()->services[0].quorum_up);
+    EXPECT_FALSE(listed("10.9.0.9"));
+    ASSERT_TRUE(set_health("10.1.0.1", false));  // live weight 1: not below quorum - hysteresis
+    EXPECT_TRUE(director_->snapshot()->services[0].quorum_up);
+    EXPECT_EQ(sorry_weight(), 0);
+    ASSERT_TRUE(set_health("10.1.0.2", false));  // 0: lost
+    EXPECT_FALSE(director_->snapshot()->services[0].quorum_up);
+    EXPECT_EQ(sorry_weight(), 1);
+    EXPECT_TRUE(listed("10.9.0.9"));
+    ASSERT_TRUE(run_until([&] { return hooks.size() == 1; }));
+    EXPECT_EQ(hooks[0], "notify_quorum TCP 10.0.0.1:80 success");
+    EXPECT_EQ(::access(down.c_str(), F_OK), 0) << "quorum_down ran";
+    std::string status;
+    run_command(*director_, {"status"}, [&](Reply r) { status = r.text; });
+    EXPECT_NE(status.find("TCP 10.0.0.1:80 quorum DOWN (live weight 0, quorum 2, hysteresis 1), sorry server "
+                          "10.9.0.9:80 IN USE"),
+              std::string::npos)
+        << status;
+    ASSERT_TRUE(set_health("10.1.0.1", true));  // 2: not yet quorum + hysteresis
+    EXPECT_FALSE(director_->snapshot()->services[0].quorum_up);
+    EXPECT_EQ(sorry_weight(), 1);
+    EXPECT_FALSE(listed("10.1.0.1")) << "a live real takes nothing new while the sorry server serves";
+    ASSERT_TRUE(set_health("10.1.0.2", true));  // 3: regained
+    EXPECT_TRUE(director_->snapshot()->services[0].quorum_up);
+    EXPECT_FALSE(listed("10.9.0.9"));
+    EXPECT_TRUE(listed("10.1.0.1"));
+    ASSERT_TRUE(run_until([&] { return hooks.size() == 2; }));
+    EXPECT_EQ(::access(up.c_str(), F_OK), 0) << "quorum_up ran";
+    ::unlink(up.c_str());
+    ::unlink(down.c_str());
 }
 
 }  // namespace

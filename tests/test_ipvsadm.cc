@@ -269,3 +269,23 @@ TEST(IpvsadmTable, SaveRestoresWhatItSaved) {
 
 }  // namespace
 }  // namespace dplb::config::ipvsadm
+
+namespace dplb::config::ipvsadm {
+namespace {
+
+// A service's sorry server is one of its dests: a real of the same address and port would be two.
+TEST(IpvsadmTable, SorryServerIsNoNewDestination) {
+    Table t;
+    ASSERT_EQ(run(t, {"-A -t 10.0.0.1:80 -s rr", "-a -t 10.0.0.1:80 -r 10.0.1.1"}), "");
+    RealServer sorry;
+    sorry.ip = *IpAddr::parse("10.0.1.9");
+    sorry.port = 80;
+    t.services[0].sorry_server = sorry;
+    EXPECT_EQ(apply(cmd("-a -t 10.0.0.1:80 -r 10.0.1.9"), t, {}),
+              "Destination already exists (the service's sorry_server)");
+    EXPECT_EQ(t.services[0].reals.size(), 1u);
+    EXPECT_EQ(apply(cmd("-a -t 10.0.0.1:80 -r 10.0.1.2"), t, {}), "");
+}
+
+}  // namespace
+}  // namespace dplb::config::ipvsadm

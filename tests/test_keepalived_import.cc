@@ -98,10 +98,23 @@ TEST(KeepalivedImport, ScriptProgramsAreNotLookedFor) {
         << join(rel.warnings);
 }
 // The corpus converts as `dplbctl import-keepalived` does a file in its folder: includes resolve there.
+// A FILE.options beside it holds the command line's options for it, one "--fwmark N=VIP:PORTS" or
+// "--config-id ID" a line.
 testing::Importer in_folder(const fs::path& dir) {
     return [dir](const std::string& text, const std::string& name) {
         KeepalivedImportOptions o;
         o.base_dir = dir.string();
+        fs::path options = dir / name;
+        options.replace_extension(".options");
+        if (fs::exists(options)) {
+            std::istringstream lines(read_text(options));
+            std::string opt, value;
+            while (lines >> opt >> value) {
+                if (opt == "--fwmark") EXPECT_EQ(add_fwmark_option(value, o), "") << options;
+                else if (opt == "--config-id") o.config_id = value;
+                else ADD_FAILURE() << options << ": unknown option " << opt;
+            }
+        }
         return import_keepalived(text, name, o);
     };
 }
@@ -112,6 +125,50 @@ TEST(KeepalivedImport, GoldenBadCorpus) {
     EXPECT_GE(testing::check_bad_corpus(kCorpus / "bad", ".conf", in_folder(kCorpus / "bad"),
                                         std::regex(R"([a-z_]+\.conf:[0-9]+:[0-9]+: .+)")),
               5);
+}
+
+TEST(KeepalivedImport, FwmarkOption) {
+    KeepalivedImportOptions o;
+    EXPECT_EQ(add_fwmark_option("7=10.0.0.100:80,443", o), "");
+    EXPECT_EQ(add_fwmark_option("8=[2001:db8::8]:53", o), "");
+    ASSERT_EQ(o.fwmarks.size(), 2u);
+    EXPECT_EQ(o.fwmarks[7].vip, *IpAddr::parse("10.0.0.100"));
+    EXPECT_EQ(o.fwmarks[7].ports, (std::vector<uint16_t>{80, 443}));
+    EXPECT_EQ(o.fwmarks[8].vip, *IpAddr::parse("2001:db8::8"));
+    EXPECT_EQ(o.fwmarks[8].ports, std::vector<uint16_t>{53});
+    const std::string form = " (expected N=VIP:PORT[,PORT...], e.g. 7=10.0.0.100:80,443)";
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"7=10.0.0.1:80", "--fwmark 7=10.0.0.1:80: mark 7 is given twice"},
+        {"10.0.0.1:80", "--fwmark 10.0.0.1:80: no '='" + form},
+        {"0=10.0.0.1:80", "--fwmark 0=10.0.0.1:80: expected a mark 1..4294967295, got \"0\"" + form},
+        {"9=10.0.0.1", "--fwmark 9=10.0.0.1: no ':' before the ports" + form},
+        {"9=host:80", "--fwmark 9=host:80: expected an IPv4 or IPv6 address, got \"host\"" + form},
+        {"9=127.0.0.1:80", "--fwmark 9=127.0.0.1:80: 127.0.0.1 cannot be a vip (loopback)"},
+        {"9=10.0.0.1:80,", "--fwmark 9=10.0.0.1:80,: expected a port 1..65535, got \"\"" + form},
+        {"9=10.0.0.1:80,80", "--fwmark 9=10.0.0.1:80,80: port 80 is given twice"},
+        {"9=[2001:db8::1]80", "--fwmark 9=[2001:db8::1]80: expected [IPv6]:PORTS" + form},
+    };
+    for (const auto& [value, want] : bad) EXPECT_EQ(add_fwmark_option(value, o), want);
+    EXPECT_EQ(o.fwmarks.size(), 2u) << "a refused value adds nothing";
+}
+
+// An IPv6 range runs over the address's last group, in hex, both ends included.
+TEST(KeepalivedImport, GroupRangeOfIpv6) {
+    ImportResult r = convert(
+        "virtual_server_group v6 {\n    2001:db8::fe-101 443\n}\n"
+        "virtual_server group v6 {\n    lb_kind DR\n    real_server 2001:db8::11 443 {\n    }\n}\n");
+    Config c = load_config_string(r.yaml, "v6.yaml");
+    ASSERT_EQ(c.services.size(), 4u) << r.yaml;
+    const char* want[] = {"2001:db8::fe", "2001:db8::ff", "2001:db8::100", "2001:db8::101"};
+    for (size_t i = 0; i < 4; i++) {
+        EXPECT_EQ(c.services[i].vip, *IpAddr::parse(want[i]));
+        EXPECT_EQ(c.services[i].port, 443);
+        ASSERT_EQ(c.services[i].reals.size(), 1u);
+    }
+    EXPECT_TRUE(has_warning(r, "k.conf:4: virtual_server group v6: converted into 4 services")) << join(r.warnings);
+    EXPECT_EQ(errors_of("virtual_server_group v6 {\n    2001:db8::fe-fd 443\n}\n"),
+              std::vector<std::string>{"k.conf:2:5: virtual_server_group: expected a range's last group (hex) from "
+                                       "the first address's, got \"fd\""});
 }
 
 // The smallest useful conversion, whole.
@@ -365,17 +422,13 @@ TEST(KeepalivedImport, UnconvertibleVirtualServersAreSkipped) {
     ImportResult r = convert(one_vs("") +
                              "virtual_server 10.0.0.100 5060 {\n    protocol SCTP\n"
                              "    real_server 10.0.0.11 5060\n}\n"
-                             "virtual_server 10.0.0.100 81 {\n    lb_kind DR\n}\n"
-                             "virtual_server group G1 {\n    real_server 10.0.0.11 80\n}\n");
+                             "virtual_server 10.0.0.100 81 {\n    lb_kind DR\n}\n");
     EXPECT_TRUE(has_warning(r,
                             "k.conf:7: virtual_server 10.0.0.100 5060: not converted (dplb balances TCP and UDP, "
                             "not SCTP), nor are its real servers"));
     EXPECT_TRUE(has_warning(r,
                             "k.conf:11: virtual_server 10.0.0.100 81: not converted (it has no real_server, and "
                             "dplb needs one)"));
-    EXPECT_TRUE(has_warning(r,
-                            "k.conf:14: virtual_server group G1: not converted (dplb has no virtual server "
-                            "groups), nor are its real servers"));
     EXPECT_EQ(load_config_string(r.yaml, "u.yaml").services.size(), 1u);
 }
 

@@ -136,6 +136,9 @@ std::string apply(const Command& c, Table& t, const std::function<void(const std
         auto r = std::find_if(reals.begin(), reals.end(), [&](const RealServer& x) { return same_real(x, c); });
         if (c.verb == Verb::add_real) {
             if (r != reals.end()) return "Destination already exists";
+            // The sorry server is a dest of the service too (config.h), though not one of its reals.
+            if (svc->sorry_server && same_real(*svc->sorry_server, c))
+                return "Destination already exists (the service's sorry_server)";
             size_t total = 0;
             for (const Service& s : t.services) total += s.reals.size();
             if (total >= kMaxDests) return "at most " + std::to_string(kMaxDests) + " real servers over all services";

@@ -43,6 +43,7 @@ std::string emit_yaml(const Model& m, const std::string& name, const Messages& m
     auto num = [](uint32_t v) { return std::to_string(v); };
     for (const OutService& s : m.services) {
         y += "  # " + msgs.where(s.line) + ": " + s.head + "\n";
+        if (!s.origin.empty()) y += "  # " + s.origin + "\n";
         y += "  - vip: " + ys(s.vip.str()) + "\n";
         y += "    port: " + num(s.port) + "\n";
         y += std::string("    protocol: ") + (s.proto == kProtoUdp ? "udp" : "tcp") + "\n";
@@ -64,6 +65,12 @@ std::string emit_yaml(const Model& m, const std::string& name, const Messages& m
             y += "    timeouts:\n";
             for (const auto& [k, v] : t) y += "      " + k + ": " + num(v) + "\n";
         }
+        if (s.quorum) y += "    quorum: " + num(*s.quorum) + "\n";
+        if (s.hysteresis) y += "    hysteresis: " + num(*s.hysteresis) + "\n";
+        if (!s.quorum_up.empty()) y += "    quorum_up: " + yq(s.quorum_up) + "\n";
+        if (!s.quorum_down.empty()) y += "    quorum_down: " + yq(s.quorum_down) + "\n";
+        if (s.sorry) y += "    sorry_server:\n      ip: " + ys(s.sorry->ip.str()) + "\n";
+        if (s.sorry_inhibit) y += "    sorry_server_inhibit: true\n";
         y += "    real_servers:\n";
         for (const OutReal& r : s.reals) {
             y += "      - ip: " + ys(r.ip.str()) + "\n";

@@ -71,28 +71,39 @@ bool Mapper::address_and_port(const Stmt& s, bool portless_ok, IpAddr& ip, uint1
 
 void Mapper::virtual_server(const Stmt& s) {
     const std::string arg1 = s.arg(1);
-    if (arg1 == "fwmark") {
-        not_converted(s, " (dplb does not match on firewall marks), nor are its real servers");
-        return;
-    }
-    if (arg1 == "group") {
-        not_converted(s, " (dplb has no virtual server groups), nor are its real servers");
-        return;
-    }
     if (!need_block(s, "virtual_server IP PORT")) return;
     OutService svc;
     svc.line = s.line();
     svc.head = s.head();
-    // keepalived allows a virtual server without a port when it is persistent (all ports).
-    bool persistent = std::any_of(s.block.begin(), s.block.end(),
-                                  [](const Stmt& b) { return b.kw().text == "persistence_timeout"; });
-    bool ok = address_and_port(s, persistent, svc.vip, svc.port);
-    if (std::string why = ok ? vip_address_problem(svc.vip) : ""; !why.empty()) {
-        msgs_.error(s.words[1].line, s.words[1].col,
-                    "virtual_server: expected a unicast address clients can reach, got " + q(s.words[1].text) +
-                        " (" + why + ")");
-        ok = false;
+    std::vector<Target> targets;
+    bool ok;
+    if (arg1 == "fwmark" || arg1 == "group") {
+        // Mapped for its first address and port, then copied for the others (add_services).
+        ok = group_targets(s, targets);
+        if (ok) {
+            svc.vip = targets[0].vip;
+            svc.port = targets[0].port;
+        }
+    } else {
+        // keepalived allows a virtual server without a port when it is persistent (all ports).
+        bool persistent = std::any_of(s.block.begin(), s.block.end(),
+                                      [](const Stmt& b) { return b.kw().text == "persistence_timeout"; });
+        ok = address_and_port(s, persistent, svc.vip, svc.port);
+        if (std::string why = ok ? vip_address_problem(svc.vip) : ""; !why.empty()) {
+            msgs_.error(s.words[1].line, s.words[1].col,
+                        "virtual_server: expected a unicast address clients can reach, got " + q(s.words[1].text) +
+                            " (" + why + ")");
+            ok = false;
+        }
+        if (ok) targets.push_back(Target{svc.vip, svc.port, ""});
     }
+    ports_note_.clear();
+    std::vector<uint16_t> ports;
+    for (const Target& t : targets)
+        if (std::find(ports.begin(), ports.end(), t.port) == ports.end()) ports.push_back(t.port);
+    for (size_t i = 0; ports.size() > 1 && i < ports.size(); i++)
+        ports_note_ +=
+            (i ? ", " : "each service's port (") + std::to_string(ports[i]) + (i + 1 == ports.size() ? ")" : "");
 
     // Pass 1: the service's own keys and the defaults it hands down; real servers come after,
     // since a default may follow them in the block.
@@ -107,6 +118,7 @@ void Mapper::virtual_server(const Stmt& s) {
         const std::string& kw = b.kw().text;
         if (kw == "real_server") continue;
         if (check_opt(b, opts, seen)) continue;
+        if (quorum_option(b, svc, seen)) continue;
         if (kw == "lb_algo" || kw == "lvs_sched") {
             v_.once(b, seen);
             const Word* w = v_.one(b);
@@ -190,16 +202,8 @@ void Mapper::virtual_server(const Stmt& s) {
         msgs_.warn(s.line(), svc.head + ": not converted (it has no real_server, and dplb needs one)");
         return;
     }
-    const std::string key =
-        std::string(proto_name(svc.proto)) + " " + svc.vip.str() + " " + std::to_string(svc.port);
-    auto [it, fresh] = services_seen_.emplace(key, s.line());
-    if (!fresh) {
-        msgs_.error(s.line(), s.kw().col,
-                    svc.head + ": duplicate of the virtual_server at " + msgs_.line_ref(it->second));
-        return;
-    }
-    service_vips_.insert(svc.vip);
-    model_.services.push_back(std::move(svc));
+    finish_quorum(svc, s);
+    add_services(s, svc, targets);
 }
 
 // persistence_granularity, ops and the scheduler flags, once the scheduler and protocol are known.
@@ -254,6 +258,7 @@ bool Mapper::real_server(const Stmt& s, const OutService& svc, const CheckOpts& 
     if (!address_and_port(s, true, r.ip, r.port)) return false;
     const bool port_given = s.words.size() > 2;
     if (!port_given) r.port = svc.port;
+    r.written_port = port_given ? r.port : 0;
     if (r.ip.family != svc.vip.family) {
         msgs_.error(s.words[1].line, s.words[1].col,
                     std::string("real_server: expected an ") + (svc.vip.is_v4() ? "IPv4" : "IPv6") +
@@ -326,7 +331,7 @@ bool Mapper::real_server(const Stmt& s, const OutService& svc, const CheckOpts& 
         }
     }
     unknown_checkers(other_checkers, checkers.empty() ? nullptr : checkers[0], opts, r);
-    if (r.port != svc.port) force_service_port(s, svc, r);
+    if (r.port != svc.port || (port_given && !ports_note_.empty())) force_service_port(s, svc, r);
     return true;
 }
 
@@ -376,8 +381,7 @@ void Mapper::force_service_port(const Stmt& s, const OutService& svc, OutReal& r
             checked = "; its health check keeps probing port " + std::to_string(r.port) + " (connect_port)";
         }
     }
-    msgs_.warn(s.line(), s.head() + ": port " + std::to_string(r.port) + " becomes the service's port " +
-                             std::to_string(svc.port) +
+    msgs_.warn(s.line(), s.head() + ": port " + std::to_string(r.port) + " becomes " + service_port(svc) +
                              " (under Direct Routing IPVS forwards to the service's port and ignores the real "
                              "server's; dplb does the same)" +
                              checked);

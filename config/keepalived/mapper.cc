@@ -18,11 +18,8 @@ std::string reason_for(const std::string& kw) {
     if (kw == "router_id") return " (keepalived uses it in e-mails and logs only)";
     if (kw.rfind("notify", 0) == 0)
         return " (dplb runs the notify hooks of vrrp instances and real servers only)";
-    if (kw == "quorum_up" || kw == "quorum_down") return " (dplb has no quorum)";
     if (kw == "track_script") return " (dplb tracks scripts in vrrp instances only)";
     if (kw == "vrrp_sync_group") return " (dplb has no sync groups; each instance fails over on its own)";
-    if (kw == "virtual_server_group")
-        return " (dplb has no virtual server groups; write one virtual_server per address)";
     if (kw == "static_ipaddress" || kw == "static_routes" || kw == "static_rules")
         return " (dplb does not manage kernel addresses, routes or rules)";
     if (kw == "mcast_src_ip")
@@ -30,9 +27,6 @@ std::string reason_for(const std::string& kw) {
                "of unicast ones)";
     if (kw == "unicast_peer" || kw == "unicast_src_ip" || kw == "unicast_ttl")
         return " (dplb takes unicast peers in a vrrp_instance only)";
-    if (kw == "sorry_server" || kw == "sorry_server_inhibit" || kw == "sorry_server_lvs_method")
-        return " (dplb has no sorry server)";
-    if (kw == "quorum" || kw == "hysteresis") return " (dplb has no quorum)";
     if (kw == "persistence_granularity" || kw == "persistence_engine")
         return " (dplb keeps persistence per client address)";
     if (kw == "BFD_CHECK" || kw == "FILE_CHECK")
@@ -57,7 +51,7 @@ std::string reason_for(const std::string& kw) {
     if (kw == "vrrp_strict")
         return " (dplb follows the RFCs' advert checks always; vrrp_strict's other effects, firewall rules and "
                "refusing unicast peers, do not apply to dplb)";
-    if (kw == "omega") return " (dplb has no quorum, and omega changes only when quorum_down runs)";
+    if (kw == "omega") return " (dplb runs quorum_up and quorum_down when the quorum changes only)";
     if (kw == "vrrp_skip_check_adv_addr")
         return " (dplb checks the addresses of every advert, which costs it nothing)";
     if (kw == "vrrp_garp_interval" || kw == "vrrp_gna_interval" || kw == "vrrp_garp_lower_prio_delay" ||
@@ -80,11 +74,16 @@ void Mapper::run(const std::vector<Stmt>& top) {
     std::vector<const Stmt*> instances;
     for (const Stmt& s : top)
         if (s.kw().text == "global_defs" && s.has_block) global_defs(s);
+    // A virtual_server may name a group written after it, as keepalived allows.
+    for (const Stmt& s : top)
+        if (s.kw().text == "virtual_server_group") virtual_server_group(s);
     for (const Stmt& s : top) {
         const std::string& kw = s.kw().text;
         if (kw == "global_defs") {
             if (!s.has_block)
                 msgs_.error(s.line(), s.kw().col, "global_defs: expected a block (\"global_defs {\")");
+        } else if (kw == "virtual_server_group") {
+            continue;  // read before the loop
         } else if (kw == "virtual_server") {
             virtual_server(s);
         } else if (kw == "vrrp_instance") {
@@ -95,6 +94,7 @@ void Mapper::run(const std::vector<Stmt>& top) {
             not_converted(s);
         }
     }
+    warn_unused_groups();
     check_real_addresses();
     for (const Stmt* s : instances) vrrp_instance(*s);
     check_limits();
@@ -203,9 +203,13 @@ bool Mapper::check_opt(const Stmt& s, CheckOpts& o, std::map<std::string, int>& 
 void Mapper::check_real_addresses() {
     std::map<IpAddr, int> vip_line;  // vip -> line of the first virtual_server with it
     for (const OutService& svc : model_.services) vip_line.emplace(svc.vip, svc.line);
+    // A virtual_server over several addresses is several services with the same real servers: each
+    // address written once is reported once.
+    std::set<std::pair<int, int>> reported;
     for (const OutService& svc : model_.services)
         for (const OutReal& r : svc.reals) {
             const std::string got = "real_server: expected the real server's own address, got ";
+            if (!reported.insert({r.line, r.ip_col}).second) continue;
             if (r.ip == svc.vip)
                 msgs_.error(r.line, r.ip_col,
                             got + "the virtual_server's address " + q(r.ip.str()) + " (" + kRealHoldsVip + ")");
@@ -214,6 +218,14 @@ void Mapper::check_real_addresses() {
                             got + q(r.ip.str()) + ", the address of the virtual_server at " +
                                 msgs_.line_ref(v->second) + " (a director answers for it)");
         }
+    for (const OutService& svc : model_.services) {  // a sorry server is a host of its own too
+        if (!svc.sorry || !reported.insert({svc.sorry->line, svc.sorry->ip_col}).second) continue;
+        const std::string got = "sorry_server: expected the sorry server's own address, got ";
+        if (auto v = vip_line.find(svc.sorry->ip); v != vip_line.end())
+            msgs_.error(svc.sorry->line, svc.sorry->ip_col,
+                        got + q(svc.sorry->ip.str()) + ", the address of the virtual_server at " +
+                            msgs_.line_ref(v->second) + " (a director answers for it)");
+    }
 }
 
 void Mapper::check_limits() {
@@ -222,12 +234,15 @@ void Mapper::check_limits() {
             model_.services[kMaxServices].line, 1,
             model_.services[kMaxServices].head + ": dplb takes at most " + std::to_string(kMaxServices) + " services");
     size_t reals = 0;
-    for (const OutService& s : model_.services)
+    bool over = false;
+    for (const OutService& s : model_.services) {
+        if (s.sorry) reals++;  // a sorry server takes a dest id too
         for (const OutReal& r : s.reals)
-            if (++reals == kMaxDests + 1)
+            if (++reals > kMaxDests && !over && (over = true))
                 msgs_.error(r.line, 1,
                             "real_server " + r.ip.str() + ": dplb takes at most " + std::to_string(kMaxDests) +
                                 " real servers over all services");
+    }
 }
 
 void Mapper::collect_ports() {

@@ -16,6 +16,7 @@
 #include "keepalived/model.h"
 #include "keepalived/parser.h"
 #include "keepalived/values.h"
+#include "keepalived_import.h"
 
 namespace dplb::config::keepalived {
 
@@ -27,8 +28,10 @@ class Mapper {
 public:
     // `allow_auth_downgrade`: convert auth_type AH as no authentication (with a warning) rather than
     // refuse it.
-    explicit Mapper(Messages& msgs, bool allow_auth_downgrade = false)
-        : msgs_(msgs), v_(msgs), allow_auth_downgrade_(allow_auth_downgrade) {}
+    // `fwmarks`: what each firewall mark stands for (import-keepalived --fwmark); nullptr = none given.
+    explicit Mapper(Messages& msgs, bool allow_auth_downgrade = false,
+                    const std::map<uint32_t, FwmarkTarget>* fwmarks = nullptr)
+        : msgs_(msgs), v_(msgs), allow_auth_downgrade_(allow_auth_downgrade), fwmarks_(fwmarks) {}
 
     // Reads the statements of a file whose braces balance.
     void run(const std::vector<Stmt>& top);
@@ -63,6 +66,27 @@ private:
     bool url(const Stmt& u, OutCheck& c);
     static bool status_item_ok(const std::string& s);
 
+    // map_quorum.cc: sorry_server, sorry_server_inhibit, quorum, hysteresis, quorum_up / quorum_down.
+    // Returns whether `b` was one of them.
+    bool quorum_option(const Stmt& b, OutService& svc, std::map<std::string, int>& seen);
+    void finish_quorum(OutService& svc, const Stmt& s);
+
+    // map_groups.cc: virtual_server_group and fwmark, which dplb has not: a virtual server over
+    // several addresses and ports becomes one service per address and port.
+    struct Target {
+        IpAddr vip;
+        uint16_t port = 0;
+        std::string origin;  // the comment above the service ("" for virtual_server IP PORT)
+    };
+    void virtual_server_group(const Stmt& s);
+    bool group_entry(const Stmt& e, OutGroup& g);
+    // The services `virtual_server group NAME` / `virtual_server fwmark N` stands for; false after an error.
+    bool group_targets(const Stmt& s, std::vector<Target>& out);
+    bool fwmark_targets(uint32_t mark, const Word& where, const std::string& what, std::vector<Target>& out);
+    void warn_unused_groups();
+    // `svc`, mapped for its first target, once per target.
+    void add_services(const Stmt& s, const OutService& svc, const std::vector<Target>& targets);
+
     // map_vrrp.cc
     void vip_line(const Stmt& l, OutVrrp& vi);
     void vrrp_instance(const Stmt& s);
@@ -82,6 +106,15 @@ private:
     bool allow_auth_downgrade_;
     uint32_t vrrp_version_ = 2;
     std::optional<uint32_t> garp_delay_, garp_repeat_;
+    const std::map<uint32_t, FwmarkTarget>* fwmarks_;
+    // While a virtual_server over several ports is mapped: "each service's port (80, 443)"; else "".
+    std::string ports_note_;
+    // "the service's port 80", or ports_note_ when there is one.
+    std::string service_port(const OutService& svc) const {
+        return ports_note_.empty() ? "the service's port " + std::to_string(svc.port) : ports_note_;
+    }
+    std::map<std::string, OutGroup> groups_;
+    std::set<std::string> groups_used_;
     Model model_;
     std::set<IpAddr> service_vips_;  // the vips of model_.services
     std::map<std::string, int> services_seen_;

@@ -72,6 +72,14 @@ struct OutReal {
     std::optional<uint32_t> u_threshold, l_threshold;  // uthreshold / lthreshold
     std::optional<OutCheck> check;
     std::string notify_up, notify_down;  // command lines
+    uint16_t written_port = 0;  // the port keepalived.conf gave it (0: none), which keepalived checks
+};
+
+// sorry_server IP PORT.
+struct OutSorry {
+    int line = 0;
+    int ip_col = 0;
+    IpAddr ip;
 };
 
 struct OutService {
@@ -87,6 +95,13 @@ struct OutService {
     std::vector<std::string> sched_flags;  // sh-fallback, sh-port, mh-fallback, mh-port
     std::optional<uint32_t> delay_loop;
     std::vector<OutReal> reals;
+    std::optional<OutSorry> sorry;
+    bool sorry_inhibit = false;
+    std::optional<uint32_t> quorum, hysteresis;
+    std::string quorum_up, quorum_down;  // command lines
+    // How a virtual_server group or fwmark became this service, for the comment above it ("" for
+    // virtual_server IP PORT).
+    std::string origin;
 };
 
 struct OutVrrp {
@@ -130,6 +145,20 @@ struct OutScript {
     std::optional<int> weight;
     bool init_fail = false;
     std::string user;
+};
+
+// virtual_server_group NAME { ... }: its entries, each a VIP and a port (ranges expanded) or a
+// fwmark, with the line it is written on.
+struct OutGroupEntry {
+    int line = 0;
+    IpAddr vip;
+    uint16_t port = 0;
+    std::optional<uint32_t> fwmark;
+    std::string written;  // as keepalived.conf gives it: "10.0.0.1-3 80", "fwmark 7"
+};
+struct OutGroup {
+    int line = 0;
+    std::vector<OutGroupEntry> entries;
 };
 
 // Everything the YAML is written from.

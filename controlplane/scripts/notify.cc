@@ -38,4 +38,10 @@ std::vector<Job> real_notify_jobs(const config::RealServer& real, const std::str
     return out;
 }
 
+std::vector<Job> quorum_notify_jobs(const config::Service& svc, const std::string& lane, bool up) {
+    std::vector<Job> out;
+    add(out, up ? svc.quorum_up : svc.quorum_down, "service " + lane);
+    return out;
+}
+
 }  // namespace dplb::scripts
