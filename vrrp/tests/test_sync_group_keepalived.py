@@ -203,7 +203,8 @@ class SyncGroupLab:
         check(states[-3:] == ["FAULT", "BACKUP", "MASTER"], "3: group G went FAULT, BACKUP, MASTER: %s" % states)
         check(wait_for(lambda: self.ka_entered("VI_1", "BACKUP") >= 2 and self.ka_entered("VI_2", "BACKUP") >= 2,
                        3), "3: keepalived went BACKUP for both again")
-        check(self.adverts(VRID2, DP_MAC1, t_up), "3: dplb VI_2 advertises again from lan1")
+        check(wait_for(lambda: self.adverts(VRID2, DP_MAC1, t_up), 2 * ADVERT_S + MARGIN_S),
+              "3: dplb VI_2 advertises again from lan1")
 
         rc = lab.kill(self.dp, signal.SIGTERM)
         check(rc == 0, "dplb-vrrpd exits 0 on SIGTERM")
