@@ -204,6 +204,18 @@ struct VrrpInstance {
     // keepalived's notify hooks: command lines run on entering MASTER / BACKUP / FAULT, on stopping,
     // and `notify` on every change with the arguments INSTANCE <name> <state> <priority>; "" = none.
     std::string notify_master, notify_backup, notify_fault, notify_stop, notify;
+    std::string sync_group;  // the vrrp_sync_groups entry it belongs to; "" = none (set by the loader)
+};
+
+// keepalived's vrrp_sync_group: instances that change state together (vrrp/sync_group.h). A FAULT
+// of one puts every member in FAULT until all are clear; one that yields to a higher priority
+// master pulls the others to BACKUP; one becomes MASTER only when every other member would too, and
+// then they all do. Notify hooks as an instance's, `notify` called with GROUP <name> <state>.
+struct VrrpSyncGroup {
+    std::string name;
+    std::vector<std::string> instances;  // VrrpInstance names, at least two, each in one group only
+    std::vector<std::string> track_scripts;  // Config::vrrp_scripts names: down = the group in FAULT
+    std::string notify_master, notify_backup, notify_fault, notify_stop, notify;
 };
 
 inline IpAddr ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
@@ -240,6 +252,7 @@ struct Config {
     MetricsConfig metrics;
     std::vector<VrrpScript> vrrp_scripts;
     std::vector<VrrpInstance> vrrp_instances;
+    std::vector<VrrpSyncGroup> vrrp_sync_groups;
 };
 
 // Everything wrong with one file. what() is the messages joined by '\n'.

@@ -1531,10 +1531,85 @@ void read_vrrp_instances(Errors& errs, const Field& f, const Known& known, std::
     }
 }
 
+// vrrp_sync_groups: keepalived's vrrp_sync_group blocks. Read after the instances: every member must
+// be one of them, in one group only, and a group needs two (keepalived drops a group of one with a
+// log line; here it is an error, as a group that syncs nothing is a mistake). A group's
+// track_scripts are tracked by every member with weight 0 (a failing script puts the group in
+// FAULT): keepalived ignores tracking weights in a sync group unless told otherwise.
+void read_vrrp_sync_groups(Errors& errs, const Field& f, const Known& known, std::vector<VrrpInstance>& instances,
+                           std::vector<VrrpSyncGroup>& out) {
+    std::vector<std::string> instance_names;
+    for (const VrrpInstance& vi : instances)
+        if (!vi.name.empty()) instance_names.push_back(vi.name);
+    std::map<std::string, std::string> group_seen;   // group name -> path
+    std::map<std::string, std::string> member_seen;  // instance name -> path of its group entry
+    for (const Field& item : read_list(errs, f)) {
+        if (!expect_map(errs, item)) continue;
+        MapFields m(errs, item, {"name", "instances", "track_scripts", "notify_master", "notify_backup",
+                                 "notify_fault", "notify_stop", "notify"});
+        VrrpSyncGroup g;
+        if (auto nf = m.need("name"))
+            if (auto s = read_name(errs, *nf)) {
+                g.name = *s;
+                if (!group_seen.emplace(*s, item.path).second)
+                    errs.add(*nf, "duplicate sync group name " + quoted(*s) + ", first at " + group_seen[*s]);
+            }
+        if (auto lf = m.need("instances")) {
+            std::vector<Field> members = read_list(errs, *lf);
+            for (const Field& mf : members) {
+                auto name = read_string(errs, mf);
+                if (!name) continue;
+                if (std::find(instance_names.begin(), instance_names.end(), *name) == instance_names.end()) {
+                    errs.add(mf, "expected the name of a vrrp_instances entry" +
+                                     (instance_names.empty() ? std::string(" (there are none)")
+                                                             : " (" + name_list(instance_names) + ")") +
+                                     ", got " + quoted(*name));
+                    continue;
+                }
+                if (!member_seen.emplace(*name, mf.path).second) {
+                    errs.add(mf, "instance " + quoted(*name) + " is already in a sync group, at " + member_seen[*name]);
+                    continue;
+                }
+                g.instances.push_back(*name);
+            }
+            if (members.size() == 1) errs.add(*lf, "expected at least two instances (a group of one syncs nothing)");
+        }
+        if (auto tf = m.get("track_scripts")) {
+            std::vector<std::string> names;
+            for (const auto& [n, w] : known.scripts) names.push_back(n);
+            for (const Field& sf : read_list(errs, *tf)) {
+                auto s = read_string(errs, sf);
+                if (!s) continue;
+                if (known.scripts_ok && !known.scripts.count(*s))
+                    errs.add(sf, "expected " +
+                                     (names.empty() ? std::string("the name of a vrrp_scripts entry")
+                                                    : "one of the vrrp_scripts names " + name_list(names)) +
+                                     ", got " + quoted(*s));
+                else if (std::find(g.track_scripts.begin(), g.track_scripts.end(), *s) == g.track_scripts.end())
+                    g.track_scripts.push_back(*s);
+            }
+        }
+        for (auto [key, dst] : {std::pair{"notify_master", &g.notify_master}, std::pair{"notify_backup", &g.notify_backup},
+                                std::pair{"notify_fault", &g.notify_fault}, std::pair{"notify_stop", &g.notify_stop},
+                                std::pair{"notify", &g.notify}})
+            if (auto nf = m.get(key)) read_command_line(errs, *nf, *dst);
+        for (VrrpInstance& vi : instances) {
+            if (std::find(g.instances.begin(), g.instances.end(), vi.name) == g.instances.end()) continue;
+            vi.sync_group = g.name;
+            for (const std::string& s : g.track_scripts)
+                if (std::find(vi.track_scripts.begin(), vi.track_scripts.end(), s) == vi.track_scripts.end()) {
+                    vi.track_scripts.push_back(s);
+                    vi.track_script_weights[s] = 0;
+                }
+        }
+        out.push_back(std::move(g));
+    }
+}
+
 void read_root(Errors& errs, const Field& root, Config& cfg) {
     if (!expect_map(errs, root)) return;
     MapFields m(errs, root, {"ports", "conn_table", "services", "expire_nodest_conn", "conn_reuse_mode", "control",
-                             "metrics", "vrrp_scripts", "vrrp_instances"});
+                             "metrics", "vrrp_scripts", "vrrp_instances", "vrrp_sync_groups"});
     Known known;
     if (auto f = m.need("ports")) {
         known.ports_ok = f->node.IsSequence();
@@ -1563,6 +1638,8 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
     if (auto f = m.get("metrics")) read_metrics(errs, *f, cfg.metrics);
     if (auto f = m.get("vrrp_scripts")) read_vrrp_scripts(errs, *f, cfg.vrrp_scripts, known);
     if (auto f = m.get("vrrp_instances")) read_vrrp_instances(errs, *f, known, cfg.vrrp_instances);
+    if (auto f = m.get("vrrp_sync_groups"))
+        read_vrrp_sync_groups(errs, *f, known, cfg.vrrp_instances, cfg.vrrp_sync_groups);
 }
 
 // ---- reading the text: the guards around yaml-cpp ----

@@ -192,6 +192,9 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
                            [&metrics](const auto&... change) {
                                if (metrics) metrics->set_vrrp_state(change...);
                            });
+    vrrp.set_on_group_state([&metrics](const std::string& group, int state) {
+        if (metrics) metrics->set_vrrp_sync_group_state(group, state);
+    });
     vrrp.set_on_script([&metrics](const auto&... run) {
         if (metrics) metrics->observe_script(run...);
     });

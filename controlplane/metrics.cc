@@ -117,6 +117,12 @@ public:
         else vrrp_[instance] = {vrid, state};
     }
 
+    void set_vrrp_sync_group_state(const std::string& group, int state) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (state < 0) groups_.erase(group);
+        else groups_[group] = state;
+    }
+
     std::vector<MetricFamily> Collect() const override {
         std::vector<MetricFamily> out;
         auto t = std::make_unique<CoreCounters>();
@@ -314,6 +320,15 @@ private:
         }
         out.push_back(std::move(state));
         out.push_back(std::move(code));
+        auto group = family("dplb_vrrp_sync_group_state",
+                            "1 for the VRRP sync group's current state, 0 for the others", MetricType::Gauge);
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            for (const auto& [name, st] : groups_)
+                for (int s = 0; s < 4; s++)
+                    group.metric.push_back(gauge({{"sync_group", name}, {"state", kStates[s]}}, st == s));
+        }
+        out.push_back(std::move(group));
     }
 
     struct Vrrp {
@@ -324,6 +339,7 @@ private:
     std::vector<MetricsPort> ports_;
     mutable std::mutex mu_;
     std::map<std::string, Vrrp> vrrp_;
+    std::map<std::string, int> groups_;  // vrrp_sync_group -> state
 };
 
 Metrics::Metrics(const std::string& listen, Director& director, std::vector<MetricsPort> ports)
@@ -378,6 +394,10 @@ void Metrics::observe_script(const std::string& kind, const std::string& name, c
 
 void Metrics::set_vrrp_state(const std::string& instance, int vrid, int state) {
     collector_->set_vrrp_state(instance, vrid, state);
+}
+
+void Metrics::set_vrrp_sync_group_state(const std::string& group, int state) {
+    collector_->set_vrrp_sync_group_state(group, state);
 }
 
 }  // namespace dplb

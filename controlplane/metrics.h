@@ -42,6 +42,8 @@ public:
     // VRRP state per instance: 0 init, 1 backup, 2 master, 3 fault; `vrid` its virtual_router_id.
     // -1 removes the instance (it left the configuration).
     void set_vrrp_state(const std::string& instance, int vrid, int state);
+    // A vrrp_sync_group's state, the same codes; -1 removes it.
+    void set_vrrp_sync_group_state(const std::string& group, int state);
     // A script that ended: kind "vrrp_script", "notify" (a VRRP instance's hook), "notify_real" or
     // "notify_quorum" (a service's quorum_up / quorum_down), its name (script, instance, real,
     // service), outcome "success", "failure", "timeout" or "not_started".

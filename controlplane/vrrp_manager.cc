@@ -19,6 +19,7 @@ VrrpManager::VrrpManager(boost::asio::io_context& io, Director& director, std::v
       ifnames_(std::move(kernel_ifnames)),
       port_ids_(std::move(port_ids)),
       on_state_(std::move(on_state)),
+      groups_([this](const std::string& g, vrrp::State s) { on_group_state(g, s); }),
       runner_(io, config::kMaxScriptsInFlight),
       checks_(
           io, runner_, [this](const std::string& n, bool up, const std::string& why) { on_script(n, up, why); },
@@ -31,11 +32,51 @@ VrrpManager::~VrrpManager() { stop(); }
 void VrrpManager::stop() {
     for (auto& r : running_) {
         r.instance->stop();
+        groups_.detach(*r.instance);
         for (const auto& cfg : applied_)
             if (cfg.name == r.instance->name()) notify(cfg.name, r.label, "STOP", r.instance->priority(), true);
     }
+    for (const auto& g : applied_groups_) notify_group(g.name, "STOP", true);
     running_.clear();
     applied_.clear();
+    applied_groups_.clear();
+}
+
+void VrrpManager::wire_sync(vrrp::Instance::Callbacks& cb, const std::shared_ptr<vrrp::Instance*>& self) {
+    cb.on_own_fault = [this, self](bool) {
+        if (*self) groups_.own_fault_changed(**self);
+    };
+    cb.on_want_master = [this, self](const std::string& detail) {
+        if (*self) groups_.want_master(**self, detail);
+    };
+}
+
+void VrrpManager::on_group_state(const std::string& group, vrrp::State state) {
+    log(LogLevel::notice, "dplbd: vrrp_sync_group %s: %s", group.c_str(), vrrp::state_name(state));
+    director_.set_vrrp_state("sync_group " + group, state == vrrp::State::init ? "" : vrrp::state_name(state));
+    if (on_group_state_) on_group_state_(group, state == vrrp::State::init ? -1 : static_cast<int>(state));
+    if (state == vrrp::State::master || state == vrrp::State::backup || state == vrrp::State::fault)
+        notify_group(group, vrrp::state_name(state));
+}
+
+void VrrpManager::notify_group(const std::string& group, const char* state, bool now) {
+    const config::VrrpSyncGroup* cfg = nullptr;
+    for (const auto& g : director_.config().vrrp_sync_groups)
+        if (g.name == group) cfg = &g;
+    for (const auto& g : applied_groups_)
+        if (!cfg && g.name == group) cfg = &g;
+    if (!cfg) return;
+    std::string label = "group " + group;
+    for (scripts::Job& job : scripts::sync_group_notify_jobs(*cfg, state)) {
+        std::string what = job.argv.empty() ? "" : job.argv[0];
+        if (now) job.lane.clear();
+        runner_.run(std::move(job), [this, label, what, state](const scripts::Result& r) {
+            if (on_script_) on_script_("notify", label, r.outcome());
+            if (!r.ok())
+                dplb::log(LogLevel::warning, "dplbd: vrrp_sync_%s: notify %s for %s: %s", label.c_str(), what.c_str(),
+                          state, r.describe().c_str());
+        });
+    }
 }
 
 std::vector<VrrpManager::Running>::iterator VrrpManager::find(const std::string& label) {
@@ -64,9 +105,12 @@ VrrpManager::Running VrrpManager::make(const config::VrrpInstance& cfg, uint8_t 
         if (on_state_) on_state_(label, vrid, static_cast<int>(st));
         if ((st == vrrp::State::master || st == vrrp::State::backup || st == vrrp::State::fault) && *self)
             notify(name, label, vrrp::state_name(st), (*self)->priority());
+        if (*self) groups_.state_changed(**self);
     };
+    wire_sync(cb, self);
     Running r{std::make_unique<vrrp::Instance>(io_, cfg, ifname, cb, family), label, vrid, false};
     *self = r.instance.get();
+    groups_.attach(*r.instance);
     apply_scripts(r, cfg);
     try_start(r);
     return r;
@@ -117,6 +161,25 @@ void VrrpManager::notify(const std::string& name, const std::string& label, cons
     }
 }
 
+void VrrpManager::sync_groups() {
+    const auto& want = director_.config().vrrp_sync_groups;
+    auto find_group = [](const std::vector<config::VrrpSyncGroup>& l, const std::string& n) {
+        return std::find_if(l.begin(), l.end(), [&](const config::VrrpSyncGroup& g) { return g.name == n; });
+    };
+    for (const auto& g : applied_groups_)
+        if (find_group(want, g.name) == want.end())
+            dplb::log(LogLevel::info, "dplbd: vrrp reload: sync group %s: remove", g.name.c_str());
+    for (const auto& g : want) {
+        auto old = find_group(applied_groups_, g.name);
+        if (old == applied_groups_.end())
+            dplb::log(LogLevel::info, "dplbd: vrrp reload: sync group %s: add", g.name.c_str());
+        else if (old->instances != g.instances)
+            dplb::log(LogLevel::info, "dplbd: vrrp reload: sync group %s: members changed", g.name.c_str());
+    }
+    applied_groups_ = want;
+    groups_.configure(applied_groups_);
+}
+
 void VrrpManager::sync() {
     using vrrp::Change;
     // Scripts first: a new instance starts with the state of the scripts it tracks.
@@ -139,7 +202,10 @@ void VrrpManager::sync() {
         if (c.change != Change::remove && c.change != Change::restart) continue;
         log(c);
         auto it = find(c.label);
-        if (it != running_.end()) it->instance->stop();
+        if (it != running_.end()) {
+            it->instance->stop();
+            groups_.detach(*it->instance);
+        }
         if (it != running_.end() && c.change == Change::remove)
             for (const auto& cfg : applied_)
                 if (cfg.name == it->instance->name()) notify(cfg.name, c.label, "STOP", it->instance->priority());
@@ -150,6 +216,7 @@ void VrrpManager::sync() {
             if (on_state_) on_state_(c.label, vrid, -1);
         }
     }
+    sync_groups();
     // In place: state, timers and sockets kept.
     for (const auto& c : changes) {
         if (c.change != Change::reconfigure) continue;

@@ -16,6 +16,7 @@
 #include "scripts/runner.h"
 #include "scripts/script_checks.h"
 #include "vrrp/instance.h"
+#include "vrrp/sync_group.h"
 
 namespace dplb {
 
@@ -44,6 +45,9 @@ public:
     // "notify" (name: the instance's label), and Result::outcome(). For metrics.
     using OnScript = std::function<void(const std::string& kind, const std::string& name, const std::string& outcome)>;
     void set_on_script(OnScript f) { on_script_ = std::move(f); }
+    // For metrics: a vrrp_sync_group's state (vrrp::State as int), or -1 when it left the configuration.
+    using OnGroupState = std::function<void(const std::string& group, int state)>;
+    void set_on_group_state(OnGroupState f) { on_group_state_ = std::move(f); }
 
 private:
     struct Running {
@@ -65,12 +69,23 @@ private:
     // would start any more) all at once, behind nothing.
     void notify(const std::string& name, const std::string& label, const char* state, int priority,
                 bool now = false);
+    // Sync groups (vrrp/sync_group.h): the group's callbacks wired into one member's Instance, a
+    // group's change of state (log, status, metrics, its notify hooks), and its hooks for `state`.
+    void wire_sync(vrrp::Instance::Callbacks& cb, const std::shared_ptr<vrrp::Instance*>& self);
+    void on_group_state(const std::string& group, vrrp::State state);
+    void notify_group(const std::string& group, const char* state, bool now = false);
+    // A reload's groups: added, removed or with other members, in place (no router restarts for it;
+    // a member's sync_group is an in-place change of its instance, vrrp/reload.h).
+    void sync_groups();
 
     boost::asio::io_context& io_;
     Director& director_;
     std::vector<std::string> ifnames_;
     std::vector<uint16_t> port_ids_;
     OnState on_state_;
+    OnGroupState on_group_state_;
+    std::vector<config::VrrpSyncGroup> applied_groups_;  // what groups_ was configured with
+    vrrp::SyncGroups groups_;  // before running_: every Instance calls it until it is gone
     std::vector<Running> running_;
     std::vector<config::VrrpInstance> applied_;  // what running_ was made from
     scripts::Runner runner_;

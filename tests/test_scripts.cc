@@ -309,6 +309,33 @@ TEST_F(ScriptsTest, RunsAsUser) {
     EXPECT_EQ(read("uid"), std::to_string(pw->pw_uid) + "\n" + std::to_string(pw->pw_gid) + "\n");
 }
 
+// vrrp_sync_group hooks: the state's hook, then notify with GROUP <name> <state> 0, on a lane of the
+// group's own.
+TEST_F(ScriptsTest, SyncGroupNotifyHooksWithGroupArguments) {
+    dplb::config::VrrpSyncGroup g;
+    g.name = "G";
+    g.notify_master = "/bin/m a";
+    g.notify_fault = "/bin/f";
+    g.notify_stop = "/bin/s";
+    g.notify = "/bin/n x";
+    auto jobs = dplb::scripts::sync_group_notify_jobs(g, "MASTER");
+    ASSERT_EQ(jobs.size(), 2u);
+    EXPECT_EQ(jobs[0].argv, (std::vector<std::string>{"/bin/m", "a"}));
+    EXPECT_EQ(jobs[1].argv, (std::vector<std::string>{"/bin/n", "x", "GROUP", "G", "MASTER", "0"}));
+    EXPECT_EQ(jobs[0].lane, jobs[1].lane);
+    dplb::config::VrrpInstance vi;
+    vi.name = "G";
+    vi.notify = "/bin/n";
+    EXPECT_NE(jobs[0].lane, dplb::scripts::vrrp_notify_jobs(vi, "G", "MASTER", 1).at(0).lane)
+        << "a group and an instance of the same name do not share a lane";
+    auto backup = dplb::scripts::sync_group_notify_jobs(g, "BACKUP");  // no notify_backup
+    ASSERT_EQ(backup.size(), 1u);
+    EXPECT_EQ(backup[0].argv.back(), "0");
+    EXPECT_EQ(dplb::scripts::sync_group_notify_jobs(g, "FAULT").at(0).argv,
+              (std::vector<std::string>{"/bin/f"}));
+    EXPECT_EQ(dplb::scripts::sync_group_notify_jobs(g, "STOP").at(0).argv, (std::vector<std::string>{"/bin/s"}));
+}
+
 TEST_F(ScriptsTest, NotifyHooksInOrderWithKeepalivedArguments) {
     std::string log = file("log");
     dplb::config::VrrpInstance vi;

@@ -252,6 +252,9 @@ std::vector<ReloadCase> reload_cases() {
         {"unicast_ttl_without_peers", [](config::VrrpInstance& v) { v.unicast_ttl = 64; }, keep},
         {"unicast_peer_of_no_family_in_use", [](config::VrrpInstance& v) { v.unicast_peers = {ip("2001:db8::2")}; },
          keep},
+        // vrrp_sync_groups: joining, leaving or changing a group is taken in place.
+        {"joined_a_sync_group", [](config::VrrpInstance& v) { v.sync_group = "G"; },
+         one("VI_1: reconfigure (sync_group)")},
         {"renamed", [](config::VrrpInstance& v) { v.name = "VI_9"; },
          {"VI_1: remove", "VI_9: add", "VI_2: keep"}},
     };

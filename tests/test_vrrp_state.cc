@@ -69,6 +69,7 @@ const char* short_reason(Reason r) {
     case Reason::interface_down: return "if_down";
     case Reason::track_fault: return "track";
     case Reason::fault_cleared: return "cleared";
+    case Reason::sync_group: return "sync";
     }
     return "?";
 }
@@ -84,6 +85,8 @@ std::string describe(const std::vector<Action>& actions) {
             s += "advert " + std::to_string(ad->priority);
         else if (auto* g = std::get_if<action::SendGarps>(&a))
             s += "garp " + std::to_string(g->count) + " r" + std::to_string(g->round);
+        else if (std::holds_alternative<action::WantMaster>(a))
+            s += "want master";
     }
     return s;
 }
@@ -107,8 +110,8 @@ struct Scenario {
 
 // A reload's in-place change; the defaults are base_params()'s.
 event::Reconfigure reconf(uint8_t priority, bool preempt = true, Millis preempt_delay_ms = 0,
-                          uint32_t garp_repeat = 5, Millis garp_delay_ms = 5000) {
-    return event::Reconfigure{priority, preempt, preempt_delay_ms, garp_repeat, garp_delay_ms};
+                          uint32_t garp_repeat = 5, Millis garp_delay_ms = 5000, bool sync_group = false) {
+    return event::Reconfigure{priority, preempt, preempt_delay_ms, garp_repeat, garp_delay_ms, sync_group};
 }
 
 const event::Startup kStart;
@@ -318,7 +321,54 @@ std::vector<Scenario> scenarios() {
           {10000, event::InterfaceUp{}, "BACKUP(cleared)", State::backup, 13609},
           {11000, adv(50), "", State::backup, 14609},  // within the new delay
           {12000, adv(50), "", State::backup, 14609}}},
+        // vrrp_sync_group (keepalived's vrrp_sync.c): Master_Down_Timer asks the group, which answers
+        // with SyncMaster; SyncBackup leaves MASTER without a priority-0 advert.
+        {"sync_backup_waits_for_its_group", [](Params& p) { p.sync_group = true; },
+         {{0, kStart, "BACKUP(startup)", State::backup, 3609},
+          {3609, kTimer, "want master", State::backup, 7218},  // re-armed, still BACKUP
+          {7218, kTimer, "want master", State::backup, 10827},
+          {8000, event::SyncMaster{"G"}, "MASTER(sync), advert 100, garp 5 r1", State::master, 9000}}},
+        {"sync_master_ignored_unless_backup", [](Params& p) { p.sync_group = true; },
+         {{0, event::SyncMaster{"G"}, "", State::init, kNone},
+          {0, kStart, "BACKUP(startup)", State::backup, 3609},
+          {10, event::TrackFault{"x"}, "FAULT(track)", State::fault, kNone},
+          {20, event::SyncMaster{"G"}, "", State::fault, kNone},
+          {30, event::SyncBackup{"G"}, "", State::fault, kNone}}},
+        {"sync_backup_leaves_master_silently", [](Params& p) { p.priority = 255; },
+         {{0, kStart, "MASTER(owner), advert 255, garp 5 r1", State::master, 1000},
+          {500, event::SyncBackup{"G"}, "BACKUP(sync)", State::backup, 500 + 3003},  // 255: skew 3 ms
+          {600, event::SyncBackup{"G"}, "", State::backup, 3503}}},
+        {"sync_want_master_forgotten_when_a_master_is_heard", [](Params& p) { p.sync_group = true; },
+         {{0, kStart, "BACKUP(startup)", State::backup, 3609},
+          {3609, kTimer, "want master", State::backup, 7218},
+          {4000, adv(150), "", State::backup, 7609},
+          {7609, kTimer, "want master", State::backup, 11218}}},
+        {"reload_into_a_sync_group_waits_for_it", none,
+         {{0, kStart, "BACKUP(startup)", State::backup, 3609},
+          {100, reconf(100, true, 0, 5, 5000, true), "", State::backup, 3609},
+          {3609, kTimer, "want master", State::backup, 7218},
+          {4000, reconf(100, true, 0, 5, 5000, false), "", State::backup, 7218},
+          {7218, kTimer, "MASTER(master_down), advert 100, garp 5 r1", State::master, 8218}}},
     };
+}
+
+// wants_master() is what the group reads: set by the expired timer, cleared by a master heard and
+// by any change of state.
+TEST(VrrpSync, WantsMasterFollowsTheTimerAndTheMaster) {
+    Params p = base_params();
+    p.sync_group = true;
+    StateMachine m(p);
+    m.handle(kStart, 0);
+    EXPECT_FALSE(m.wants_master());
+    m.handle(kTimer, 3609);
+    EXPECT_TRUE(m.wants_master());
+    m.handle(adv(150), 4000);
+    EXPECT_FALSE(m.wants_master());
+    m.handle(kTimer, 7609);
+    EXPECT_TRUE(m.wants_master());
+    m.handle(event::SyncMaster{"G"}, 7700);
+    EXPECT_FALSE(m.wants_master());
+    EXPECT_EQ(m.state(), State::master);
 }
 
 class StateTable : public ::testing::TestWithParam<Scenario> {};

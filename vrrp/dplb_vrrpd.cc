@@ -3,6 +3,7 @@
 // kernel interface of its port and prints one line per state change on stdout:
 //
 //     <ms since start> <instance>[/v6] <STATE> <reason>
+//     <ms since start> group <sync group> <STATE>
 //
 // (an instance with IPv4 and IPv6 addresses runs two routers, the IPv6 one named <instance>/v6)
 // SIGTERM / SIGINT: stop (a MASTER sends priority 0), print the counters, exit 0.
@@ -26,6 +27,7 @@
 
 #include "config.h"
 #include "vrrp/instance.h"
+#include "vrrp/sync_group.h"
 
 namespace {
 
@@ -104,6 +106,15 @@ int main(int argc, char** argv) {
 
     boost::asio::io_context io;
     const auto t0 = std::chrono::steady_clock::now();
+    auto stamp = [t0] {
+        return static_cast<long long>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+    };
+    dplb::vrrp::SyncGroups groups([stamp](const std::string& name, State s) {
+        std::printf("%lld group %s %s\n", stamp(), name.c_str(), dplb::vrrp::state_name(s));
+    });
+    groups.configure(cfg.vrrp_sync_groups);
+    // After the groups: an Instance calls them until it is destroyed.
     std::vector<std::unique_ptr<Instance>> instances;
     std::vector<std::string> labels;
     try {
@@ -114,15 +125,19 @@ int main(int argc, char** argv) {
                 // An instance with both families runs two routers: the IPv6 one is NAME/v6.
                 std::string name = vi.name + (family == 6 && families.size() > 1 ? "/v6" : "");
                 Instance::Callbacks cb;
-                cb.on_state = [name, t0](State s, const std::string& reason) {
-                    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - t0);
-                    std::printf("%lld %s %s %s\n", static_cast<long long>(ms.count()), name.c_str(),
-                                dplb::vrrp::state_name(s), reason.c_str());
+                size_t index = instances.size();
+                cb.on_state = [name, stamp, index, &instances, &groups](State s, const std::string& reason) {
+                    std::printf("%lld %s %s %s\n", stamp(), name.c_str(), dplb::vrrp::state_name(s), reason.c_str());
+                    groups.state_changed(*instances[index]);
                 };
                 cb.on_log = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
+                cb.on_own_fault = [index, &instances, &groups](bool) { groups.own_fault_changed(*instances[index]); };
+                cb.on_want_master = [index, &instances, &groups](const std::string& detail) {
+                    groups.want_master(*instances[index], detail);
+                };
                 instances.push_back(std::make_unique<Instance>(io, vi, ifname, cb, family));
                 labels.push_back(name);
+                groups.attach(*instances.back());
             }
         }
         for (auto& in : instances) in->start();

@@ -51,6 +51,7 @@ Params params_for(const config::VrrpInstance& cfg, uint8_t family, const IpAddr&
     p.garp_delay_ms = static_cast<Millis>(cfg.garp_master_delay_s) * 1000;
     for (const IpAddr& ip : cfg.unicast_peers)
         if (ip.family == family) p.unicast_peers.push_back(ip);
+    p.sync_group = !cfg.sync_group.empty();
     return p;
 }
 
@@ -120,7 +121,7 @@ public:
                      [this](const std::error_code& ec) { log_error("receive", ec); });
         link_up_ = iface_.up;
         if (!link_up_) queue(event::InterfaceDown{});
-        if (tracks_.fault() || external_fault_) queue(event::TrackFault{fault_what()});
+        if (any_fault()) queue(event::TrackFault{fault_what()});
         dispatch(event::Startup{});
     }
 
@@ -169,7 +170,7 @@ public:
         if (stopping_) return;
         queue(event::Reconfigure{effective_priority(cfg_.priority, tracks_.priority_delta()), cfg_.preempt,
                                  static_cast<Millis>(cfg_.preempt_delay_s) * 1000, cfg_.garp_master_repeat,
-                                 static_cast<Millis>(cfg_.garp_master_delay_s) * 1000});
+                                 static_cast<Millis>(cfg_.garp_master_delay_s) * 1000, !cfg_.sync_group.empty()});
         queue_fault_state();
         dispatch_queued();
     }
@@ -179,6 +180,22 @@ public:
         external_reason_ = fault ? reason : "";
         tracking_changed();
     }
+
+    void set_group_fault(bool fault, const std::string& reason) {
+        if (fault == group_fault_ && (!fault || reason == group_reason_)) return;
+        group_fault_ = fault;
+        group_reason_ = fault ? reason : "";
+        tracking_changed();
+    }
+
+    void sync_to(State s, const std::string& why) {
+        if (!started_ || stopping_) return;
+        if (s == State::master) dispatch(event::SyncMaster{why});
+        else if (s == State::backup) dispatch(event::SyncBackup{why});
+    }
+
+    bool own_fault() const { return (started_ && !link_up_) || tracks_.fault() || external_fault_; }
+    bool wants_master() const { return sm_.wants_master(); }
 
     Counters counters() const {
         std::lock_guard<std::mutex> lock(counters_mutex_);
@@ -221,8 +238,11 @@ private:
     std::string fault_what() const {
         std::string w = tracks_.fault_what();
         if (external_fault_) w += (w.empty() ? "" : ", ") + external_reason_;
+        if (group_fault_) w += (w.empty() ? "" : ", ") + group_reason_;
         return w;
     }
+
+    bool any_fault() const { return tracks_.fault() || external_fault_ || group_fault_; }
 
     void tracking_changed() {
         if (!started_) {
@@ -237,7 +257,7 @@ private:
     }
 
     void queue_fault_state() {
-        if (tracks_.fault() || external_fault_) queue(event::TrackFault{fault_what()});
+        if (any_fault()) queue(event::TrackFault{fault_what()});
         else queue(event::TrackOk{});
     }
 
@@ -287,7 +307,18 @@ private:
             close_io();
         } else {
             arm_timer();
+            report_own_fault();
         }
+    }
+
+    // Tells the sync group when the router's own fault (link, tracked objects, set_fault; not the
+    // group's) comes or goes. After the state machine has taken it, so that the group sees its
+    // member's new state.
+    void report_own_fault() {
+        bool f = own_fault();
+        if (f == reported_fault_) return;
+        reported_fault_ = f;
+        if (cb_.on_own_fault) cb_.on_own_fault(f);
     }
 
     void perform(const Action& a) {
@@ -300,6 +331,8 @@ private:
             send_advert(ad->priority);
         } else if (auto* g = std::get_if<action::SendGarps>(&a)) {
             send_announcements(g->count);
+        } else if (auto* w = std::get_if<action::WantMaster>(&a)) {
+            if (cb_.on_want_master) cb_.on_want_master(w->detail);
         }
     }
 
@@ -401,6 +434,9 @@ private:
     std::vector<std::string> cfg_tracked_;  // the names tracks_ has from cfg_ (not from track())
     bool external_fault_ = false;
     std::string external_reason_;
+    bool group_fault_ = false;     // set_group_fault: another member of the sync group is faulted
+    std::string group_reason_;
+    bool reported_fault_ = false;  // own_fault() as last told to on_own_fault
     asio::steady_timer timer_;
     uint64_t timer_generation_ = 0;
     Clock::time_point origin_;
@@ -445,6 +481,10 @@ void Instance::track(const std::string& name, int weight) { impl_->track(name, w
 bool Instance::set_tracked(const std::string& name, bool up) { return impl_->set_tracked(name, up); }
 void Instance::reconfigure(const config::VrrpInstance& cfg) { impl_->reconfigure(cfg); }
 void Instance::set_fault(bool fault, const std::string& reason) { impl_->set_fault(fault, reason); }
+void Instance::set_group_fault(bool fault, const std::string& reason) { impl_->set_group_fault(fault, reason); }
+void Instance::sync_to(State s, const std::string& why) { impl_->sync_to(s, why); }
+bool Instance::own_fault() const { return impl_->own_fault(); }
+bool Instance::wants_master() const { return impl_->wants_master(); }
 Counters Instance::counters() const { return impl_->counters(); }
 uint8_t Instance::priority() const { return impl_->priority(); }
 IpAddr Instance::master() const { return impl_->master(); }

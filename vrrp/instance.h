@@ -38,6 +38,11 @@ public:
         std::function<void(State state, const std::string& reason)> on_state;
         // Optional: socket errors (logged once until the socket works again).
         std::function<void(const std::string& message)> on_log;
+        // Optional, for a member of a sync group (vrrp/sync_group.h): own_fault() changed (called
+        // after the state change it caused); and, in BACKUP, Master_Down_Timer fired and the router
+        // waits for its group (wants_master() is true), with the timer's detail.
+        std::function<void(bool own_fault)> on_own_fault;
+        std::function<void(const std::string& detail)> on_want_master;
     };
 
     // For an instance whose addresses are all of one family; throws std::invalid_argument otherwise.
@@ -78,6 +83,17 @@ public:
     void reconfigure(const config::VrrpInstance& cfg);
     // An external fault with its reason (e.g. "dataplane not running"): FAULT while true.
     void set_fault(bool fault, const std::string& reason);
+
+    // Sync groups (vrrp/sync_group.h; the router is in one when cfg.sync_group is set): FAULT while
+    // another member is faulted, with that as the reason; not part of own_fault().
+    void set_group_fault(bool fault, const std::string& reason);
+    // The group's decision: MASTER (from BACKUP only) or BACKUP (from MASTER only, no priority-0
+    // advert); anything else, or before start(), is ignored.
+    void sync_to(State state, const std::string& why);
+    // Link down, a weight-0 tracked object down, or set_fault: what faults the group.
+    bool own_fault() const;
+    // BACKUP whose Master_Down_Timer fired with no master heard since (a sync group member only).
+    bool wants_master() const;
 
     // Safe from any thread.
     State state() const { return state_.load(); }

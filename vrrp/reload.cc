@@ -92,6 +92,7 @@ std::vector<std::string> reconfigure_fields(const config::VrrpInstance& before, 
     if (before.preempt_delay_s != after.preempt_delay_s) out.push_back("preempt_delay");
     if (before.garp_master_delay_s != after.garp_master_delay_s) out.push_back("garp_master_delay");
     if (before.garp_master_repeat != after.garp_master_repeat) out.push_back("garp_master_repeat");
+    if (before.sync_group != after.sync_group) out.push_back("sync_group");
     auto as_set = [](const std::vector<std::string>& v) { return std::set<std::string>(v.begin(), v.end()); };
     if (as_set(before.track_interfaces) != as_set(after.track_interfaces)) out.push_back("track_interfaces");
     if (as_set(before.track_services) != as_set(after.track_services)) out.push_back("track_services");

@@ -59,7 +59,7 @@ std::string describe(const RouterChange& c);
 std::vector<std::string> restart_fields(const config::VrrpInstance& before, const config::VrrpInstance& after,
                                         uint8_t family);
 // The keys a running router takes in place: priority, preempt, preempt_delay, garp_master_delay,
-// garp_master_repeat, track_interfaces, track_services and track_scripts (as sets), track_weights
+// garp_master_repeat, sync_group (joining, leaving or changing its vrrp_sync_groups entry), track_interfaces, track_services and track_scripts (as sets), track_weights
 // (only the weights of tracked names count, script weights included). Empty when none. `state` (the initial state) is in neither list:
 // a running router never reads it, as in keepalived.
 std::vector<std::string> reconfigure_fields(const config::VrrpInstance& before, const config::VrrpInstance& after);

@@ -62,6 +62,7 @@ const char* reason_name(Reason r) {
     case Reason::interface_down: return "interface down";
     case Reason::track_fault: return "tracked object down";
     case Reason::fault_cleared: return "fault cleared";
+    case Reason::sync_group: return "sync group";
     }
     return "?";
 }
@@ -121,6 +122,10 @@ std::vector<Action> StateMachine::handle(const Event& e, Millis now) {
         priority_ = std::max<uint8_t>(pc->priority, 1);
     } else if (auto* r = std::get_if<event::Reconfigure>(&e)) {
         reconfigure(*r);
+    } else if (auto* sm = std::get_if<event::SyncMaster>(&e)) {
+        if (state_ == State::backup) enter_master(Reason::sync_group, sm->detail, now, out);
+    } else if (auto* sb = std::get_if<event::SyncBackup>(&e)) {
+        if (state_ == State::master) enter_backup(Reason::sync_group, sb->detail, now, out);
     }
     return out;
 }
@@ -137,6 +142,8 @@ void StateMachine::reconfigure(const event::Reconfigure& r) {
     preempt_after_ = preempt_from_ + p_.preempt_delay_ms;
     p_.garp_repeat = r.garp_repeat;
     p_.garp_delay_ms = r.garp_delay_ms;
+    p_.sync_group = r.sync_group;
+    if (!p_.sync_group) want_master_ = false;
     if (garp_timer_) {
         if (p_.garp_delay_ms > 0) garp_timer_ = master_since_ + p_.garp_delay_ms;
         else garp_timer_.reset();
@@ -229,6 +236,7 @@ void StateMachine::on_advert(const event::AdvertReceived& a, Millis now, std::ve
         if (p_.preempt && now >= preempt_after_) break;
         [[fallthrough]];
     case Outcome::learn:
+        want_master_ = false;  // a master is heard again
         if (p_.version == 3) master_adver_cs_ = a.advert.interval_cs;  // RFC 5798 §6.4.2
         master_ = a.src;
         timer_ = now + master_down_interval_ms();
@@ -268,8 +276,15 @@ void StateMachine::on_timer(Millis now, std::vector<Action>& out) {
     if (state_ == State::backup) {
         // RFC 3768 §6.4.2: Master_Down_Timer fired.
         std::string detail = master_.family ? "no advert from " + master_.str() : "no master heard";
-        enter_master(Reason::master_down, detail + " for " + std::to_string(master_down_interval_ms()) + " ms",
-                     now, out);
+        detail += " for " + std::to_string(master_down_interval_ms()) + " ms";
+        if (p_.sync_group) {
+            // keepalived's vrrp_sync_can_goto_master: wait for the group, another interval at a time.
+            want_master_ = true;
+            timer_ = now + master_down_interval_ms();
+            out.push_back(action::WantMaster{std::move(detail)});
+            return;
+        }
+        enter_master(Reason::master_down, detail, now, out);
     } else if (state_ == State::master) {
         // RFC 3768 §6.4.3: Adver_Timer fired.
         send_advert(priority_, out);
@@ -352,6 +367,7 @@ void StateMachine::send_advert(uint8_t priority, std::vector<Action>& out) {
 }
 
 void StateMachine::change(State to, Reason why, std::string detail, std::vector<Action>& out) {
+    want_master_ = false;
     out.push_back(action::StateChanged{state_, to, why, std::move(detail)});
     state_ = to;
 }

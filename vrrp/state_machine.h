@@ -7,6 +7,9 @@
 //   BACKUP --Master_Down_Timer--> MASTER         BACKUP --fault--> FAULT
 //   MASTER --higher advert--> BACKUP             MASTER --fault--> FAULT (sends priority 0)
 //   FAULT --faults cleared--> BACKUP (or MASTER) any --Shutdown--> INIT (MASTER sends priority 0)
+// In a sync group (Params::sync_group, vrrp/sync_group.h) BACKUP does not leave on its own when
+// Master_Down_Timer fires: it says WantMaster and waits for SyncMaster; SyncBackup moves a MASTER
+// to BACKUP as its group's decision.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +38,7 @@ enum class Reason : uint8_t {
     interface_down,         // -> FAULT
     track_fault,            // -> FAULT
     fault_cleared,          // FAULT -> BACKUP or MASTER
+    sync_group,             // BACKUP <-> MASTER as the sync group decided (SyncMaster, SyncBackup)
 };
 const char* reason_name(Reason r);  // "startup", "master down timer expired", ...
 
@@ -58,6 +62,8 @@ struct Params {
     // only adverts from one of them, sent to us rather than to the group, are accepted, and the TTL
     // / hop limit is not checked (keepalived's unicast mode: peers may be routed hops away).
     std::vector<IpAddr> unicast_peers;
+    // A member of a vrrp_sync_group: Master_Down_Timer in BACKUP yields WantMaster instead of MASTER.
+    bool sync_group = false;
 };
 
 // Counted by the machine as adverts come in and go out. Drops are by reason, first failing check.
@@ -118,12 +124,25 @@ struct Reconfigure {
     Millis preempt_delay_ms;  // counted from the last start-up / leaving FAULT, as before
     uint32_t garp_repeat;     // from the next round
     Millis garp_delay_ms;     // a pending second round moves to (became MASTER + this); 0 cancels it
+    bool sync_group = false;  // joined or left a sync group: whether Master_Down_Timer waits for it
+};
+// The sync group's decisions (keepalived's vrrp_sync_master / vrrp_sync_backup). SyncMaster: a
+// BACKUP becomes MASTER now (adverts and gratuitous ARPs as for master_down); ignored in any other
+// state. SyncBackup: a MASTER becomes BACKUP without a priority-0 advert (keepalived's
+// vrrp_state_leave_master without advF: the group's other routers decide where it goes); ignored
+// in any other state.
+struct SyncMaster {
+    std::string detail;  // e.g. "sync group G: VI_1 MASTER"
+};
+struct SyncBackup {
+    std::string detail;
 };
 }  // namespace event
 
 using Event = std::variant<event::Startup, event::Shutdown, event::AdvertReceived, event::DecodeFailed,
                            event::TimerExpired, event::InterfaceUp, event::InterfaceDown, event::TrackFault,
-                           event::TrackOk, event::PriorityChanged, event::Reconfigure>;
+                           event::TrackOk, event::PriorityChanged, event::Reconfigure, event::SyncMaster,
+                           event::SyncBackup>;
 
 namespace action {
 struct SendAdvert {
@@ -139,9 +158,14 @@ struct StateChanged {
     Reason reason;
     std::string detail;  // e.g. "advert from 10.0.0.3 priority 200", may be empty
 };
+// In a sync group: Master_Down_Timer fired in BACKUP; the machine stays BACKUP (the timer re-armed
+// for another Master_Down_Interval, as keepalived does) until its group sends SyncMaster.
+struct WantMaster {
+    std::string detail;  // "no advert from 10.0.0.3 for 3609 ms"
+};
 }  // namespace action
 
-using Action = std::variant<action::SendAdvert, action::SendGarps, action::StateChanged>;
+using Action = std::variant<action::SendAdvert, action::SendGarps, action::StateChanged, action::WantMaster>;
 
 class StateMachine {
 public:
@@ -162,6 +186,8 @@ public:
     const Counters& counters() const { return counters_; }
     // The master's address as last heard (our own while MASTER); unset family when unknown.
     const IpAddr& master() const { return master_; }
+    // In a sync group: BACKUP whose Master_Down_Timer fired and that has heard no master since.
+    bool wants_master() const { return want_master_; }
 
     // RFC 5798 §6.1 in milliseconds (the v2 formulas of RFC 3768 §6.1 scale the same way).
     Millis master_adver_interval_ms() const { return master_adver_cs_ * 10; }
@@ -201,6 +227,7 @@ private:
     Millis master_since_ = 0;           // when we last became MASTER (for the second GARP round)
     bool if_up_ = true;
     bool track_fault_ = false;
+    bool want_master_ = false;
     std::string fault_what_;
     IpAddr master_;
     Counters counters_;

@@ -180,6 +180,18 @@ std::string emit_yaml(const Model& m, const std::string& name, const Messages& m
             for (const auto& p : vi.unicast_peers) y += "      - " + ys(p.first.str()) + "\n";
         }
     }
+    if (!m.sync_groups.empty()) y += "vrrp_sync_groups:\n";
+    for (const OutSyncGroup& g : m.sync_groups) {
+        y += "  # " + msgs.where(g.line) + ": vrrp_sync_group " + g.name + "\n";
+        y += "  - name: " + ys(g.name) + "\n";
+        y += "    instances:\n";
+        for (const auto& n : g.instances) y += "      - " + ys(n) + "\n";
+        if (!g.track_scripts.empty()) {
+            y += "    track_scripts:\n";
+            for (const auto& t : g.track_scripts) y += "      - " + ys(t) + "\n";
+        }
+        for (const auto& [kw, cmd] : g.notify) y += "    " + kw + ": " + yq(cmd) + "\n";
+    }
     return y;
 }
 

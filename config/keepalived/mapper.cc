@@ -17,9 +17,8 @@ std::string reason_for(const std::string& kw) {
     if (kNoEmail.count(kw)) return " (dplb has no e-mail notification)";
     if (kw == "router_id") return " (keepalived uses it in e-mails and logs only)";
     if (kw.rfind("notify", 0) == 0)
-        return " (dplb runs the notify hooks of vrrp instances and real servers only)";
-    if (kw == "track_script") return " (dplb tracks scripts in vrrp instances only)";
-    if (kw == "vrrp_sync_group") return " (dplb has no sync groups; each instance fails over on its own)";
+        return " (dplb runs the notify hooks of vrrp instances, sync groups and real servers only)";
+    if (kw == "track_script") return " (dplb tracks scripts in vrrp instances and sync groups only)";
     if (kw == "static_ipaddress" || kw == "static_routes" || kw == "static_rules")
         return " (dplb does not manage kernel addresses, routes or rules)";
     if (kw == "mcast_src_ip")
@@ -71,7 +70,7 @@ std::string reason_for(const std::string& kw) {
 void Mapper::run(const std::vector<Stmt>& top) {
     // Defaults in global_defs apply wherever they sit in the file, and vrrp_instance needs to
     // know the service vips, so: global_defs, then virtual_servers, then vrrp_instances.
-    std::vector<const Stmt*> instances;
+    std::vector<const Stmt*> instances, groups;
     for (const Stmt& s : top)
         if (s.kw().text == "global_defs" && s.has_block) global_defs(s);
     // A virtual_server may name a group written after it, as keepalived allows.
@@ -90,6 +89,8 @@ void Mapper::run(const std::vector<Stmt>& top) {
             instances.push_back(&s);
         } else if (kw == "vrrp_script") {
             vrrp_script(s);
+        } else if (kw == "vrrp_sync_group") {
+            groups.push_back(&s);
         } else {
             not_converted(s);
         }
@@ -97,6 +98,8 @@ void Mapper::run(const std::vector<Stmt>& top) {
     warn_unused_groups();
     check_real_addresses();
     for (const Stmt* s : instances) vrrp_instance(*s);
+    std::map<std::string, int> members;
+    for (const Stmt* s : groups) sync_group(*s, members);
     check_limits();
 }
 

@@ -1,7 +1,8 @@
 // The tree of keepalived statements -> the model, keyword by keyword: the third of the import's steps.
 // Whatever keepalived says that dplb cannot say becomes a warning with its line; whatever the YAML
 // could not load with is an error. mapper.cc holds the walk and what applies everywhere,
-// map_virtual_server.cc the virtual servers, map_vrrp.cc the VRRP instances.
+// map_virtual_server.cc the virtual servers, map_vrrp.cc the VRRP instances, map_sync_group.cc the
+// sync groups.
 #pragma once
 
 #include <cstdint>
@@ -94,6 +95,9 @@ private:
     void unicast_peer(const Stmt& b, OutVrrp& vi);
     void finish_unicast(OutVrrp& vi);
     void finish_vrrp(OutVrrp& vi, const std::string& label);
+
+    // map_sync_group.cc: after the instances. `member_lines`: instance -> the line of its group entry.
+    void sync_group(const Stmt& s, std::map<std::string, int>& member_lines);
 
     // map_scripts.cc
     void vrrp_script(const Stmt& s);

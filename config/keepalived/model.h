@@ -161,6 +161,15 @@ struct OutGroup {
     std::vector<OutGroupEntry> entries;
 };
 
+// vrrp_sync_group NAME { ... }: its converted members (two at least) and what carried over.
+struct OutSyncGroup {
+    int line = 0;
+    std::string name;
+    std::vector<std::string> instances;
+    std::vector<std::string> track_scripts;
+    std::vector<std::pair<std::string, std::string>> notify;  // (keyword, command line) in file order
+};
+
 // Everything the YAML is written from.
 struct Model {
     std::vector<std::pair<std::string, int>> ports;  // interface, line of first use
@@ -168,6 +177,7 @@ struct Model {
     std::vector<OutService> services;
     std::vector<OutScript> scripts;
     std::vector<OutVrrp> instances;
+    std::vector<OutSyncGroup> sync_groups;
 };
 
 }  // namespace dplb::config::keepalived

@@ -32,6 +32,17 @@ std::vector<Job> vrrp_notify_jobs(const config::VrrpInstance& cfg, const std::st
     return out;
 }
 
+std::vector<Job> sync_group_notify_jobs(const config::VrrpSyncGroup& group, const std::string& state) {
+    std::vector<Job> out;
+    std::string lane = "vrrp_sync_group " + group.name;
+    if (state == "MASTER") add(out, group.notify_master, lane);
+    else if (state == "BACKUP") add(out, group.notify_backup, lane);
+    else if (state == "FAULT") add(out, group.notify_fault, lane);
+    else if (state == "STOP") add(out, group.notify_stop, lane);
+    add(out, group.notify, lane, {"GROUP", group.name, state, "0"});
+    return out;
+}
+
 std::vector<Job> real_notify_jobs(const config::RealServer& real, const std::string& lane, bool up) {
     std::vector<Job> out;
     add(out, up ? real.notify_up : real.notify_down, "real " + lane);

@@ -342,7 +342,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case kVrrpReload: {
             uint8_t priority = in.u8(), bits = in.u8(), repeat = in.u8();
             h.event(event::Reconfigure{priority, static_cast<bool>(bits & 1), (bits >> 1 & 7) * 1000,
-                                       repeat, (bits >> 4) * 1000});
+                                       repeat, (bits >> 4) * 1000, false});
             break;
         }
         }
