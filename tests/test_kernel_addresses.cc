@@ -6,6 +6,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sched.h>
+#include <sys/socket.h>
 
 #include <cstdio>
 #include <cstring>
@@ -135,10 +136,12 @@ TEST(KernelAddresses, OnAVethInANamespaceOfItsOwn) {
             expect(has("inet 198.51.100.10/24 scope global secondary dplbk0:web"), "IPv4 added with its label");
             expect(has("inet6 2001:db8::10/64 scope global"), "IPv6 added");
             expect(!has("tentative"), "IPv6 without duplicate address detection");
-            // A new label for the same address: the old form goes, the new one comes.
-            k.set({entry("dplbk0", "198.51.100.10", 24, "api", 253)});
+            // A new label, scope and length for the same address: the old form goes, the new one
+            // comes. (Linux refuses a secondary address whose scope differs from its subnet's primary.)
+            k.set({entry("dplbk0", "198.51.100.10", 32, "api", 253)});
             k.flush();
-            expect(has("inet 198.51.100.10/24 scope link secondary dplbk0:api"), "relabelled, scope link");
+            expect(has("inet 198.51.100.10/32 scope link dplbk0:api"), "relabelled, scope link");
+            expect(!has("198.51.100.10/24"), "the old form is gone");
             expect(!has("2001:db8::10"), "IPv6 removed");
             k.set({});
             k.flush();

@@ -63,6 +63,7 @@ def start_dplbd(site, host, vip=VIP):
         die("dplbd in %s did not open its control socket:\n%s" % (host, site.log_text("dplbd-" + host)))
     if p.poll() is not None:
         die("dplbd in %s exited at start:\n%s" % (host, site.log_text("dplbd-" + host)))
+    site.lb_host = host  # Site.close removes its EAL run files (the other host's: body_with_logs)
     return p
 
 
@@ -84,9 +85,9 @@ def addresses(site, host):
     out = site.in_ns(host, "ip", "-o", "-4", "address", "show", "dev", "eth0").stdout
     found = {}
     for line in out.splitlines():
-        words = line.split()
+        words = line.split("\\")[0].split()  # "3: eth0 inet A/N scope global secondary LABEL\ valid_lft ..."
         if "inet" in words:
-            found[words[words.index("inet") + 1]] = words[-1] if words[-1] != "forever" else ""
+            found[words[words.index("inet") + 1]] = words[-1]
     return found
 
 
@@ -184,6 +185,9 @@ def body_with_logs(site):
             print("--- dplbd on %s (last 30 lines) ---\n%s" %
                   (host, "\n".join(site.log_text("dplbd-" + host).splitlines()[-30:])))
         raise
+    finally:
+        for host in HOSTS:
+            shutil.rmtree("/var/run/dpdk/" + site.ns(host), ignore_errors=True)  # EAL's run files
 
 
 if __name__ == "__main__":
