@@ -13,7 +13,8 @@ fetches "lb1" from http://VIP/; nginx killed on lb1 -> its script fails -> lb1 F
 client fetches "lb2", the address is gone from lb1's eth0 and on lb2's; nginx back on lb1 -> lb1
 preempts and the address moves back; dplbd on lb1 stopped (SIGTERM) -> the address leaves lb1 with
 it; dplbd on lb2 killed (SIGKILL) while MASTER leaves the address behind, and the next dplbd there
-(with another address) removes it at start.
+(with another address) removes it at start; a reload that changes the label relabels the address in
+place, one that changes the address replaces it.
 
 Usage: test_vrrp_only_live.py BUILD_DIR. Exit 0 pass, 1 fail, 77 without root, namespaces, nginx or curl."""
 
@@ -33,7 +34,7 @@ HOSTS = {"lb1": (NET + ".2", 150), "lb2": (NET + ".3", 100)}
 WAIT_S = 15  # master down (3.6 s), a script's run, a loaded machine
 
 
-def config(site, host, vip=VIP):
+def config(site, host, vip=VIP, label="web"):
     addr, prio = HOSTS[host]
     return ("ports:\n  - name: eth0\n    device: net_af_packet0\n    addresses: [%s/24]\n" % addr +
             "control:\n  socket: %s\n" % site.path(host + ".sock") +
@@ -42,7 +43,7 @@ def config(site, host, vip=VIP):
             "    interval: 1\n    timeout: 2\n"
             "vrrp_instances:\n  - name: VI_WEB\n    interface: eth0\n    state: BACKUP\n"
             "    virtual_router_id: 98\n    priority: %d\n    advert_int: 1\n" % prio +
-            "    virtual_ipaddresses: [{address: %s/24, label: web}]\n" % vip +
+            "    virtual_ipaddresses: [{address: %s/24, label: %s}]\n" % (vip, label) +
             "    track_scripts: [chk_nginx]\n")
 
 
@@ -174,6 +175,21 @@ def body(site):
     check(wait_for(lambda: holds(site, "lb2", VIP2), WAIT_S),
           "and, alone on the link, holds its own: %s" % addresses(site, "lb2"))
     check("left from before" in site.log_text("dplbd-lb2"), "its log says it removed an address left from before")
+
+    # Reloads: a new label changes the address in place (the instance stays MASTER); another
+    # address replaces the old one on the interface.
+    def reload(vip, label):
+        with open(site.path("lb2.yaml"), "w") as f:
+            f.write(config(site, "lb2", vip, label))
+        r = ctl(site, "lb2", "reload")
+        check(r.returncode == 0, "dplbctl reload: %s%s" % (r.stdout, r.stderr))
+    reload(VIP2, "api")
+    check(wait_for(lambda: addresses(site, "lb2").get(VIP2 + "/24") == "eth0:api", 5),
+          "a reload relabels the address: %s" % addresses(site, "lb2"))
+    check(state(site, "lb2") == "MASTER", "and the instance stays MASTER: %s" % state(site, "lb2"))
+    reload(VIP, "web")
+    check(wait_for(lambda: holds(site, "lb2") and not holds(site, "lb2", VIP2), WAIT_S),
+          "a reload that drops the address removes it, the new one is added once MASTER: %s" % addresses(site, "lb2"))
 
 
 def body_with_logs(site):
