@@ -9,8 +9,8 @@ address 10.98.0.100/24 (label web) is no service's vip, tracking a vrrp_script t
 http://127.0.0.1/ from the host's own nginx.
 
 Checks: lb1 becomes MASTER and holds the address on eth0 (with its label), lb2 does not; the client
-fetches "lb1" from http://VIP/; nginx killed on lb1 -> its script fails -> lb1 FAULT, lb2 MASTER, the
-client fetches "lb2", the address is gone from lb1's eth0 and on lb2's; nginx back on lb1 -> lb1
+fetches "lb1" from http://VIP/; nginx killed on lb1 -> its script fails -> lb1 FAULT, lb2 MASTER,
+lb2's gratuitous ARP moves the client's neighbour entry, the client fetches "lb2", the address is gone from lb1's eth0 and on lb2's; nginx back on lb1 -> lb1
 preempts and the address moves back; dplbd on lb1 stopped (SIGTERM) -> the address leaves lb1 with
 it; dplbd on lb2 killed (SIGKILL) while MASTER leaves the address behind, and the next dplbd there
 (with another address) removes it at start; a reload that changes the label relabels the address in
@@ -148,6 +148,11 @@ def body(site):
     check(wait_for(lambda: state(site, "lb2") == "MASTER", WAIT_S), "lb2 MASTER: %s" % state(site, "lb2"))
     check(wait_for(lambda: not holds(site, "lb1"), 5), "the address left lb1's eth0: %s" % addresses(site, "lb1"))
     check(wait_for(lambda: holds(site, "lb2"), 5), "the address is on lb2's eth0: %s" % addresses(site, "lb2"))
+    # Before the client sends anything, lb2's gratuitous ARPs have moved its neighbour entry.
+    lb2_mac = site.in_ns("lb2", "cat", "/sys/class/net/eth0/address").stdout.strip()
+    neigh = lambda: site.in_ns("client", "ip", "neigh", "show", VIP).stdout  # noqa: E731
+    check(wait_for(lambda: lb2_mac in neigh(), 5), "gratuitous ARP: the client's entry for the VIP is lb2's %s: %r"
+          % (lb2_mac, neigh()))
     check(wait_for(lambda: fetch(site) == "lb2", 10), "the client fetches lb2's page: %r" % fetch(site))
 
     # nginx back on lb1: it preempts, the address moves back.
