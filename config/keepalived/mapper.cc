@@ -24,7 +24,7 @@ std::string reason_for(const std::string& kw) {
     if (kw == "virtual_server_group")
         return " (dplb has no virtual server groups; write one virtual_server per address)";
     if (kw == "static_ipaddress" || kw == "static_routes" || kw == "static_rules")
-        return " (dplb does not manage kernel addresses, routes or rules)";
+        return " (dplb adds kernel addresses for vrrp instances only, and no routes or rules)";
     if (kw == "mcast_src_ip")
         return " (dplb sends multicast adverts from the port's own address; unicast_src_ip sets the source "
                "of unicast ones)";
