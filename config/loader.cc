@@ -392,6 +392,9 @@ struct Known {
     // The director's own addresses (ports[].addresses), with the path of each, which no real may be.
     std::vector<std::pair<IpAddr, std::string>> own_addresses;
     std::map<std::string, std::vector<IpAddr>> port_addresses;  // port name -> its addresses
+    // Ports whose frames for the director never reach the kernel (exception_path: off on a device
+    // the kernel does not sit under), where an address the kernel serves cannot work.
+    std::set<std::string> kernel_blind;
     std::map<std::string, int> scripts;  // vrrp_scripts: name -> weight
     bool scripts_ok = true;
 };
@@ -1313,7 +1316,8 @@ std::optional<PortAddress> read_address_maybe_len(Errors& errs, const Field& f) 
 // the kernel's (a KernelAddress, prefix_len filled in), unless it is one of the director's own
 // addresses, which the kernel holds anyway (VRRP's address owner). The result's prefix_len is 0
 // for an address that is not a kernel address.
-std::optional<KernelAddress> read_virtual_address(Errors& errs, const Field& f, const Known& known) {
+std::optional<KernelAddress> read_virtual_address(Errors& errs, const Field& f, const Known& known,
+                                                  const std::string& port) {
     std::optional<Field> addr_f = f, label_f, scope_f;
     if (f.node.IsMap()) {
         MapFields m(errs, f, {"address", "label", "scope"});
@@ -1348,6 +1352,11 @@ std::optional<KernelAddress> read_virtual_address(Errors& errs, const Field& f, 
         return ok ? std::optional<KernelAddress>(ka) : std::nullopt;
     }
     ka.prefix_len = pa->prefix_len ? pa->prefix_len : (pa->ip.is_v4() ? 32 : 128);
+    if (known.kernel_blind.count(port)) {
+        errs.add(*addr_f, "expected the vip of a service: " + pa->ip.str() + " would be served by the kernel, which " +
+                              "never sees port " + port + "'s frames (exception_path: off)");
+        return std::nullopt;
+    }
     // Linux keeps a label and a scope of its choosing for IPv4 addresses only (an IPv6 address's
     // scope follows from the address).
     if (label_f) {
@@ -1454,7 +1463,7 @@ void read_vrrp_instance(Errors& errs, const Field& item, const Known& known, Vrr
     std::set<uint8_t> families;
     if (auto f = m.need("virtual_ipaddresses")) {
         for (const Field& a : read_list(errs, *f)) {
-            auto ka = read_virtual_address(errs, a, known);
+            auto ka = read_virtual_address(errs, a, known, vi.interface);
             if (!ka) continue;
             const IpAddr& ip = ka->ip;
             families.insert(ip.family);
@@ -1525,6 +1534,8 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
     }
     for (const Port& p : cfg.ports) {
         known.ports.push_back(p.name);
+        if (p.exception_path == ExceptionPath::off && default_exception_path(p.device) == ExceptionPath::tap)
+            known.kernel_blind.insert(p.name);
         for (const PortAddress& a : p.addresses) known.port_addresses[p.name].push_back(a.ip);
     }
     if (auto f = m.get("conn_table")) read_conn_table(errs, *f, cfg);
