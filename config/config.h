@@ -168,6 +168,22 @@ struct VrrpScript {
 };
 
 enum class VrrpState : uint8_t { backup, master };
+
+// A virtual_ipaddresses entry that is no service's vip nor one of the director's own addresses (a
+// VRRP-only site: keepalived + nginx on the same hosts). No service matches its traffic, so the data
+// plane hands it to the kernel; while the instance is MASTER dplbd adds the address to the kernel
+// side of the instance's port (the exception path's TAP, or the interface itself under
+// net_af_packet) and removes it on leaving MASTER, as keepalived does with `ip address add/del`.
+struct KernelAddress {
+    IpAddr ip;
+    uint8_t prefix_len = 0;  // 32 / 128 when the file gives none, as keepalived
+    std::string label;       // IPv4 only: the address label is "<kernel interface>:<label>"; "" = none
+    uint8_t scope = 0;       // IPv4 only: RT_SCOPE_UNIVERSE (global, 0), site 200, link 253, host 254
+    bool operator==(const KernelAddress& o) const {
+        return ip == o.ip && prefix_len == o.prefix_len && label == o.label && scope == o.scope;
+    }
+    bool operator!=(const KernelAddress& o) const { return !(*this == o); }
+};
 enum class VrrpAuth : uint8_t { none, pass };
 
 // One VRRP instance, as keepalived's vrrp_instance.
@@ -184,7 +200,8 @@ struct VrrpInstance {
     uint32_t preempt_delay_s = 0;
     VrrpAuth auth = VrrpAuth::none;       // version 2 only
     std::string auth_pass;                // at most kMaxAuthPass characters (longer ones are cut)
-    std::vector<IpAddr> virtual_ipaddresses;  // each the vip of a service; IPv4, IPv6 or both
+    std::vector<IpAddr> virtual_ipaddresses;  // every address the instance announces; IPv4, IPv6 or both
+    std::vector<KernelAddress> kernel_addresses;  // those of them that are no service's vip (see above)
     std::vector<std::string> track_interfaces;  // port names
     std::vector<std::string> track_services;    // service names
     // keepalived's `weight` of a tracked object, by name; absent (or 0): FAULT while it is down;

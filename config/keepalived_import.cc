@@ -95,8 +95,9 @@ ImportResult import_keepalived(const std::string& text, const std::string& name,
     Mapper mapper(msgs, opts.allow_auth_downgrade, &opts.fwmarks);
     mapper.run(top);
     if (msgs.has_errors()) throw ImportError(msgs.errors(), msgs.warnings());
-    if (!mapper.has_services())
-        throw ImportError({name + ": no virtual_server could be converted, and dplb needs at least one"},
+    if (!mapper.has_services() && mapper.model().instances.empty())
+        throw ImportError({name + ": no virtual_server and no vrrp_instance could be converted, and dplb needs "
+                                  "one or the other"},
                           msgs.warnings());
     mapper.collect_ports();
     ImportResult out{emit_yaml(mapper.model(), name, msgs), msgs.warnings()};

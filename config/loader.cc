@@ -392,6 +392,9 @@ struct Known {
     // The director's own addresses (ports[].addresses), with the path of each, which no real may be.
     std::vector<std::pair<IpAddr, std::string>> own_addresses;
     std::map<std::string, std::vector<IpAddr>> port_addresses;  // port name -> its addresses
+    // Ports whose frames for the director never reach the kernel (exception_path: off on a device
+    // the kernel does not sit under), where an address the kernel serves cannot work.
+    std::set<std::string> kernel_blind;
     std::map<std::string, int> scripts;  // vrrp_scripts: name -> weight
     bool scripts_ok = true;
 };
@@ -1394,6 +1397,93 @@ void read_vrrp_unicast(Errors& errs, const MapFields& m, const Known& known, con
                                        family_name(fam) + " virtual_ipaddresses (unicast has no multicast fallback)");
 }
 
+const Choices<uint8_t> kAddressScopes = {{"global", 0}, {"site", 200}, {"link", 253}, {"host", 254}};
+
+// "10.0.0.50" or "10.0.0.50/24": an address with an optional prefix length (0: none given).
+std::optional<PortAddress> read_address_maybe_len(Errors& errs, const Field& f) {
+    if (f.node.IsScalar() && f.node.Scalar().find('/') != std::string::npos) return read_port_address(errs, f);
+    auto ip = read_ip(errs, f);
+    if (!ip) return std::nullopt;
+    return PortAddress{*ip, 0};
+}
+
+// One virtual_ipaddresses entry: ADDRESS[/LEN], or {address: ADDRESS[/LEN], label: L, scope: S}.
+// The vip of a service is answered by the data plane and takes nothing else; any other address is
+// the kernel's (a KernelAddress, prefix_len filled in), unless it is one of the director's own
+// addresses, which the kernel holds anyway (VRRP's address owner). The result's prefix_len is 0
+// for an address that is not a kernel address.
+std::optional<KernelAddress> read_virtual_address(Errors& errs, const Field& f, const Known& known,
+                                                  const std::string& port) {
+    std::optional<Field> addr_f = f, label_f, scope_f;
+    if (f.node.IsMap()) {
+        MapFields m(errs, f, {"address", "label", "scope"});
+        addr_f = m.need("address");
+        label_f = m.get("label");
+        scope_f = m.get("scope");
+        if (!addr_f) return std::nullopt;
+    }
+    auto pa = read_address_maybe_len(errs, *addr_f);
+    if (!pa) return std::nullopt;
+    if (std::string why = vip_address_problem(pa->ip); !why.empty()) {
+        errs.add(*addr_f, "expected a unicast address clients can reach, got " + describe(addr_f->node) + " (" + why +
+                              ")");
+        return std::nullopt;
+    }
+    KernelAddress ka;
+    ka.ip = pa->ip;
+    const bool service = std::find(known.vips.begin(), known.vips.end(), pa->ip) != known.vips.end();
+    const bool own = std::any_of(known.own_addresses.begin(), known.own_addresses.end(),
+                                 [&](const auto& o) { return o.first == pa->ip; });
+    const char* not_kernel = service ? "the vip of a service, which the data plane answers for"
+                                     : "one of the director's own addresses, which the kernel holds anyway";
+    bool ok = true;
+    auto refuse = [&](const Field& k, const std::string& what) {
+        errs.add(k, what + " only for an address the kernel serves; " + pa->ip.str() + " is " + not_kernel);
+        ok = false;
+    };
+    if (service || own) {
+        if (pa->prefix_len) refuse(*addr_f, "a prefix length");
+        if (label_f) refuse(*label_f, "a label");
+        if (scope_f) refuse(*scope_f, "a scope");
+        return ok ? std::optional<KernelAddress>(ka) : std::nullopt;
+    }
+    ka.prefix_len = pa->prefix_len ? pa->prefix_len : (pa->ip.is_v4() ? 32 : 128);
+    if (known.kernel_blind.count(port)) {
+        errs.add(*addr_f, "expected the vip of a service: " + pa->ip.str() + " would be served by the kernel, which " +
+                              "never sees port " + port + "'s frames (exception_path: off)");
+        return std::nullopt;
+    }
+    // Linux keeps a label and a scope of its choosing for IPv4 addresses only (an IPv6 address's
+    // scope follows from the address).
+    if (label_f) {
+        auto l = read_string(errs, *label_f);
+        constexpr size_t kMaxLabel = 14;  // with the ':' a label fits IFNAMSIZ after a 1-character name
+        if (pa->ip.is_v6()) {
+            errs.add(*label_f, "IPv4 only (Linux keeps no label for an IPv6 address)");
+            ok = false;
+        } else if (l && (l->empty() || l->size() > kMaxLabel || has_control_char(*l) ||
+                         l->find_first_of(" /:") != std::string::npos)) {
+            errs.add(*label_f, "expected 1.." + std::to_string(kMaxLabel) +
+                                   " characters without spaces, '/', ':' or control characters (dplbd writes "
+                                   "\"<interface>:<label>\"), got " + describe(label_f->node));
+            ok = false;
+        } else if (l) {
+            ka.label = *l;
+        }
+    }
+    if (scope_f) {
+        if (pa->ip.is_v6()) {
+            errs.add(*scope_f, "IPv4 only (Linux derives an IPv6 address's scope from the address)");
+            ok = false;
+        } else if (auto sc = read_choice(errs, *scope_f, kAddressScopes)) {
+            ka.scope = *sc;
+        } else {
+            ok = false;
+        }
+    }
+    return ok ? std::optional<KernelAddress>(ka) : std::nullopt;
+}
+
 void read_vrrp_instance(Errors& errs, const Field& item, const Known& known, VrrpSeen& seen, VrrpInstance& vi) {
     if (!expect_map(errs, item)) return;
     MapFields m(errs, item, {"name", "interface", "state", "virtual_router_id", "priority", "advert_int", "version",
@@ -1469,18 +1559,16 @@ void read_vrrp_instance(Errors& errs, const Field& item, const Known& known, Vrr
     std::set<uint8_t> families;
     if (auto f = m.need("virtual_ipaddresses")) {
         for (const Field& a : read_list(errs, *f)) {
-            auto ip = read_vip(errs, a);
-            if (!ip) continue;
-            families.insert(ip->family);
-            if (known.vips_ok && std::find(known.vips.begin(), known.vips.end(), *ip) == known.vips.end()) {
-                errs.add(a, "expected the vip of a service, got " + describe(a.node));
+            auto ka = read_virtual_address(errs, a, known, vi.interface);
+            if (!ka) continue;
+            const IpAddr& ip = ka->ip;
+            families.insert(ip.family);
+            if (!seen.vips.emplace(ip.str(), a.path).second) {
+                errs.add(a, "duplicate virtual address " + ip.str() + ", first at " + seen.vips[ip.str()]);
                 continue;
             }
-            if (!seen.vips.emplace(ip->str(), a.path).second) {
-                errs.add(a, "duplicate virtual address " + ip->str() + ", first at " + seen.vips[ip->str()]);
-                continue;
-            }
-            vi.virtual_ipaddresses.push_back(*ip);
+            vi.virtual_ipaddresses.push_back(ip);
+            if (ka->prefix_len != 0) vi.kernel_addresses.push_back(*ka);
         }
     }
     // VRRP tells routers apart by interface, router id and family: IPv4 and IPv6 run separately.
@@ -1617,10 +1705,19 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
     }
     for (const Port& p : cfg.ports) {
         known.ports.push_back(p.name);
+        if (p.exception_path == ExceptionPath::off && default_exception_path(p.device) == ExceptionPath::tap)
+            known.kernel_blind.insert(p.name);
         for (const PortAddress& a : p.addresses) known.port_addresses[p.name].push_back(a.ip);
     }
     if (auto f = m.get("conn_table")) read_conn_table(errs, *f, cfg);
-    if (auto f = m.need("services")) read_services(errs, *f, cfg.services, known);
+    // A VRRP-only site (keepalived + nginx on the same hosts) has no services: its instances' addresses
+    // are the kernel's.
+    if (auto f = m.get("services")) {
+        read_services(errs, *f, cfg.services, known);
+    } else if (!m.get("vrrp_instances")) {
+        errs.add(root.mark, child_path(root.path, "services"),
+                 "required key missing (only a configuration with vrrp_instances may leave it out)");
+    }
     auto resolve_egress = [&cfg](RealServer& r) {
         r.egress_port = egress_by_subnet(cfg.ports, r.ip);
         for (size_t i = 0; i < cfg.ports.size() && !r.egress.empty(); i++)

@@ -25,7 +25,12 @@ VrrpManager::VrrpManager(boost::asio::io_context& io, Director& director, std::v
           io, runner_, [this](const std::string& n, bool up, const std::string& why) { on_script(n, up, why); },
           [this](const std::string& n, const scripts::Result& r) {
               if (on_script_) on_script_("vrrp_script", n, r.outcome());
-          }) {}
+          }),
+      kernel_([](bool error, const std::string& m) {
+          dplb::log(error ? LogLevel::err : LogLevel::info, "dplbd: %s", m.c_str());
+      }) {
+    kernel_.clean(ifnames_);
+}
 
 VrrpManager::~VrrpManager() { stop(); }
 
@@ -40,6 +45,8 @@ void VrrpManager::stop() {
     running_.clear();
     applied_.clear();
     applied_groups_.clear();
+    master_addrs_.clear();
+    kernel_.set({});
 }
 
 void VrrpManager::wire_sync(vrrp::Instance::Callbacks& cb, const std::shared_ptr<vrrp::Instance*>& self) {
@@ -79,6 +86,21 @@ void VrrpManager::notify_group(const std::string& group, const char* state, bool
     }
 }
 
+std::set<KernelEntry> VrrpManager::kernel_entries(const vrrp::Instance& r, const config::VrrpInstance& cfg) {
+    std::set<KernelEntry> out;
+    for (const auto& a : cfg.kernel_addresses)
+        if (a.ip.family == r.family()) out.insert(KernelEntry{r.kernel_ifname(), a});
+    return out;
+}
+
+void VrrpManager::want_kernel(const std::string& label, std::set<KernelEntry> entries) {
+    if (entries.empty()) master_addrs_.erase(label);
+    else master_addrs_[label] = std::move(entries);
+    std::set<KernelEntry> all;
+    for (const auto& [l, e] : master_addrs_) all.insert(e.begin(), e.end());
+    kernel_.set(all);
+}
+
 std::vector<VrrpManager::Running>::iterator VrrpManager::find(const std::string& label) {
     return std::find_if(running_.begin(), running_.end(), [&](const Running& r) { return r.label == label; });
 }
@@ -96,12 +118,17 @@ VrrpManager::Running VrrpManager::make(const config::VrrpInstance& cfg, uint8_t 
     std::string name = cfg.name;
     // The instance itself, for its priority: it calls on_state from start(), before make() returns.
     auto self = std::make_shared<vrrp::Instance*>(nullptr);
-    cb.on_state = [this, name, label, vips, vrid, self](vrrp::State st, const std::string& reason) {
+    std::set<KernelEntry> kernel;
+    for (const auto& a : cfg.kernel_addresses)
+        if (a.ip.family == family) kernel.insert(KernelEntry{ifname, a});
+    cb.on_state = [this, name, label, vips, vrid, self, kernel](vrrp::State st, const std::string& reason) {
         log(LogLevel::notice, "dplbd: vrrp %s: %s (%s)", label.c_str(), vrrp::state_name(st), reason.c_str());
         director_.set_vrrp_state(label, vrrp::state_name(st));
         // Leaving MASTER stops answering and forwarding at once; entering it starts them
-        // before the gratuitous ARPs go out (the instance calls us first).
+        // before the gratuitous ARPs go out (the instance calls us first). Addresses of no
+        // service go to the kernel side, which answers ARP / NS for them from then on.
         director_.set_vips_owned(vips, st == vrrp::State::master);
+        want_kernel(label, st == vrrp::State::master ? kernel : std::set<KernelEntry>{});
         if (on_state_) on_state_(label, vrid, static_cast<int>(st));
         if ((st == vrrp::State::master || st == vrrp::State::backup || st == vrrp::State::fault) && *self)
             notify(name, label, vrrp::state_name(st), (*self)->priority());
@@ -210,6 +237,7 @@ void VrrpManager::sync() {
             for (const auto& cfg : applied_)
                 if (cfg.name == it->instance->name()) notify(cfg.name, c.label, "STOP", it->instance->priority());
         if (c.change == Change::remove) {
+            want_kernel(c.label, {});
             int vrid = it != running_.end() ? it->vrid : 0;
             if (it != running_.end()) running_.erase(it);
             director_.set_vrrp_state(c.label, "");  // out of dplbctl status
@@ -251,6 +279,12 @@ void VrrpManager::sync() {
     for (auto& r : running_)
         for (const auto& cfg : applied_)
             if (cfg.name == r.instance->name()) apply_scripts(r, cfg);
+    // A MASTER kept through the reload holds the addresses of its new configuration (a label,
+    // scope or prefix length may have changed while the address stayed).
+    for (auto& r : running_)
+        for (const auto& cfg : applied_)
+            if (cfg.name == r.instance->name() && r.instance->state() == vrrp::State::master)
+                want_kernel(r.label, kernel_entries(*r.instance, cfg));
     tick();
 }
 

@@ -2,17 +2,20 @@
 // states into VIP ownership: while MASTER the data plane answers ARP and forwards for the instance's
 // VIPs (through a new snapshot), otherwise it does neither. Also feeds tracking (port link state,
 // services whose reals are all down, vrrp_scripts), `dplbctl status` and the dplb_vrrp_state
-// metrics, and runs the instances' notify hooks (controlplane/scripts/notify.h).
+// metrics, and runs the instances' notify hooks (controlplane/scripts/notify.h). Addresses that are no
+// service's vip go on the port's kernel interface while MASTER (kernel_addresses.h).
 #pragma once
 
 #include <boost/asio.hpp>
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "director.h"
+#include "kernel_addresses.h"
 #include "scripts/runner.h"
 #include "scripts/script_checks.h"
 #include "vrrp/instance.h"
@@ -25,7 +28,8 @@ public:
     // For metrics: an instance (its label, "VI_1" or "VI_1/v6"), its virtual_router_id, and its state
     // (vrrp::State as int), or -1 when the instance left the configuration.
     using OnState = std::function<void(const std::string& instance, int vrid, int state)>;
-    // `kernel_ifnames[i]` is the kernel interface that carries port i's own address.
+    // `kernel_ifnames[i]` is the kernel interface that carries port i's own address; addresses a
+    // previous dplbd left there are removed first.
     VrrpManager(boost::asio::io_context& io, Director& director, std::vector<std::string> kernel_ifnames,
                 std::vector<uint16_t> port_ids, OnState on_state = {});
     ~VrrpManager();
@@ -77,6 +81,11 @@ private:
     // A reload's groups: added, removed or with other members, in place (no router restarts for it;
     // a member's sync_group is an in-place change of its instance, vrrp/reload.h).
     void sync_groups();
+    // The kernel addresses of router `label` are wanted (MASTER) or not; then the kernel is brought
+    // to the union of what every MASTER router wants.
+    void want_kernel(const std::string& label, std::set<KernelEntry> entries);
+    // What router `r` puts on its kernel interface while MASTER, from the configuration `cfg`.
+    static std::set<KernelEntry> kernel_entries(const vrrp::Instance& r, const config::VrrpInstance& cfg);
 
     boost::asio::io_context& io_;
     Director& director_;
@@ -91,6 +100,9 @@ private:
     scripts::Runner runner_;
     scripts::ScriptChecks checks_;
     OnScript on_script_;
+    std::map<std::string, std::set<KernelEntry>> master_addrs_;  // router label -> its addresses, while MASTER
+    // Destroyed first, after ~VrrpManager ran stop(): its destructor finishes the deletes stop() queued.
+    KernelAddresses kernel_;
 };
 
 }  // namespace dplb

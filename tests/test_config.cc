@@ -542,6 +542,49 @@ TEST(ConfigLoad, VrrpEveryKey) {
     EXPECT_EQ(b.virtual_ipaddresses.size(), 2u);
 }
 
+// A VRRP-only site: no services; the instance's addresses are the kernel's, with keepalived's
+// defaults (/32, /128) where no prefix length is given.
+TEST(ConfigLoad, VrrpOnlySite) {
+    Config c = load_config_string(
+        "ports:\n  - {name: lan0, device: net_af_packet0, addresses: [10.0.0.2/24]}\n"
+        "vrrp_instances:\n  - name: VI_1\n    interface: lan0\n    virtual_router_id: 51\n"
+        "    virtual_ipaddresses:\n      - 10.0.0.50\n      - 10.0.0.51/24\n"
+        "      - {address: 10.0.0.52/25, label: web, scope: host}\n      - {address: 10.0.0.53, scope: link}\n"
+        "      - \"2001:db8::50\"\n      - {address: \"2001:db8::51/64\"}\n      - 10.0.0.2\n",
+        "v.yaml");
+    EXPECT_TRUE(c.services.empty());
+    ASSERT_EQ(c.vrrp_instances.size(), 1u);
+    const VrrpInstance& vi = c.vrrp_instances[0];
+    EXPECT_EQ(vi.virtual_ipaddresses.size(), 7u);
+    auto k = [](const char* ip, uint8_t len, const char* label = "", uint8_t scope = 0) {
+        return KernelAddress{*IpAddr::parse(ip), len, label, scope};
+    };
+    // 10.0.0.2 is the director's own address: the kernel holds it anyway (VRRP's address owner).
+    EXPECT_EQ(vi.kernel_addresses,
+              (std::vector<KernelAddress>{k("10.0.0.50", 32), k("10.0.0.51", 24), k("10.0.0.52", 25, "web", 254),
+                                          k("10.0.0.53", 32, "", 253), k("2001:db8::50", 128),
+                                          k("2001:db8::51", 64)}));
+}
+
+// In a mixed configuration a service's vip stays the data plane's; any other address is the kernel's.
+TEST(ConfigLoad, VrrpMixedKernelAddresses) {
+    Config c = load_config_string(
+        vrrp_file("  - name: VI_1\n    interface: lan0\n    virtual_router_id: 7\n"
+                  "    virtual_ipaddresses: [10.0.0.100, 10.0.0.102/24, \"2001:db8::100\"]\n"),
+        "v.yaml");
+    const VrrpInstance& vi = c.vrrp_instances.at(0);
+    EXPECT_EQ(vi.virtual_ipaddresses.size(), 3u);
+    ASSERT_EQ(vi.kernel_addresses.size(), 1u);
+    EXPECT_EQ(vi.kernel_addresses[0].ip, *IpAddr::parse("10.0.0.102"));
+    EXPECT_EQ(vi.kernel_addresses[0].prefix_len, 24);
+}
+
+TEST(ConfigErrors, ServicesOnlyOptionalWithVrrp) {
+    EXPECT_EQ(errors_of("ports:\n  - {name: lan0, device: net_af_packet0}\n", "n.yaml"),
+              std::vector<std::string>{"n.yaml:1:1: services: required key missing (only a configuration with "
+                                       "vrrp_instances may leave it out)"});
+}
+
 TEST(ConfigLoad, VrrpUnicast) {
     Config c = load_config_string(
         vrrp_file("  - name: VI_1\n    interface: lan0\n    virtual_router_id: 7\n"

@@ -201,6 +201,25 @@ TEST(IpvsadmTable, ForwardingOtherThanDirectRoutingIsWarned) {
 // ipvsadm -S -n, line for line, from ipvsadm.c's rule format: "-A %s -s %s", " -p %u", " -M %s",
 // "-a %s -r %s %s -w %d"; services sorted IPv4 before IPv6, TCP before UDP, then by address and port,
 // reals by address and port.
+// A VRRP instance's address that is no service's vip is the kernel's: a change to the services leaves
+// it alone, while a vip that stops being a service's is still refused.
+TEST(IpvsadmTable, CommitKeepsKernelAddresses) {
+    Config cfg = load_config_string(
+        "ports:\n  - {name: lan0, device: net_af_packet0}\n"
+        "services:\n  - {vip: 10.0.0.100, port: 80, protocol: tcp, real_servers: [{ip: 10.0.0.11}]}\n"
+        "vrrp_instances:\n  - {name: VI_1, interface: lan0, virtual_router_id: 1, "
+        "virtual_ipaddresses: [10.0.0.100, 10.0.0.50]}\n",
+        "c.yaml");
+    Table t = table_of(cfg);
+    ASSERT_EQ(apply(cmd("-a -t 10.0.0.100:80 -r 10.0.0.12"), t, {}), "");
+    EXPECT_EQ(commit(t, cfg), "");
+    EXPECT_EQ(cfg.services.at(0).reals.size(), 2u);
+    Table gone = table_of(cfg);
+    ASSERT_EQ(apply(cmd("-D -t 10.0.0.100:80"), gone, {}), "");
+    EXPECT_EQ(commit(gone, cfg),
+              "vrrp_instance VI_1 holds 10.0.0.100, which would be no service's vip: change the file and reload");
+}
+
 TEST(IpvsadmTable, SaveFormat) {
     Table t;
     ASSERT_EQ(run(t, {"-A -u 10.0.0.1:53 -s rr --ops", "-a -u 10.0.0.1:53 -r 10.0.1.2:5353 -w 0",

@@ -314,19 +314,37 @@ TEST(KeepalivedImport, Ipv6InstancesRunVrrpV3) {
     EXPECT_TRUE(has_warning(e, "k.conf:4: version 2: converted as 3 (IPv6 runs VRRPv3, as keepalived does)"));
 }
 
-TEST(KeepalivedImport, VipsThatAreNoServiceAreDropped) {
+// A virtual_ipaddress of no virtual_server is the kernel's (a VRRP-only site, or a mixed one): it is
+// converted with its prefix length, and an instance with only such addresses is converted too.
+TEST(KeepalivedImport, VipsThatAreNoServiceGoToTheKernel) {
     ImportResult r = convert(instance("", "        10.0.0.100\n        10.0.0.1/24 dev eth0\n") +
                              "vrrp_instance VI_2 {\n    interface eth1\n    virtual_router_id 10\n"
                              "    virtual_ipaddress {\n        10.0.0.2\n    }\n}\n" +
                              one_vs(""));
-    EXPECT_TRUE(has_warning(r,
-                            "k.conf:6: virtual_ipaddress 10.0.0.1: not converted (no virtual_server has this "
-                            "address; dplb announces the vips of its services only)"));
-    EXPECT_TRUE(has_warning(r,
-                            "k.conf:9: vrrp_instance VI_2: not converted (none of its virtual addresses is the "
-                            "vip of a converted virtual_server)"));
-    // The dropped instance's interface does not become a port.
-    EXPECT_EQ(r.yaml.find("eth1"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("    virtual_ipaddresses:\n      - 10.0.0.100\n      - 10.0.0.1/24\n"), std::string::npos)
+        << r.yaml;
+    EXPECT_NE(r.yaml.find("  - name: VI_2\n    interface: eth1\n"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("    virtual_ipaddresses:\n      - 10.0.0.2\n"), std::string::npos) << r.yaml;
+    Config c = load_config_string(r.yaml, "k.yaml");
+    ASSERT_EQ(c.vrrp_instances.size(), 2u);
+    ASSERT_EQ(c.vrrp_instances[0].kernel_addresses.size(), 1u);
+    EXPECT_EQ(c.vrrp_instances[0].kernel_addresses[0].ip.str(), "10.0.0.1");
+    EXPECT_EQ(c.vrrp_instances[0].kernel_addresses[0].prefix_len, 24);
+    ASSERT_EQ(c.vrrp_instances[1].kernel_addresses.size(), 1u);
+    EXPECT_EQ(c.vrrp_instances[1].kernel_addresses[0].prefix_len, 32);
+}
+
+// Options of a service vip's line shape a kernel address that never exists: each goes with a reason.
+TEST(KeepalivedImport, KernelOptionsOnAServiceVipAreDropped) {
+    ImportResult r = convert(instance("", "        10.0.0.100/24 label eth0:1 scope host brd 10.0.0.255\n") +
+                             one_vs(""));
+    for (const char* opt : {"label eth0:1", "scope host", "brd 10.0.0.255"})
+        EXPECT_TRUE(has_warning(r, std::string("k.conf:5: virtual_ipaddress 10.0.0.100: ") + opt +
+                                       " not converted (dplb's data plane answers for a virtual_server's address; "
+                                       "the kernel never holds it)"))
+            << opt << "\n"
+            << ::testing::PrintToString(r.warnings);
+    EXPECT_NE(r.yaml.find("    virtual_ipaddresses:\n      - 10.0.0.100\n"), std::string::npos) << r.yaml;
 }
 
 TEST(KeepalivedImport, NoInstanceGivesADefaultPort) {
@@ -340,9 +358,11 @@ TEST(KeepalivedImport, NoInstanceGivesADefaultPort) {
 
 TEST(KeepalivedImport, NothingToConvert) {
     EXPECT_EQ(errors_of("global_defs {\n    router_id x\n}\n", "e.conf"),
-              std::vector<std::string>{"e.conf: no virtual_server could be converted, and dplb needs at least one"});
+              std::vector<std::string>{"e.conf: no virtual_server and no vrrp_instance could be converted, and dplb "
+                                       "needs one or the other"});
     EXPECT_EQ(errors_of("", "e.conf"),
-              std::vector<std::string>{"e.conf: no virtual_server could be converted, and dplb needs at least one"});
+              std::vector<std::string>{"e.conf: no virtual_server and no vrrp_instance could be converted, and dplb "
+                                       "needs one or the other"});
 }
 
 TEST(KeepalivedImport, CollisionsAreErrors) {

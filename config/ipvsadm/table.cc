@@ -233,7 +233,9 @@ std::string check_services(const Config& cfg) {
         }
     for (const VrrpInstance& vi : cfg.vrrp_instances) {
         for (const IpAddr& v : vi.virtual_ipaddresses)
-            if (!vips.count(v))
+            if (!vips.count(v) &&
+                std::none_of(vi.kernel_addresses.begin(), vi.kernel_addresses.end(),
+                             [&](const KernelAddress& k) { return k.ip == v; }))
                 return "vrrp_instance " + vi.name + " holds " + v.str() +
                        ", which would be no service's vip: change the file and reload";
         for (const std::string& n : vi.track_services)

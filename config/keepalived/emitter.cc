@@ -39,7 +39,8 @@ std::string emit_yaml(const Model& m, const std::string& name, const Messages& m
         for (size_t i = 0; i < m.ports.size(); i++)
             y += "  - name: " + ys(m.ports[i].first) + "\n    device: net_af_packet" + std::to_string(i) + "\n";
     }
-    y += "services:\n";
+    // A VRRP-only site has none: its addresses are the kernel's.
+    if (!m.services.empty()) y += "services:\n";
     auto num = [](uint32_t v) { return std::to_string(v); };
     for (const OutService& s : m.services) {
         y += "  # " + msgs.where(s.line) + ": " + s.head + "\n";
@@ -151,7 +152,19 @@ std::string emit_yaml(const Model& m, const std::string& name, const Messages& m
         if (vi.preempt_delay) y += "    preempt_delay: " + num(*vi.preempt_delay) + "\n";
         if (vi.auth_pass) y += "    authentication:\n      type: PASS\n      password: " + yq(*vi.auth_pass) + "\n";
         y += "    virtual_ipaddresses:\n";
-        for (const auto& v : vi.vips) y += "      - " + ys(v.first.str()) + "\n";
+        for (const auto& v : vi.vips) {
+            auto k = vi.kernel.find(v.first);
+            std::string addr = v.first.str();
+            if (k != vi.kernel.end() && k->second.prefix_len) addr += "/" + num(k->second.prefix_len);
+            if (k == vi.kernel.end() || (k->second.label.empty() && k->second.scope.empty())) {
+                y += "      - " + ys(addr) + "\n";
+                continue;
+            }
+            y += "      - {address: " + ys(addr);
+            if (!k->second.label.empty()) y += ", label: " + ys(k->second.label);
+            if (!k->second.scope.empty()) y += ", scope: " + k->second.scope;
+            y += "}\n";
+        }
         if (!vi.track.empty()) {
             y += "    track_interfaces:\n";
             std::set<std::string> done;

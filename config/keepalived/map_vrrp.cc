@@ -5,35 +5,81 @@
 
 namespace dplb::config::keepalived {
 
-// One line of virtual_ipaddress: IP[/LEN] [dev IF] [label L] [brd B] [scope S] ...
+// One line of virtual_ipaddress: IP[/LEN] [dev IF] [label L] [brd B] [scope S] ... An address of a
+// virtual_server is answered by dplb's data plane, so the options that shape a kernel address go with
+// a warning; any other address is the kernel's (a VRRP-only site), with its prefix length, label and
+// scope.
 void Mapper::vip_line(const Stmt& l, OutVrrp& vi) {
     const Word& a = l.kw();
-    const std::string addr = a.text.substr(0, a.text.find('/'));
+    const size_t slash = a.text.find('/');
+    const std::string addr = a.text.substr(0, slash);
     auto ip = IpAddr::parse(addr);
-    if (!ip) {
+    std::optional<uint32_t> len;
+    if (ip && slash != std::string::npos) len = parse_uint(a.text.substr(slash + 1), ip->is_v4() ? 32 : 128);
+    if (!ip || (slash != std::string::npos && !len)) {
         msgs_.error(a.line, a.col, "virtual_ipaddress: expected an IPv4 or IPv6 address, got " + q(a.text));
         return;
     }
-    // Options of `ip address add` that only shape the kernel address keepalived would add.
-    std::string dropped;
+    const bool service = service_vips_.count(*ip) > 0;
+    OutVrrp::KernelForm form;
+    if (len) form.prefix_len = static_cast<uint8_t>(*len);
+    std::vector<std::string> dropped;  // "what (why)"
+    const char* kernel_only = service ? "dplb's data plane answers for a virtual_server's address; the kernel "
+                                        "never holds it"
+                                      : nullptr;
     for (size_t i = 1; i < l.words.size(); i++) {
         const std::string& opt = l.words[i].text;
-        const bool takes_value = opt == "dev" || opt == "label" || opt == "brd" || opt == "scope" ||
-                                 opt == "peer" || opt == "preferred_lft" || opt == "track_group";
+        const bool takes_value = opt == "dev" || opt == "label" || opt == "brd" || opt == "broadcast" ||
+                                 opt == "scope" || opt == "peer" || opt == "preferred_lft" || opt == "track_group";
         std::string val = takes_value && i + 1 < l.words.size() ? l.words[++i].text : "";
+        const std::string what = opt + (val.empty() ? "" : " " + val);
         if (opt == "dev" && val == vi.interface) continue;
-        dropped += (dropped.empty() ? "" : ", ") + opt + (val.empty() ? "" : " " + val);
+        if (opt == "dev") {
+            dropped.push_back(what + " not converted (dplb puts the address on the kernel side of the instance's "
+                                     "own port " + vi.interface + ", where it announces it)");
+        } else if ((opt == "label" || opt == "scope") && kernel_only) {
+            dropped.push_back(what + " not converted (" + kernel_only + ")");
+        } else if ((opt == "label" || opt == "scope") && ip->is_v6()) {
+            dropped.push_back(what + " not converted (Linux keeps " +
+                              (opt == "label" ? "no label for an IPv6 address" : "an IPv6 address's scope by the address") +
+                              ")");
+        } else if (opt == "label") {
+            const std::string prefix = vi.interface + ":";
+            const std::string rest = val.rfind(prefix, 0) == 0 ? val.substr(prefix.size()) : "";
+            if (!rest.empty() && rest.size() <= 14 && rest.find_first_of(" /:") == std::string::npos &&
+                !has_control_char(rest))
+                form.label = rest;
+            else
+                dropped.push_back(what + " not converted (dplb names the label " + q("<kernel interface>:LABEL") +
+                                  " and takes LABEL from a label " + q(prefix + "LABEL") +
+                                  ", LABEL 1..14 characters without ':' or '/')");
+        } else if (opt == "scope") {
+            static const std::map<std::string, std::string> kScopes = {
+                {"global", "global"}, {"universe", "global"}, {"0", "global"}, {"site", "site"}, {"200", "site"},
+                {"link", "link"},     {"253", "link"},        {"host", "host"}, {"254", "host"}};
+            auto it = kScopes.find(lower(val));
+            if (it != kScopes.end())
+                form.scope = it->second;
+            else
+                dropped.push_back(what + " not converted (dplb takes the scopes global, site, link and host)");
+        } else if (opt == "brd" || opt == "broadcast") {
+            dropped.push_back(what + " not converted (" +
+                              (kernel_only ? std::string(kernel_only)
+                                           : "dplb adds the address without a broadcast address; the director's own "
+                                             "address on the port gives the subnet its broadcast") +
+                              ")");
+        } else if (opt == "no_track") {
+            dropped.push_back(what + " not converted (the address sits on the instance's own port, whose link "
+                                     "the instance follows anyway)");
+        } else {
+            dropped.push_back(what + " not converted (dplb sets no such option on a virtual address)");
+        }
     }
-    if (!service_vips_.count(*ip)) {
-        msgs_.warn(l.line(), "virtual_ipaddress " + addr +
-                                 ": not converted (no virtual_server has this address; dplb announces the "
-                                 "vips of its services only)");
+    for (const std::string& d : dropped) msgs_.warn(l.line(), "virtual_ipaddress " + addr + ": " + d);
+    if (std::string why = vip_address_problem(*ip); !service && !why.empty()) {
+        msgs_.warn(l.line(), "virtual_ipaddress " + addr + ": not converted (" + why + ")");
         return;
     }
-    if (!dropped.empty())
-        msgs_.warn(l.line(), "virtual_ipaddress " + addr + ": " + dropped +
-                                 " not converted (dplb announces the address on the instance's interface and "
-                                 "adds no kernel address)");
     auto owner = vip_owner_.find(ip->str());
     if (owner != vip_owner_.end()) {
         msgs_.warn(l.line(),
@@ -45,6 +91,7 @@ void Mapper::vip_line(const Stmt& l, OutVrrp& vi) {
         return;
     }
     vi.vips.push_back({*ip, l.line()});
+    if (!service) vi.kernel[*ip] = form;
 }
 
 void Mapper::vrrp_instance(const Stmt& s) {
@@ -213,9 +260,7 @@ void Mapper::vrrp_instance(const Stmt& s) {
         for (const Stmt& l : vb->block) vip_line(l, vi);
     if (!ok) return;
     if (vi.vips.empty()) {
-        msgs_.warn(s.line(), label +
-                                 ": not converted (none of its virtual addresses is the vip of a "
-                                 "converted virtual_server)");
+        msgs_.warn(s.line(), label + ": not converted (no virtual address left)");
         return;
     }
     finish_vrrp(vi, label);

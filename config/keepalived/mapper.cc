@@ -20,7 +20,7 @@ std::string reason_for(const std::string& kw) {
         return " (dplb runs the notify hooks of vrrp instances, sync groups and real servers only)";
     if (kw == "track_script") return " (dplb tracks scripts in vrrp instances and sync groups only)";
     if (kw == "static_ipaddress" || kw == "static_routes" || kw == "static_rules")
-        return " (dplb does not manage kernel addresses, routes or rules)";
+        return " (dplb adds kernel addresses for vrrp instances only, and no routes or rules)";
     if (kw == "mcast_src_ip")
         return " (dplb sends multicast adverts from the port's own address; unicast_src_ip sets the source "
                "of unicast ones)";

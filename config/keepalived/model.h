@@ -123,6 +123,13 @@ struct OutVrrp {
     bool auth_seen = false;
     std::vector<std::pair<IpAddr, int>> vips;  // with their lines
     std::set<IpAddr> vip_set;                  // the same addresses, to find one given twice
+    // Addresses of no virtual_server (a VRRP-only site): the kernel holds them while MASTER, in the
+    // form the line gave: prefix length (0 = none), label (the part after "INTERFACE:"), scope name.
+    struct KernelForm {
+        uint8_t prefix_len = 0;
+        std::string label, scope;
+    };
+    std::map<IpAddr, KernelForm> kernel;
     std::vector<std::pair<std::string, int>> track;
     std::map<std::string, int> track_weights;  // track_interface NAME weight W
     // Unicast VRRP: unicast_peer { IP ... }, unicast_src_ip, unicast_ttl.
