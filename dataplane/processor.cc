@@ -361,6 +361,9 @@ Verdict Processor::forward_stateless(Frame& f, const Parsed& p, const Service& s
 Verdict Processor::forward(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t dest, const MacAddr& port_mac) {
     const Dest& d = snap_->dests[dest];
     if (!d.has_mac) return drop(Drop::no_dest_mac);
+    const bool tagged = p.l3_off > kEthHeaderLen;  // the parser reads one 802.1Q tag at most
+    if (d.vlan != kVlanAsReceived && d.vlan != kVlanUntagged && !tagged && f.headroom < kVlanTagLen)
+        return drop(Drop::vlan_no_headroom);
     if (p.frag == kFragFirst) frags_.put(p, dest, d.gen, svc_id, now_ms_);
     std::memcpy(f.data, d.mac.b.data(), 6);
     // Out of the port the real is on, with that port's MAC (IPVS: the device of the route to it).
@@ -376,7 +379,34 @@ Verdict Processor::forward(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t 
     c.svc[svc_id].inbytes += f.wire_len;
     c.dest[dest].inpkts++;
     c.dest[dest].inbytes += f.wire_len;
+    if (d.vlan != kVlanAsReceived) retag(f, tagged, d.vlan);
     return Verdict::tx;
+}
+
+// The real's VLAN (Dest::vlan, not kVlanAsReceived) on a frame whose MACs are already rewritten:
+// the MACs move 4 bytes back to make room for a tag, or 4 bytes on over the tag taken off.
+void Processor::retag(Frame& f, bool tagged, uint16_t vlan) {
+    if (vlan == kVlanUntagged) {
+        if (!tagged) return;
+        std::memmove(f.data + kVlanTagLen, f.data, 12);
+        f.data += kVlanTagLen;
+        f.len -= kVlanTagLen;
+        f.wire_len -= kVlanTagLen;
+        f.headroom += kVlanTagLen;
+        return;
+    }
+    if (!tagged) {  // forward() checked the headroom
+        f.data -= kVlanTagLen;
+        std::memmove(f.data, f.data + kVlanTagLen, 12);
+        f.data[12] = kEtherVlan >> 8;
+        f.data[13] = kEtherVlan & 0xff;
+        f.data[14] = 0;  // priority 0, DEI 0
+        f.len += kVlanTagLen;
+        f.wire_len += kVlanTagLen;
+        f.headroom -= kVlanTagLen;
+    }
+    f.data[14] = static_cast<uint8_t>((f.data[14] & 0xf0) | (vlan >> 8 & 0x0f));
+    f.data[15] = static_cast<uint8_t>(vlan & 0xff);
 }
 
 // A later fragment (no ports) goes where its datagram's first fragment went, while that real still
