@@ -832,7 +832,10 @@ std::string egress_problem(const Known& known, const std::string& s) {
         return "expected a VLAN of port " + quoted(port) + " after the dot, got " + quoted(s) +
                (ids.empty() ? std::string(" (the port has no vlans)") : " (its vlans: " + name_list(ids) + ")");
     }
-    return "expected " + port_names_hint(known.ports) + ", or PORT.VID for one of a port's vlans, got " + quoted(s);
+    const bool any_vlans = std::any_of(known.port_defs->begin(), known.port_defs->end(),
+                                       [](const Port& p) { return !p.vlans.empty(); });
+    return "expected " + port_names_hint(known.ports) + (any_vlans ? ", or PORT.VID for one of a port's vlans" : "") +
+           ", got " + quoted(s);
 }
 
 // `addr` is set when the real's address was read, whatever else is wrong with the real.

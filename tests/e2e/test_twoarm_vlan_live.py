@@ -58,12 +58,19 @@ def read_pcap(path):
     from scapy.layers.l2 import Ether
     from scapy.utils import RawPcapReader
     out = []
+    rd = None
     try:
-        with RawPcapReader(path) as rd:
-            for data, _meta in rd:
-                out.append(Ether(data))
-    except Exception:  # EOF in the middle of a record, or nothing written yet
+        rd = RawPcapReader(path)
+        for data, _meta in rd:
+            out.append(Ether(data))
+    except (EOFError, OSError, ValueError):  # a record cut short, or nothing written yet
         pass
+    except Exception as e:  # scapy's own: the header not there yet
+        if "No data could be read" not in str(e) and "Not a pcap" not in str(e):
+            raise
+    finally:
+        if rd is not None:
+            rd.close()
     return out
 
 
@@ -130,7 +137,11 @@ def body(site):
         return wait_for(lambda: (lambda s: s if len(s) >= want else None)(syns(pcaps[rs], dport)), 5)
     got = syns_at("rs1", 80, 1)
     check(got and all(s[0] == 20 and s[3] == RS1_MAC and s[4] == lb_back and s[5] == 63 for s in got),
-          "rs1 (VLAN 20's subnet) gets the client's SYNs tagged 20, from the back port's MAC, TTL 63: %s" % got)
+          "rs1 (VLAN 20's subnet) gets the client's SYNs tagged 20, from the back port's MAC, TTL 63: %s%s"
+          % (got, "" if got else "; its capture: %s; %s" % ([p.summary() for p in read_pcap(pcaps["rs1"])][-8:],
+                                                            [l for l in site.scrape(METRICS).splitlines()
+                                                             if ("drops" in l or "tx_packets" in l or "forwarded" in l)
+                                                             and not l.endswith(" 0") and not l.startswith("#")])))
     got = syns_at("rs3", 80, 1)
     check(got and all(s[0] is None and s[3] == rs3_mac and s[4] == lb_back for s in got),
           "rs3 (the back port's own subnet) gets them untagged: %s" % got)
