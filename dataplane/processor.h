@@ -144,7 +144,9 @@ private:
                 const MacAddr& port_mac);
     Verdict forward_stateless(Frame& f, const Parsed& p, const Service& svc, uint64_t fh, const MacAddr& port_mac);
     Verdict forward(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t dest, const MacAddr& port_mac);
-    static void retag(Frame& f, bool tagged, uint16_t vlan);
+    // Out of line: frames whose tag stays as received never run it.
+    static constexpr int kNoHeadroom = 0x7fff;
+    __attribute__((noinline)) static int retag(Frame& f, bool tagged, uint16_t vlan);
     Verdict later_fragment(Frame& f, const Parsed& p, const MacAddr& port_mac);
     uint16_t choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t mk, uint32_t now_ms);
     // Out of line: the burst loop of services without ops stays as it was.
