@@ -123,6 +123,11 @@ std::vector<std::string> fixed_field_changes(const Config& running, const Config
         if (a.device != b.device) out.push_back(at + "device");
         if (!same_addresses(a.addresses, b.addresses)) out.push_back(at + "addresses");
         if (a.exception_path != b.exception_path) out.push_back(at + "exception_path");
+        if (!std::equal(a.vlans.begin(), a.vlans.end(), b.vlans.begin(), b.vlans.end(),
+                        [&](const PortVlan& x, const PortVlan& y) {
+                            return x.id == y.id && same_addresses(x.addresses, y.addresses);
+                        }))
+            out.push_back(at + "vlans");
     }
     if (running.conn_table_ipv4 != next.conn_table_ipv4) out.push_back("conn_table.ipv4_entries");
     if (running.conn_table_ipv6 != next.conn_table_ipv6) out.push_back("conn_table.ipv6_entries");
@@ -166,16 +171,48 @@ bool in_subnet(const IpAddr& ip, const PortAddress& a) {
 
 }  // namespace
 
-uint8_t egress_by_subnet(const std::vector<Port>& ports, const IpAddr& ip) {
-    uint8_t best = kIngressPort;
+bool subnets_overlap(const PortAddress& a, const PortAddress& b) {
+    return in_subnet(b.ip, PortAddress{a.ip, std::min(a.prefix_len, b.prefix_len)});
+}
+
+Egress egress_by_subnet(const std::vector<Port>& ports, const IpAddr& ip) {
+    Egress best;
     int best_len = -1;
-    for (size_t i = 0; i < ports.size() && i < kMaxPorts; i++)
-        for (const PortAddress& a : ports[i].addresses)
+    auto consider = [&](const std::vector<PortAddress>& subnets, size_t port, uint16_t vlan) {
+        for (const PortAddress& a : subnets)
             if (in_subnet(ip, a) && a.prefix_len > best_len) {
-                best = static_cast<uint8_t>(i);
+                best = Egress{static_cast<uint8_t>(port), vlan};
                 best_len = a.prefix_len;
             }
+    };
+    for (size_t i = 0; i < ports.size() && i < kMaxPorts; i++) {
+        consider(ports[i].addresses, i, ports[i].vlans.empty() ? kVlanAsReceived : kVlanUntagged);
+        for (const PortVlan& v : ports[i].vlans) consider(v.addresses, i, v.id);
+    }
     return best;
+}
+
+std::optional<Egress> egress_named(const std::vector<Port>& ports, const std::string& name) {
+    const size_t n = std::min<size_t>(ports.size(), kMaxPorts);
+    for (size_t i = 0; i < n; i++)
+        if (ports[i].name == name)
+            return Egress{static_cast<uint8_t>(i), ports[i].vlans.empty() ? kVlanAsReceived : kVlanUntagged};
+    const size_t dot = name.rfind('.');
+    if (dot == std::string::npos) return std::nullopt;
+    const std::string port = name.substr(0, dot), vid = name.substr(dot + 1);
+    for (size_t i = 0; i < n; i++) {
+        if (ports[i].name != port) continue;
+        for (const PortVlan& v : ports[i].vlans)
+            if (std::to_string(v.id) == vid) return Egress{static_cast<uint8_t>(i), v.id};
+    }
+    return std::nullopt;
+}
+
+void resolve_egress(const std::vector<Port>& ports, RealServer& r) {
+    std::optional<Egress> e = r.egress.empty() ? std::nullopt : egress_named(ports, r.egress);
+    if (!e) e = egress_by_subnet(ports, r.ip);
+    r.egress_port = e->port;
+    r.egress_vlan = e->vlan;
 }
 
 }  // namespace dplb::config

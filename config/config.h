@@ -52,10 +52,20 @@ struct PortAddress {
     uint8_t prefix_len = 0;
 };
 
+// An 802.1Q VLAN on a port: its id and the director's own addresses in it. Frames to a real in one of
+// their subnets leave by the port tagged with `id`.
+struct PortVlan {
+    uint16_t id = 0;                     // 1..4094
+    std::vector<PortAddress> addresses;  // may be empty (reals reached by `egress: PORT.VID` only)
+};
+
 struct Port {
     std::string name;    // label for logs and metrics
     std::string device;  // DPDK device as EAL knows it: a vdev name or a PCI address
     std::vector<PortAddress> addresses;  // may be empty
+    // Ids unique, subnets overlapping neither `addresses` nor each other. A port with VLANs sends
+    // frames to reals in its own subnets untagged; one without keeps the tag a frame came with.
+    std::vector<PortVlan> vlans;
     // Resolved: `auto` in the file is already turned into off or tap (see default_exception_path).
     ExceptionPath exception_path = ExceptionPath::tap;
     bool exception_path_auto = true;  // whether the file said auto (or nothing)
@@ -106,11 +116,13 @@ struct RealServer {
     MacAddr mac;           // meaningful only when has_mac
     bool has_mac = false;  // false: neighbour resolution finds it; a static MAC wins
     bool inhibit_on_failure = false;  // on failure set weight 0 rather than removing the real
-    // The port frames to it leave by: `egress` as written (a port name; "" = not given) and resolved
-    // (an index in Config::ports: the named port, else the one whose subnet holds `ip`, else
-    // kIngressPort, the port each frame came in on).
+    // The port frames to it leave by: `egress` as written (a port name, or PORT.VID for one of its
+    // vlans; "" = not given) and resolved by resolve_egress (an index in Config::ports: the named
+    // port, else the one whose subnet holds `ip`, else kIngressPort, the port each frame came in on),
+    // with the 802.1Q tag they leave with (Dest::vlan: kVlanAsReceived, kVlanUntagged or a VLAN id).
     std::string egress;
     uint8_t egress_port = kIngressPort;
+    uint16_t egress_vlan = kVlanAsReceived;
     // IPVS's per-real connection limits (ipvsadm -x / -y, keepalived uthreshold / lthreshold): 0 = none.
     uint32_t u_threshold = 0;
     uint32_t l_threshold = 0;
@@ -279,9 +291,24 @@ public:
     std::vector<std::string> errors;
 };
 
-// The port whose subnet (an address with its prefix length) holds `ip`, the longest prefix first;
-// kIngressPort when none does.
-uint8_t egress_by_subnet(const std::vector<Port>& ports, const IpAddr& ip);
+// Where frames to a real leave: a port's index (kIngressPort: the one each came in on) and the tag
+// they leave with (kVlanAsReceived, kVlanUntagged or a VLAN id).
+struct Egress {
+    uint8_t port = kIngressPort;
+    uint16_t vlan = kVlanAsReceived;
+};
+
+// The port whose subnet (an address with its prefix length, of the port or of one of its vlans) holds
+// `ip`, the longest prefix first: in a VLAN's subnet, that VLAN; in the port's own, untagged when the
+// port has vlans, else as received. {kIngressPort, kVlanAsReceived} when no subnet holds it.
+Egress egress_by_subnet(const std::vector<Port>& ports, const IpAddr& ip);
+// What a real's `egress:` names: a port by its name (untagged when it has vlans, else as received),
+// or PORT.VID, one of that port's vlans (a port whose whole name matches wins). nullopt: neither.
+std::optional<Egress> egress_named(const std::vector<Port>& ports, const std::string& name);
+// Sets r.egress_port and r.egress_vlan: by r.egress when it names a port, else by r.ip's subnet.
+void resolve_egress(const std::vector<Port>& ports, RealServer& r);
+// Whether two subnets share an address (same family, equal on the shorter prefix).
+bool subnets_overlap(const PortAddress& a, const PortAddress& b);
 
 // What a load checks beyond the text.
 struct LoadOptions {
@@ -306,6 +333,7 @@ Config load_config_string(const std::string& text, const std::string& name, cons
 //   ports[i].device
 //   ports[i].addresses           the list, in order, with prefix lengths
 //   ports[i].exception_path      the resolved value: `auto` and what it resolves to are the same
+//   ports[i].vlans               ids and addresses, in order (the kernel's VLAN interfaces on the TAP)
 //   conn_table.ipv4_entries
 //   conn_table.ipv6_entries
 //   control.socket

@@ -395,12 +395,61 @@ struct Known {
     // Ports whose frames for the director never reach the kernel (exception_path: off on a device
     // the kernel does not sit under), where an address the kernel serves cannot work.
     std::set<std::string> kernel_blind;
+    // The ports as read, for a real's `egress: PORT.VID`; vlans_ok: every VLAN id was read.
+    const std::vector<Port>* port_defs = nullptr;
+    bool vlans_ok = true;
     std::map<std::string, int> scripts;  // vrrp_scripts: name -> weight
     bool scripts_ok = true;
 };
 
 std::string port_names_hint(const std::vector<std::string>& ports) {
     return ports.empty() ? "the name of a port" : "one of the port names " + name_list(ports);
+}
+
+std::string subnet_text(const PortAddress& a) { return a.ip.str() + "/" + std::to_string(a.prefix_len); }
+
+// ports[].vlans: the 802.1Q VLANs on a port, each with the director's own addresses in it. An id
+// appears once per port, and a VLAN's subnet overlaps neither the port's own subnets nor another
+// VLAN's (`subnets`, with their paths), so a real's address says which segment it is on.
+void read_port_vlans(Errors& errs, const Field& f, Port& p, std::vector<std::pair<PortAddress, std::string>>& subnets,
+                     std::map<std::string, std::string>& addrs, Known& known) {
+    std::map<uint64_t, std::string> ids;  // id -> path of its first use
+    for (const Field& item : read_list(errs, f)) {
+        known.vlans_ok = known.vlans_ok && item.node.IsMap();
+        if (!expect_map(errs, item)) continue;
+        MapFields m(errs, item, {"id", "addresses"});
+        auto id_f = m.need("id");
+        auto id = id_f ? read_uint(errs, *id_f, 1, 4094) : std::nullopt;
+        known.vlans_ok = known.vlans_ok && id.has_value();
+        if (id && !ids.emplace(*id, item.path).second)
+            errs.add(*id_f, "duplicate VLAN id " + std::to_string(*id) + " on port " + quoted(p.name) + ", first at " +
+                                ids[*id]);
+        PortVlan v;
+        if (id) v.id = static_cast<uint16_t>(*id);
+        std::vector<std::pair<PortAddress, std::string>> mine;
+        if (auto af = m.get("addresses")) {
+            for (const Field& a : read_list(errs, *af)) {
+                auto pa = read_port_address(errs, a);
+                if (!pa) continue;
+                std::string key = pa->ip.str();
+                if (!addrs.emplace(key, a.path).second) {
+                    errs.add(a, "duplicate address " + key + ", first at " + addrs[key]);
+                } else {
+                    for (const auto& [other, path] : subnets)
+                        if (subnets_overlap(*pa, other)) {
+                            errs.add(a, "subnet " + subnet_text(*pa) + " overlaps " + subnet_text(other) + " at " +
+                                            path + " (each subnet is one segment: a real in both could not be placed)");
+                            break;
+                        }
+                }
+                v.addresses.push_back(*pa);
+                mine.push_back({*pa, a.path});
+                known.own_addresses.push_back({pa->ip, a.path});
+            }
+        }
+        subnets.insert(subnets.end(), mine.begin(), mine.end());  // a VLAN's own addresses may share a subnet
+        if (id) p.vlans.push_back(std::move(v));
+    }
 }
 
 void read_ports(Errors& errs, const Field& f, std::vector<Port>& out, Known& known) {
@@ -411,8 +460,9 @@ void read_ports(Errors& errs, const Field& f, std::vector<Port>& out, Known& kno
     for (const Field& item : read_list(errs, f)) {
         known.ports_ok = known.ports_ok && item.node.IsMap();
         if (!expect_map(errs, item)) continue;
-        MapFields m(errs, item, {"name", "device", "addresses", "exception_path"});
+        MapFields m(errs, item, {"name", "device", "addresses", "exception_path", "vlans"});
         Port p;
+        std::vector<std::pair<PortAddress, std::string>> subnets;  // this port's and its vlans', with paths
         auto name_f = m.need("name");
         auto dev_f = m.need("device");
         auto name = name_f ? read_name(errs, *name_f) : std::nullopt;
@@ -434,8 +484,10 @@ void read_ports(Errors& errs, const Field& f, std::vector<Port>& out, Known& kno
                     errs.add(a, "duplicate address " + key + ", first at " + addrs[key]);
                 p.addresses.push_back(*pa);
                 known.own_addresses.push_back({pa->ip, a.path});
+                subnets.push_back({*pa, a.path});
             }
         }
+        if (auto vf = m.get("vlans")) read_port_vlans(errs, *vf, p, subnets, addrs, known);
         // auto picks by device; a device that failed to read leaves tap, and the file is refused anyway.
         if (dev) p.exception_path = default_exception_path(*dev);
         if (auto ef = m.get("exception_path"))
@@ -769,6 +821,26 @@ struct RealAddress {
     size_t service = 0;  // index in services
 };
 
+// Why a real's `egress:` names no port or VLAN of one, or "" when it does (or when the ports could
+// not all be read, so that nothing is reported on top of their own mistake).
+std::string egress_problem(const Known& known, const std::string& s) {
+    if (!known.ports_ok || !known.port_defs || egress_named(*known.port_defs, s)) return "";
+    const size_t dot = s.rfind('.');
+    const std::string port = dot == std::string::npos ? "" : s.substr(0, dot);
+    for (const Port& p : *known.port_defs) {
+        if (dot == std::string::npos || p.name != port) continue;
+        if (!known.vlans_ok) return "";
+        std::vector<std::string> ids;
+        for (const PortVlan& v : p.vlans) ids.push_back(std::to_string(v.id));
+        return "expected a VLAN of port " + quoted(port) + " after the dot, got " + quoted(s) +
+               (ids.empty() ? std::string(" (the port has no vlans)") : " (its vlans: " + name_list(ids) + ")");
+    }
+    const bool any_vlans = std::any_of(known.port_defs->begin(), known.port_defs->end(),
+                                       [](const Port& p) { return !p.vlans.empty(); });
+    return "expected " + port_names_hint(known.ports) + (any_vlans ? ", or PORT.VID for one of a port's vlans" : "") +
+           ", got " + quoted(s);
+}
+
 // `addr` is set when the real's address was read, whatever else is wrong with the real.
 std::optional<RealServer> read_real(Errors& errs, const Field& item, const Service& svc, bool svc_ok,
                                     std::optional<RealAddress>& addr, const Known& known) {
@@ -822,10 +894,10 @@ std::optional<RealServer> read_real(Errors& errs, const Field& item, const Servi
         }
     if (auto f = m.get("inhibit_on_failure"))
         if (auto b = read_bool(errs, *f)) r.inhibit_on_failure = *b;
-    if (auto f = m.get("egress"))  // a port's name; resolved to its index once every port is read
+    if (auto f = m.get("egress"))  // PORT or PORT.VID; resolved once every port is read (resolve_egress)
         if (auto s = read_string(errs, *f)) {
-            if (known.ports_ok && std::find(known.ports.begin(), known.ports.end(), *s) == known.ports.end())
-                errs.add(*f, "expected " + port_names_hint(known.ports) + ", got " + quoted(*s));
+            if (std::string why = egress_problem(known, *s); !why.empty())
+                errs.add(*f, why);
             else
                 r.egress = *s;
         }
@@ -909,10 +981,10 @@ void read_sorry_server(Errors& errs, const Field& f, Service& svc, bool svc_ok, 
             r.mac = *mac;
             r.has_mac = true;
         }
-    if (auto e = m.get("egress"))
+    if (auto e = m.get("egress"))  // PORT or PORT.VID, as a real's
         if (auto name = read_string(errs, *e)) {
-            if (known.ports_ok && std::find(known.ports.begin(), known.ports.end(), *name) == known.ports.end())
-                errs.add(*e, "expected " + port_names_hint(known.ports) + ", got " + quoted(*name));
+            if (std::string why = egress_problem(known, *name); !why.empty())
+                errs.add(*e, why);
             else
                 r.egress = *name;
         }
@@ -1699,6 +1771,7 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
     MapFields m(errs, root, {"ports", "conn_table", "services", "expire_nodest_conn", "conn_reuse_mode", "control",
                              "metrics", "vrrp_scripts", "vrrp_instances", "vrrp_sync_groups"});
     Known known;
+    known.port_defs = &cfg.ports;
     if (auto f = m.need("ports")) {
         known.ports_ok = f->node.IsSequence();
         read_ports(errs, *f, cfg.ports, known);
@@ -1718,14 +1791,9 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
         errs.add(root.mark, child_path(root.path, "services"),
                  "required key missing (only a configuration with vrrp_instances may leave it out)");
     }
-    auto resolve_egress = [&cfg](RealServer& r) {
-        r.egress_port = egress_by_subnet(cfg.ports, r.ip);
-        for (size_t i = 0; i < cfg.ports.size() && !r.egress.empty(); i++)
-            if (cfg.ports[i].name == r.egress) r.egress_port = static_cast<uint8_t>(i);
-    };
     for (Service& s : cfg.services) {
-        for (RealServer& r : s.reals) resolve_egress(r);
-        if (s.sorry_server) resolve_egress(*s.sorry_server);
+        for (RealServer& r : s.reals) resolve_egress(cfg.ports, r);
+        if (s.sorry_server) resolve_egress(cfg.ports, *s.sorry_server);
     }
     if (auto f = m.get("expire_nodest_conn"))
         if (auto b = read_bool(errs, *f)) cfg.expire_nodest_conn = *b;

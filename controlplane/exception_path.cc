@@ -36,6 +36,24 @@ bool run_ip(const std::vector<std::string>& args, std::string& err) {
 
 std::string exception_ifname(const std::string& port_name) { return ("dplb-" + port_name).substr(0, 15); }
 
+std::string exception_vlan_ifname(const std::string& port_name, uint16_t id) {
+    const std::string suffix = "." + std::to_string(id);
+    return exception_ifname(port_name).substr(0, 15 - suffix.size()) + suffix;
+}
+
+std::vector<std::vector<std::string>> exception_vlan_commands(const config::Port& cfg) {
+    std::vector<std::vector<std::string>> out;
+    const std::string tap = exception_ifname(cfg.name);
+    for (const config::PortVlan& v : cfg.vlans) {
+        const std::string ifname = exception_vlan_ifname(cfg.name, v.id);
+        out.push_back({"link", "add", "link", tap, "name", ifname, "type", "vlan", "id", std::to_string(v.id)});
+        for (const auto& a : v.addresses)
+            out.push_back({"addr", "replace", a.ip.str() + "/" + std::to_string(a.prefix_len), "dev", ifname});
+        out.push_back({"link", "set", ifname, "up"});
+    }
+    return out;
+}
+
 bool exception_start(const config::Port& cfg, const PortInfo& port, const std::vector<rte_mempool*>& pools,
                      PortInfo& tap, std::string& err) {
     std::string ifname = exception_ifname(cfg.name);
@@ -54,8 +72,13 @@ bool exception_start(const config::Port& cfg, const PortInfo& port, const std::v
         if (!run_ip({"addr", "replace", a.ip.str() + "/" + std::to_string(a.prefix_len), "dev", ifname}, err))
             return false;
     if (!run_ip({"link", "set", ifname, "up"}, err)) return false;
-    log(LogLevel::info, "dplbd: port %s: exception path %s (%zu address(es))", cfg.name.c_str(), ifname.c_str(),
-                cfg.addresses.size());
+    for (const auto& cmd : exception_vlan_commands(cfg))
+        if (!run_ip(cmd, err)) {
+            err = "port " + cfg.name + ": " + err + " (a VLAN interface needs the kernel's 802.1Q support, 8021q)";
+            return false;
+        }
+    log(LogLevel::info, "dplbd: port %s: exception path %s (%zu address(es), %zu VLAN interface(s))", cfg.name.c_str(),
+        ifname.c_str(), cfg.addresses.size(), cfg.vlans.size());
     return true;
 }
 

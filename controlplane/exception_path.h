@@ -16,7 +16,18 @@ namespace dplb {
 // The kernel interface name for a port: "dplb-" + the port's name, cut to the 15 characters Linux allows.
 std::string exception_ifname(const std::string& port_name);
 
-// Creates and starts the TAP for `port` (one queue per pool), sets its addresses and brings it up.
+// The kernel interface for VLAN `id` of a port: its TAP's name + ".ID", the TAP's name cut so that
+// the whole stays within 15 characters.
+std::string exception_vlan_ifname(const std::string& port_name, uint16_t id);
+
+// The `ip` commands (arguments after "ip") that give the kernel the port's vlans on its TAP: for each,
+// a VLAN interface on the TAP, its addresses, link up. Tagged frames of that VLAN reach it through the
+// TAP and it sends tagged ones, so ARP / ND (neighbour resolution of reals on the VLAN), health checks
+// and the director's own traffic work per VLAN.
+std::vector<std::vector<std::string>> exception_vlan_commands(const config::Port& cfg);
+
+// Creates and starts the TAP for `port` (one queue per pool), sets its addresses and brings it up,
+// with a VLAN interface on it for each of the port's vlans.
 bool exception_start(const config::Port& cfg, const PortInfo& port, const std::vector<rte_mempool*>& pools,
                      PortInfo& tap, std::string& err);
 

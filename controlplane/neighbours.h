@@ -1,6 +1,8 @@
 // Real servers' MAC addresses from the kernel's neighbour table (ARP / IPv6 ND), through the
 // interface that carries the director's own address (an af_packet port's own kernel interface, or
-// the exception-path TAP). A static MAC in the configuration wins over what is resolved.
+// the exception-path TAP; for a real in one of a port's vlans, the VLAN interface on either that
+// holds the VLAN's address). The table is read by address whatever the interface, and the vlans'
+// subnets do not overlap on a port. A static MAC in the configuration wins over what is resolved.
 //
 // All of it runs on the control thread's io_context and none of it waits there: the table is read
 // with an RTM_GETNEIGH dump on a non-blocking rtnetlink socket whose answer is parsed as it arrives,

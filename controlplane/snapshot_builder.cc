@@ -64,6 +64,7 @@ Dest configured_dest(const config::Service& cs, const config::RealServer& r, con
     Dest d;
     d.ip = r.ip;
     d.egress = r.egress_port;
+    d.vlan = r.egress_vlan;
     d.port = r.port;
     d.vip = cs.vip;
     d.vport = cs.port;

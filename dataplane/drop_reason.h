@@ -31,6 +31,7 @@ namespace dplb {
     X(no_dest_mac, "the chosen real server has no MAC address yet")                     \
     X(ttl_exceeded, "TTL / hop limit 1 or 0: forwarding would take it to 0 (no ICMP sent)") \
     X(control_stalled, "VRRP VIP withheld: the control thread missed its heartbeat")     \
+    X(vlan_no_headroom, "no room before the frame to push its real's VLAN tag")        \
     X(tx_full, "TX queue full")
 
 enum class Drop : uint8_t {

@@ -3,8 +3,8 @@
 namespace dplb {
 namespace {
 
-constexpr uint16_t kEthHdr = 14;
-constexpr uint16_t kEtherIpv4 = 0x0800, kEtherArp = 0x0806, kEtherVlan = 0x8100, kEtherIpv6 = 0x86dd;
+constexpr uint16_t kEthHdr = kEthHeaderLen;
+constexpr uint16_t kEtherIpv4 = 0x0800, kEtherArp = 0x0806, kEtherIpv6 = 0x86dd;
 constexpr unsigned kMaxIpv6ExtHeaders = 8;
 constexpr uint8_t kProtoIcmp = 1, kProtoIcmp6 = 58;
 
@@ -245,8 +245,8 @@ Parsed parse_frame_general(const uint8_t* f, uint32_t seg_len, uint32_t wire_len
     uint32_t off = 12;
     uint16_t type = rd16(f + off);
     if (type == kEtherVlan) {
-        if (Drop d = need(s, 0, kEthHdr + 4, Drop::vlan_truncated); d != Drop::count) return dropped(p, d);
-        off += 4;
+        if (Drop d = need(s, 0, kEthHdr + kVlanTagLen, Drop::vlan_truncated); d != Drop::count) return dropped(p, d);
+        off += kVlanTagLen;
         type = rd16(f + off);
     }
     off += 2;

@@ -26,6 +26,11 @@ enum class Kind : uint8_t {
     other,        // anything else well formed: ARP replies, other ICMP, VRRP, IPv6 ND, non-IP
 };
 
+// Ethernet header, one 802.1Q tag (Parsed::l3_off is past it when the frame has one).
+constexpr uint16_t kEthHeaderLen = 14;
+constexpr uint16_t kVlanTagLen = 4;
+constexpr uint16_t kEtherVlan = 0x8100;
+
 // Parsed::frag. A fragment of another protocol is Kind::other (the kernel's, as whole packets of
 // it are). An IPv6 fragment header with offset 0 and no more fragments (an atomic fragment, RFC
 // 6946) is a whole packet.

@@ -357,26 +357,64 @@ Verdict Processor::forward_stateless(Frame& f, const Parsed& p, const Service& s
 
 // Direct Routing: the real's MAC as destination, the port's as source, and one hop off the TTL or
 // hop limit as a router (and IPVS, ip_vs_xmit.c decrement_ttl) does; pass 1 dropped those at 1 or 0.
-// A first fragment leaves its real for the rest of its datagram (frag_table.h).
+// A first fragment leaves its real for the rest of its datagram (frag_table.h). A real with a VLAN
+// of its own (Dest::vlan) costs untagged traffic that keeps its tag one compare: the rest is retag().
 Verdict Processor::forward(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t dest, const MacAddr& port_mac) {
     const Dest& d = snap_->dests[dest];
     if (!d.has_mac) return drop(Drop::no_dest_mac);
+    const uint32_t in_len = f.wire_len;  // counted as it came in
+    int l3_off = p.l3_off;
+    if (d.vlan != kVlanAsReceived) {
+        const int moved = retag(f, p.l3_off > kEthHeaderLen, d.vlan);  // the parser reads one tag at most
+        if (moved == kNoHeadroom) return drop(Drop::vlan_no_headroom);
+        l3_off += moved;
+    }
     if (p.frag == kFragFirst) frags_.put(p, dest, d.gen, svc_id, now_ms_);
     std::memcpy(f.data, d.mac.b.data(), 6);
     // Out of the port the real is on, with that port's MAC (IPVS: the device of the route to it).
     const bool other_port = d.egress < nports_;
     f.out_port = other_port ? d.egress : kIngressPort;
     std::memcpy(f.data + 6, (other_port ? port_macs_[d.egress] : port_mac).b.data(), 6);
-    uint8_t* ip = f.data + p.l3_off;
+    uint8_t* ip = f.data + l3_off;
     if (p.family == 4) ipv4_decrement_ttl(ip);
     else ip[7]--;
     CoreCounters& c = *counters_;
     c.forwarded++;
     c.svc[svc_id].inpkts++;
-    c.svc[svc_id].inbytes += f.wire_len;
+    c.svc[svc_id].inbytes += in_len;
     c.dest[dest].inpkts++;
-    c.dest[dest].inbytes += f.wire_len;
+    c.dest[dest].inbytes += in_len;
     return Verdict::tx;
+}
+
+// The real's VLAN (Dest::vlan, not kVlanAsReceived) on a frame before its MACs are rewritten (so
+// they need not move): a tag pushed in front of the ethertype (the start moves 4 bytes back into the
+// headroom), taken off (4 bytes on), or its VLAN id rewritten with the priority bits kept. Returns how
+// far the IP header moved from the frame's start, or kNoHeadroom (nothing changed).
+int Processor::retag(Frame& f, bool tagged, uint16_t vlan) {
+    if (vlan == kVlanUntagged) {
+        if (!tagged) return 0;
+        f.data += kVlanTagLen;
+        f.len -= kVlanTagLen;
+        f.wire_len -= kVlanTagLen;
+        f.headroom += kVlanTagLen;
+        return -static_cast<int>(kVlanTagLen);
+    }
+    int moved = 0;
+    if (!tagged) {
+        if (f.headroom < kVlanTagLen) return kNoHeadroom;
+        f.data -= kVlanTagLen;
+        f.len += kVlanTagLen;
+        f.wire_len += kVlanTagLen;
+        f.headroom -= kVlanTagLen;
+        f.data[12] = kEtherVlan >> 8;
+        f.data[13] = kEtherVlan & 0xff;
+        f.data[14] = 0;  // priority 0, DEI 0
+        moved = kVlanTagLen;
+    }
+    f.data[14] = static_cast<uint8_t>((f.data[14] & 0xf0) | (vlan >> 8 & 0x0f));
+    f.data[15] = static_cast<uint8_t>(vlan & 0xff);
+    return moved;
 }
 
 // A later fragment (no ports) goes where its datagram's first fragment went, while that real still

@@ -52,6 +52,9 @@ struct Frame {
     // Verdict::tx: the port to send it on (index in the ports, as Dest::egress); kIngressPort = the
     // one it came in on. Set by the processor for forwarded frames only.
     uint8_t out_port = kIngressPort;
+    // Free bytes before `data` in its buffer (the mbuf's headroom): pushing a VLAN tag moves `data`
+    // back 4 bytes, taking a tag off moves it on 4 (the worker then moves the mbuf's start the same).
+    uint16_t headroom = 0;
 };
 
 constexpr unsigned kMaxBurst = 64;
@@ -141,6 +144,9 @@ private:
                 const MacAddr& port_mac);
     Verdict forward_stateless(Frame& f, const Parsed& p, const Service& svc, uint64_t fh, const MacAddr& port_mac);
     Verdict forward(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t dest, const MacAddr& port_mac);
+    // Out of line: frames whose tag stays as received never run it.
+    static constexpr int kNoHeadroom = 0x7fff;
+    __attribute__((noinline)) static int retag(Frame& f, bool tagged, uint16_t vlan);
     Verdict later_fragment(Frame& f, const Parsed& p, const MacAddr& port_mac);
     uint16_t choose_dest(const Service& svc, ConnTable& table, const Parsed& p, uint64_t mk, uint32_t now_ms);
     // Out of line: the burst loop of services without ops stays as it was.

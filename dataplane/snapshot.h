@@ -18,6 +18,11 @@ constexpr uint32_t kDefaultMhTableSize = 65537;  // prime, as Maglev and IPVS's 
 // Ports a director may have, and the egress that means "the port the frame came in on".
 constexpr uint8_t kMaxPorts = 32;
 constexpr uint8_t kIngressPort = 0xff;
+// Dest::vlan: the 802.1Q tag a frame to the real leaves with. kVlanAsReceived keeps what the frame
+// came with (tagged or not); kVlanUntagged takes a tag off; 1..4094 sets that VLAN id, pushing a tag
+// onto an untagged frame and rewriting the id of a tagged one (its priority bits kept).
+constexpr uint16_t kVlanUntagged = 0;
+constexpr uint16_t kVlanAsReceived = 0xffff;
 
 enum class Sched : uint8_t { rr, wrr, lc, wlc, sh, mh, sed, nq, fo, ovf, dh, twos, lblc, lblcr };
 // sh / mh flags, as IPVS's IP_VS_SVC_F_SCHED1 / SCHED2: sh-fallback / mh-fallback (skip a real that
@@ -35,6 +40,7 @@ struct Dest {
     // The port frames to it leave by (index in the configuration's ports), as IPVS picks the device
     // by the route to the real: kIngressPort = the one each came in on.
     uint8_t egress = kIngressPort;
+    uint16_t vlan = kVlanAsReceived;  // the tag it leaves with (see kVlanAsReceived)
     bool in_use = false;  // false for unused ids
     // Removed from its service (by the configuration or a failed health check) but still holding
     // connections: they keep forwarding here until they expire (IPVS's drain), or are cut at once

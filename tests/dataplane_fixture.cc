@@ -101,12 +101,17 @@ void ProcessorTest::SetUp() {
     proc_->set_snapshot(&snap_, &vips_);
 }
 
-Verdict ProcessorTest::send(Bytes& frame, uint32_t now_ms, uint32_t seg_len) {
+Verdict ProcessorTest::send(Bytes& frame, uint32_t now_ms, uint32_t seg_len, uint16_t headroom) {
     uint32_t wire = static_cast<uint32_t>(frame.size());
-    Frame f{frame.data(), seg_len ? seg_len : wire, wire};
+    Bytes buf(headroom, 0xee);  // what lies before the frame: never part of what comes out unless pushed
+    buf.insert(buf.end(), frame.begin(), frame.end());
+    Frame f{buf.data() + headroom, seg_len ? seg_len : wire, wire, kIngressPort, headroom};
     Verdict v = Verdict::drop;
     proc_->process(&f, 1, &v, now_ms, kLbMac);
     last_out_port_ = f.out_port;
+    // Where the frame now starts and how long it is: a pushed or removed tag moved both.
+    EXPECT_EQ(f.data - buf.data(), static_cast<ptrdiff_t>(f.headroom)) << "Frame::headroom out of step with data";
+    frame.assign(f.data, f.data + f.wire_len);
     return v;
 }
 

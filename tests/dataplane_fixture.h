@@ -24,6 +24,8 @@ inline const MacAddr kBroadcast = mac("ff:ff:ff:ff:ff:ff");
 
 using Counters = std::map<std::string, uint64_t>;
 
+constexpr uint16_t kTestHeadroom = 128;  // an mbuf's free bytes before a received frame (RTE_PKTMBUF_HEADROOM)
+
 Counters flatten(const CoreCounters& c, const Snapshot& snap);
 
 struct ServiceSpec {
@@ -44,9 +46,11 @@ VipTable make_vip_table(const Snapshot& snap, const std::vector<ServiceSpec>& sp
 class ProcessorTest : public ::testing::Test {
 protected:
     void SetUp() override;
-    // Processes one frame in place at time `now_ms`; returns the verdict. With `seg_len` (> 0), the
-    // frame arrives as a first segment of that many bytes and the rest elsewhere.
-    Verdict send(Bytes& frame, uint32_t now_ms, uint32_t seg_len = 0);
+    // Processes one frame at time `now_ms`; returns the verdict, and the frame as the processor left
+    // it in `frame`. With `seg_len` (> 0), the frame arrives as a first segment of that many bytes and
+    // the rest elsewhere. It sits `headroom` bytes into its buffer, as in an mbuf (RTE_PKTMBUF_HEADROOM
+    // by default), so a VLAN tag can be pushed in front of it.
+    Verdict send(Bytes& frame, uint32_t now_ms, uint32_t seg_len = 0, uint16_t headroom = kTestHeadroom);
     uint8_t last_out_port_ = kIngressPort;  // Frame::out_port of the last frame sent
 
     Snapshot snap_;

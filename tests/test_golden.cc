@@ -26,6 +26,7 @@ struct Golden {
     std::map<std::string, int64_t> delta;
     uint32_t now_ms = 1000;
     uint32_t seg_len = 0;  // > 0: the frame arrives as a first segment of this many bytes, and the rest
+    uint16_t headroom = kTestHeadroom;  // free bytes before the frame in its buffer
 };
 
 // Frames from the client, addressed to the director's MAC.
@@ -43,7 +44,7 @@ protected:
             SCOPED_TRACE(g.what);
             Counters before = flatten(proc_->counters(), snap_);
             Bytes frame = g.in;
-            Verdict v = send(frame, g.now_ms, g.seg_len);
+            Verdict v = send(frame, g.now_ms, g.seg_len, g.headroom);
             EXPECT_EQ(verdict_name(g.verdict), std::string(verdict_name(v))) << g.what;
             const Bytes& want = g.out.empty() ? g.in : g.out;
             std::string diff = frame_diff(want, frame);
@@ -187,6 +188,48 @@ TEST_F(Golden_, ForwardOutOfTheRealsPort) {
     Bytes again = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80);  // by its entry: the same port
     ASSERT_EQ(send(again, 0), Verdict::tx);
     EXPECT_EQ(last_out_port_, 1);
+}
+
+// A real's VLAN (Dest::vlan): rs1 is on VLAN 20 of port 1, rs2 on its port's untagged segment. A
+// frame to rs1 gets a tag pushed (untagged in) or its VLAN id rewritten (tagged in: priority bits
+// kept); one to rs2 has its tag taken off or stays untagged. Pushing needs 4 bytes of headroom: without
+// them the frame is dropped and counted, never written past its buffer. The counters count the bytes
+// as they came in.
+TEST_F(Golden_, ForwardRetagsForTheRealsVlan) {
+    const MacAddr back = mac("02:00:00:00:00:02");
+    proc_->set_port_macs({kLbMac, back});
+    snap_.dests[0].egress = 1;
+    snap_.dests[0].vlan = 20;
+    snap_.dests[1].vlan = kVlanUntagged;
+    const L2 to_rs1_vlan20{kRs1Mac, back, 20};
+    Bytes u1 = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40000, 80);
+    Bytes t2 = syn4(kToLbVlan, "192.0.2.1", "10.0.0.100", 40001, 80);
+    Bytes t3 = patch(syn4(kToLbVlan, "192.0.2.1", "10.0.0.100", 40002, 80), 14, {0xa0});  // priority 5
+    Bytes u4 = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40003, 80);
+    Bytes u5 = syn4(kToLb, "192.0.2.1", "10.0.0.100", 40004, 80);
+    Bytes t6 = syn4(kToLbVlan, "192.0.2.1", "10.0.0.100", 40005, 80);
+    Golden no_room{"untagged SYN to rs1 with 3 bytes of headroom -> drop, frame untouched", u5, Verdict::drop, {},
+                   {{"rx_packets", 1}, {"drops.vlan_no_headroom", 1}, {"svc0.conns", 1}, {"dest0.conns", 1},
+                    {"dest0.inactive", 1}, {"dest0.refs", 1}}};
+    no_room.headroom = 3;
+    Golden tagged_no_room{"tagged SYN to rs2 without headroom -> untagged all the same (nothing pushed)", t6,
+                          Verdict::tx, hop(syn4(kToRs2, "192.0.2.1", "10.0.0.100", 40005, 80)),
+                          fwd(0, 1, t6.size(), true)};
+    tagged_no_room.headroom = 0;
+    run({
+        {"untagged SYN -> rs1: tag 20 pushed, out of port 1 with its MAC", u1, Verdict::tx,
+         hop(syn4(to_rs1_vlan20, "192.0.2.1", "10.0.0.100", 40000, 80)), fwd(0, 0, u1.size(), true)},
+        {"SYN in VLAN 7 -> rs2: tag taken off", t2, Verdict::tx,
+         hop(syn4(kToRs2, "192.0.2.1", "10.0.0.100", 40001, 80)), fwd(0, 1, t2.size(), true)},
+        {"SYN in VLAN 7, priority 5 -> rs1: VLAN 20, priority 5 kept", t3, Verdict::tx,
+         patch(hop(syn4(to_rs1_vlan20, "192.0.2.1", "10.0.0.100", 40002, 80)), 14, {0xa0}),
+         fwd(0, 0, t3.size(), true)},
+        {"untagged SYN -> rs2: stays untagged", u4, Verdict::tx, hop(syn4(kToRs2, "192.0.2.1", "10.0.0.100", 40003, 80)),
+         fwd(0, 1, u4.size(), true)},
+        no_room,
+        tagged_no_room,
+    });
+    EXPECT_EQ(last_out_port_, kIngressPort);
 }
 
 TEST_F(Golden_, Ipv6ExtensionHeaders) {

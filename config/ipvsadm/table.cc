@@ -260,8 +260,8 @@ std::string commit(Table& t, Config& cfg) {
         if (t.udp_s) s.timeouts.ms[kUdpState] = t.udp_s * 1000;
     }
     for (Service& s : t.services)
-        for (RealServer& r : s.reals)  // a new real's port, as the loader finds it
-            if (r.egress.empty()) r.egress_port = egress_by_subnet(cfg.ports, r.ip);
+        for (RealServer& r : s.reals)  // a new real's port and VLAN, as the loader finds them
+            resolve_egress(cfg.ports, r);
     Config next = cfg;
     next.services = t.services;
     if (std::string err = check_services(next); !err.empty()) return err;
