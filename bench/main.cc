@@ -62,6 +62,14 @@ bool run_mode(Rig& rig, const Options& opt, bool macswap, Checker& chk) {
         std::printf("  rx %llu forwarded %llu drops %llu table_full %llu\n", static_cast<unsigned long long>(s.rx),
                     static_cast<unsigned long long>(s.forwarded), static_cast<unsigned long long>(s.drops),
                     static_cast<unsigned long long>(s.table_full));
+        for (size_t i = 0; i < ws.size(); i++) {
+            const CoreCounters& c = ws[i]->proc->counters();
+            std::printf("  worker %zu (lcore %u): emitted %llu of %llu, rx %llu tx %llu, ring %u, mbufs in use %u\n", i,
+                        ws[i]->lcore, static_cast<unsigned long long>(ws[i]->wire->emitted()),
+                        static_cast<unsigned long long>(warm[i]), static_cast<unsigned long long>(c.rx_packets),
+                        static_cast<unsigned long long>(c.tx_packets), rte_ring_count(ws[i]->ring),
+                        rte_mempool_in_use_count(ws[i]->pool));
+        }
         return false;
     }
     Sample a = rig.sample();

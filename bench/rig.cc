@@ -170,6 +170,8 @@ bool Rig::build(const Options& opt, std::string& err) {
         wc.check = opt.smoke;
         wc.real_macs = real_macs_;
         wc.quit = &quit_;
+        wc.stopped = &wires_stopped_;
+        wc.wires = static_cast<unsigned>(workers_.size());
         w.wire = std::make_unique<Wire>(wc);
         if (!rte_eth_add_tx_callback(port_.port_id, static_cast<uint16_t>(i), Wire::tx_callback, w.wire.get()))
             return err = "cannot add the TX callback (ethdev built without RX/TX callbacks?)", false;
@@ -201,6 +203,7 @@ bool Rig::prefill(WorkerRig& w, const Options& opt, std::string& err) {
 
 void Rig::launch(bool macswap) {
     quit_.store(false);
+    wires_stopped_.store(0);
     for (auto& w : workers_) {
         w->ctx.macswap_only = macswap;
         w->wire->set_macswap(macswap);

@@ -66,6 +66,7 @@ private:
     View view_;
     std::atomic<const View*> published_{nullptr};
     std::atomic<bool> quit_{false};
+    std::atomic<unsigned> wires_stopped_{0};  // wires past their stop_after (WireConfig::stopped)
     std::vector<std::unique_ptr<WorkerRig>> workers_;
     std::vector<MacAddr> real_macs_;
     PortInfo port_;

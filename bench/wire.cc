@@ -127,8 +127,11 @@ uint16_t Wire::tx_callback(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, void
     if (w->cfg_.check)
         for (uint16_t i = 0; i < n; i++) w->check(frames[i]);
     w->emit_burst(frames, n);
-    if (w->cfg_.stop_after && w->next_ >= w->cfg_.stop_after && w->cfg_.quit)
-        w->cfg_.quit->store(true, std::memory_order_relaxed);
+    if (w->cfg_.stop_after && !w->reached_stop_ && w->next_ >= w->cfg_.stop_after && w->cfg_.quit) {
+        w->reached_stop_ = true;
+        if (w->cfg_.stopped->fetch_add(1, std::memory_order_relaxed) + 1 == w->cfg_.wires)
+            w->cfg_.quit->store(true, std::memory_order_relaxed);
+    }
     return n;
 }
 

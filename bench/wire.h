@@ -35,7 +35,12 @@ struct WireConfig {
     bool check = false;     // smoke: verify every output frame's MACs
     bool macswap = false;   // output is the ceiling's MAC swap, not a DR rewrite
     std::vector<MacAddr> real_macs;  // DR output must go to one of these
-    std::atomic<bool>* quit = nullptr;  // set once `stop_after` frames were emitted (0: never)
+    // With stop_after (0: never): once each of `wires` wires has emitted its stop_after frames
+    // (`stopped` counts them), `quit` is set. Waiting for all keeps a fast worker from ending the
+    // run before a slow one (one sharing its CPU) has even warmed up.
+    std::atomic<bool>* quit = nullptr;
+    std::atomic<unsigned>* stopped = nullptr;
+    unsigned wires = 1;
     uint64_t stop_after = 0;
 };
 
@@ -52,7 +57,10 @@ public:
     uint64_t emitted() const { return emitted_.load(std::memory_order_relaxed); }
     // Frames after which the measured phase is in steady state: every flow open (and established).
     uint64_t warm_after() const;
-    void set_stop_after(uint64_t n) { cfg_.stop_after = n; }
+    void set_stop_after(uint64_t n) {
+        cfg_.stop_after = n;
+        reached_stop_ = false;
+    }
     void set_macswap(bool on) { cfg_.macswap = on; }
 
     // Smoke checks (counted only when cfg.check).
@@ -71,6 +79,7 @@ private:
     uint8_t client_hdr_[12];  // destination = port MAC, source = client MAC
     uint32_t src_base_ = 0;
     uint64_t next_ = 0;
+    bool reached_stop_ = false;
     uint32_t stride_ = 1;  // visiting order k*stride mod flows: a permutation unlike creation order
     uint32_t cursor_ = 0;
     uint32_t in_round_ = 0;
