@@ -19,6 +19,7 @@
 
 #include "command_line.h"
 #include "config.h"
+#include "diagnostics.h"
 #include "text.h"
 
 namespace dplb::config {
@@ -56,31 +57,16 @@ public:
 
     void add(const YAML::Mark& m, const std::string& path, const std::string& msg) {
         std::string where = path.empty() ? "(root)" : path;
-        list_.push_back({line_of(m), column_of(m), position(file_, m) + ": " + where + ": " + msg});
+        list_.add(line_of(m), column_of(m), position(file_, m) + ": " + where + ": " + msg);
     }
     void add(const Field& f, const std::string& msg) { add(f.mark, f.path, msg); }
 
     bool empty() const { return list_.empty(); }
-
-    // In file order, whatever order the checks ran in; same-place messages keep their order.
-    std::vector<std::string> sorted() const {
-        std::vector<Entry> l = list_;
-        std::stable_sort(l.begin(), l.end(), [](const Entry& a, const Entry& b) {
-            return a.line != b.line ? a.line < b.line : a.col < b.col;
-        });
-        std::vector<std::string> out;
-        for (const Entry& e : l) out.push_back(e.text);
-        return out;
-    }
+    std::vector<std::string> sorted() const { return list_.in_file_order(); }
 
 private:
-    struct Entry {
-        int line;
-        int col;
-        std::string text;
-    };
     std::string file_;
-    std::vector<Entry> list_;
+    Diagnostics list_;
 };
 
 // A scalar as the operator wrote it, quoted so that spaces and empty strings show.

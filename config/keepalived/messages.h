@@ -2,11 +2,12 @@
 // quotes what the operator wrote.
 #pragma once
 
-#include <algorithm>
 #include <climits>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "diagnostics.h"
 
 namespace dplb::config::keepalived {
 
@@ -23,16 +24,16 @@ public:
 
     // `line` is a line of the text the lexer reads; it is printed as the file and line it came from.
     void error(int line, int col, const std::string& msg) {
-        errors_.push_back({line, col, where(line) + ":" + std::to_string(col) + ": " + msg});
+        errors_.add(line, col, where(line) + ":" + std::to_string(col) + ": " + msg);
     }
-    void warn(int line, const std::string& msg) { warnings_.push_back({line, 0, where(line) + ": " + msg}); }
+    void warn(int line, const std::string& msg) { warnings_.add(line, 0, where(line) + ": " + msg); }
     // While the files are read, before there is a text to point into: FILE:LINE given as such, sorted
     // as line `order` of the text.
     void error_in(const std::string& file, int line, int col, int order, const std::string& msg) {
-        errors_.push_back({order, col, file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + msg});
+        errors_.add(order, col, file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + msg);
     }
     void warn_in(const std::string& file, int line, int order, const std::string& msg) {
-        warnings_.push_back({order, 0, file + ":" + std::to_string(line) + ": " + msg});
+        warnings_.add(order, 0, file + ":" + std::to_string(line) + ": " + msg);
     }
     // The origin of every line of the text (origins[0] is line 1) and the files they name.
     void set_origins(std::vector<std::string> files, std::vector<Origin> origins) {
@@ -55,32 +56,18 @@ public:
         return "line " + std::to_string(l);
     }
     // About the file as a whole; listed after the others.
-    void warn_file(const std::string& msg) { warnings_.push_back({INT_MAX, 0, file_ + ": " + msg}); }
+    void warn_file(const std::string& msg) { warnings_.add(INT_MAX, 0, file_ + ": " + msg); }
 
     bool has_errors() const { return !errors_.empty(); }
-    std::vector<std::string> errors() const { return sorted(errors_); }
-    std::vector<std::string> warnings() const { return sorted(warnings_); }
+    std::vector<std::string> errors() const { return errors_.in_file_order(); }
+    std::vector<std::string> warnings() const { return warnings_.in_file_order(); }
 
 private:
-    struct Entry {
-        int line;
-        int col;
-        std::string text;
-    };
-    // In file order, whatever order the walk found them in; same-place messages keep their order.
-    static std::vector<std::string> sorted(std::vector<Entry> l) {
-        std::stable_sort(l.begin(), l.end(), [](const Entry& a, const Entry& b) {
-            return a.line != b.line ? a.line < b.line : a.col < b.col;
-        });
-        std::vector<std::string> out;
-        for (const Entry& e : l) out.push_back(e.text);
-        return out;
-    }
     std::string file_;
     std::vector<std::string> files_;
     std::vector<Origin> origins_;
-    std::vector<Entry> errors_;
-    std::vector<Entry> warnings_;
+    Diagnostics errors_;
+    Diagnostics warnings_;
 };
 
 // A value as the operator wrote it, quoted so that spaces, empty strings and control characters show.
