@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "keepalived/emitter.h"
 #include "text.h"
 
 namespace dplb::vrrp {
@@ -236,9 +237,9 @@ EmittedConfigs plan_yaml(const Plan& p, const EmitOptions& opt) {
         out.error = "advert_int must be 1..255 seconds";
         return out;
     }
-    std::vector<std::string> addrs;
+    std::vector<IpAddr> addrs;
     for (uint32_t v = 0; v < V; ++v)
-        addrs.push_back(opt.vips.empty() ? "192.0.2." + std::to_string(v + 1) : opt.vips[v].str());
+        addrs.push_back(opt.vips.empty() ? *IpAddr::parse("192.0.2." + std::to_string(v + 1)) : opt.vips[v]);
     for (uint32_t h = 0; h < p.input.hosts; ++h) {
         std::string masters;
         for (uint32_t v = 0; v < V; ++v)
@@ -252,20 +253,23 @@ EmittedConfigs plan_yaml(const Plan& p, const EmitOptions& opt) {
                         masters + " and a backup of the others.\n";
         if (opt.vips.empty())
             y += "# The addresses are placeholders (192.0.2.0/24): put your own, the same in every host's file.\n";
-        y += "# Each address must be the vip of a service in this file.\nvrrp_instances:\n";
+        y += "# An address that is a service's vip in this file is forwarded by dplb; any other is added to\n"
+             "# the kernel side of the port while MASTER (a VRRP-only site).\nvrrp_instances:\n";
         for (uint32_t v = 0; v < V; ++v) {
             const auto& o = a.order[v];
             uint32_t rank = static_cast<uint32_t>(std::find(o.begin(), o.end(), h) - o.begin());
-            y += "  - name: vip" + std::to_string(v + 1) + "\n";
-            y += "    interface: " + opt.interface + "\n";
-            y += std::string("    state: ") + (rank == 0 ? "MASTER" : "BACKUP") + "\n";
-            y += "    virtual_router_id: " + std::to_string(opt.vrid_base + v) + "\n";
-            y += "    priority: " + std::to_string(priority_for_rank(rank)) + "\n";
-            y += "    advert_int: " + std::to_string(opt.advert_int_s) + "\n";
-            y += "    preempt: true\n";
-            if (!opt.auth_pass.empty())
-                y += "    authentication: {type: PASS, password: " + json_string(opt.auth_pass) + "}\n";
-            y += "    virtual_ipaddresses: [" + addrs[v] + "]\n";
+            config::keepalived::OutVrrp vi;
+            vi.name = "vip" + std::to_string(v + 1);
+            vi.interface = opt.interface;
+            vi.state = rank == 0 ? "MASTER" : "BACKUP";
+            vi.vrid = opt.vrid_base + v;
+            vi.priority = priority_for_rank(rank);
+            vi.advert_us = opt.advert_int_s * 1000000u;
+            vi.version = 2;
+            vi.preempt = true;
+            if (!opt.auth_pass.empty()) vi.auth_pass = opt.auth_pass;
+            vi.vips.emplace_back(addrs[v], 0);
+            y += config::keepalived::vrrp_instance_yaml(vi);
         }
         out.files.emplace_back(p.host_name(h) + ".yaml", y);
     }

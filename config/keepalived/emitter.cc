@@ -30,6 +30,63 @@ std::string ys(const std::string& s) { return plain_ok(s) ? s : yq(s); }
 
 }  // namespace
 
+std::string vrrp_instance_yaml(const OutVrrp& vi) {
+    auto num = [](uint32_t v) { return std::to_string(v); };
+    std::string y;
+    y += "  - name: " + ys(vi.name) + "\n";
+    y += "    interface: " + ys(vi.interface) + "\n";
+    if (vi.state) y += "    state: " + *vi.state + "\n";
+    y += "    virtual_router_id: " + num(*vi.vrid) + "\n";
+    if (vi.priority) y += "    priority: " + num(*vi.priority) + "\n";
+    if (vi.advert_us) y += "    advert_int: " + format_centiseconds(*vi.advert_us / 10000) + "\n";
+    if (*vi.version != 2) y += "    version: " + num(*vi.version) + "\n";
+    if (vi.preempt) y += std::string("    preempt: ") + (*vi.preempt ? "true" : "false") + "\n";
+    if (vi.preempt_delay) y += "    preempt_delay: " + num(*vi.preempt_delay) + "\n";
+    if (vi.auth_pass) y += "    authentication:\n      type: PASS\n      password: " + yq(*vi.auth_pass) + "\n";
+    y += "    virtual_ipaddresses:\n";
+    for (const auto& v : vi.vips) {
+        auto k = vi.kernel.find(v.first);
+        std::string addr = v.first.str();
+        if (k != vi.kernel.end() && k->second.prefix_len) addr += "/" + num(k->second.prefix_len);
+        if (k == vi.kernel.end() || (k->second.label.empty() && k->second.scope.empty())) {
+            y += "      - " + ys(addr) + "\n";
+            continue;
+        }
+        y += "      - {address: " + ys(addr);
+        if (!k->second.label.empty()) y += ", label: " + ys(k->second.label);
+        if (!k->second.scope.empty()) y += ", scope: " + k->second.scope;
+        y += "}\n";
+    }
+    if (!vi.track.empty()) {
+        y += "    track_interfaces:\n";
+        std::set<std::string> done;
+        for (const auto& t : vi.track) {
+            if (!done.insert(t.first).second) continue;
+            auto w = vi.track_weights.find(t.first);
+            if (w == vi.track_weights.end()) y += "      - " + ys(t.first) + "\n";
+            else y += "      - {name: " + ys(t.first) + ", weight: " + std::to_string(w->second) + "}\n";
+        }
+    }
+    if (!vi.track_scripts.empty()) {
+        y += "    track_scripts:\n";
+        for (const auto& t : vi.track_scripts) {
+            auto w = vi.track_script_weights.find(t);
+            if (w == vi.track_script_weights.end()) y += "      - " + ys(t) + "\n";
+            else y += "      - {name: " + ys(t) + ", weight: " + std::to_string(w->second) + "}\n";
+        }
+    }
+    for (const auto& [kw, cmd] : vi.notify) y += "    " + kw + ": " + yq(cmd) + "\n";
+    if (vi.garp_delay) y += "    garp_master_delay: " + num(*vi.garp_delay) + "\n";
+    if (vi.garp_repeat) y += "    garp_master_repeat: " + num(*vi.garp_repeat) + "\n";
+    if (!vi.unicast_peers.empty()) {
+        if (vi.unicast_src_ip) y += "    unicast_src_ip: " + ys(vi.unicast_src_ip->str()) + "\n";
+        if (vi.unicast_ttl) y += "    unicast_ttl: " + num(*vi.unicast_ttl) + "\n";
+        y += "    unicast_peers:\n";
+        for (const auto& p : vi.unicast_peers) y += "      - " + ys(p.first.str()) + "\n";
+    }
+    return y;
+}
+
 std::string emit_yaml(const Model& m, const std::string& name, const Messages& msgs) {
     std::string y = "# Converted from " + name + " by dplb's keepalived import. Read its warnings before use.\n";
     y += "ports:\n";
@@ -141,57 +198,7 @@ std::string emit_yaml(const Model& m, const std::string& name, const Messages& m
     if (!m.instances.empty()) y += "vrrp_instances:\n";
     for (const OutVrrp& vi : m.instances) {
         y += "  # " + msgs.where(vi.line) + ": vrrp_instance " + vi.name + "\n";
-        y += "  - name: " + ys(vi.name) + "\n";
-        y += "    interface: " + ys(vi.interface) + "\n";
-        if (vi.state) y += "    state: " + *vi.state + "\n";
-        y += "    virtual_router_id: " + num(*vi.vrid) + "\n";
-        if (vi.priority) y += "    priority: " + num(*vi.priority) + "\n";
-        if (vi.advert_us) y += "    advert_int: " + format_centiseconds(*vi.advert_us / 10000) + "\n";
-        if (*vi.version != 2) y += "    version: " + num(*vi.version) + "\n";
-        if (vi.preempt) y += std::string("    preempt: ") + (*vi.preempt ? "true" : "false") + "\n";
-        if (vi.preempt_delay) y += "    preempt_delay: " + num(*vi.preempt_delay) + "\n";
-        if (vi.auth_pass) y += "    authentication:\n      type: PASS\n      password: " + yq(*vi.auth_pass) + "\n";
-        y += "    virtual_ipaddresses:\n";
-        for (const auto& v : vi.vips) {
-            auto k = vi.kernel.find(v.first);
-            std::string addr = v.first.str();
-            if (k != vi.kernel.end() && k->second.prefix_len) addr += "/" + num(k->second.prefix_len);
-            if (k == vi.kernel.end() || (k->second.label.empty() && k->second.scope.empty())) {
-                y += "      - " + ys(addr) + "\n";
-                continue;
-            }
-            y += "      - {address: " + ys(addr);
-            if (!k->second.label.empty()) y += ", label: " + ys(k->second.label);
-            if (!k->second.scope.empty()) y += ", scope: " + k->second.scope;
-            y += "}\n";
-        }
-        if (!vi.track.empty()) {
-            y += "    track_interfaces:\n";
-            std::set<std::string> done;
-            for (const auto& t : vi.track) {
-                if (!done.insert(t.first).second) continue;
-                auto w = vi.track_weights.find(t.first);
-                if (w == vi.track_weights.end()) y += "      - " + ys(t.first) + "\n";
-                else y += "      - {name: " + ys(t.first) + ", weight: " + std::to_string(w->second) + "}\n";
-            }
-        }
-        if (!vi.track_scripts.empty()) {
-            y += "    track_scripts:\n";
-            for (const auto& t : vi.track_scripts) {
-                auto w = vi.track_script_weights.find(t);
-                if (w == vi.track_script_weights.end()) y += "      - " + ys(t) + "\n";
-                else y += "      - {name: " + ys(t) + ", weight: " + std::to_string(w->second) + "}\n";
-            }
-        }
-        for (const auto& [kw, cmd] : vi.notify) y += "    " + kw + ": " + yq(cmd) + "\n";
-        if (vi.garp_delay) y += "    garp_master_delay: " + num(*vi.garp_delay) + "\n";
-        if (vi.garp_repeat) y += "    garp_master_repeat: " + num(*vi.garp_repeat) + "\n";
-        if (!vi.unicast_peers.empty()) {
-            if (vi.unicast_src_ip) y += "    unicast_src_ip: " + ys(vi.unicast_src_ip->str()) + "\n";
-            if (vi.unicast_ttl) y += "    unicast_ttl: " + num(*vi.unicast_ttl) + "\n";
-            y += "    unicast_peers:\n";
-            for (const auto& p : vi.unicast_peers) y += "      - " + ys(p.first.str()) + "\n";
-        }
+        y += vrrp_instance_yaml(vi);
     }
     if (!m.sync_groups.empty()) y += "vrrp_sync_groups:\n";
     for (const OutSyncGroup& g : m.sync_groups) {

@@ -12,4 +12,8 @@ namespace dplb::config::keepalived {
 // comes from, for its comment.
 std::string emit_yaml(const Model& m, const std::string& name, const Messages& msgs);
 
+// One entry of vrrp_instances ("  - name: ..." and its keys), as the import writes it; also what
+// `dplbctl plan --emit-config` writes for each instance of its plan. `vrid` and `version` must be set.
+std::string vrrp_instance_yaml(const OutVrrp& vi);
+
 }  // namespace dplb::config::keepalived
