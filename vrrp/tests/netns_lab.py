@@ -239,3 +239,24 @@ def is_unsolicited_na(frame, vip6):
     """An ICMPv6 Neighbor Advertisement for `vip6` (16 bytes) to ff02::1."""
     return (len(frame) >= 78 and frame[12:14] == b"\x86\xdd" and frame[20] == 58 and frame[54] == 136
             and frame[38:54] == bytes.fromhex("ff020000000000000000000000000001") and frame[62:78] == vip6)
+
+
+def mac_bytes(mac):
+    return bytes.fromhex(mac.replace(":", ""))
+
+
+def run_against_keepalived(make_test, tools):
+    """main() of a test of dplb-vrrpd (argv[1]) against keepalived: skip (77) when one of `tools` is
+    missing, run make_test(path).run(), close its lab whatever happens, print PASS."""
+    if len(sys.argv) != 2 or not os.access(sys.argv[1], os.X_OK):
+        die("usage: %s PATH/TO/dplb-vrrpd" % os.path.basename(sys.argv[0]))
+    for tool in tools:
+        if shutil.which(tool) is None:
+            print("SKIP: %s is not installed" % tool, flush=True)
+            sys.exit(SKIP)
+    t = make_test(os.path.abspath(sys.argv[1]))
+    try:
+        t.run()
+    finally:
+        t.lab.close()
+    print("PASS", flush=True)

@@ -18,14 +18,13 @@ Exits 77 (skipped) where namespaces cannot be made or keepalived / tcpdump are m
 
 import os
 import re
-import shutil
 import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netns_lab import (SKIP, Lab, check, die, is_garp, is_unsolicited_na, read_pcap, vrrp_of,  # noqa: E402
-                       wait_for)
+from netns_lab import (check, die, is_garp, is_unsolicited_na, Lab, mac_bytes, read_pcap,  # noqa: E402
+                       run_against_keepalived, vrrp_of, wait_for)
 
 DP_MAC, KA_MAC, CL_MAC = "02:00:00:00:0d:01", "02:00:00:00:0a:01", "02:00:00:00:0c:01"
 DP_IP, KA_IP = "10.77.0.2", "10.77.0.3"
@@ -111,10 +110,6 @@ vrrp_instance VI_6 {
   }
 }
 """ % dict(vip4=VIP4, vip6=VIP6, vrid4=VRID4, vrid6=VRID6, prio=priority, state=state)
-
-
-def mac_bytes(mac):
-    return bytes.fromhex(mac.replace(":", ""))
 
 
 class Interop:
@@ -344,18 +339,7 @@ class Interop:
 
 
 def main():
-    if len(sys.argv) != 2 or not os.access(sys.argv[1], os.X_OK):
-        die("usage: test_interop_keepalived.py PATH/TO/dplb-vrrpd")
-    for tool in ("keepalived", "tcpdump", "ping"):
-        if shutil.which(tool) is None:
-            print("SKIP: %s is not installed" % tool, flush=True)
-            sys.exit(SKIP)
-    t = Interop(os.path.abspath(sys.argv[1]))
-    try:
-        t.run()
-    finally:
-        t.lab.close()
-    print("PASS", flush=True)
+    run_against_keepalived(Interop, ("keepalived", "tcpdump", "ping"))
 
 
 if __name__ == "__main__":

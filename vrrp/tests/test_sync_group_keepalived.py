@@ -19,13 +19,12 @@ Exits 77 (skipped) where namespaces cannot be made or keepalived / tcpdump are m
 
 import os
 import re
-import shutil
 import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netns_lab import SKIP, Lab, check, die, read_pcap, vrrp_of, wait_for  # noqa: E402
+from netns_lab import (check, die, Lab, mac_bytes, read_pcap, run_against_keepalived, vrrp_of, wait_for)  # noqa: E402
 
 DP_MAC, DP_MAC1, KA_MAC, CL_MAC = "02:00:00:00:1d:01", "02:00:00:00:1d:02", "02:00:00:00:1a:01", "02:00:00:00:1c:01"
 DP_IP, DP_IP1, KA_IP = "10.78.0.2", "10.79.0.2", "10.78.0.3"
@@ -84,10 +83,6 @@ vrrp_instance VI_2 {
   }
 }
 """ % dict(vip1=VIP1, vip2=VIP2, vrid1=VRID1, vrid2=VRID2)
-
-
-def mac_bytes(mac):
-    return bytes.fromhex(mac.replace(":", ""))
 
 
 class SyncGroupLab:
@@ -212,18 +207,7 @@ class SyncGroupLab:
 
 
 def main():
-    if len(sys.argv) != 2 or not os.access(sys.argv[1], os.X_OK):
-        die("usage: test_sync_group_keepalived.py PATH/TO/dplb-vrrpd")
-    for tool in ("keepalived", "tcpdump"):
-        if shutil.which(tool) is None:
-            print("SKIP: %s is not installed" % tool, flush=True)
-            sys.exit(SKIP)
-    t = SyncGroupLab(os.path.abspath(sys.argv[1]))
-    try:
-        t.run()
-    finally:
-        t.lab.close()
-    print("PASS", flush=True)
+    run_against_keepalived(SyncGroupLab, ("keepalived", "tcpdump"))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ Exits 77 (skipped) where namespaces cannot be made or keepalived / tcpdump are m
 
 import os
 import re
-import shutil
 import signal
 import socket
 import struct
@@ -31,7 +30,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netns_lab import SKIP, Lab, check, die, is_garp, is_unsolicited_na, read_pcap, vrrp_of, wait_for  # noqa: E402
+from netns_lab import (check, die, is_garp, is_unsolicited_na, Lab, mac_bytes, read_pcap,  # noqa: E402
+                       run_against_keepalived, vrrp_of, wait_for)
 
 DP_MAC, KA_MAC, CL_MAC = "02:00:00:00:0d:02", "02:00:00:00:0a:02", "02:00:00:00:0c:02"
 DP_IP, KA_IP, CL_IP = "10.78.0.2", "10.78.0.3", "10.78.0.10"
@@ -135,10 +135,6 @@ vrrp_instance VI_6 {
 }
 """ % dict(ip=KA_IP, ip6=KA_IP6, vip4=VIP4, vip6=VIP6, vrid4=VRID4, vrid6=VRID6, prio=priority, state=state,
            peer=DP_IP, peer6=DP_IP6, pw=PASSWORD)
-
-
-def mac_bytes(mac):
-    return bytes.fromhex(mac.replace(":", ""))
 
 
 def ip_bytes(ip):
@@ -412,18 +408,7 @@ class Unicast:
 
 
 def main():
-    if len(sys.argv) != 2 or not os.access(sys.argv[1], os.X_OK):
-        die("usage: test_unicast_keepalived.py PATH/TO/dplb-vrrpd")
-    for tool in ("keepalived", "tcpdump", "ping"):
-        if shutil.which(tool) is None:
-            print("SKIP: %s is not installed" % tool, flush=True)
-            sys.exit(SKIP)
-    t = Unicast(os.path.abspath(sys.argv[1]))
-    try:
-        t.run()
-    finally:
-        t.lab.close()
-    print("PASS", flush=True)
+    run_against_keepalived(Unicast, ("keepalived", "tcpdump", "ping"))
 
 
 if __name__ == "__main__":
