@@ -204,8 +204,9 @@ inline bool parse_common(Parsed& p, const uint8_t* f, uint32_t seg, uint32_t wir
     if (h[0] != 0x45 || total > wire - kEthHdr || (rd16(h + 6) & 0x3fff) != 0) return false;
     const uint8_t* l4 = h + 20;
     if (h[9] == kProtoTcp) {
+        if (seg < kEthHdr + 40 || total < 40) return false;  // before reading the data offset
         uint32_t doff = (l4[12] >> 4) * 4u;
-        if (seg < kEthHdr + 40 || total < 40 || doff < 20 || doff > total - 20) return false;
+        if (doff < 20 || doff > total - 20) return false;
         p.tcp_flags = l4[13];
     } else if (h[9] == kProtoUdp) {
         uint32_t ulen = rd16(l4 + 4);

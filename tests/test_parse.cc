@@ -234,7 +234,8 @@ TEST(Parse, FastPathAgreesWithTheGeneralParser) {
         uint32_t len = static_cast<uint32_t>(f.size());
         uint32_t seg = rng() % 4 ? len : static_cast<uint32_t>(rng() % (len + 1));
         uint32_t wire = rng() % 4 ? len : seg + static_cast<uint32_t>(rng() % 64);
-        Parsed a = parse_frame(f.data(), seg, wire), b = parse_frame_general(f.data(), seg, wire);
+        Bytes first(f.begin(), f.begin() + seg);  // exactly the segment: a read past it is ASan's to see
+        Parsed a = parse_frame(first.data(), seg, wire), b = parse_frame_general(first.data(), seg, wire);
         ASSERT_EQ(fields(a), fields(b)) << "round " << round << " seg " << seg << " wire " << wire;
         fast += a.kind == Kind::l4;
     }
