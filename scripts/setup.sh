@@ -15,6 +15,8 @@ PACKAGES=(
   python3-scapy tcpdump ethtool iproute2 iputils-ping curl procps nginx-light keepalived valgrind gnuplot-nox
   # monitoring/: promtool and Prometheus for the rules and the lab test, nft for its split brain, plots
   prometheus nftables python3-matplotlib python3-yaml
+  # scaling out: BIRD announces the VIPs by BGP (+BFD) in the ECMP lab and its tests
+  bird2
   # packaging (scripts/package.sh, tests/package)
   debhelper dpkg-dev fakeroot scdoc lintian bash-completion
   # fuzzing (tests/fuzz): clang, libFuzzer and the sanitizer runtimes (a Recommends of clang only)
