@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "snapshot_builder.h"
+#include "snapshot_find.h"
 
 namespace dplb {
 namespace {
@@ -18,15 +19,6 @@ config::Config load(const std::string& reals) {
 
 std::string real(const char* ip, const char* extra = "") {
     return std::string("      - ip: ") + ip + "\n        mac: \"02:00:00:00:00:01\"\n" + extra;
-}
-
-const Dest* find(const Snapshot& s, const char* ip, uint16_t* id_out = nullptr) {
-    for (size_t i = 0; i < s.dests.size(); i++)
-        if (s.dests[i].in_use && s.dests[i].ip == *IpAddr::parse(ip)) {
-            if (id_out) *id_out = static_cast<uint16_t>(i);
-            return &s.dests[i];
-        }
-    return nullptr;
 }
 
 TEST(SnapshotBuilder, IdsStayAcrossReloadsAndRemovedRealsDrain) {

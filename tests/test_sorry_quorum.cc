@@ -10,6 +10,7 @@
 #include "config.h"
 #include "quorum.h"
 #include "snapshot_builder.h"
+#include "snapshot_find.h"
 
 #ifndef DPLB_SOURCE_ROOT
 #define DPLB_SOURCE_ROOT "."
@@ -158,15 +159,6 @@ TEST(Quorum, LiveWeightCountsHealthyRealsAtTheirEffectiveWeight) {
     EXPECT_EQ(live_weight(s, rt), 7u);
     rt[k12].healthy = false;
     EXPECT_EQ(live_weight(s, rt), 0u);
-}
-
-const Dest* find(const Snapshot& s, const char* ip, uint16_t* id_out = nullptr) {
-    for (size_t i = 0; i < s.dests.size(); i++)
-        if (s.dests[i].in_use && s.dests[i].ip == *IpAddr::parse(ip)) {
-            if (id_out) *id_out = static_cast<uint16_t>(i);
-            return &s.dests[i];
-        }
-    return nullptr;
 }
 
 bool listed(const Snapshot& s, uint16_t id) {
