@@ -311,8 +311,18 @@ def write_md(rows, s, args):
     md += ["", "## Plot", "", f"![Mpps vs flows and vs cores]({args.plot.rsplit('/', 1)[-1]})", ""]
     md += ["## Callgrind (instructions per packet, steady state)", ""] + callgrind_section(rows, args.history)
     md.append("")
+    text = "\n".join(md)
+    # The "## Control plane" section is bench/control-plane's (control_plane_report.py): kept as it is.
+    try:
+        with open(args.md) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = ""
+    at = old.find("\n## Control plane")
+    if at >= 0:
+        text += old[at:]
     with open(args.md, "w") as f:
-        f.write("\n".join(md))
+        f.write(text)
 
 
 def main():
