@@ -5,8 +5,8 @@ usage: control_plane_report.py RESULT.json OUTPUT.txt --md bench/RESULTS.md --co
 
 The section runs from its "## Control plane" heading to the next "## " heading of another name (or
 the end); it replaces the one already there, or is appended. Everything else in the file is kept, so
-bench/run's part and this one can be regenerated independently (bench/run rewrites the whole file:
-run `bench/control-plane --md` after it).
+bench/run's part and this one can be regenerated independently (bench/run rewrites the rest of the
+file and keeps this section as it finds it).
 """
 import argparse
 import json

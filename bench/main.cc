@@ -1,6 +1,7 @@
 // dplb_bench: dplbd's worker loop on a looped net_ring port, measured against the same loop doing a
 // plain MAC swap. `dplb_bench [EAL options] -- [options]`; see bench/README.md and bench/run.
 // Prints a readable line and a `RESULT {json}` line per measured mode; exit 1 on a failed check.
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_mempool.h>
@@ -42,8 +43,9 @@ uint64_t wire_bad(Rig& rig) {
     return n;
 }
 
-// Runs one mode until warm, measures it, stops the workers. False if the frames stopped moving.
-bool run_mode(Rig& rig, const Options& opt, bool macswap, Checker& chk) {
+// Runs one mode until warm, measures it, stops the workers; its total Mpps in `mpps_out`. False if
+// the frames stopped moving.
+bool run_mode(Rig& rig, const Options& opt, bool macswap, Checker& chk, double* mpps_out = nullptr) {
     auto& ws = rig.workers();
     std::vector<uint64_t> warm(ws.size());
     for (size_t i = 0; i < ws.size(); i++) {
@@ -88,6 +90,7 @@ bool run_mode(Rig& rig, const Options& opt, bool macswap, Checker& chk) {
     double dt = b.t - a.t;
     if (!(dt > 0)) dt = 1e-9;  // a fixed-count run can end before the first sample
     double mpps = static_cast<double>(b.tx - a.tx) / dt / 1e6;
+    if (mpps_out) *mpps_out = mpps;
     double per_core = mpps / static_cast<double>(ws.size());
     double ns_per_pkt = per_core > 0 ? 1e3 / per_core : 0;
     double others = other_cpus(cpu_a, cpu_b, dt);
@@ -125,7 +128,7 @@ bool run_mode(Rig& rig, const Options& opt, bool macswap, Checker& chk) {
         uint64_t tx = post.tx - pre.tx;
         chk.expect(tx > 0, "frames sent in this mode", tx, 1);
         chk.equal("frames the wire saw == tx_packets", wire_checked(rig) - checked_pre, tx);
-        chk.equal("frames with wrong MACs", wire_bad(rig) - bad_pre, 0);
+        chk.equal("frames with wrong MACs, TTL or IPv4 checksum", wire_bad(rig) - bad_pre, 0);
         if (macswap) {
             chk.equal("macswap: rx_packets moved", post.rx - pre.rx, 0);
         } else {
@@ -174,6 +177,59 @@ void final_checks(Rig& rig, const Options& opt, Checker& chk) {
                 static_cast<unsigned long long>(wire_checked(rig)));
 }
 
+// One latency phase: the probes release frames at `load` x `max_mpps` in all (split evenly between
+// workers), and time each from the RX burst that handed it to the worker to the TX burst that sent it.
+bool run_latency(Rig& rig, const Options& opt, double load, double max_mpps) {
+    auto& ws = rig.workers();
+    double target = load * max_mpps;
+    std::vector<uint64_t> warm(ws.size());
+    for (size_t i = 0; i < ws.size(); i++) {
+        ws[i]->probe->set_rate(target * 1e6 / static_cast<double>(ws.size()));
+        ws[i]->probe->clear();
+        // Warm once every circling frame has been released at the new rate and gone round once.
+        warm[i] = ws[i]->wire->emitted() + opt.frames;
+        ws[i]->wire->set_stop_after(0);
+    }
+    rig.launch(false);
+    if (!rig.wait_emitted(warm, 600.0)) {
+        rig.stop();
+        std::printf("error: frames stopped circulating in the latency phase at %.0f%%\n", load * 100);
+        return false;
+    }
+    for (auto& w : ws) w->probe->set_recording(true);
+    Sample a = rig.sample();
+    CpuTimes cpu_a = read_cpu_times();
+    std::this_thread::sleep_for(std::chrono::duration<double>(opt.seconds));
+    Sample b = rig.sample();
+    CpuTimes cpu_b = read_cpu_times();
+    rig.stop();
+    for (auto& w : ws) w->probe->set_recording(false);
+
+    double dt = b.t - a.t;
+    double mpps = static_cast<double>(b.tx - a.tx) / dt / 1e6;
+    CycleHistogram h;
+    for (auto& w : ws) h.merge(w->probe->histogram());
+    double ns = 1e9 / static_cast<double>(rte_get_tsc_hz());
+    double p50 = h.quantile(0.5) * ns, p99 = h.quantile(0.99) * ns, p999 = h.quantile(0.999) * ns;
+    double others = other_cpus(cpu_a, cpu_b, dt);
+    std::printf("latency  %-11s flows %-9llu %4u B  %zu worker(s): %3.0f%% of %.3f Mpps = %.3f offered, %.3f sent;"
+                " in the worker p50 %.0f ns, p99 %.0f ns, p99.9 %.0f ns (%llu frames)",
+                traffic_name(opt.traffic), static_cast<unsigned long long>(opt.flows), opt.size, ws.size(), load * 100,
+                max_mpps, target, mpps, p50, p99, p999, static_cast<unsigned long long>(h.total()));
+    if (others > 0.1) std::printf("  [other processes used %.2f CPUs meanwhile]", others);
+    if (mpps < 0.97 * target) std::printf("  [the worker did not keep up with the offered load]");
+    std::printf("\n");
+    std::printf("RESULT {\"mode\":\"latency\",\"traffic\":\"%s\",\"flows\":%llu,\"size\":%u,\"workers\":%zu,"
+                "\"load\":%.2f,\"max_mpps\":%.4f,\"offered_mpps\":%.4f,\"mpps\":%.4f,\"p50_ns\":%.0f,"
+                "\"p99_ns\":%.0f,\"p999_ns\":%.0f,\"samples\":%llu,\"seconds\":%.3f,\"other_cpus\":%.2f,"
+                "\"hugepages\":%s}\n",
+                traffic_name(opt.traffic), static_cast<unsigned long long>(opt.flows), opt.size, ws.size(), load,
+                max_mpps, target, mpps, p50, p99, p999, static_cast<unsigned long long>(h.total()), dt, others,
+                rte_eal_has_hugepages() ? "true" : "false");
+    std::fflush(stdout);
+    return h.total() > 0;
+}
+
 int run(const Options& opt) {
     Rig rig;
     std::string err;
@@ -187,8 +243,18 @@ int run(const Options& opt) {
     std::fflush(stdout);
     Checker chk;
     bool ok = true;
-    if (opt.run_dplb) ok = run_mode(rig, opt, false, chk);
+    double max_mpps = 0;
+    if (opt.run_dplb) ok = run_mode(rig, opt, false, chk, &max_mpps);
     if (ok && opt.run_macswap) ok = run_mode(rig, opt, true, chk);
+    if (ok && opt.latency) {
+        // After the throughput figures, so those ran without the probes' callbacks.
+        if (!rig.attach_probes(opt, err)) {
+            std::fprintf(stderr, "dplb_bench: %s\n", err.c_str());
+            return 1;
+        }
+        for (double load : {0.5, 0.9})
+            if (ok) ok = run_latency(rig, opt, load, max_mpps);
+    }
     if (ok && opt.smoke) final_checks(rig, opt, chk);
     return ok && chk.ok ? 0 : 1;
 }

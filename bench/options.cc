@@ -25,7 +25,8 @@ void print_usage() {
     std::fprintf(stderr,
                  "usage: dplb_bench [EAL options] -- [--mode dplb|macswap|both] [--traffic established|mix|syn]\n"
                  "         [--flows N] [--size 64|512|1500] [--frames M] [--seconds T | --packets P]\n"
-                 "         [--capacity C] [--sched rr|mh] [--syn-timeout-ms MS] [--services S] [--smoke]\n"
+                 "         [--capacity C] [--sched rr|mh] [--syn-timeout-ms MS] [--services S] [--latency]\n"
+                 "         [--smoke]\n"
                  "Every EAL worker lcore runs dplb::worker_main on its own queue of one looped net_ring port.\n");
 }
 
@@ -63,7 +64,7 @@ bool parse_options(int argc, char** argv, Options& o, std::string& err) {
             else return err = "bad --traffic " + v, false;
         } else if (a == "--flows") {
             if (!count()) return false;
-            if (n == 0 || n > (1u << 24)) return err = "--flows must be 1..16M", false;
+            if (n == 0 || n > (1u << 28)) return err = "--flows must be 1..256M", false;
             o.flows = n;
         } else if (a == "--size") {
             if (!count()) return false;
@@ -95,6 +96,8 @@ bool parse_options(int argc, char** argv, Options& o, std::string& err) {
             if (!count()) return false;
             if (n < 1 || n > kMaxServices) return err = "--services must be 1.." + std::to_string(kMaxServices), false;
             o.services = static_cast<uint32_t>(n);
+        } else if (a == "--latency") {
+            o.latency = true;
         } else if (a == "--smoke") {
             o.smoke = true;
         } else {
@@ -102,6 +105,7 @@ bool parse_options(int argc, char** argv, Options& o, std::string& err) {
             return false;
         }
     }
+    if (o.latency && !o.run_dplb) return err = "--latency paces at fractions of dplb's rate: needs --mode dplb or both", false;
     return true;
 }
 

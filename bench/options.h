@@ -24,6 +24,9 @@ struct Options {
     // Services in the snapshot: the measured one last, behind services-1 others on other VIPs (the
     // per-packet service lookup at a site with many services).
     uint32_t services = 1;
+    // After the throughput runs: offered load paced at 50 % and 90 % of the measured dplb rate, and
+    // the time each frame spends in the worker (bench/latency.h).
+    bool latency = false;
     bool smoke = false;        // check every output frame and the counters; exit 1 on a mismatch
 };
 

@@ -86,6 +86,7 @@ Rig::~Rig() {
     for (auto& w : workers_) worker_release(w->ctx);
     if (port_up_) port_stop(port_);
     for (auto& w : workers_) {
+        w->probe.reset();  // gives back the frames it holds
         if (w->ring) {
             rte_mbuf* m;
             while (rte_ring_sc_dequeue(w->ring, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
@@ -197,6 +198,18 @@ bool Rig::prefill(WorkerRig& w, const Options& opt, std::string& err) {
         std::memcpy(d, tmpl.data(), tmpl.size());
         w.wire->emit_burst(&d, 1);
         if (rte_ring_sp_enqueue(w.ring, m) != 0) return err = "ring full while pre-filling", false;
+    }
+    return true;
+}
+
+bool Rig::attach_probes(const Options& opt, std::string& err) {
+    for (size_t i = 0; i < workers_.size(); i++) {
+        WorkerRig& w = *workers_[i];
+        w.probe = std::make_unique<LatencyProbe>();
+        if (!w.probe->init(static_cast<unsigned>(i), opt.frames, w.socket))
+            return err = std::string("latency probe: ") + rte_strerror(rte_errno), false;
+        if (!w.probe->attach(port_.port_id, static_cast<uint16_t>(i)))
+            return err = "cannot add the latency probe's RX/TX callbacks", false;
     }
     return true;
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "latency.h"
 #include "options.h"
 #include "port.h"
 #include "processor.h"
@@ -31,6 +32,7 @@ struct WorkerRig {
     uint64_t flows = 0;         // this worker's share of the flows
     uint64_t heap_bytes = 0;    // rte_malloc heap growth while its Processor allocated its tables
     std::unique_ptr<Wire> wire;
+    std::unique_ptr<LatencyProbe> probe;  // only once attach_probes() ran
     WorkerContext ctx;
 };
 
@@ -47,6 +49,9 @@ public:
     // Snapshot, pools, tables, port, wires, pre-filled rings. False with a message in `err`.
     bool build(const Options& opt, std::string& err);
     void launch(bool macswap);
+    // Adds a LatencyProbe to every worker's queue (workers stopped); from then on each frame is
+    // stamped at RX and timed at TX, and the probes pace what the workers receive.
+    bool attach_probes(const Options& opt, std::string& err);
     void stop();
     // Waits until every wire has emitted `target(w)` frames; false if the frames stop circulating.
     bool wait_emitted(const std::vector<uint64_t>& target, double timeout_s);

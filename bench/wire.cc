@@ -8,6 +8,29 @@
 #include "parse.h"
 
 namespace dplb::bench {
+namespace {
+
+constexpr unsigned kOffIp = 14, kIpHeaderLen = 20, kOffIpChecksum = kOffIp + 10;
+
+// The ones' complement sum of the IPv4 header (20 bytes, no options), folded: 0xffff when its
+// checksum field is right.
+uint16_t ipv4_header_sum(const uint8_t* frame) {
+    uint32_t sum = 0;
+    for (unsigned i = 0; i < kIpHeaderLen; i += 2) sum += uint32_t{frame[kOffIp + i]} << 8 | frame[kOffIp + i + 1];
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<uint16_t>(sum);
+}
+
+// Smoke: a correct header checksum on every emitted frame, so the check can see that the director's
+// TTL decrement kept it correct.
+void set_ipv4_checksum(uint8_t* frame) {
+    frame[kOffIpChecksum] = frame[kOffIpChecksum + 1] = 0;
+    uint16_t c = static_cast<uint16_t>(~ipv4_header_sum(frame));
+    frame[kOffIpChecksum] = static_cast<uint8_t>(c >> 8);
+    frame[kOffIpChecksum + 1] = static_cast<uint8_t>(c);
+}
+
+}  // namespace
 
 const char* traffic_name(Traffic t) {
     switch (t) {
@@ -87,6 +110,11 @@ void Wire::emit_burst(uint8_t* const* frames, uint16_t n) {
         // Checksums are not the director's concern (it updates the IPv4 one for the TTL it takes off,
         // incrementally, and never checks it); the TTL is restored each lap, or a frame would expire
         // after 63 laps.
+        if (traffic != Traffic::syn) {
+            // Past 16M flows (a table several times an L3 cache), the flow id's upper bits pick the port.
+            sport = static_cast<uint16_t>(kSportBase + (f >> 24));
+            f &= 0xffffff;
+        }
         uint32_t src = __builtin_bswap32(src_base | f);
         uint16_t sport_be = __builtin_bswap16(sport);
         std::memcpy(d, hdr, 12);
@@ -95,6 +123,8 @@ void Wire::emit_burst(uint8_t* const* frames, uint16_t n) {
         std::memcpy(d + kOffSport, &sport_be, 2);
         d[kOffTcpFlags] = flags;
     }
+    if (cfg_.check)
+        for (uint16_t k = 0; k < n; k++) set_ipv4_checksum(frames[k]);
     next_ = c.next;
     cursor_ = c.perm;
     in_round_ = c.in_round;
@@ -109,10 +139,12 @@ void Wire::check(const uint8_t* d) {
         if (!src_ok || std::memcmp(d, cfg_.client_mac.b.data(), 6) != 0) bad_++;
         return;
     }
+    // Forwarded as a router forwards: TTL one lower, header checksum still right (RFC 1624).
+    bool ip_ok = d[kOffTtl] == kTtl - 1 && ipv4_header_sum(d) == 0xffff;
     for (size_t r = 0; r < cfg_.real_macs.size(); r++) {
         if (std::memcmp(d, cfg_.real_macs[r].b.data(), 6) == 0) {
             per_real_[r]++;
-            if (!src_ok) bad_++;
+            if (!src_ok || !ip_ok) bad_++;
             return;
         }
     }

@@ -32,7 +32,7 @@ struct WireConfig {
     unsigned worker = 0;    // keeps each worker's client addresses apart
     MacAddr port_mac;       // what a client frame is addressed to
     MacAddr client_mac;     // what a client frame comes from
-    bool check = false;     // smoke: verify every output frame's MACs
+    bool check = false;     // smoke: verify every output frame's MACs, and a forwarded one's TTL and checksum
     bool macswap = false;   // output is the ceiling's MAC swap, not a DR rewrite
     std::vector<MacAddr> real_macs;  // DR output must go to one of these
     // With stop_after (0: never): once each of `wires` wires has emitted its stop_after frames

@@ -44,11 +44,15 @@ bool ConnTable::init(const char* name, uint32_t capacity, uint32_t key_len, int 
     return true;
 }
 
-int32_t ConnTable::lookup(const void* key) const { return rte_hash_lookup(hash_, key); }
+// The signatures computed here, with the key length known at compile time, are the ones rte_hash
+// would compute through its hash_func pointer (the same rte_hash_crc, seed 0), for less: the call
+// through the pointer, the generic loop and the tail cases go.
+uint32_t ConnTable::hash(const void* key) const {
+    return key_len_ == sizeof(ConnKey4) ? rte_hash_crc(key, sizeof(ConnKey4), 0) : rte_hash_crc(key, sizeof(ConnKey6), 0);
+}
 
-// The keys' signatures computed here, with the key length known at compile time, are the ones
-// rte_hash would compute through its hash_func pointer (the same rte_hash_crc, seed 0), for less:
-// the call through the pointer, the generic loop and the tail cases go.
+int32_t ConnTable::lookup(const void* key, uint32_t sig) const { return rte_hash_lookup_with_hash(hash_, key, sig); }
+
 void ConnTable::lookup_bulk(const void** keys, uint32_t n, int32_t* positions) const {
     hash_sig_t sigs[RTE_HASH_LOOKUP_BULK_MAX];
     if (key_len_ == sizeof(ConnKey4)) {
@@ -59,11 +63,11 @@ void ConnTable::lookup_bulk(const void** keys, uint32_t n, int32_t* positions) c
     rte_hash_lookup_with_hash_bulk(hash_, keys, sigs, n, positions);
 }
 
-int32_t ConnTable::add(const void* key) {
-    int32_t pos = rte_hash_add_key(hash_, key);
+int32_t ConnTable::add(const void* key, uint32_t sig) {
+    int32_t pos = rte_hash_add_key_with_hash(hash_, key, sig);
     // rte_hash may hand out positions up to its key-store size; our array is `capacity_` long.
     if (pos >= static_cast<int32_t>(capacity_)) {
-        rte_hash_del_key(hash_, key);
+        rte_hash_del_key_with_hash(hash_, key, sig);
         return -ENOSPC;
     }
     return pos;
@@ -71,7 +75,7 @@ int32_t ConnTable::add(const void* key) {
 
 void ConnTable::remove(int32_t pos) {
     uint8_t key[64];
-    if (get_key(pos, key)) rte_hash_del_key(hash_, key);
+    if (get_key(pos, key)) rte_hash_del_key_with_hash(hash_, key, hash(key));
     entries_[pos].state = kFreeEntry;
 }
 

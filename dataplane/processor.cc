@@ -202,7 +202,8 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
         if (bulk6[j] >= 0) rte_prefetch0(&t6_.at(bulk6[j]));
     }
 
-    removed_in_burst_ = added_in_burst_ = false;
+    removed_in_burst_ = false;
+    added_in_burst_ = 0;
     for (uint16_t i = 0; i < n; i++) {
         if (later >> i & 1) verdicts[i] = later_fragment(frames[i], parsed[i], port_mac);
         if (!svcs[i]) continue;
@@ -210,9 +211,23 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
         // The bulk lookup saw the table as it was before this burst: an earlier packet may have added
         // this flow (a miss is stale) or removed an entry whose position an add then reused.
         int32_t p = pos[i];
-        if (removed_in_burst_ || (p < 0 && added_in_burst_)) p = table.lookup(keyp[i]);
+        if (removed_in_burst_ || p < 0) p = recheck(table, keyp[i], p);
         verdicts[i] = handle_l4(frames[i], parsed[i], *svcs[i], table, keyp[i], p, now_ms, port_mac);
     }
+}
+
+// A miss is stale only if an earlier add in this burst had the same key, so the same hash: the adds'
+// hashes are marked in added_in_burst_ (64 bits, no false negatives), and a miss looks again only on
+// a marked bit (a SYN flood's misses used to look again after the burst's first add, ~130
+// instructions each). Only a miss computes its key's hash, which its add then uses. Out of line, so
+// that a hit's path stays as short as it was.
+int32_t Processor::recheck(ConnTable& table, const void* key, int32_t pos) {
+    if (removed_in_burst_) pos = table.lookup(key);
+    if (pos < 0) {
+        miss_sig_ = table.hash(key);
+        if (!removed_in_burst_ && (added_in_burst_ >> (miss_sig_ & 63) & 1)) pos = table.lookup(key, miss_sig_);
+    }
+    return pos;
 }
 
 Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, ConnTable& table, const void* key,
@@ -226,6 +241,7 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
         }
         if (live && !cut_nodest(e) && !(is_tcp(p) && reuse_port(p, e, svc))) return hit(f, p, svc, e, now_ms, port_mac);
         expire_at(table, pos);  // expired, its real gone, or a new connection on the port: a miss
+        miss_sig_ = table.hash(key);  // the lookup hit: its hash was not computed for an add
     }
     // ops: no entry is ever made, so this is every datagram (an entry made before a reload turned
     // ops on serves its flow until it expires). Checked on the miss path only: hits pay nothing.
@@ -238,7 +254,7 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
         if (svc.sched != Sched::mh && !table.full_recently(now_ms, kFullWindowMs)) return drop(Drop::tcp_no_conn);
         return forward_stateless(f, p, svc, fh, port_mac);
     }
-    pos = table.add(key);
+    pos = table.add(key, miss_sig_);
     if (pos < 0) pos = add_evicting(table, key, now_ms);
     if (pos < 0) {
         counters_->table_full++;
@@ -249,7 +265,7 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
         if (entry_matches(e, svc)) return hit(f, p, svc, e, now_ms, port_mac);
         return drop(Drop::no_dest);  // cannot happen within one burst (one snapshot); never guess
     }
-    added_in_burst_ = true;
+    added_in_burst_ |= uint64_t{1} << (miss_sig_ & 63);
     // Under pressure the entry may be evicted before the handshake completes, and the flow's later
     // packets then go by Maglev: its first real is Maglev's choice too (persistence aside: its template
     // decides), so evicted or not, the connection stays on one real.
@@ -591,7 +607,7 @@ int32_t Processor::add_evicting(ConnTable& table, const void* key, uint32_t now_
     release(v, !time_reached(now_ms, v.expire_ms));
     table.remove(victim);
     removed_in_burst_ = true;  // later packets of this burst look their entries up again
-    return table.add(key);
+    return table.add(key, miss_sig_);
 }
 
 void Processor::expire_at(ConnTable& table, int32_t pos) {

@@ -137,6 +137,8 @@ public:
 private:
     Processor() = default;
 
+    // The bulk lookup's position of a packet's key, checked against this burst's adds and removals.
+    __attribute__((noinline)) int32_t recheck(ConnTable& table, const void* key, int32_t pos);
     Verdict handle_l4(Frame& f, const Parsed& p, const Service& svc, ConnTable& table, const void* key,
                       int32_t pos, uint32_t now_ms, const MacAddr& port_mac);
     Verdict icmp_error(Frame& f, const Parsed& p, uint32_t now_ms, const MacAddr& port_mac);
@@ -211,7 +213,8 @@ private:
     bool removed_in_burst_ = false;
     uint32_t last_sweep_ms_ = 0;
     bool reclaiming4_ = false, reclaiming6_ = false;  // the last sweep of that table removed something
-    bool added_in_burst_ = false;
+    uint64_t added_in_burst_ = 0;  // bit (hash & 63) of each key added in this burst
+    uint32_t miss_sig_ = 0;        // the hash of the key handle_l4 adds (set by process on a miss)
     unsigned workers_ = 1;
     LblcTable lblc_;  // lblc / lblcr: this core's destination-address table
 };
