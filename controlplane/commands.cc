@@ -169,8 +169,7 @@ std::string format_quorums(Director& dir, bool json) {
     return json ? o + "]" : o;
 }
 
-// Connection sync in `status`: where it runs and what it moved (sync_manager.h).
-namespace {
+// Connection sync in `status`: where it runs and what it moved (sync_manager.h); "" / null when off.
 uint64_t ld(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
 uint64_t sync_dropped(const sync::Stats& s) {
     uint64_t n = ld(s.send_errors) + ld(s.stale_records);
@@ -182,7 +181,6 @@ uint64_t sync_malformed(const sync::Stats& s) {
     for (const auto& d : s.malformed) n += ld(d);
     return n;
 }
-}  // namespace
 
 std::string format_sync_status(Director& dir) {
     const SyncManager* sm = dir.sync();

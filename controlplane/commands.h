@@ -27,9 +27,6 @@ std::string format_list(const Snapshot& snap, const CoreCounters& t, bool json, 
 std::string format_connections(const Snapshot& snap, const std::vector<ConnInfo>& conns, bool json);
 // ipvsadm's one line, "Timeout (tcp tcpfin udp): T F U"; with `detail` (or JSON) every state's
 // timeout per service.
-// `status`'s connection-sync line ("" when off) and its JSON object (null when off).
-std::string format_sync_status(Director& dir);
-std::string format_sync_json(Director& dir);
 std::string format_timeouts(const config::Config& cfg, bool json, bool detail = false);
 
 }  // namespace dplb

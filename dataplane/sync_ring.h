@@ -24,7 +24,7 @@ struct SyncRecord {
     uint16_t svc;
     uint8_t caddr[16], vaddr[16];  // IPv4 in the first 4 bytes
 };
-static_assert(sizeof(SyncRecord) == 48, "SyncRecord stays 48 bytes");
+static_assert(sizeof(SyncRecord) == 44, "SyncRecord stays 44 bytes");
 
 class SyncRing {
 public:
