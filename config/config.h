@@ -269,6 +269,18 @@ struct MetricsConfig {
     uint16_t port = kDefaultMetricsPort;
 };
 
+// Connection synchronisation between directors (IPVS's sync protocol version 1, sync/): every director
+// with `sync:` sends its new connections and state changes to the group and takes its peers'.
+constexpr uint16_t kDefaultSyncPort = 8848;  // IP_VS_SYNC_PORT
+struct SyncConfig {
+    bool enabled = false;      // the `sync:` key is present
+    std::string interface;     // kernel interface the messages go out and come in on
+    uint8_t syncid = 0;        // 0: accept every syncid (IPVS's backup with syncid 0); sent as is
+    IpAddr group = ipv4(224, 0, 0, 81);  // IP_VS_SYNC_GROUP
+    uint16_t port = kDefaultSyncPort;
+    uint8_t ttl = 1;
+};
+
 struct Config {
     std::string file;  // as passed to the loader, for messages
     std::vector<Port> ports;
@@ -279,6 +291,7 @@ struct Config {
     uint8_t conn_reuse_mode = 1;      // IPVS's sysctl: a SYN on a closing entry is a new connection (0-3)
     ControlConfig control;
     MetricsConfig metrics;
+    SyncConfig sync;
     std::vector<VrrpScript> vrrp_scripts;
     std::vector<VrrpInstance> vrrp_instances;
     std::vector<VrrpSyncGroup> vrrp_sync_groups;
@@ -339,6 +352,7 @@ Config load_config_string(const std::string& text, const std::string& name, cons
 //   control.socket
 //   control.mode
 //   metrics.listen               normalised; `off` is how the file turns metrics off
+//   sync                         present or not, and any of its fields (its socket is set up at start)
 // Empty when none of them differ. Pure: it looks at nothing but its two arguments.
 std::vector<std::string> fixed_field_changes(const Config& running, const Config& next);
 

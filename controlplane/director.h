@@ -44,6 +44,8 @@
 
 namespace dplb {
 
+class SyncManager;  // sync_manager.h
+
 // "10.0.0.100:80" or "[2001:db8::1]:80"; with `proto`, an optional "tcp:"/"udp:" prefix too (TCP
 // when none).
 bool parse_endpoint(std::string s, IpAddr& ip, uint16_t& port, uint8_t* proto);
@@ -134,6 +136,10 @@ public:
     // once every worker has served it, or after 2 s with what came back.
     void connections(size_t limit, std::function<void(std::vector<ConnInfo>)> done);
 
+    // The connection-sync channel, for status and metrics (nullptr: sync off).
+    void set_sync(const SyncManager* s) { sync_ = s; }
+    const SyncManager* sync() const { return sync_; }
+
     size_t worker_count() const { return dp_.worker_count(); }
     uint64_t reloads_ok() const { return reloads_ok_; }
     uint64_t reloads_failed() const { return reloads_failed_; }
@@ -221,6 +227,7 @@ private:
     std::vector<ServiceCounters> zero_svc_ = std::vector<ServiceCounters>(kMaxServices);
     std::function<void()> after_reload_;
     std::function<void()> after_weight_;
+    const SyncManager* sync_ = nullptr;
     uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
     bool last_reload_ok_ = true;
     std::vector<std::string> operator_changes_;  // since the last reload, in order

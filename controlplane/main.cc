@@ -31,6 +31,7 @@
 #include "health_manager.h"
 #include "log.h"
 #include "metrics.h"
+#include "sync_manager.h"
 #include "neighbours.h"
 #include "port.h"
 #include "processor.h"
@@ -164,10 +165,21 @@ std::vector<std::string> kernel_ifnames(const dplb::config::Config& cfg, const s
 
 int control_loop(boost::asio::io_context& io, dplb::Director& director, const dplb::config::Config& cfg,
                  const std::vector<dplb::PortInfo>& ports, const std::vector<dplb::PortInfo>& taps,
-                 std::optional<dplb::ControlListener>& listener, size_t nb_workers) {
+                 std::optional<dplb::ControlListener>& listener, size_t nb_workers, dplb::DataplaneApi& dp,
+                 dplb::SyncedTable* synced) {
+    // Declared first, so destroyed last: the metrics exposer's threads and the control socket read it.
+    std::unique_ptr<dplb::SyncManager> sync;
     std::unique_ptr<dplb::ControlServer> control;
     std::unique_ptr<dplb::Metrics> metrics;
     try {
+        if (synced) {
+            sync = std::make_unique<dplb::SyncManager>(
+                io, cfg.sync, dp, *synced, [&director] { return director.snapshot(); }, [] { return dplb::now_ms(); });
+            sync->start();
+            director.set_sync(sync.get());
+            dplb::log(LogLevel::info, "dplbd: connection sync on %s, group %s:%u, syncid %u", cfg.sync.interface.c_str(),
+                      cfg.sync.group.str().c_str(), cfg.sync.port, cfg.sync.syncid);
+        }
         control = std::make_unique<dplb::ControlServer>(
             io, std::move(*listener),
             [&director](const std::vector<std::string>& words, dplb::ControlServer::Reply_fn reply) {
@@ -325,6 +337,22 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
         }
     }
 
+    // Connection sync: a ring per worker (worker -> control) and the synced table (control -> workers).
+    std::vector<std::unique_ptr<dplb::SyncRing>> sync_rings;
+    std::unique_ptr<dplb::SyncedTable> synced;
+    if (cfg.sync.enabled) {
+        synced = std::make_unique<dplb::SyncedTable>();
+        if (!synced->init("synced", cfg.conn_table_ipv4, cfg.conn_table_ipv6, SOCKET_ID_ANY)) {
+            dplb::log(LogLevel::err, "dplbd: cannot allocate the synced-connection table: %s (more memory: EAL -m)",
+                      rte_strerror(rte_errno));
+            return 1;
+        }
+        for (Worker& w : workers) {
+            sync_rings.push_back(std::make_unique<dplb::SyncRing>());
+            w.proc->set_sync(sync_rings.back().get(), synced.get());
+        }
+    }
+
     std::vector<dplb::PortInfo> ports;
     dplb::PortOptions popt;
     popt.rss_addresses_only = persistence;
@@ -409,7 +437,7 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
         dplb::log(LogLevel::info, "dplbd: %zu worker(s) running, %zu service(s)", workers.size(),
                     director->snapshot()->services.size());
         std::fflush(stdout);
-        rc = control_loop(io, *director, cfg, ports, taps, listener, workers.size());
+        rc = control_loop(io, *director, cfg, ports, taps, listener, workers.size(), *dataplane, synced.get());
     }
     g_quit = true;
     rte_eal_mp_wait_lcore();  // every worker is offline from here: nothing reads a View any more

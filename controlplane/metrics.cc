@@ -19,6 +19,7 @@
 #include <stdexcept>
 
 #include "director.h"
+#include "sync_manager.h"
 #include "version.h"
 
 namespace dplb {
@@ -133,6 +134,7 @@ public:
         ports(out);
         config(out);
         vrrp(out);
+        sync_channel(*t, out);
         auto build = family("dplb_build_info", "Always 1; version is dplbd's DPLB_VERSION", MetricType::Gauge);
         build.metric.push_back(gauge({{"version", DPLB_VERSION}}, 1));
         out.push_back(std::move(build));
@@ -241,6 +243,52 @@ private:
         events.metric.push_back(counter({{"event", "stale_entry"}}, static_cast<double>(t.stale)));
         events.metric.push_back(counter({{"event", "half_open_evicted"}}, static_cast<double>(t.evicted)));
         for (auto* f : {&rx, &tx, &from_kernel, &dp, &drops, &events}) out.push_back(std::move(*f));
+    }
+
+    // Connection sync (sync_manager.h): only when it is on.
+    void sync_channel(const CoreCounters& t, std::vector<MetricFamily>& out) const {
+        const SyncManager* sm = dir_.sync();
+        if (!sm) return;
+        const sync::Stats& s = sm->stats();
+        auto v = [](const std::atomic<uint64_t>& a) { return static_cast<double>(a.load(std::memory_order_relaxed)); };
+        auto msgs = family("dplb_sync_messages_total", "Connection-sync messages sent and received (received: "
+                                                       "decoded, from a peer)", MetricType::Counter);
+        msgs.metric.push_back(counter({{"direction", "sent"}}, v(s.sent_messages)));
+        msgs.metric.push_back(counter({{"direction", "received"}}, v(s.received_messages)));
+        auto conns = family("dplb_sync_connections_total",
+                            "Connection records: sent, received, stored in the synced table, adopted by a "
+                            "worker (a flow a peer synced that reached this director), queued by the workers",
+                            MetricType::Counter);
+        conns.metric.push_back(counter({{"event", "sent"}}, v(s.sent_conns)));
+        conns.metric.push_back(counter({{"event", "received"}}, v(s.received_conns)));
+        conns.metric.push_back(counter({{"event", "stored"}}, v(s.stored)));
+        conns.metric.push_back(counter({{"event", "expired"}}, v(s.expired)));
+        conns.metric.push_back(counter({{"event", "adopted"}}, static_cast<double>(t.sync_adopted)));
+        conns.metric.push_back(counter({{"event", "queued"}}, static_cast<double>(t.sync_queued)));
+        auto drops = family("dplb_sync_dropped_total",
+                            "Connection-sync losses by reason: ring_full (a worker's record found its ring full), "
+                            "stale (its real gone before it was sent), send_error (a message the socket refused), "
+                            "malformed_* (a received datagram, whole), skipped (a record with an unknown mandatory "
+                            "parameter), and per received record: syncid, not_connection, bad_state, no_service, "
+                            "no_real, table_full",
+                            MetricType::Counter);
+        drops.metric.push_back(counter({{"reason", "ring_full"}}, static_cast<double>(t.sync_ring_full)));
+        drops.metric.push_back(counter({{"reason", "stale"}}, v(s.stale_records)));
+        drops.metric.push_back(counter({{"reason", "send_error"}}, v(s.send_errors)));
+        drops.metric.push_back(counter({{"reason", "skipped"}}, v(s.skipped)));
+        for (unsigned i = 1; i < static_cast<unsigned>(sync::DecodeError::count); i++) {
+            if (static_cast<sync::DecodeError>(i) == sync::DecodeError::mixed_family) continue;
+            drops.metric.push_back(counter({{"reason", std::string("malformed_") +
+                                                           sync::decode_error_name(static_cast<sync::DecodeError>(i))}},
+                                           v(s.malformed[i])));
+        }
+        for (unsigned i = 0; i < sync::kRxDropCount; i++)
+            drops.metric.push_back(
+                counter({{"reason", sync::rx_drop_name(static_cast<sync::RxDrop>(i))}}, v(s.dropped[i])));
+        auto entries = family("dplb_sync_synced_entries", "Entries in the synced-connection table (peers' flows)",
+                              MetricType::Gauge);
+        entries.metric.push_back(gauge({}, v(s.synced_entries)));
+        for (auto* f : {&msgs, &conns, &drops, &entries}) out.push_back(std::move(*f));
     }
 
     void conn_tables(std::vector<MetricFamily>& out) const {
