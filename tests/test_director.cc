@@ -122,6 +122,22 @@ TEST_F(DirectorTest, StartPublishesAViewOfTheSnapshotWithEveryNonVrrpVipOwned) {
     EXPECT_GE(dp_->beats, 1u);
 }
 
+// `dplbctl status` and /metrics read the workers' counters through totals(): every per-core field
+// is summed, the connection-sync ones included (a flow adopted on any worker counts).
+TEST_F(DirectorTest, TotalsSumEveryWorkersSyncCounters) {
+    start(config_yaml(2, 2));
+    for (size_t w = 0; w < 2; w++) {
+        dp_->counters_rw(w).sync_queued = 10 + w;
+        dp_->counters_rw(w).sync_ring_full = 2 + w;
+        dp_->counters_rw(w).sync_adopted = 5 + w;
+    }
+    auto t = std::make_unique<CoreCounters>();
+    director_->totals(*t);
+    EXPECT_EQ(t->sync_queued, 21u);
+    EXPECT_EQ(t->sync_ring_full, 5u);
+    EXPECT_EQ(t->sync_adopted, 11u);
+}
+
 // The reproducer of the id exhaustion: every real renumbered while the old ones still hold
 // connections needs twice the id space. The reload must fail whole, with its cause, and change nothing.
 TEST_F(DirectorTest, ReloadThatNeedsMoreIdsThanExistFailsWholeAndKeepsEverything) {
