@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # What the labs (scripts/lab, scripts/lab-ecmp) share: namespaces, nginx reals, dplbd in a namespace,
 # and taking it all down. Sourced, not run. The caller sets ROOT, LAB (its folder), P (its namespace
 # prefix) and EAL_PREFIX (dplbd's --file-prefix, followed by the director's name).
