@@ -137,6 +137,12 @@ std::vector<std::string> fixed_field_changes(const Config& running, const Config
     // covers enabled, ip and port.
     if (running.metrics.enabled != next.metrics.enabled || running.metrics.listen != next.metrics.listen)
         out.push_back("metrics.listen");
+    if (running.announce.enabled != next.announce.enabled) {
+        out.push_back("announce");
+    } else {
+        if (running.announce.table != next.announce.table) out.push_back("announce.table");
+        if (running.announce.protocol != next.announce.protocol) out.push_back("announce.protocol");
+    }
     return out;
 }
 

@@ -269,6 +269,17 @@ struct MetricsConfig {
     uint16_t port = kDefaultMetricsPort;
 };
 
+// Routes handed to a BGP daemon (README "Scaling out"): dplbd keeps one route per VIP it can serve in
+// a kernel routing table of its own, marked with its own route protocol; BIRD (or FRR, ...) imports
+// that table and announces the VIPs. Absent from the file: the feature is off.
+constexpr uint8_t kDefaultAnnounceProtocol = 201;
+struct AnnounceConfig {
+    bool enabled = false;
+    uint32_t table = 0;  // 1..2^32-1, not 253 (default), 254 (main), 255 (local)
+    uint8_t protocol = kDefaultAnnounceProtocol;  // rtnetlink rtm_protocol; not 0-4 (the kernel's)
+    bool maintenance = false;  // start withdrawn (dplbctl maintenance on|off changes it at run time)
+};
+
 struct Config {
     std::string file;  // as passed to the loader, for messages
     std::vector<Port> ports;
@@ -279,6 +290,7 @@ struct Config {
     uint8_t conn_reuse_mode = 1;      // IPVS's sysctl: a SYN on a closing entry is a new connection (0-3)
     ControlConfig control;
     MetricsConfig metrics;
+    AnnounceConfig announce;
     std::vector<VrrpScript> vrrp_scripts;
     std::vector<VrrpInstance> vrrp_instances;
     std::vector<VrrpSyncGroup> vrrp_sync_groups;
@@ -339,6 +351,9 @@ Config load_config_string(const std::string& text, const std::string& name, cons
 //   control.socket
 //   control.mode
 //   metrics.listen               normalised; `off` is how the file turns metrics off
+//   announce                     the section's presence (the routes' owner is set up at start)
+//   announce.table               where the announced routes live: a BGP daemon's config names it
+//   announce.protocol
 // Empty when none of them differ. Pure: it looks at nothing but its two arguments.
 std::vector<std::string> fixed_field_changes(const Config& running, const Config& next);
 

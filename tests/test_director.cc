@@ -474,7 +474,7 @@ TEST_F(DirectorTest, ListCommandPicksOneServiceAndSumsTheTablesCapacity) {
     dp_->fills = {ConnTableFill{0, 4096, 0, 1024}, ConnTableFill{7, 4096, 0, 1024}};
     auto run = [this](std::vector<std::string> words) {
         Reply got{false, "no answer"};
-        run_command(*director_, words, [&got](Reply r) { got = std::move(r); });
+        run_command(*director_, nullptr, words, [&got](Reply r) { got = std::move(r); });
         return got;
     };
     Reply r = run({"list", "-t", "10.0.0.2:80"});
@@ -546,7 +546,7 @@ TEST_F(DirectorTest, QuorumWithHysteresisMovesTheServiceToItsSorryServerAndBack)
     EXPECT_EQ(hooks[0], "notify_quorum TCP 10.0.0.1:80 success");
     EXPECT_EQ(::access(down.c_str(), F_OK), 0) << "quorum_down ran";
     std::string status;
-    run_command(*director_, {"status"}, [&](Reply r) { status = r.text; });
+    run_command(*director_, nullptr, {"status"}, [&](Reply r) { status = r.text; });
     EXPECT_NE(status.find("TCP 10.0.0.1:80 quorum DOWN (live weight 0, quorum 2, hysteresis 1), sorry server "
                           "10.9.0.9:80 IN USE"),
               std::string::npos)
