@@ -56,24 +56,24 @@ TEST(ConfigAnnounce, Errors) {
     EXPECT_EQ(errors_of(b + "announce:\n  protocol: 201\n"),
               std::vector<std::string>{"a.yaml:11:3: announce.table: required key missing"});
     EXPECT_EQ(errors_of(b + "announce:\n  table: 0\n"),
-              std::vector<std::string>{"a.yaml:11:10: announce.table: expected integer 1..4294967295, got 0"});
+              std::vector<std::string>{"a.yaml:11:10: announce.table: expected integer 1..4294967295, got \"0\""});
     EXPECT_EQ(errors_of(b + "announce:\n  table: 4294967296\n"),
               std::vector<std::string>{
-                  "a.yaml:11:10: announce.table: expected integer 1..4294967295, got 4294967296"});
+                  "a.yaml:11:10: announce.table: expected integer 1..4294967295, got \"4294967296\""});
     for (const char* t : {"253", "254", "255"})
         EXPECT_EQ(errors_of(b + "announce:\n  table: " + t + "\n"),
                   std::vector<std::string>{std::string("a.yaml:11:10: announce.table: expected a table of dplbd's own, not ") +
                                            t + " (253 default, 254 main and 255 local are the kernel's)"});
     EXPECT_EQ(errors_of(b + "announce:\n  table: 201\n  protocol: 4\n"),
-              std::vector<std::string>{"a.yaml:12:13: announce.protocol: expected integer 5..255, got 4"});
+              std::vector<std::string>{"a.yaml:12:13: announce.protocol: expected integer 5..255, got \"4\""});
     EXPECT_EQ(errors_of(b + "announce:\n  table: 201\n  protocol: 256\n"),
-              std::vector<std::string>{"a.yaml:12:13: announce.protocol: expected integer 5..255, got 256"});
+              std::vector<std::string>{"a.yaml:12:13: announce.protocol: expected integer 5..255, got \"256\""});
     EXPECT_EQ(errors_of(b + "announce:\n  table: 201\n  maintenance: yes\n"),
-              std::vector<std::string>{"a.yaml:12:16: announce.maintenance: expected true or false, got yes"});
+              std::vector<std::string>{"a.yaml:12:16: announce.maintenance: expected true or false, got \"yes\""});
     EXPECT_EQ(errors_of(b + "announce:\n  table: 201\n  tabel: 5\n"),
               std::vector<std::string>{"a.yaml:12:3: announce.tabel: unknown key"});
     EXPECT_EQ(errors_of(b + "announce: 201\n"),
-              std::vector<std::string>{"a.yaml:10:11: announce: expected a map, got 201"});
+              std::vector<std::string>{"a.yaml:10:11: announce: expected a map, got \"201\""});
 }
 
 TEST(ConfigAnnounce, ReloadRefusesTableProtocolAndPresence) {

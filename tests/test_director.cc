@@ -122,6 +122,26 @@ TEST_F(DirectorTest, StartPublishesAViewOfTheSnapshotWithEveryNonVrrpVipOwned) {
     EXPECT_GE(dp_->beats, 1u);
 }
 
+// The workers' liveness (announce state, "workers stalled"): a grace period still pending after
+// kWorkerStall is a stall; its end is the workers back.
+TEST_F(DirectorTest, WorkersStalledWhileAGracePeriodDoesNotEnd) {
+    start(config_yaml(1, 1));
+    std::vector<bool> changes;
+    director_->set_on_workers([&](bool alive) { changes.push_back(alive); });
+    dp_->hold_grace = true;
+    const auto held = std::chrono::steady_clock::now();
+    ASSERT_TRUE(run_until([&] { return !changes.empty(); })) << "no stall seen";
+    EXPECT_GE(std::chrono::steady_clock::now() - held, Director::kWorkerStall);
+    EXPECT_EQ(changes, std::vector<bool>{false});
+    EXPECT_FALSE(director_->workers_alive());
+    dp_->complete_all_grace();  // the workers pass their quiescent points again
+    dp_->hold_grace = false;
+    ASSERT_TRUE(run_until([&] { return changes.size() == 2; })) << "no recovery seen";
+    EXPECT_EQ(changes, (std::vector<bool>{false, true}));
+    EXPECT_TRUE(director_->workers_alive());
+    director_->set_on_workers({});
+}
+
 // The reproducer of the id exhaustion: every real renumbered while the old ones still hold
 // connections needs twice the id space. The reload must fail whole, with its cause, and change nothing.
 TEST_F(DirectorTest, ReloadThatNeedsMoreIdsThanExistFailsWholeAndKeepsEverything) {

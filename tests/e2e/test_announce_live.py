@@ -8,12 +8,14 @@ maintenance on` and back after `off`; withdrawn when the real's nginx stops (its
 when it starts; withdrawn when dplbd stops on SIGTERM, with the director's table 201 empty too. A route
 a killed dplbd left in table 201 is gone once dplbd starts. `dplbctl status`, its JSON and /metrics
 (dplb_vip_announced, dplb_maintenance, dplb_vip_withdrawals_total, dplb_maglev_fingerprint_info)
-show each state."""
+show each state. A reload that moves the table is refused by name; `maintenance:` in the file
+applies on reload."""
 
 import os
 import re
 import shutil
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from netlab import Site, check, die, metric_value, nginx_command, run_site, wait_for  # noqa: E402
@@ -113,6 +115,13 @@ def body(site):
     def status():
         return site.ctl("status").stdout
 
+    def timed(what, pred):
+        """Polls pred (bounded by LIMIT); prints how long it took as a figure; returns pred's value."""
+        start = time.monotonic()
+        ok = wait_for(pred, LIMIT, 0.02)
+        print("figure: %s: %.0f ms" % (what, (time.monotonic() - start) * 1000), flush=True)
+        return ok
+
     def metric(name, **labels):
         return metric_value(site.scrape(METRICS), name, **labels)
 
@@ -147,7 +156,7 @@ def body(site):
 
     # Maintenance: withdrawn, then back.
     check(site.ctl("maintenance", "on").returncode == 0, "dplbctl maintenance on")
-    check(wait_for(lambda: not learnt(), LIMIT, 0.05), "withdrawn from the router after maintenance on: %r"
+    check(timed("maintenance on -> gone from the router", lambda: not learnt()), "withdrawn from the router after maintenance on: %r"
           % router_route())
     check(VIP not in lb_table(), "gone from the director's table %s too" % TABLE)
     st = status()
@@ -155,7 +164,23 @@ def body(site):
     check(metric("dplb_maintenance") == 1 and metric("dplb_vip_announced", vip=VIP) == 0 and
           metric("dplb_vip_withdrawals_total") == 1, "metrics: maintenance 1, announced 0, 1 withdrawal")
     check(site.ctl("maintenance", "off").returncode == 0, "dplbctl maintenance off")
-    check(wait_for(learnt, LIMIT, 0.05), "learnt again after maintenance off: %r" % router_route())
+    check(timed("maintenance off -> learnt by the router", learnt), "learnt again after maintenance off: %r" % router_route())
+    # A reload may set maintenance from the file, never move the table.
+    original = open(site.config).read()
+    with open(site.config, "w") as f:
+        f.write(original.replace("  table: %s\n" % TABLE, "  table: 202\n"))
+    r = site.ctl("reload")
+    check(r.returncode != 0 and "announce.table cannot change while dplbd runs" in r.stderr,
+          "a reload that moves the table is refused by name: %r" % r.stderr)
+    check(learnt(), "the VIP stays announced after the refused reload")
+    with open(site.config, "w") as f:
+        f.write(original.replace("  table: %s\n" % TABLE, "  table: %s\n  maintenance: true\n" % TABLE))
+    check(site.ctl("reload").returncode == 0, "a reload with maintenance: true applies")
+    check(wait_for(lambda: not learnt(), LIMIT, 0.05), "withdrawn by the reload's maintenance: %r" % router_route())
+    with open(site.config, "w") as f:
+        f.write(original)
+    check(site.ctl("reload").returncode == 0, "a reload with maintenance back to false applies")
+    check(wait_for(learnt, LIMIT, 0.05), "learnt again: %r" % router_route())
     bad = site.ctl("maintenance", "sideways")
     check(bad.returncode != 0 and "usage: maintenance on|off" in bad.stderr, "a bad argument is refused: %r"
           % bad.stderr)
@@ -165,16 +190,18 @@ def body(site):
     check(wait_for(lambda: not learnt(), LIMIT, 0.1), "withdrawn when the only real is down: %r" % router_route())
     st = status()
     check("announce %s withdrawn (quorum lost on %s:80/tcp)" % (VIP, VIP) in st, "status names the reason:\n" + st)
-    check(metric("dplb_vip_withdrawals_total") == 2, "metrics: 2 withdrawals")
+    check(metric("dplb_vip_withdrawals_total") == 3, "metrics: 3 withdrawals (maintenance twice, the quorum once)")
     nginx.append(site.spawn("nginx-rs1-again", "rs1", nginx_command(site.path("nginx-rs1-again"), conf)))
     check(wait_for(learnt, LIMIT, 0.1), "learnt again once nginx is back: %r" % router_route())
     check("announce %s announced" % VIP in status(), "status: announced again")
 
     # Shutdown: the route leaves the director's table and the router before dplbd exits.
+    stopping = time.monotonic()
     check(site.stop(site.lb) == 0, "dplbd exits 0 on SIGTERM")
+    print("figure: SIGTERM -> dplbd exited: %.0f ms" % ((time.monotonic() - stopping) * 1000), flush=True)
     check(VIP not in lb_table(), "no route left in the director's table %s after the stop:\n%s"
           % (TABLE, lb_table()))
-    check(wait_for(lambda: not learnt(), LIMIT, 0.05), "withdrawn from the router after the stop: %r"
+    check(timed("dplbd exited -> gone from the router", lambda: not learnt()), "withdrawn from the router after the stop: %r"
           % router_route())
     check("announce: %s withdrawn (shutdown)" % VIP in site.log_text("dplbd"), "the log says why")
 
