@@ -1232,6 +1232,29 @@ void read_control(Errors& errs, const Field& f, ControlConfig& out) {
     }
 }
 
+void read_announce(Errors& errs, const Field& f, AnnounceConfig& out) {
+    if (!expect_map(errs, f)) return;
+    out.enabled = true;
+    MapFields m(errs, f, {"table", "protocol", "maintenance"});
+    if (auto tf = m.need("table")) {
+        // 0 is no table to the kernel; 253..255 are its default, main and local tables, which hold
+        // routes dplbd must not own.
+        if (auto v = read_uint(errs, *tf, 1, 0xffffffffu)) {
+            if (*v >= 253 && *v <= 255)
+                errs.add(*tf, "expected a table of dplbd's own, not " + std::to_string(*v) +
+                                  " (253 default, 254 main and 255 local are the kernel's)");
+            else
+                out.table = static_cast<uint32_t>(*v);
+        }
+    }
+    if (auto pf = m.get("protocol")) {
+        // 0-4: unspec, redirect, kernel, boot, static, which the kernel and `ip route` give out.
+        if (auto v = read_uint(errs, *pf, 5, 255)) out.protocol = static_cast<uint8_t>(*v);
+    }
+    if (auto mf = m.get("maintenance"))
+        if (auto b = read_bool(errs, *mf)) out.maintenance = *b;
+}
+
 // "127.0.0.1:9642", "[::1]:9642" or "off". Addresses only: a host name would need a resolver at start.
 void read_metrics(Errors& errs, const Field& f, MetricsConfig& out) {
     if (!expect_map(errs, f)) return;
@@ -1786,7 +1809,8 @@ void read_sync(Errors& errs, const Field& f, SyncConfig& out) {
 void read_root(Errors& errs, const Field& root, Config& cfg) {
     if (!expect_map(errs, root)) return;
     MapFields m(errs, root, {"ports", "conn_table", "services", "expire_nodest_conn", "conn_reuse_mode", "control",
-                             "metrics", "sync", "vrrp_scripts", "vrrp_instances", "vrrp_sync_groups"});
+                             "metrics", "sync", "announce", "vrrp_scripts", "vrrp_instances",
+                             "vrrp_sync_groups"});
     Known known;
     known.port_defs = &cfg.ports;
     if (auto f = m.need("ports")) {
@@ -1819,6 +1843,7 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
     if (auto f = m.get("control")) read_control(errs, *f, cfg.control);
     if (auto f = m.get("metrics")) read_metrics(errs, *f, cfg.metrics);
     if (auto f = m.get("sync")) read_sync(errs, *f, cfg.sync);
+    if (auto f = m.get("announce")) read_announce(errs, *f, cfg.announce);
     if (auto f = m.get("vrrp_scripts")) read_vrrp_scripts(errs, *f, cfg.vrrp_scripts, known);
     if (auto f = m.get("vrrp_instances")) read_vrrp_instances(errs, *f, known, cfg.vrrp_instances);
     if (auto f = m.get("vrrp_sync_groups"))

@@ -140,6 +140,14 @@ public:
     void set_sync(const SyncManager* s) { sync_ = s; }
     const SyncManager* sync() const { return sync_; }
 
+    // Whether the workers still run their loops: each heartbeat starts a grace period (DataplaneApi)
+    // when none is pending, and one still pending after kWorkerStall means a worker stopped passing
+    // its quiescent point. `fn(alive)` runs on the control thread on each change; probing starts when
+    // it is set (the announce state, announce.h).
+    static constexpr std::chrono::milliseconds kWorkerStall{1000};
+    void set_on_workers(std::function<void(bool alive)> fn) { on_workers_ = std::move(fn); }
+    bool workers_alive() const { return workers_alive_; }
+
     size_t worker_count() const { return dp_.worker_count(); }
     uint64_t reloads_ok() const { return reloads_ok_; }
     uint64_t reloads_failed() const { return reloads_failed_; }
@@ -183,6 +191,7 @@ private:
     void retire(std::shared_ptr<const void> what);
     void poll_retired();
     void beat();
+    void probe_workers();
     std::function<uint64_t(uint16_t)> may_refer() const;
     bool drained_everywhere(uint16_t id) const;
     std::vector<uint8_t> drained_by_id(const Snapshot& snap) const;
@@ -216,6 +225,10 @@ private:
     boost::asio::steady_timer retire_timer_;
     bool retire_timer_armed_ = false;
     boost::asio::steady_timer heartbeat_timer_;
+    std::function<void(bool)> on_workers_;
+    bool workers_alive_ = true, probe_pending_ = false;
+    uint64_t probe_token_ = 0;
+    std::chrono::steady_clock::time_point probe_since_;
 
     // Cumulative counts an id had when it was handed to a new real: subtracted in totals().
     std::vector<DestCounters> dest_base_;

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "announcer.h"
 #include "commands.h"
 #include "config.h"
 #include "control_server.h"
@@ -50,6 +51,9 @@ using dplb::LogLevel;
 const char* kDefaultConfig = "/etc/dplb/dplb.yaml";
 
 std::atomic<bool> g_quit{false};
+
+// How long a stop waits for the kernel to confirm that every announced route is gone.
+constexpr std::chrono::milliseconds kAnnounceShutdownLimit{2000};
 
 void on_early_signal(int) { g_quit = true; }
 
@@ -169,6 +173,7 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
                  dplb::SyncedTable* synced) {
     // Declared first, so destroyed last: the metrics exposer's threads and the control socket read it.
     std::unique_ptr<dplb::SyncManager> sync;
+    std::unique_ptr<dplb::Announcer> announce;  // with an announce section only
     std::unique_ptr<dplb::ControlServer> control;
     std::unique_ptr<dplb::Metrics> metrics;
     try {
@@ -182,8 +187,8 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
         }
         control = std::make_unique<dplb::ControlServer>(
             io, std::move(*listener),
-            [&director](const std::vector<std::string>& words, dplb::ControlServer::Reply_fn reply) {
-                dplb::run_command(director, words, std::move(reply));
+            [&director, &announce](const std::vector<std::string>& words, dplb::ControlServer::Reply_fn reply) {
+                dplb::run_command(director, announce.get(), words, std::move(reply));
             });
         if (cfg.metrics.enabled) {
             std::vector<dplb::MetricsPort> mp;
@@ -200,6 +205,21 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
     dplb::NeighbourResolver neighbours(io, director);
     std::vector<uint16_t> port_ids;
     for (const auto& p : ports) port_ids.push_back(p.port_id);
+    if (cfg.announce.enabled) {
+        dplb::Announcer::Observer seen;
+        seen.vip = [&metrics](const dplb::IpAddr& vip, int announced) {
+            if (metrics) metrics->set_vip_announced(vip.str(), announced);
+        };
+        seen.maintenance = [&metrics](bool on) {
+            if (metrics) metrics->set_maintenance(on);
+        };
+        seen.withdrawn = [&metrics] {
+            if (metrics) metrics->count_withdrawal();
+        };
+        announce = std::make_unique<dplb::Announcer>(director, port_ids, std::move(seen));
+        health.set_on_quorum([&announce](const dplb::ServiceRef& svc, bool up) { announce->quorum_changed(svc, up); });
+        director.set_on_workers([&announce](bool alive) { announce->workers_alive(alive); });
+    }
     dplb::VrrpManager vrrp(io, director, kernel_ifnames(cfg, ports, taps), port_ids,
                            [&metrics](const auto&... change) {
                                if (metrics) metrics->set_vrrp_state(change...);
@@ -213,10 +233,11 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
     health.set_on_notify([&metrics](const std::string& kind, const std::string& name, const std::string& outcome) {
         if (metrics) metrics->observe_script(kind, name, outcome);
     });
-    director.set_after_reload([&health, &neighbours, &vrrp] {
+    director.set_after_reload([&health, &neighbours, &vrrp, &announce] {
         health.sync();
         neighbours.refresh();
         vrrp.sync();
+        if (announce) announce->sync();
     });
     director.set_after_weight([&health] { health.evaluate_quorums(); });
     health.sync();
@@ -270,6 +291,7 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
         if (ec) return;
         director.tick();
         vrrp.tick();
+        if (announce) announce->tick();
         tick.expires_after(std::chrono::seconds(1));
         tick.async_wait(on_tick);
     };
@@ -284,8 +306,12 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
     } else {
         notify("STOPPING=1");
     }
+    // Every VIP withdrawn (the kernel routes removed, so the BGP daemon withdraws them) before
+    // run() stops the ports.
+    if (announce) announce->shutdown(kAnnounceShutdownLimit);
     director.set_after_reload({});
     director.set_after_weight({});
+    director.set_on_workers({});
     return 0;
 }
 

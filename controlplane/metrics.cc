@@ -20,6 +20,7 @@
 
 #include "director.h"
 #include "sync_manager.h"
+#include "scheduler.h"
 #include "version.h"
 
 namespace dplb {
@@ -124,6 +125,20 @@ public:
         else groups_[group] = state;
     }
 
+    void set_vip_announced(const std::string& vip, int announced) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (announced < 0) announced_.erase(vip);
+        else announced_[vip] = announced;
+    }
+    void set_maintenance(bool on) {
+        std::lock_guard<std::mutex> lock(mu_);
+        maintenance_ = on ? 1 : 0;
+    }
+    void count_withdrawal() {
+        std::lock_guard<std::mutex> lock(mu_);
+        withdrawals_++;
+    }
+
     std::vector<MetricFamily> Collect() const override {
         std::vector<MetricFamily> out;
         auto t = std::make_unique<CoreCounters>();
@@ -135,6 +150,8 @@ public:
         config(out);
         vrrp(out);
         sync_channel(*t, out);
+        announce(out);
+        fingerprints(out);
         auto build = family("dplb_build_info", "Always 1; version is dplbd's DPLB_VERSION", MetricType::Gauge);
         build.metric.push_back(gauge({{"version", DPLB_VERSION}}, 1));
         out.push_back(std::move(build));
@@ -379,6 +396,38 @@ private:
         out.push_back(std::move(group));
     }
 
+    void announce(std::vector<MetricFamily>& out) const {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (maintenance_ < 0) return;  // no announce section
+        auto vips = family("dplb_vip_announced", "1 while this director announces the VIP to its BGP daemon",
+                           MetricType::Gauge);
+        for (const auto& [vip, on] : announced_) vips.metric.push_back(gauge({{"vip", vip}}, on));
+        auto maint = family("dplb_maintenance", "1 while the director is in maintenance (every VIP withdrawn)",
+                            MetricType::Gauge);
+        maint.metric.push_back(gauge({}, maintenance_));
+        auto withdrawn = family("dplb_vip_withdrawals_total", "VIPs withdrawn after being announced",
+                                MetricType::Counter);
+        withdrawn.metric.push_back(counter({}, static_cast<double>(withdrawals_)));
+        for (auto* f : {&vips, &maint, &withdrawn}) out.push_back(std::move(*f));
+    }
+
+    // The Maglev table of each mh service, as scheduler.h's mh_fingerprint: directors showing the
+    // same value send a flow to the same real.
+    void fingerprints(std::vector<MetricFamily>& out) const {
+        auto snap = dir_.snapshot();
+        auto info = family("dplb_maglev_fingerprint_info",
+                           "Always 1; fingerprint is the 16 hex digits of the mh service's Maglev table",
+                           MetricType::Gauge);
+        for (const Service& s : snap->services) {
+            if (s.sched != Sched::mh) continue;
+            info.metric.push_back(gauge({{"vip", endpoint(s.vip, s.port)},
+                                         {"protocol", s.proto == kProtoTcp ? "tcp" : "udp"},
+                                         {"fingerprint", format_fingerprint(s.tables->mh_fingerprint)}},
+                                        1));
+        }
+        out.push_back(std::move(info));
+    }
+
     struct Vrrp {
         int vrid;
         int state;
@@ -388,6 +437,9 @@ private:
     mutable std::mutex mu_;
     std::map<std::string, Vrrp> vrrp_;
     std::map<std::string, int> groups_;  // vrrp_sync_group -> state
+    std::map<std::string, int> announced_;  // vip -> 0/1
+    int maintenance_ = -1;                   // -1 until the announce section sets it
+    uint64_t withdrawals_ = 0;
 };
 
 Metrics::Metrics(const std::string& listen, Director& director, std::vector<MetricsPort> ports)
@@ -439,6 +491,10 @@ void Metrics::observe_health_check(const std::string& vip, const std::string& pr
 void Metrics::observe_script(const std::string& kind, const std::string& name, const std::string& outcome) {
     script_runs_->Add({{"kind", kind}, {"name", name}, {"outcome", outcome}}).Increment();
 }
+
+void Metrics::set_vip_announced(const std::string& vip, int announced) { collector_->set_vip_announced(vip, announced); }
+void Metrics::set_maintenance(bool on) { collector_->set_maintenance(on); }
+void Metrics::count_withdrawal() { collector_->count_withdrawal(); }
 
 void Metrics::set_vrrp_state(const std::string& instance, int vrid, int state) {
     collector_->set_vrrp_state(instance, vrid, state);
