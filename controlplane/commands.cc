@@ -171,51 +171,32 @@ std::string format_quorums(Director& dir, bool json) {
     return json ? o + "]" : o;
 }
 
-// Connection sync in `status`: where it runs and what it moved (sync_manager.h); "" / null when off.
-uint64_t ld(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
-uint64_t sync_dropped(const sync::Stats& s) {
-    uint64_t n = ld(s.send_errors) + ld(s.stale_records);
-    for (const auto& d : s.dropped) n += ld(d);
-    return n;
-}
-uint64_t sync_malformed(const sync::Stats& s) {
-    uint64_t n = 0;
-    for (const auto& d : s.malformed) n += ld(d);
-    return n;
-}
-
-std::string format_sync_status(Director& dir) {
+// Connection sync in `status` (sync_manager.h): where it runs and what it moved, as a line of text or
+// a JSON object; "" / null when off.
+std::string format_sync(Director& dir, bool json) {
     const SyncManager* sm = dir.sync();
-    if (!sm) return "";
+    if (!sm) return json ? "null" : "";
     const config::SyncConfig& c = sm->config();
     const sync::Stats& s = sm->stats();
     auto t = std::make_unique<CoreCounters>();
     dir.totals(*t);
-    return "  sync on " + c.interface + ", group " + endpoint(c.group, c.port) + ", syncid " + std::to_string(c.syncid) +
-           ": sent " + std::to_string(ld(s.sent_messages)) + " msg / " + std::to_string(ld(s.sent_conns)) +
-           " conn, received " + std::to_string(ld(s.received_messages)) + " msg / " +
-           std::to_string(ld(s.received_conns)) + " conn, stored " + std::to_string(ld(s.stored)) + ", synced entries " +
-           std::to_string(ld(s.synced_entries)) + ", adopted " + std::to_string(t->sync_adopted) + ", dropped " +
-           std::to_string(sync_dropped(s)) + ", malformed " + std::to_string(sync_malformed(s)) + ", ring full " +
-           std::to_string(t->sync_ring_full) + "\n";
-}
-
-std::string format_sync_json(Director& dir) {
-    const SyncManager* sm = dir.sync();
-    if (!sm) return "null";
-    const config::SyncConfig& c = sm->config();
-    const sync::Stats& s = sm->stats();
-    auto t = std::make_unique<CoreCounters>();
-    dir.totals(*t);
-    return "{\"interface\":" + json_string(c.interface) + ",\"group\":" + json_string(c.group.str()) +
-           ",\"port\":" + std::to_string(c.port) + ",\"syncid\":" + std::to_string(c.syncid) +
-           ",\"sent_messages\":" + std::to_string(ld(s.sent_messages)) + ",\"sent_conns\":" +
-           std::to_string(ld(s.sent_conns)) + ",\"received_messages\":" + std::to_string(ld(s.received_messages)) +
-           ",\"received_conns\":" + std::to_string(ld(s.received_conns)) + ",\"stored\":" +
-           std::to_string(ld(s.stored)) + ",\"synced_entries\":" + std::to_string(ld(s.synced_entries)) +
-           ",\"adopted\":" + std::to_string(t->sync_adopted) + ",\"dropped\":" + std::to_string(sync_dropped(s)) +
-           ",\"malformed\":" + std::to_string(sync_malformed(s)) + ",\"ring_full\":" +
-           std::to_string(t->sync_ring_full) + "}";
+    auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    uint64_t dropped = ld(s.send_errors) + ld(s.stale_records), malformed = 0;
+    for (const auto& d : s.dropped) dropped += ld(d);
+    for (const auto& d : s.malformed) malformed += ld(d);
+    const std::pair<const char*, uint64_t> figures[] = {
+        {"sent_messages", ld(s.sent_messages)}, {"sent_conns", ld(s.sent_conns)},
+        {"received_messages", ld(s.received_messages)}, {"received_conns", ld(s.received_conns)},
+        {"stored", ld(s.stored)}, {"synced_entries", ld(s.synced_entries)}, {"adopted", t->sync_adopted},
+        {"dropped", dropped}, {"malformed", malformed}, {"ring_full", t->sync_ring_full}};
+    std::string o = json ? "{\"interface\":" + json_string(c.interface) + ",\"group\":" + json_string(c.group.str()) +
+                               ",\"port\":" + std::to_string(c.port) + ",\"syncid\":" + std::to_string(c.syncid)
+                         : "  sync on " + c.interface + ", group " + endpoint(c.group, c.port) + ", syncid " +
+                               std::to_string(c.syncid) + ":";
+    for (const auto& [name, value] : figures)
+        o += json ? ",\"" + std::string(name) + "\":" + std::to_string(value)
+                  : " " + std::string(name) + " " + std::to_string(value);
+    return o + (json ? "}" : "\n");
 }
 
 std::string format_status(Director& dir, const Announcer* announce, bool json) {
@@ -259,13 +240,13 @@ std::string format_status(Director& dir, const Announcer* announce, bool json) {
             f = false;
         }
         o += "]" + format_announce(announce, true) + format_fingerprints(*snap, true);
-        o += ",\"sync\":" + format_sync_json(dir) + ",\"operator_changes\":[";
+        o += ",\"sync\":" + format_sync(dir, true) + ",\"operator_changes\":[";
         for (size_t i = 0; i < dir.operator_changes().size(); i++)
             o += (i ? "," : "") + json_string(dir.operator_changes()[i]);
         o += "]}\n";
     } else {
         for (const auto& [name, st] : dir.vrrp_states()) o += "  vrrp " + name + " " + st + "\n";
-        o += format_sync_status(dir);
+        o += format_sync(dir, false);
         o += format_announce(announce, false) + format_fingerprints(*snap, false);
         for (const std::string& c : dir.operator_changes()) o += "  since the last reload: " + c + "\n";
     }

@@ -337,19 +337,23 @@ Verdict Processor::hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry&
                        const MacAddr& port_mac) {
     if (is_tcp(p)) {
         uint8_t next = static_cast<uint8_t>(tcp_next_state(static_cast<TcpState>(e.state), p.tcp_flags));
-        if (next != e.state) {
-            bool was = state_is_active(e.state), now = state_is_active(next);
-            if (was != now) {
-                DestCounters& dc = counters_->dest[e.dest];
-                (was ? dc.active : dc.inactive)--;
-                (now ? dc.active : dc.inactive)++;
-            }
-            e.state = next;
-            if (sync_ring_ && sync_worthy(next)) sync_out(p, svc, e);
-        }
+        if (next != e.state) change_state(p, svc, e, next);
     }
     e.expire_ms = now_ms + svc.timeouts.ms[e.state];
     return forward(f, p, svc.id, e.dest, port_mac);
+}
+
+// A few times per connection: out of line, so a hit whose state stays pays nothing for it (the sync
+// call in here would otherwise cost hit() registers saved on every packet).
+void Processor::change_state(const Parsed& p, const Service& svc, ConnEntry& e, uint8_t next) {
+    bool was = state_is_active(e.state), now = state_is_active(next);
+    if (was != now) {
+        DestCounters& dc = counters_->dest[e.dest];
+        (was ? dc.active : dc.inactive)--;
+        (now ? dc.active : dc.inactive)++;
+    }
+    e.state = next;
+    if (sync_ring_ && sync_worthy(next)) sync_out(p, svc, e);
 }
 
 void Processor::sync_out(const Parsed& p, const Service& svc, const ConnEntry& e) {

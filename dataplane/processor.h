@@ -174,6 +174,7 @@ private:
         default: return false;
         }
     }
+    __attribute__((noinline)) void change_state(const Parsed& p, const Service& svc, ConnEntry& e, uint8_t next);
     __attribute__((noinline)) void sync_out(const Parsed& p, const Service& svc, const ConnEntry& e);
     // A miss that a peer synchronised: the flow's entry, made in `table` from the synced one, or -1.
     __attribute__((noinline)) int32_t adopt(const Parsed& p, const Service& svc, ConnTable& table, const void* key,

@@ -78,7 +78,7 @@ TEST_F(SyncManagerTest, StoresPeersConnectionsAndCountsEveryRefusal) {
 
     deliver(8, {conn(40002, "10.0.0.12")});
     EXPECT_EQ(1u, dropped(sync::RxDrop::syncid));
-    const uint8_t junk[] = {0, 7, 0, 9, 0, 1, 0, 0, 0};
+    const uint8_t junk[] = {0, 7, 0, 10, 0, 1, 0, 0, 0};  // size says 10, 9 came
     mgr_->handle_datagram(junk, sizeof junk, ip("10.0.0.3"));
     EXPECT_EQ(1u, mgr_->stats().malformed[static_cast<unsigned>(sync::DecodeError::bad_size)]);
     EXPECT_EQ(2u, table_.size());
