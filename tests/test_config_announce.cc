@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config.h"
+#include "config_errors.h"
 
 namespace dplb::config {
 namespace {
@@ -21,14 +22,7 @@ const char* const kBase =
     "    real_servers:\n"
     "      - ip: 10.0.0.21\n";
 
-std::vector<std::string> errors_of(const std::string& text) {
-    try {
-        load_config_string(text, "a.yaml");
-    } catch (const ConfigError& e) {
-        return e.errors;
-    }
-    return {};
-}
+std::vector<std::string> errors_of(const std::string& text) { return config_errors(text, "a.yaml"); }
 
 TEST(ConfigAnnounce, AbsentIsOff) {
     Config c = load_config_string(kBase, "a.yaml");
