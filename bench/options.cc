@@ -25,7 +25,7 @@ void print_usage() {
     std::fprintf(stderr,
                  "usage: dplb_bench [EAL options] -- [--mode dplb|macswap|both] [--traffic established|mix|syn]\n"
                  "         [--flows N] [--size 64|512|1500] [--frames M] [--seconds T | --packets P]\n"
-                 "         [--capacity C] [--sched rr|mh] [--syn-timeout-ms MS] [--services S] [--latency]\n"
+                 "         [--capacity C] [--sched rr|mh] [--syn-timeout-ms MS] [--services S] [--sync] [--latency]\n"
                  "         [--smoke]\n"
                  "Every EAL worker lcore runs dplb::worker_main on its own queue of one looped net_ring port.\n");
 }
@@ -92,6 +92,8 @@ bool parse_options(int argc, char** argv, Options& o, std::string& err) {
         } else if (a == "--syn-timeout-ms") {
             if (!count()) return false;
             o.syn_timeout_ms = static_cast<uint32_t>(n);
+        } else if (a == "--sync") {
+            o.sync = true;
         } else if (a == "--services") {
             if (!count()) return false;
             if (n < 1 || n > kMaxServices) return err = "--services must be 1.." + std::to_string(kMaxServices), false;

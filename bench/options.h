@@ -28,6 +28,9 @@ struct Options {
     // the time each frame spends in the worker (bench/latency.h).
     bool latency = false;
     bool smoke = false;        // check every output frame and the counters; exit 1 on a mismatch
+    // Connection sync on: each worker gets a sync ring (never drained here: once full, records are
+    // counted as lost, the cost of a full ring) and a synced table (empty: misses look it up).
+    bool sync = false;
 };
 
 // Parses argv (what follows EAL's arguments). False with a message in `err`.

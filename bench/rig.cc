@@ -124,6 +124,13 @@ bool Rig::make_worker(WorkerRig& w, size_t index, const Options& opt, std::strin
     rte_malloc_get_socket_stats(w.socket, &after);
     w.heap_bytes = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
     w.proc->set_snapshot(&snap_);
+    if (opt.sync) {
+        std::snprintf(name, sizeof name, "bench_synced%zu", index);
+        w.synced = std::make_unique<SyncedTable>();
+        if (!w.synced->init(name, 1024, 1024, w.socket)) return err = std::string("synced table: ") + rte_strerror(rte_errno), false;
+        w.sync_ring = std::make_unique<SyncRing>();
+        w.proc->set_sync(w.sync_ring.get(), w.synced.get());
+    }
     return true;
 }
 

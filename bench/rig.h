@@ -28,6 +28,8 @@ struct WorkerRig {
     rte_mempool* pool = nullptr;
     rte_ring* ring = nullptr;
     std::unique_ptr<Processor> proc;
+    std::unique_ptr<SyncRing> sync_ring;      // --sync
+    std::unique_ptr<SyncedTable> synced;      // --sync
     uint64_t capacity = 0;      // IPv4 connection table entries
     uint64_t flows = 0;         // this worker's share of the flows
     uint64_t heap_bytes = 0;    // rte_malloc heap growth while its Processor allocated its tables

@@ -137,6 +137,16 @@ std::vector<std::string> fixed_field_changes(const Config& running, const Config
     // covers enabled, ip and port.
     if (running.metrics.enabled != next.metrics.enabled || running.metrics.listen != next.metrics.listen)
         out.push_back("metrics.listen");
+    const SyncConfig &a = running.sync, &b = next.sync;
+    if (a.enabled != b.enabled || a.interface != b.interface || a.syncid != b.syncid || a.group != b.group ||
+        a.port != b.port || a.ttl != b.ttl)
+        out.push_back("sync");
+    if (running.announce.enabled != next.announce.enabled) {
+        out.push_back("announce");
+    } else {
+        if (running.announce.table != next.announce.table) out.push_back("announce.table");
+        if (running.announce.protocol != next.announce.protocol) out.push_back("announce.protocol");
+    }
     return out;
 }
 

@@ -269,6 +269,29 @@ struct MetricsConfig {
     uint16_t port = kDefaultMetricsPort;
 };
 
+// Connection synchronisation between directors (IPVS's sync protocol version 1, sync/): every director
+// with `sync:` sends its new connections and state changes to the group and takes its peers'.
+constexpr uint16_t kDefaultSyncPort = 8848;  // IP_VS_SYNC_PORT
+struct SyncConfig {
+    bool enabled = false;      // the `sync:` key is present
+    std::string interface;     // kernel interface the messages go out and come in on
+    uint8_t syncid = 0;        // 0: accept every syncid (IPVS's backup with syncid 0); sent as is
+    IpAddr group = ipv4(224, 0, 0, 81);  // IP_VS_SYNC_GROUP
+    uint16_t port = kDefaultSyncPort;
+    uint8_t ttl = 1;
+};
+
+// Routes handed to a BGP daemon (README "Scaling out"): dplbd keeps one route per VIP it can serve in
+// a kernel routing table of its own, marked with its own route protocol; BIRD (or FRR, ...) imports
+// that table and announces the VIPs. Absent from the file: the feature is off.
+constexpr uint8_t kDefaultAnnounceProtocol = 201;
+struct AnnounceConfig {
+    bool enabled = false;
+    uint32_t table = 0;  // 1..2^32-1, not 253 (default), 254 (main), 255 (local)
+    uint8_t protocol = kDefaultAnnounceProtocol;  // rtnetlink rtm_protocol; not 0-4 (the kernel's)
+    bool maintenance = false;  // start withdrawn (dplbctl maintenance on|off changes it at run time)
+};
+
 struct Config {
     std::string file;  // as passed to the loader, for messages
     std::vector<Port> ports;
@@ -279,6 +302,8 @@ struct Config {
     uint8_t conn_reuse_mode = 1;      // IPVS's sysctl: a SYN on a closing entry is a new connection (0-3)
     ControlConfig control;
     MetricsConfig metrics;
+    SyncConfig sync;
+    AnnounceConfig announce;
     std::vector<VrrpScript> vrrp_scripts;
     std::vector<VrrpInstance> vrrp_instances;
     std::vector<VrrpSyncGroup> vrrp_sync_groups;
@@ -339,6 +364,10 @@ Config load_config_string(const std::string& text, const std::string& name, cons
 //   control.socket
 //   control.mode
 //   metrics.listen               normalised; `off` is how the file turns metrics off
+//   sync                         present or not, and any of its fields (its socket is set up at start)
+//   announce                     the section's presence (the routes' owner is set up at start)
+//   announce.table               where the announced routes live: a BGP daemon's config names it
+//   announce.protocol
 // Empty when none of them differ. Pure: it looks at nothing but its two arguments.
 std::vector<std::string> fixed_field_changes(const Config& running, const Config& next);
 

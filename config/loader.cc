@@ -1232,6 +1232,29 @@ void read_control(Errors& errs, const Field& f, ControlConfig& out) {
     }
 }
 
+void read_announce(Errors& errs, const Field& f, AnnounceConfig& out) {
+    if (!expect_map(errs, f)) return;
+    out.enabled = true;
+    MapFields m(errs, f, {"table", "protocol", "maintenance"});
+    if (auto tf = m.need("table")) {
+        // 0 is no table to the kernel; 253..255 are its default, main and local tables, which hold
+        // routes dplbd must not own.
+        if (auto v = read_uint(errs, *tf, 1, 0xffffffffu)) {
+            if (*v >= 253 && *v <= 255)
+                errs.add(*tf, "expected a table of dplbd's own, not " + std::to_string(*v) +
+                                  " (253 default, 254 main and 255 local are the kernel's)");
+            else
+                out.table = static_cast<uint32_t>(*v);
+        }
+    }
+    if (auto pf = m.get("protocol")) {
+        // 0-4: unspec, redirect, kernel, boot, static, which the kernel and `ip route` give out.
+        if (auto v = read_uint(errs, *pf, 5, 255)) out.protocol = static_cast<uint8_t>(*v);
+    }
+    if (auto mf = m.get("maintenance"))
+        if (auto b = read_bool(errs, *mf)) out.maintenance = *b;
+}
+
 // "127.0.0.1:9642", "[::1]:9642" or "off". Addresses only: a host name would need a resolver at start.
 void read_metrics(Errors& errs, const Field& f, MetricsConfig& out) {
     if (!expect_map(errs, f)) return;
@@ -1752,10 +1775,42 @@ void read_vrrp_sync_groups(Errors& errs, const Field& f, const Known& known, std
     }
 }
 
+// sync: the kernel interface (a name as `ip link` shows it), syncid 0..255 as ipvsadm --syncid, an IPv4
+// multicast group, a port, a multicast TTL.
+void read_sync(Errors& errs, const Field& f, SyncConfig& out) {
+    if (!expect_map(errs, f)) return;
+    MapFields m(errs, f, {"interface", "syncid", "group", "port", "ttl"});
+    out.enabled = true;
+    if (auto inf = m.need("interface")) {
+        constexpr size_t kMaxIfName = 15;  // IFNAMSIZ with its terminating NUL
+        if (auto s = read_string(errs, *inf)) {
+            if (s->empty() || s->size() > kMaxIfName || has_control_char(*s) || s->find_first_of(" /") != std::string::npos)
+                errs.add(*inf, "expected a kernel interface name (1 to 15 characters, no spaces or '/'), got " +
+                                   describe(inf->node));
+            else
+                out.interface = *s;
+        }
+    }
+    if (auto sf = m.get("syncid"))
+        if (auto v = read_uint(errs, *sf, 0, 255)) out.syncid = static_cast<uint8_t>(*v);
+    if (auto gf = m.get("group"))
+        if (auto ip = read_ip(errs, *gf)) {
+            if (!ip->is_v4() || (ip->b[0] & 0xf0) != 0xe0)
+                errs.add(*gf, "expected an IPv4 multicast address (224.0.0.0/4), got " + describe(gf->node));
+            else
+                out.group = *ip;
+        }
+    if (auto pf = m.get("port"))
+        if (auto v = read_uint(errs, *pf, 1, 65535)) out.port = static_cast<uint16_t>(*v);
+    if (auto tf = m.get("ttl"))
+        if (auto v = read_uint(errs, *tf, 1, 255)) out.ttl = static_cast<uint8_t>(*v);
+}
+
 void read_root(Errors& errs, const Field& root, Config& cfg) {
     if (!expect_map(errs, root)) return;
     MapFields m(errs, root, {"ports", "conn_table", "services", "expire_nodest_conn", "conn_reuse_mode", "control",
-                             "metrics", "vrrp_scripts", "vrrp_instances", "vrrp_sync_groups"});
+                             "metrics", "sync", "announce", "vrrp_scripts", "vrrp_instances",
+                             "vrrp_sync_groups"});
     Known known;
     known.port_defs = &cfg.ports;
     if (auto f = m.need("ports")) {
@@ -1787,6 +1842,8 @@ void read_root(Errors& errs, const Field& root, Config& cfg) {
         if (auto v = read_uint(errs, *f, 0, 3)) cfg.conn_reuse_mode = static_cast<uint8_t>(*v);
     if (auto f = m.get("control")) read_control(errs, *f, cfg.control);
     if (auto f = m.get("metrics")) read_metrics(errs, *f, cfg.metrics);
+    if (auto f = m.get("sync")) read_sync(errs, *f, cfg.sync);
+    if (auto f = m.get("announce")) read_announce(errs, *f, cfg.announce);
     if (auto f = m.get("vrrp_scripts")) read_vrrp_scripts(errs, *f, cfg.vrrp_scripts, known);
     if (auto f = m.get("vrrp_instances")) read_vrrp_instances(errs, *f, known, cfg.vrrp_instances);
     if (auto f = m.get("vrrp_sync_groups"))

@@ -5,9 +5,12 @@
 #include <ctime>
 #include <optional>
 
+#include "announcer.h"
 #include "ipvsadm_command.h"
 #include "quorum.h"
+#include "scheduler.h"
 #include "stats_report.h"
+#include "sync_manager.h"
 #include "text.h"
 
 namespace dplb {
@@ -168,7 +171,35 @@ std::string format_quorums(Director& dir, bool json) {
     return json ? o + "]" : o;
 }
 
-std::string format_status(Director& dir, bool json) {
+// Connection sync in `status` (sync_manager.h): where it runs and what it moved, as a line of text or
+// a JSON object; "" / null when off.
+std::string format_sync(Director& dir, bool json) {
+    const SyncManager* sm = dir.sync();
+    if (!sm) return json ? "null" : "";
+    const config::SyncConfig& c = sm->config();
+    const sync::Stats& s = sm->stats();
+    auto t = std::make_unique<CoreCounters>();
+    dir.totals(*t);
+    auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    uint64_t dropped = ld(s.send_errors) + ld(s.stale_records), malformed = 0;
+    for (const auto& d : s.dropped) dropped += ld(d);
+    for (const auto& d : s.malformed) malformed += ld(d);
+    const std::pair<const char*, uint64_t> figures[] = {
+        {"sent_messages", ld(s.sent_messages)}, {"sent_conns", ld(s.sent_conns)},
+        {"received_messages", ld(s.received_messages)}, {"received_conns", ld(s.received_conns)},
+        {"stored", ld(s.stored)}, {"synced_entries", ld(s.synced_entries)}, {"adopted", t->sync_adopted},
+        {"dropped", dropped}, {"malformed", malformed}, {"ring_full", t->sync_ring_full}};
+    std::string o = json ? "{\"interface\":" + json_string(c.interface) + ",\"group\":" + json_string(c.group.str()) +
+                               ",\"port\":" + std::to_string(c.port) + ",\"syncid\":" + std::to_string(c.syncid)
+                         : "  sync on " + c.interface + ", group " + endpoint(c.group, c.port) + ", syncid " +
+                               std::to_string(c.syncid) + ":";
+    for (const auto& [name, value] : figures)
+        o += json ? ",\"" + std::string(name) + "\":" + std::to_string(value)
+                  : " " + std::string(name) + " " + std::to_string(value);
+    return o + (json ? "}" : "\n");
+}
+
+std::string format_status(Director& dir, const Announcer* announce, bool json) {
     auto snap = dir.snapshot();
     std::time_t t = std::chrono::system_clock::to_time_t(dir.last_reload());
     char when[64];
@@ -208,15 +239,17 @@ std::string format_status(Director& dir, bool json) {
             o += (f ? "" : ",") + std::string("{\"instance\":") + json_string(name) + ",\"state\":" + json_string(st) + "}";
             f = false;
         }
-        o += "],\"operator_changes\":[";
+        o += "]" + format_announce(announce, true) + format_fingerprints(*snap, true);
+        o += ",\"sync\":" + format_sync(dir, true) + ",\"operator_changes\":[";
         for (size_t i = 0; i < dir.operator_changes().size(); i++)
             o += (i ? "," : "") + json_string(dir.operator_changes()[i]);
         o += "]}\n";
     } else {
         for (const auto& [name, st] : dir.vrrp_states()) o += "  vrrp " + name + " " + st + "\n";
+        o += format_sync(dir, false);
+        o += format_announce(announce, false) + format_fingerprints(*snap, false);
         for (const std::string& c : dir.operator_changes()) o += "  since the last reload: " + c + "\n";
     }
-    (void)snap;
     return o;
 }
 
@@ -225,7 +258,8 @@ const char* kHelp =
     "  list [-t|-u VIP:PORT] [VIEW] [--exact] [--nosort] [--json]   the table, as ipvsadm -Ln\n"
     "       VIEW: --stats | --rate | --thresholds | --persistent-conn | --connections (-c) | --timeout\n"
     "  timeouts [--detail] [--json]        ipvsadm's line (tcp tcpfin udp); --detail: every state, per service\n"
-    "  status [--json]                     health of every real, reloads\n"
+    "  status [--json]                     health of every real, reloads, announce state, Maglev fingerprints\n"
+    "  maintenance on|off                  withdraw every VIP from BGP (forwarding goes on) / announce again\n"
     "  reload                              re-read the configuration file\n"
     "  weight [tcp:|udp:]VIP:PORT REAL:PORT N   set a real's weight until the next reload\n"
     "  drain REAL:PORT                     weight 0 for that real in every service\n"
@@ -276,7 +310,7 @@ std::string parse_args(const std::vector<std::string>& words, Args& a) {
 }
 
 // The commands that answer at once.
-Reply run_now(Director& dir, const std::string& cmd, Args& a) {
+Reply run_now(Director& dir, Announcer* announce, const std::string& cmd, Args& a) {
     if (cmd == "list") {
         auto snap = dir.snapshot();
         if (!a.service.empty()) {
@@ -298,13 +332,61 @@ Reply run_now(Director& dir, const std::string& cmd, Args& a) {
         return {true, format_list(*snap, *t, a.json, a.list, rates, [&dir](const IpAddr& v) { return dir.owns_vip(v); })};
     }
     if (cmd == "timeouts") return {true, format_timeouts(dir.config(), a.json, a.detail)};
-    if (cmd == "status") return {true, format_status(dir, a.json)};
+    if (cmd == "status") return {true, format_status(dir, announce, a.json)};
+    if (cmd == "maintenance") {
+        if (a.rest.size() != 1 || (a.rest[0] != "on" && a.rest[0] != "off") || a.json)
+            return {false, "usage: maintenance on|off\n"};
+        if (!announce) return {false, "maintenance: no announce section in the configuration (nothing is announced)\n"};
+        announce->set_maintenance(a.rest[0] == "on");
+        return {true, std::string("maintenance ") + (announce->state().maintenance() ? "on" : "off") + "\n"};
+    }
     return {false, "unknown command '" + cmd + "'\n" + kHelp};
 }
 
 }  // namespace
 
-void run_command(Director& dir, const std::vector<std::string>& words, std::function<void(Reply)> reply) {
+std::string format_announce(const Announcer* announce, bool json) {
+    if (!announce) return "";
+    const AnnounceTable& st = announce->state();
+    std::string o;
+    if (json) {
+        o = ",\"announce\":{\"table\":" + std::to_string(announce->table()) + ",\"maintenance\":" +
+            (st.maintenance() ? "true" : "false") + ",\"withdrawals\":" + std::to_string(announce->withdrawals()) +
+            ",\"vips\":[";
+        bool first = true;
+        for (const auto& [vip, s] : st.states()) {
+            o += (first ? "" : ",") + std::string("{\"vip\":") + json_string(vip.str()) + ",\"announced\":" +
+                 (s.announced ? "true" : "false") + ",\"reason\":" + json_string(s.reason) + "}";
+            first = false;
+        }
+        return o + "]}";
+    }
+    o = "  announce: table " + std::to_string(announce->table()) + ", maintenance " + (st.maintenance() ? "on" : "off") +
+        "\n";
+    for (const auto& [vip, s] : st.states())
+        o += "  announce " + vip.str() + " " + (s.announced ? "announced" : "withdrawn (" + s.reason + ")") + "\n";
+    return o;
+}
+
+std::string format_fingerprints(const Snapshot& snap, bool json) {
+    std::string o = json ? ",\"maglev\":[" : "";
+    bool first = true;
+    for (const Service& s : snap.services) {
+        if (s.sched != Sched::mh) continue;
+        const std::string svc = std::string(proto_name(s.proto)) + " " + endpoint(s.vip, s.port);
+        const std::string fp = format_fingerprint(s.tables->mh_fingerprint);
+        if (json)
+            o += (first ? "" : ",") + std::string("{\"service\":") + json_string(svc) + ",\"fingerprint\":" +
+                 json_string(fp) + "}";
+        else
+            o += "  maglev " + svc + " fingerprint " + fp + "\n";
+        first = false;
+    }
+    return json ? o + "]" : o;
+}
+
+void run_command(Director& dir, Announcer* announce, const std::vector<std::string>& words,
+                 std::function<void(Reply)> reply) {
     if (words.empty() || words[0] == "help") return reply({true, kHelp});
     if (words[0] == "ipvsadm") return run_ipvsadm(dir, words, std::move(reply));
     const std::string& cmd = words[0];
@@ -348,7 +430,7 @@ void run_command(Director& dir, const std::vector<std::string>& words, std::func
         });
         return;
     }
-    reply(run_now(dir, cmd, a));
+    reply(run_now(dir, announce, cmd, a));
 }
 
 }  // namespace dplb

@@ -16,8 +16,12 @@ struct Reply {
     std::string text;  // what dplbctl prints (stdout when ok, stderr otherwise)
 };
 
+class Announcer;
+
 // Calls `reply` once: at once for most commands, later for `reload` and `list --connections`.
-void run_command(Director& director, const std::vector<std::string>& words, std::function<void(Reply)> reply);
+// `announce` is nullptr when the configuration has no announce section (`maintenance` is refused).
+void run_command(Director& director, Announcer* announce, const std::vector<std::string>& words,
+                 std::function<void(Reply)> reply);
 
 // Formatting, public for tests.
 // `dplbctl list` in any view (stats_report.h), as text or JSON. `owned` says whether this director
@@ -27,6 +31,10 @@ std::string format_list(const Snapshot& snap, const CoreCounters& t, bool json, 
 std::string format_connections(const Snapshot& snap, const std::vector<ConnInfo>& conns, bool json);
 // ipvsadm's one line, "Timeout (tcp tcpfin udp): T F U"; with `detail` (or JSON) every state's
 // timeout per service.
+// `dplbctl status`'s announce lines (or JSON members, each after a comma) and the Maglev
+// fingerprints of the mh services.
+std::string format_announce(const Announcer* announce, bool json);
+std::string format_fingerprints(const Snapshot& snap, bool json);
 std::string format_timeouts(const config::Config& cfg, bool json, bool detail = false);
 
 }  // namespace dplb

@@ -442,6 +442,7 @@ void Director::poll_retired() {
 
 void Director::beat() {
     dp_.heartbeat();
+    if (on_workers_) probe_workers();
     // Several beats per fail-safe interval; at least ten a second.
     uint32_t every = failsafe_ms_ ? std::max<uint32_t>(1, std::min<uint32_t>(100, failsafe_ms_ / 4)) : 100;
     heartbeat_timer_.expires_after(std::chrono::milliseconds(every));
@@ -449,6 +450,27 @@ void Director::beat() {
         if (ec || !*alive) return;
         beat();
     });
+}
+
+void Director::probe_workers() {
+    const auto now = std::chrono::steady_clock::now();
+    if (probe_pending_ && dp_.grace_done(probe_token_)) {
+        probe_pending_ = false;
+        if (!workers_alive_) {
+            workers_alive_ = true;
+            on_workers_(true);
+        }
+    }
+    if (probe_pending_) {
+        if (workers_alive_ && now - probe_since_ > kWorkerStall) {
+            workers_alive_ = false;
+            on_workers_(false);
+        }
+        return;
+    }
+    probe_token_ = dp_.grace_start();
+    probe_since_ = now;
+    probe_pending_ = true;
 }
 
 // ---- ownership ----

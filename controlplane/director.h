@@ -44,6 +44,8 @@
 
 namespace dplb {
 
+class SyncManager;  // sync_manager.h
+
 // "10.0.0.100:80" or "[2001:db8::1]:80"; with `proto`, an optional "tcp:"/"udp:" prefix too (TCP
 // when none).
 bool parse_endpoint(std::string s, IpAddr& ip, uint16_t& port, uint8_t* proto);
@@ -134,6 +136,18 @@ public:
     // once every worker has served it, or after 2 s with what came back.
     void connections(size_t limit, std::function<void(std::vector<ConnInfo>)> done);
 
+    // The connection-sync channel, for status and metrics (nullptr: sync off).
+    void set_sync(const SyncManager* s) { sync_ = s; }
+    const SyncManager* sync() const { return sync_; }
+
+    // Whether the workers still run their loops: each heartbeat starts a grace period (DataplaneApi)
+    // when none is pending, and one still pending after kWorkerStall means a worker stopped passing
+    // its quiescent point. `fn(alive)` runs on the control thread on each change; probing starts when
+    // it is set (the announce state, announce.h).
+    static constexpr std::chrono::milliseconds kWorkerStall{1000};
+    void set_on_workers(std::function<void(bool alive)> fn) { on_workers_ = std::move(fn); }
+    bool workers_alive() const { return workers_alive_; }
+
     size_t worker_count() const { return dp_.worker_count(); }
     uint64_t reloads_ok() const { return reloads_ok_; }
     uint64_t reloads_failed() const { return reloads_failed_; }
@@ -177,6 +191,7 @@ private:
     void retire(std::shared_ptr<const void> what);
     void poll_retired();
     void beat();
+    void probe_workers();
     std::function<uint64_t(uint16_t)> may_refer() const;
     bool drained_everywhere(uint16_t id) const;
     std::vector<uint8_t> drained_by_id(const Snapshot& snap) const;
@@ -210,6 +225,10 @@ private:
     boost::asio::steady_timer retire_timer_;
     bool retire_timer_armed_ = false;
     boost::asio::steady_timer heartbeat_timer_;
+    std::function<void(bool)> on_workers_;
+    bool workers_alive_ = true, probe_pending_ = false;
+    uint64_t probe_token_ = 0;
+    std::chrono::steady_clock::time_point probe_since_;
 
     // Cumulative counts an id had when it was handed to a new real: subtracted in totals().
     std::vector<DestCounters> dest_base_;
@@ -221,6 +240,7 @@ private:
     std::vector<ServiceCounters> zero_svc_ = std::vector<ServiceCounters>(kMaxServices);
     std::function<void()> after_reload_;
     std::function<void()> after_weight_;
+    const SyncManager* sync_ = nullptr;
     uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
     bool last_reload_ok_ = true;
     std::vector<std::string> operator_changes_;  // since the last reload, in order

@@ -35,7 +35,7 @@ void usage() {
                  "  list [-t|-u VIP:PORT] [--stats | --rate | --thresholds | --persistent-conn |\n"
                  "       --connections | --timeout] [--exact] [--nosort]   (as ipvsadm -Ln)\n"
                  "  timeouts [--detail]   status   reload\n"
-                 "  weight [tcp:|udp:]VIP:PORT REAL:PORT N     drain REAL:PORT\n"
+                 "  weight [tcp:|udp:]VIP:PORT REAL:PORT N     drain REAL:PORT     maintenance on|off\n"
                  "  help (from the daemon)\n"
                  "  import-keepalived [--config-id ID] [--allow-auth-downgrade] [--fwmark ...] keepalived.conf\n"
                  "       > lb.yaml\n"

@@ -175,6 +175,7 @@ bool HealthManager::update_quorum(const config::Service& svc) {
     const bool up = quorum_next(st.quorum_up, live, svc.quorum, svc.hysteresis);
     if (up == st.quorum_up) return false;
     st.quorum_up = up;
+    if (on_quorum_) on_quorum_(ServiceRef{svc.vip, svc.port, svc.proto}, up);
     const std::string what = std::string(proto_name(svc.proto)) + " " + endpoint(svc.vip, svc.port);
     std::string sorry;
     if (svc.sorry_server)

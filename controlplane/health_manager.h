@@ -38,6 +38,8 @@ public:
     using OnNotify =
         std::function<void(const std::string& kind, const std::string& name, const std::string& outcome)>;
     void set_on_notify(OnNotify f) { on_notify_ = std::move(f); }
+    // Each change of a service's quorum state, after it is recorded (the announce state, announcer.h).
+    void set_on_quorum(std::function<void(const ServiceRef& svc, bool up)> f) { on_quorum_ = std::move(f); }
 
 private:
     struct Running {
@@ -56,6 +58,7 @@ private:
     std::map<RealKey, Running> running_;
     scripts::Runner runner_;  // notify_up / notify_down, quorum_up / quorum_down
     OnNotify on_notify_;
+    std::function<void(const ServiceRef&, bool)> on_quorum_;
 };
 
 // The checker's spec for a configured real (public for tests).

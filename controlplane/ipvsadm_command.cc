@@ -38,7 +38,7 @@ void run_ipvsadm(Director& dir, const std::vector<std::string>& words, std::func
             {c.exact, "--exact"},         {c.nosort, "--nosort"}};
         for (const auto& [on, flag] : flags)
             if (on) list.push_back(flag);
-        return run_command(dir, list, std::move(reply));
+        return run_command(dir, nullptr, list, std::move(reply));
     }
     case ia::Verb::save: return reply({true, ia::save(dir.config().services)});
     case ia::Verb::zero: {

@@ -3,23 +3,20 @@
 // them there with `ip address add`, so the kernel answers ARP / NS for them and the local service
 // (nginx on the director) receives their traffic, which the data plane hands to the kernel.
 //
-// Changes go over rtnetlink from a thread of their own, in the order they were asked for: the
-// control thread (VRRP adverts) never waits on the kernel. Every address dplbd adds carries the
+// Changes go over rtnetlink from a thread of their own (netlink_worker.h), in the order they were
+// asked for: the control thread (VRRP adverts) never waits on the kernel. Every address dplbd adds carries the
 // address protocol kAddressProto (IFA_PROTO, Linux >= 5.18; `ip -d address` shows it), so that the
 // addresses a killed dplbd left behind are found and removed at the next start (clean()).
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "config.h"
+#include "netlink_worker.h"
 
 namespace dplb {
 
@@ -49,7 +46,7 @@ public:
     using Log = std::function<void(bool error, const std::string& message)>;
     explicit KernelAddresses(Log log);
     // Finishes what is queued (the deletes of a shutdown), then stops the thread.
-    ~KernelAddresses();
+    ~KernelAddresses() = default;
     KernelAddresses(const KernelAddresses&) = delete;
     KernelAddresses& operator=(const KernelAddresses&) = delete;
 
@@ -60,29 +57,15 @@ public:
     void set(const std::set<KernelEntry>& want);
     const std::set<KernelEntry>& installed() const { return installed_; }
     // Blocks until the thread has done everything queued so far (tests, shutdown).
-    void flush();
+    void flush() { worker_.flush(); }
 
 private:
-    enum class Kind : uint8_t { add, del, clean };
-    struct Op {
-        Kind kind;
-        KernelEntry entry;
-        std::vector<std::string> ifnames;  // clean
-    };
-    void queue(Op op);
-    void loop();
-    void apply(const Op& op);
+    void apply(NetlinkSocket& sock, bool add, const KernelEntry& e);
+    void clean_now(NetlinkSocket& sock, const std::vector<std::string>& ifnames);
 
     Log log_;
     std::set<KernelEntry> installed_;  // what set() has asked for (control thread only)
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::deque<Op> ops_;
-    bool busy_ = false;
-    bool stopping_ = false;
-    int fd_ = -1;
-    uint32_t seq_ = 0;
-    std::thread thread_;
+    NetlinkWorker worker_;             // last: its jobs use the members above
 };
 
 }  // namespace dplb

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "announcer.h"
 #include "commands.h"
 #include "config.h"
 #include "control_server.h"
@@ -31,6 +32,7 @@
 #include "health_manager.h"
 #include "log.h"
 #include "metrics.h"
+#include "sync_manager.h"
 #include "neighbours.h"
 #include "port.h"
 #include "processor.h"
@@ -49,6 +51,9 @@ using dplb::LogLevel;
 const char* kDefaultConfig = "/etc/dplb/dplb.yaml";
 
 std::atomic<bool> g_quit{false};
+
+// How long a stop waits for the kernel to confirm that every announced route is gone.
+constexpr std::chrono::milliseconds kAnnounceShutdownLimit{2000};
 
 void on_early_signal(int) { g_quit = true; }
 
@@ -164,14 +169,26 @@ std::vector<std::string> kernel_ifnames(const dplb::config::Config& cfg, const s
 
 int control_loop(boost::asio::io_context& io, dplb::Director& director, const dplb::config::Config& cfg,
                  const std::vector<dplb::PortInfo>& ports, const std::vector<dplb::PortInfo>& taps,
-                 std::optional<dplb::ControlListener>& listener, size_t nb_workers) {
+                 std::optional<dplb::ControlListener>& listener, size_t nb_workers, dplb::DataplaneApi& dp,
+                 dplb::SyncedTable* synced) {
+    // Declared first, so destroyed last: the metrics exposer's threads and the control socket read it.
+    std::unique_ptr<dplb::SyncManager> sync;
+    std::unique_ptr<dplb::Announcer> announce;  // with an announce section only
     std::unique_ptr<dplb::ControlServer> control;
     std::unique_ptr<dplb::Metrics> metrics;
     try {
+        if (synced) {
+            sync = std::make_unique<dplb::SyncManager>(
+                io, cfg.sync, dp, *synced, [&director] { return director.snapshot(); }, [] { return dplb::now_ms(); });
+            sync->start();
+            director.set_sync(sync.get());
+            dplb::log(LogLevel::info, "dplbd: connection sync on %s, group %s:%u, syncid %u", cfg.sync.interface.c_str(),
+                      cfg.sync.group.str().c_str(), cfg.sync.port, cfg.sync.syncid);
+        }
         control = std::make_unique<dplb::ControlServer>(
             io, std::move(*listener),
-            [&director](const std::vector<std::string>& words, dplb::ControlServer::Reply_fn reply) {
-                dplb::run_command(director, words, std::move(reply));
+            [&director, &announce](const std::vector<std::string>& words, dplb::ControlServer::Reply_fn reply) {
+                dplb::run_command(director, announce.get(), words, std::move(reply));
             });
         if (cfg.metrics.enabled) {
             std::vector<dplb::MetricsPort> mp;
@@ -188,6 +205,21 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
     dplb::NeighbourResolver neighbours(io, director);
     std::vector<uint16_t> port_ids;
     for (const auto& p : ports) port_ids.push_back(p.port_id);
+    if (cfg.announce.enabled) {
+        dplb::Announcer::Observer seen;
+        seen.vip = [&metrics](const dplb::IpAddr& vip, int announced) {
+            if (metrics) metrics->set_vip_announced(vip.str(), announced);
+        };
+        seen.maintenance = [&metrics](bool on) {
+            if (metrics) metrics->set_maintenance(on);
+        };
+        seen.withdrawn = [&metrics] {
+            if (metrics) metrics->count_withdrawal();
+        };
+        announce = std::make_unique<dplb::Announcer>(director, port_ids, std::move(seen));
+        health.set_on_quorum([&announce](const dplb::ServiceRef& svc, bool up) { announce->quorum_changed(svc, up); });
+        director.set_on_workers([&announce](bool alive) { announce->workers_alive(alive); });
+    }
     dplb::VrrpManager vrrp(io, director, kernel_ifnames(cfg, ports, taps), port_ids,
                            [&metrics](const auto&... change) {
                                if (metrics) metrics->set_vrrp_state(change...);
@@ -201,10 +233,11 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
     health.set_on_notify([&metrics](const std::string& kind, const std::string& name, const std::string& outcome) {
         if (metrics) metrics->observe_script(kind, name, outcome);
     });
-    director.set_after_reload([&health, &neighbours, &vrrp] {
+    director.set_after_reload([&health, &neighbours, &vrrp, &announce] {
         health.sync();
         neighbours.refresh();
         vrrp.sync();
+        if (announce) announce->sync();
     });
     director.set_after_weight([&health] { health.evaluate_quorums(); });
     health.sync();
@@ -258,6 +291,7 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
         if (ec) return;
         director.tick();
         vrrp.tick();
+        if (announce) announce->tick();
         tick.expires_after(std::chrono::seconds(1));
         tick.async_wait(on_tick);
     };
@@ -272,8 +306,12 @@ int control_loop(boost::asio::io_context& io, dplb::Director& director, const dp
     } else {
         notify("STOPPING=1");
     }
+    // Every VIP withdrawn (the kernel routes removed, so the BGP daemon withdraws them) before
+    // run() stops the ports.
+    if (announce) announce->shutdown(kAnnounceShutdownLimit);
     director.set_after_reload({});
     director.set_after_weight({});
+    director.set_on_workers({});
     return 0;
 }
 
@@ -322,6 +360,22 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
             dplb::log(LogLevel::err, "dplbd: lcore %u: %s (more memory: EAL -m, or smaller conn_table)", lcores[w],
                          err.c_str());
             return 1;
+        }
+    }
+
+    // Connection sync: a ring per worker (worker -> control) and the synced table (control -> workers).
+    std::vector<std::unique_ptr<dplb::SyncRing>> sync_rings;
+    std::unique_ptr<dplb::SyncedTable> synced;
+    if (cfg.sync.enabled) {
+        synced = std::make_unique<dplb::SyncedTable>();
+        if (!synced->init("synced", cfg.conn_table_ipv4, cfg.conn_table_ipv6, SOCKET_ID_ANY)) {
+            dplb::log(LogLevel::err, "dplbd: cannot allocate the synced-connection table: %s (more memory: EAL -m)",
+                      rte_strerror(rte_errno));
+            return 1;
+        }
+        for (Worker& w : workers) {
+            sync_rings.push_back(std::make_unique<dplb::SyncRing>());
+            w.proc->set_sync(sync_rings.back().get(), synced.get());
         }
     }
 
@@ -409,7 +463,7 @@ int run(const Options& opt, const dplb::config::Config& cfg, std::optional<dplb:
         dplb::log(LogLevel::info, "dplbd: %zu worker(s) running, %zu service(s)", workers.size(),
                     director->snapshot()->services.size());
         std::fflush(stdout);
-        rc = control_loop(io, *director, cfg, ports, taps, listener, workers.size());
+        rc = control_loop(io, *director, cfg, ports, taps, listener, workers.size(), *dataplane, synced.get());
     }
     g_quit = true;
     rte_eal_mp_wait_lcore();  // every worker is offline from here: nothing reads a View any more

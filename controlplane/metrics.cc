@@ -19,6 +19,8 @@
 #include <stdexcept>
 
 #include "director.h"
+#include "sync_manager.h"
+#include "scheduler.h"
 #include "version.h"
 
 namespace dplb {
@@ -123,6 +125,20 @@ public:
         else groups_[group] = state;
     }
 
+    void set_vip_announced(const std::string& vip, int announced) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (announced < 0) announced_.erase(vip);
+        else announced_[vip] = announced;
+    }
+    void set_maintenance(bool on) {
+        std::lock_guard<std::mutex> lock(mu_);
+        maintenance_ = on ? 1 : 0;
+    }
+    void count_withdrawal() {
+        std::lock_guard<std::mutex> lock(mu_);
+        withdrawals_++;
+    }
+
     std::vector<MetricFamily> Collect() const override {
         std::vector<MetricFamily> out;
         auto t = std::make_unique<CoreCounters>();
@@ -133,6 +149,9 @@ public:
         ports(out);
         config(out);
         vrrp(out);
+        sync_channel(*t, out);
+        announce(out);
+        fingerprints(out);
         auto build = family("dplb_build_info", "Always 1; version is dplbd's DPLB_VERSION", MetricType::Gauge);
         build.metric.push_back(gauge({{"version", DPLB_VERSION}}, 1));
         out.push_back(std::move(build));
@@ -243,6 +262,52 @@ private:
         for (auto* f : {&rx, &tx, &from_kernel, &dp, &drops, &events}) out.push_back(std::move(*f));
     }
 
+    // Connection sync (sync_manager.h): only when it is on.
+    void sync_channel(const CoreCounters& t, std::vector<MetricFamily>& out) const {
+        const SyncManager* sm = dir_.sync();
+        if (!sm) return;
+        const sync::Stats& s = sm->stats();
+        auto v = [](const std::atomic<uint64_t>& a) { return static_cast<double>(a.load(std::memory_order_relaxed)); };
+        auto msgs = family("dplb_sync_messages_total", "Connection-sync messages sent and received (received: "
+                                                       "decoded, from a peer)", MetricType::Counter);
+        msgs.metric.push_back(counter({{"direction", "sent"}}, v(s.sent_messages)));
+        msgs.metric.push_back(counter({{"direction", "received"}}, v(s.received_messages)));
+        auto conns = family("dplb_sync_connections_total",
+                            "Connection records: sent, received, stored in the synced table, adopted by a "
+                            "worker (a flow a peer synced that reached this director), queued by the workers",
+                            MetricType::Counter);
+        conns.metric.push_back(counter({{"event", "sent"}}, v(s.sent_conns)));
+        conns.metric.push_back(counter({{"event", "received"}}, v(s.received_conns)));
+        conns.metric.push_back(counter({{"event", "stored"}}, v(s.stored)));
+        conns.metric.push_back(counter({{"event", "expired"}}, v(s.expired)));
+        conns.metric.push_back(counter({{"event", "adopted"}}, static_cast<double>(t.sync_adopted)));
+        conns.metric.push_back(counter({{"event", "queued"}}, static_cast<double>(t.sync_queued)));
+        auto drops = family("dplb_sync_dropped_total",
+                            "Connection-sync losses by reason: ring_full (a worker's record found its ring full), "
+                            "stale (its real gone before it was sent), send_error (a message the socket refused), "
+                            "malformed_* (a received datagram, whole), skipped (a record with an unknown mandatory "
+                            "parameter), and per received record: syncid, not_connection, bad_state, no_service, "
+                            "no_real, table_full",
+                            MetricType::Counter);
+        drops.metric.push_back(counter({{"reason", "ring_full"}}, static_cast<double>(t.sync_ring_full)));
+        drops.metric.push_back(counter({{"reason", "stale"}}, v(s.stale_records)));
+        drops.metric.push_back(counter({{"reason", "send_error"}}, v(s.send_errors)));
+        drops.metric.push_back(counter({{"reason", "skipped"}}, v(s.skipped)));
+        for (unsigned i = 1; i < static_cast<unsigned>(sync::DecodeError::count); i++) {
+            if (static_cast<sync::DecodeError>(i) == sync::DecodeError::mixed_family) continue;
+            drops.metric.push_back(counter({{"reason", std::string("malformed_") +
+                                                           sync::decode_error_name(static_cast<sync::DecodeError>(i))}},
+                                           v(s.malformed[i])));
+        }
+        for (unsigned i = 0; i < sync::kRxDropCount; i++)
+            drops.metric.push_back(
+                counter({{"reason", sync::rx_drop_name(static_cast<sync::RxDrop>(i))}}, v(s.dropped[i])));
+        auto entries = family("dplb_sync_synced_entries", "Entries in the synced-connection table (peers' flows)",
+                              MetricType::Gauge);
+        entries.metric.push_back(gauge({}, v(s.synced_entries)));
+        for (auto* f : {&msgs, &conns, &drops, &entries}) out.push_back(std::move(*f));
+    }
+
     void conn_tables(std::vector<MetricFamily>& out) const {
         auto entries = family("dplb_conn_table_entries",
                               "Entries in a worker's connection table (connections and persistence templates)",
@@ -331,6 +396,38 @@ private:
         out.push_back(std::move(group));
     }
 
+    void announce(std::vector<MetricFamily>& out) const {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (maintenance_ < 0) return;  // no announce section
+        auto vips = family("dplb_vip_announced", "1 while this director announces the VIP to its BGP daemon",
+                           MetricType::Gauge);
+        for (const auto& [vip, on] : announced_) vips.metric.push_back(gauge({{"vip", vip}}, on));
+        auto maint = family("dplb_maintenance", "1 while the director is in maintenance (every VIP withdrawn)",
+                            MetricType::Gauge);
+        maint.metric.push_back(gauge({}, maintenance_));
+        auto withdrawn = family("dplb_vip_withdrawals_total", "VIPs withdrawn after being announced",
+                                MetricType::Counter);
+        withdrawn.metric.push_back(counter({}, static_cast<double>(withdrawals_)));
+        for (auto* f : {&vips, &maint, &withdrawn}) out.push_back(std::move(*f));
+    }
+
+    // The Maglev table of each mh service, as scheduler.h's mh_fingerprint: directors showing the
+    // same value send a flow to the same real.
+    void fingerprints(std::vector<MetricFamily>& out) const {
+        auto snap = dir_.snapshot();
+        auto info = family("dplb_maglev_fingerprint_info",
+                           "Always 1; fingerprint is the 16 hex digits of the mh service's Maglev table",
+                           MetricType::Gauge);
+        for (const Service& s : snap->services) {
+            if (s.sched != Sched::mh) continue;
+            info.metric.push_back(gauge({{"vip", endpoint(s.vip, s.port)},
+                                         {"protocol", s.proto == kProtoTcp ? "tcp" : "udp"},
+                                         {"fingerprint", format_fingerprint(s.tables->mh_fingerprint)}},
+                                        1));
+        }
+        out.push_back(std::move(info));
+    }
+
     struct Vrrp {
         int vrid;
         int state;
@@ -340,6 +437,9 @@ private:
     mutable std::mutex mu_;
     std::map<std::string, Vrrp> vrrp_;
     std::map<std::string, int> groups_;  // vrrp_sync_group -> state
+    std::map<std::string, int> announced_;  // vip -> 0/1
+    int maintenance_ = -1;                   // -1 until the announce section sets it
+    uint64_t withdrawals_ = 0;
 };
 
 Metrics::Metrics(const std::string& listen, Director& director, std::vector<MetricsPort> ports)
@@ -391,6 +491,10 @@ void Metrics::observe_health_check(const std::string& vip, const std::string& pr
 void Metrics::observe_script(const std::string& kind, const std::string& name, const std::string& outcome) {
     script_runs_->Add({{"kind", kind}, {"name", name}, {"outcome", outcome}}).Increment();
 }
+
+void Metrics::set_vip_announced(const std::string& vip, int announced) { collector_->set_vip_announced(vip, announced); }
+void Metrics::set_maintenance(bool on) { collector_->set_maintenance(on); }
+void Metrics::count_withdrawal() { collector_->count_withdrawal(); }
 
 void Metrics::set_vrrp_state(const std::string& instance, int vrid, int state) {
     collector_->set_vrrp_state(instance, vrid, state);

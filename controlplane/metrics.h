@@ -48,6 +48,11 @@ public:
     // "notify_quorum" (a service's quorum_up / quorum_down), its name (script, instance, real,
     // service), outcome "success", "failure", "timeout" or "not_started".
     void observe_script(const std::string& kind, const std::string& name, const std::string& outcome);
+    // The announce state (announcer.h): a VIP announced (1) or withdrawn (0), -1 removes it;
+    // maintenance; one more withdrawal. Families appear once the feature is on.
+    void set_vip_announced(const std::string& vip, int announced);
+    void set_maintenance(bool on);
+    void count_withdrawal();
 
 private:
     std::unique_ptr<prometheus::Exposer> exposer_;

@@ -49,6 +49,9 @@ struct alignas(64) CoreCounters {
     uint64_t stale = 0;         // entries whose real id was handed to another real: rescheduled, never forwarded
     uint64_t one_packet = 0;    // UDP datagrams of ops services: each scheduled on its own, no entry made
     uint64_t lblc_full = 0;     // lblc / lblcr: a destination (or lblcr set member) not cached, its table full
+    uint64_t sync_queued = 0;     // connection-sync records handed to the control thread (sync_ring.h)
+    uint64_t sync_ring_full = 0;  // connection-sync records lost: the ring was full
+    uint64_t sync_adopted = 0;    // flows a peer director synchronised, taken into this core's table
     uint64_t drops[kDropCount] = {};
     ServiceCounters svc[kMaxServices];
     DestCounters dest[kMaxDests];

@@ -37,6 +37,11 @@ public:
     virtual void request_dump(size_t worker, DumpRequest* req) = 0;
     // The control thread is alive (see WorkerContext::heartbeat_ms).
     virtual void heartbeat() = 0;
+    // A worker's connection-sync ring (sync_ring.h); nullptr where sync is off.
+    virtual SyncRing* sync_ring(size_t worker) {
+        (void)worker;
+        return nullptr;
+    }
     // A worker's table fill (read without locks: ring counts, a moment's figure); false where the
     // data plane has no tables to report.
     virtual bool conn_table_fill(size_t worker, ConnTableFill& out) const {

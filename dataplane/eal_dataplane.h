@@ -34,6 +34,7 @@ public:
     const CoreCounters& counters(size_t worker) const override { return workers_[worker]->proc->counters(); }
     void request_dump(size_t worker, DumpRequest* req) override { workers_[worker]->proc->request_dump(req); }
     void heartbeat() override;
+    SyncRing* sync_ring(size_t worker) override { return workers_[worker]->proc->sync_ring(); }
     bool conn_table_fill(size_t worker, ConnTableFill& out) const override {
         const Processor& p = *workers_[worker]->proc;
         out = ConnTableFill{p.table4().size(), p.table4().capacity(), p.table6().size(), p.table6().capacity()};

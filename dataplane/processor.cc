@@ -246,6 +246,10 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
     // ops: no entry is ever made, so this is every datagram (an entry made before a reload turned
     // ops on serves its flow until it expires). Checked on the miss path only: hits pay nothing.
     if (svc.ops) return one_packet(f, p, svc, now_ms, port_mac);
+    // A peer's flow (a SYN opens a connection of its own): adopted with the real the peer chose.
+    if (synced_ && !(is_tcp(p) && (p.tcp_flags & (kTcpSyn | kTcpRst)) == kTcpSyn)) {
+        if (int32_t a = adopt(p, svc, table, key, now_ms); a >= 0) return hit(f, p, svc, table.at(a), now_ms, port_mac);
+    }
     uint64_t fh = mh_key(svc, p);
     if (is_tcp(p) && (!(p.tcp_flags & kTcpSyn) || (p.tcp_flags & kTcpRst))) {
         // Only a SYN opens a connection. Under mh the table choice is the scheduler's choice, so a
@@ -284,6 +288,7 @@ Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, Conn
     (state_is_active(state) ? dc.active : dc.inactive)++;
     if (snap_->dests[dest].u_threshold) limit_on_bind(dc, snap_->dests[dest], workers_);
     counters_->svc[svc.id].conns++;
+    if (sync_ring_) sync_out(p, svc, e);
     return forward(f, p, svc.id, dest, port_mac);
 }
 
@@ -348,18 +353,66 @@ Verdict Processor::hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry&
                        const MacAddr& port_mac) {
     if (is_tcp(p)) {
         uint8_t next = static_cast<uint8_t>(tcp_next_state(static_cast<TcpState>(e.state), p.tcp_flags));
-        if (next != e.state) {
-            bool was = state_is_active(e.state), now = state_is_active(next);
-            if (was != now) {
-                DestCounters& dc = counters_->dest[e.dest];
-                (was ? dc.active : dc.inactive)--;
-                (now ? dc.active : dc.inactive)++;
-            }
-            e.state = next;
-        }
+        if (next != e.state) change_state(p, svc, e, next);
     }
     e.expire_ms = now_ms + svc.timeouts.ms[e.state];
     return forward(f, p, svc.id, e.dest, port_mac);
+}
+
+// A few times per connection: out of line, so a hit whose state stays pays nothing for it (the sync
+// call in here would otherwise cost hit() registers saved on every packet).
+void Processor::change_state(const Parsed& p, const Service& svc, ConnEntry& e, uint8_t next) {
+    bool was = state_is_active(e.state), now = state_is_active(next);
+    if (was != now) {
+        DestCounters& dc = counters_->dest[e.dest];
+        (was ? dc.active : dc.inactive)--;
+        (now ? dc.active : dc.inactive)++;
+    }
+    e.state = next;
+    if (sync_ring_ && sync_worthy(next)) sync_out(p, svc, e);
+}
+
+void Processor::sync_out(const Parsed& p, const Service& svc, const ConnEntry& e) {
+    SyncRecord r{};
+    r.family = p.family;
+    r.proto = p.proto;
+    r.state = e.state;
+    r.gen = e.gen;
+    r.dest = e.dest;
+    r.cport = p.sport;
+    r.vport = p.dport;
+    r.svc = svc.id;
+    if (p.family == 4) {
+        std::memcpy(r.caddr, &p.src4_be, 4);
+        std::memcpy(r.vaddr, &p.dst4_be, 4);
+    } else {
+        std::memcpy(r.caddr, p.src6, 16);
+        std::memcpy(r.vaddr, p.dst6, 16);
+    }
+    if (sync_ring_->push(r)) counters_->sync_queued++;
+    else counters_->sync_ring_full++;
+}
+
+int32_t Processor::adopt(const Parsed& p, const Service& svc, ConnTable& table, const void* key, uint32_t now_ms) {
+    ConnEntry s;
+    if (!synced_->find(key, p.family == 6, s) || time_reached(now_ms, s.expire_ms)) return -1;
+    // The real the peer chose, as this snapshot knows it: still of this service, the same real (its
+    // id not handed to another since the control thread resolved it), not draining.
+    if (!entry_matches(s, svc) || snap_->dests[s.dest].draining) return -1;
+    if (is_tcp(p) ? s.state >= kTcpStateCount : s.state != kUdpState) return -1;
+    int32_t pos = table.add(key);
+    if (pos < 0) pos = add_evicting(table, key, now_ms);
+    if (pos < 0) return -1;
+    ConnEntry& e = table.at(pos);
+    if (e.state != kFreeEntry) return pos;  // added earlier in this burst
+    added_in_burst_ = true;
+    e = ConnEntry{now_ms + svc.timeouts.ms[s.state], s.dest, s.state, s.gen};
+    DestCounters& dc = counters_->dest[s.dest];
+    dc.refs++;
+    (state_is_active(s.state) ? dc.active : dc.inactive)++;
+    if (snap_->dests[s.dest].u_threshold) limit_on_bind(dc, snap_->dests[s.dest], workers_);
+    counters_->sync_adopted++;
+    return pos;
 }
 
 Verdict Processor::forward_stateless(Frame& f, const Parsed& p, const Service& svc, uint64_t fh,

@@ -17,6 +17,8 @@
 #include "parse.h"
 #include "scheduler.h"
 #include "snapshot.h"
+#include "sync_ring.h"
+#include "synced_table.h"
 #include "tcp_state.h"
 
 namespace dplb {
@@ -85,6 +87,14 @@ public:
         nports_ = static_cast<uint8_t>(std::min<size_t>(macs.size(), kMaxPorts));
         std::copy(macs.begin(), macs.begin() + nports_, port_macs_.begin());
     }
+    // Connection synchronisation, once before the workers start (both nullptr: off, and the packet
+    // path pays one compare on a new entry or a state change, nothing on a plain hit). New entries and
+    // TCP state changes worth telling peers go into `ring`; a miss looks `synced` up (adopt()).
+    void set_sync(SyncRing* ring, const SyncedTable* synced) {
+        sync_ring_ = ring;
+        synced_ = synced;
+    }
+    SyncRing* sync_ring() const { return sync_ring_; }
     // The control thread missed its heartbeat: VIPs owned through VRRP are withheld (worker.h).
     void set_stalled(bool stalled) { stalled_ = stalled; }
 
@@ -154,6 +164,23 @@ private:
     // Out of line: the burst loop of services without ops stays as it was.
     __attribute__((noinline)) Verdict one_packet(Frame& f, const Parsed& p, const Service& svc, uint32_t now_ms,
                                                  const MacAddr& port_mac);
+    // A new entry or a state change worth synchronising (IPVS's ip_vs_sync_conn_needed: the new
+    // entry, then ESTABLISHED, FIN_WAIT, CLOSE, CLOSE_WAIT, TIME_WAIT) goes to the sync ring.
+    static bool sync_worthy(uint8_t state) {
+        switch (static_cast<TcpState>(state)) {
+        case TcpState::established:
+        case TcpState::fin_wait:
+        case TcpState::close:
+        case TcpState::close_wait:
+        case TcpState::time_wait: return true;
+        default: return false;
+        }
+    }
+    __attribute__((noinline)) void change_state(const Parsed& p, const Service& svc, ConnEntry& e, uint8_t next);
+    __attribute__((noinline)) void sync_out(const Parsed& p, const Service& svc, const ConnEntry& e);
+    // A miss that a peer synchronised: the flow's entry, made in `table` from the synced one, or -1.
+    __attribute__((noinline)) int32_t adopt(const Parsed& p, const Service& svc, ConnTable& table, const void* key,
+                                            uint32_t now_ms);
     Verdict answer_arp(Frame& f, const Parsed& p, const MacAddr& port_mac);
     Verdict answer_nd(Frame& f, const Parsed& p, const MacAddr& port_mac);
     void release(const ConnEntry& e, bool evicted = false);
@@ -217,6 +244,8 @@ private:
     uint32_t miss_sig_ = 0;        // the hash of the key handle_l4 adds (set by process on a miss)
     unsigned workers_ = 1;
     LblcTable lblc_;  // lblc / lblcr: this core's destination-address table
+    SyncRing* sync_ring_ = nullptr;
+    const SyncedTable* synced_ = nullptr;
 };
 
 }  // namespace dplb

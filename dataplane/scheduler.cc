@@ -413,6 +413,45 @@ uint16_t pick(const Service& svc, const std::vector<Dest>& dests, SchedCursor& c
 
 }  // namespace
 
+uint64_t mh_fingerprint(const std::vector<uint16_t>& mh, const std::vector<Dest>& dests) {
+    if (mh.empty()) return 0;
+    constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ULL, kFnvPrime = 0x100000001b3ULL;
+    auto fnv = [](uint64_t h, const uint8_t* p, size_t n) {
+        for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * kFnvPrime;
+        return h;
+    };
+    // Each real's key hashed once; a slot then costs one step.
+    uint16_t top = 0;
+    for (uint16_t id : mh) top = std::max(top, id);
+    std::vector<uint64_t> real_hash(static_cast<size_t>(top) + 1, 0);
+    for (size_t id = 0; id < real_hash.size(); id++) {
+        uint8_t key[19];
+        if (id >= dests.size()) {
+            std::memset(key, 0xff, sizeof key);
+        } else {
+            const Dest& d = dests[id];
+            key[0] = d.ip.family;
+            std::memcpy(key + 1, d.ip.b.data(), 16);
+            key[17] = static_cast<uint8_t>(d.port >> 8);
+            key[18] = static_cast<uint8_t>(d.port);
+        }
+        real_hash[id] = fnv(kFnvOffset, key, sizeof key);
+    }
+    const uint32_t size = static_cast<uint32_t>(mh.size());
+    const uint8_t size_be[4] = {static_cast<uint8_t>(size >> 24), static_cast<uint8_t>(size >> 16),
+                                static_cast<uint8_t>(size >> 8), static_cast<uint8_t>(size)};
+    uint64_t h = fnv(kFnvOffset, size_be, sizeof size_be);
+    for (uint16_t id : mh) h = (h ^ real_hash[id]) * kFnvPrime;
+    return h;
+}
+
+std::string format_fingerprint(uint64_t fingerprint) {
+    static const char kHex[] = "0123456789abcdef";
+    std::string s(16, '0');
+    for (int i = 15; i >= 0; i--, fingerprint >>= 4) s[static_cast<size_t>(i)] = kHex[fingerprint & 0xf];
+    return s;
+}
+
 void build_sched_tables(Service& svc, const std::vector<Dest>& dests, uint32_t mh_size) {
     std::vector<Weighted> reals = positive_reals(svc, dests);
     // All three, whatever svc.sched says: mh also forwards stateless traffic for every service.
@@ -420,6 +459,7 @@ void build_sched_tables(Service& svc, const std::vector<Dest>& dests, uint32_t m
     t->wrr_seq = build_wrr(reals);
     t->sh = build_sh(reals, dests);
     t->mh = build_mh(std::move(reals), dests, mh_size);
+    if (svc.sched == Sched::mh) t->mh_fingerprint = mh_fingerprint(t->mh, dests);
     for (uint16_t id : svc.dests) t->limits = t->limits || (id < dests.size() && dests[id].u_threshold != 0);
     svc.tables = std::move(t);
 }

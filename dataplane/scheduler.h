@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "counters.h"
@@ -24,6 +25,16 @@ struct SchedCursor {
 };
 
 // Fill svc.tables from svc.dests and their weights. `mh_size` must be prime.
+// The Maglev table as every director with the same configuration must build it: 64-bit FNV-1a over
+// the table size (4 bytes, big-endian), then one FNV-1a step per slot with the 64-bit FNV-1a of that
+// slot's real (family, 16 address bytes, port big-endian; 19 bytes of 0xff for a slot with none), so
+// it depends on the reals' addresses, never on the ids they were given. Directors that show the same
+// fingerprint send every flow to the same real. 0 for an empty table. Kept for `mh` services only
+// (SchedTables::mh_fingerprint).
+uint64_t mh_fingerprint(const std::vector<uint16_t>& mh, const std::vector<Dest>& dests);
+// 16 lowercase hex digits, as `dplbctl status` and the metrics show a fingerprint.
+std::string format_fingerprint(uint64_t fingerprint);
+
 void build_sched_tables(Service& svc, const std::vector<Dest>& dests, uint32_t mh_size = kDefaultMhTableSize);
 
 // Pick a real for a new connection, or kNoDest when none can take one.

@@ -66,6 +66,7 @@ struct Dest {
 // Tables a scheduler precomputes from the reals and weights (see sched.h).
 struct SchedTables {
     std::vector<uint16_t> mh;  // Maglev lookup table: dest ids; empty when no real has weight
+    uint64_t mh_fingerprint = 0;  // mh_fingerprint(mh, dests) (scheduler.h)
     std::vector<uint16_t> sh;  // source-hash buckets: dest ids; empty when no real has weight
     std::vector<uint16_t> wrr_seq;  // one IPVS wrr cycle of dest ids
     // Some real of the service has a u_threshold: the schedulers look at the per-core overload flags

@@ -7,7 +7,8 @@ Counters flatten(const CoreCounters& c, const Snapshot& snap) {
                {"stateless", c.stateless},     {"table_full", c.table_full}, {"arp_replies", c.arp_replies},
                {"to_kernel", c.to_kernel},     {"not_for_us", c.not_for_us}, {"expired", c.expired},
                {"evicted", c.evicted},         {"stale", c.stale},           {"icmp_forwarded", c.icmp_forwarded},
-               {"fragments", c.fragments}};
+               {"fragments", c.fragments},     {"sync_queued", c.sync_queued}, {"sync_ring_full", c.sync_ring_full},
+               {"sync_adopted", c.sync_adopted}};
     for (unsigned i = 0; i < kDropCount; i++) m[std::string("drops.") + drop_name(static_cast<Drop>(i))] = c.drops[i];
     for (const Service& s : snap.services) {
         std::string p = "svc" + std::to_string(s.id) + ".";

@@ -26,6 +26,7 @@ public:
     const CoreCounters& counters(size_t w) const override { return *counters_[w]; }
     void request_dump(size_t w, DumpRequest* req) override { dumps[w] = req; }
     void heartbeat() override { beats++; }
+    SyncRing* sync_ring(size_t w) override { return w < rings.size() ? rings[w] : nullptr; }
     bool conn_table_fill(size_t w, ConnTableFill& out) const override {
         if (w >= fills.size()) return false;
         out = fills[w];
@@ -41,6 +42,7 @@ public:
     uint64_t completed = 0;
     std::vector<DumpRequest*> dumps;
     std::vector<ConnTableFill> fills;  // per worker; none: the data plane reports no fill
+    std::vector<SyncRing*> rings;      // per worker; none: sync off
 
 private:
     std::vector<std::unique_ptr<CoreCounters>> counters_;

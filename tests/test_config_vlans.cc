@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config.h"
+#include "config_errors.h"
 #include "exception_path.h"
 #include "ipvsadm/table.h"
 #include "snapshot_builder.h"
@@ -14,14 +15,7 @@
 namespace dplb::config {
 namespace {
 
-std::vector<std::string> errors_of(const std::string& text) {
-    try {
-        load_config_string(text, "v.yaml");
-    } catch (const ConfigError& e) {
-        return e.errors;
-    }
-    return {};
-}
+std::vector<std::string> errors_of(const std::string& text) { return config_errors(text, "v.yaml"); }
 
 // front: no vlans. back: its own 10.36.0.0/24 untagged, VLAN 20 = 10.35.0.0/24, VLAN 21 = 10.37.0.0/24
 // and 2001:db8:21::/64.

@@ -122,6 +122,42 @@ TEST_F(DirectorTest, StartPublishesAViewOfTheSnapshotWithEveryNonVrrpVipOwned) {
     EXPECT_GE(dp_->beats, 1u);
 }
 
+// `dplbctl status` and /metrics read the workers' counters through totals(): every per-core field
+// is summed, the connection-sync ones included (a flow adopted on any worker counts).
+TEST_F(DirectorTest, TotalsSumEveryWorkersSyncCounters) {
+    start(config_yaml(2, 2));
+    for (size_t w = 0; w < 2; w++) {
+        dp_->counters_rw(w).sync_queued = 10 + w;
+        dp_->counters_rw(w).sync_ring_full = 2 + w;
+        dp_->counters_rw(w).sync_adopted = 5 + w;
+    }
+    auto t = std::make_unique<CoreCounters>();
+    director_->totals(*t);
+    EXPECT_EQ(t->sync_queued, 21u);
+    EXPECT_EQ(t->sync_ring_full, 5u);
+    EXPECT_EQ(t->sync_adopted, 11u);
+}
+
+// The workers' liveness (announce state, "workers stalled"): a grace period still pending after
+// kWorkerStall is a stall; its end is the workers back.
+TEST_F(DirectorTest, WorkersStalledWhileAGracePeriodDoesNotEnd) {
+    start(config_yaml(1, 1));
+    std::vector<bool> changes;
+    director_->set_on_workers([&](bool alive) { changes.push_back(alive); });
+    dp_->hold_grace = true;
+    const auto held = std::chrono::steady_clock::now();
+    ASSERT_TRUE(run_until([&] { return !changes.empty(); })) << "no stall seen";
+    EXPECT_GE(std::chrono::steady_clock::now() - held, Director::kWorkerStall);
+    EXPECT_EQ(changes, std::vector<bool>{false});
+    EXPECT_FALSE(director_->workers_alive());
+    dp_->complete_all_grace();  // the workers pass their quiescent points again
+    dp_->hold_grace = false;
+    ASSERT_TRUE(run_until([&] { return changes.size() == 2; })) << "no recovery seen";
+    EXPECT_EQ(changes, (std::vector<bool>{false, true}));
+    EXPECT_TRUE(director_->workers_alive());
+    director_->set_on_workers({});
+}
+
 // The reproducer of the id exhaustion: every real renumbered while the old ones still hold
 // connections needs twice the id space. The reload must fail whole, with its cause, and change nothing.
 TEST_F(DirectorTest, ReloadThatNeedsMoreIdsThanExistFailsWholeAndKeepsEverything) {
@@ -474,7 +510,7 @@ TEST_F(DirectorTest, ListCommandPicksOneServiceAndSumsTheTablesCapacity) {
     dp_->fills = {ConnTableFill{0, 4096, 0, 1024}, ConnTableFill{7, 4096, 0, 1024}};
     auto run = [this](std::vector<std::string> words) {
         Reply got{false, "no answer"};
-        run_command(*director_, words, [&got](Reply r) { got = std::move(r); });
+        run_command(*director_, nullptr, words, [&got](Reply r) { got = std::move(r); });
         return got;
     };
     Reply r = run({"list", "-t", "10.0.0.2:80"});
@@ -546,7 +582,7 @@ TEST_F(DirectorTest, QuorumWithHysteresisMovesTheServiceToItsSorryServerAndBack)
     EXPECT_EQ(hooks[0], "notify_quorum TCP 10.0.0.1:80 success");
     EXPECT_EQ(::access(down.c_str(), F_OK), 0) << "quorum_down ran";
     std::string status;
-    run_command(*director_, {"status"}, [&](Reply r) { status = r.text; });
+    run_command(*director_, nullptr, {"status"}, [&](Reply r) { status = r.text; });
     EXPECT_NE(status.find("TCP 10.0.0.1:80 quorum DOWN (live weight 0, quorum 2, hysteresis 1), sorry server "
                           "10.9.0.9:80 IN USE"),
               std::string::npos)

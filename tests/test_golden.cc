@@ -5,6 +5,8 @@
 
 #include "dataplane_fixture.h"
 #include "flow_hash.h"
+#include "sync/translate.h"
+#include "synced_table.h"
 
 namespace dplb::test {
 namespace {
@@ -766,6 +768,118 @@ TEST_F(Golden_, FragmentsOfOneDatagramInOneBurst) {
     Bytes want = hop(frag4(kToRs1, c, "10.0.0.100", kProtoTcp, a, 7, 512, 1020));
     EXPECT_TRUE(frame_diff(want, f2).empty()) << frame_diff(want, f2);
     EXPECT_EQ(proc_->counters().fragments, 1u);
+}
+
+}  // namespace
+}  // namespace dplb::test
+
+namespace dplb::test {
+namespace {
+
+// Connection sync (dataplane/sync_ring.h, synced_table.h): a flow a peer director synced, arriving here
+// without a SYN, goes to the real the peer chose (not the one rr would pick) and is adopted into this
+// core's table; new entries and state changes worth syncing are queued for the control thread.
+class SyncGolden_ : public Golden_ {
+protected:
+    void SetUp() override {
+        Golden_::SetUp();
+        static unsigned n = 0;
+        ASSERT_TRUE(synced_.init(("gsync" + std::to_string(n++)).c_str(), 1024, 1024, 0));
+        proc_->set_sync(&ring_, &synced_);
+    }
+    // The peer's record, as the control thread stores it (sync/translate.h resolve).
+    void put(const sync::SyncConn& c, uint32_t now_ms) {
+        sync::Resolved r;
+        ASSERT_EQ(sync::RxDrop::count, sync::resolve(c, snap_, now_ms, r));
+        ASSERT_TRUE(synced_.put(r.key(), r.v6, r.entry));
+    }
+    static sync::SyncConn peer_conn(uint16_t cport, const char* real, uint16_t state, uint32_t timeout_s) {
+        sync::SyncConn c;
+        c.protocol = kProtoTcp;
+        c.flags = sync::kConnDroute | sync::kConnNoOutput;
+        c.state = state;
+        c.cport = cport;
+        c.vport = 80;
+        c.dport = 80;
+        c.timeout_s = timeout_s;
+        c.caddr = ip("192.0.2.1");
+        c.vaddr = ip("10.0.0.100");
+        c.daddr = ip(real);
+        return c;
+    }
+    SyncRing ring_{8};
+    SyncedTable synced_;
+};
+
+std::map<std::string, int64_t> plus(std::map<std::string, int64_t> m, const std::map<std::string, int64_t>& more) {
+    for (auto& [k, v] : more) m[k] += v;
+    return m;
+}
+
+TEST_F(SyncGolden_, SyncedFlowGoesToTheSyncedRealAndIsAdopted) {
+    put(peer_conn(41000, "10.0.0.12", 1 /* IP_VS_TCP_S_ESTABLISHED */, 900), 1000);
+    put(peer_conn(41001, "10.0.0.11", 1, 2), 1000);  // expires at 3000
+    Bytes ack = tcp(kToLb, "192.0.2.1", "10.0.0.100", 41000, 80, kTcpAck);
+    Bytes fin = tcp(kToLb, "192.0.2.1", "10.0.0.100", 41000, 80, kTcpFin | kTcpAck);
+    Bytes other = tcp(kToLb, "192.0.2.1", "10.0.0.100", 41002, 80, kTcpAck);
+    Bytes late = tcp(kToLb, "192.0.2.1", "10.0.0.100", 41001, 80, kTcpAck);
+    run({
+        {"ACK of a synced flow on rr svc0 -> rs2, the peer's real (rr would start at rs1); adopted ESTABLISHED, "
+         "no new connection counted",
+         ack, Verdict::tx, hop(tcp(kToRs2, "192.0.2.1", "10.0.0.100", 41000, 80, kTcpAck)),
+         plus(fwd(0, 1, ack.size(), false), {{"dest1.active", 1}, {"dest1.refs", 1}, {"sync_adopted", 1}})},
+        {"the same flow again: a hit in this core's own table, nothing adopted", ack, Verdict::tx,
+         hop(tcp(kToRs2, "192.0.2.1", "10.0.0.100", 41000, 80, kTcpAck)), fwd(0, 1, ack.size(), false)},
+        {"its FIN: ESTABLISHED -> FIN_WAIT, queued for the peers", fin, Verdict::tx,
+         hop(tcp(kToRs2, "192.0.2.1", "10.0.0.100", 41000, 80, kTcpFin | kTcpAck)),
+         plus(fwd(0, 1, fin.size(), false), {{"dest1.active", -1}, {"dest1.inactive", 1}, {"sync_queued", 1}})},
+        {"an ACK of a flow nobody synced: dropped as before", other, Verdict::drop, {}, dropped("tcp_no_conn")},
+        {"a synced flow past its timeout: not adopted", late, Verdict::drop, {}, dropped("tcp_no_conn"), 3000},
+    });
+    SyncRecord r[8];
+    ASSERT_EQ(1u, ring_.pop(r, 8));
+    EXPECT_EQ(static_cast<uint8_t>(TcpState::fin_wait), r[0].state);
+    EXPECT_EQ(1, r[0].dest);
+    EXPECT_EQ(41000, r[0].cport);
+    EXPECT_EQ(80, r[0].vport);
+    auto wire = sync::to_wire(r[0], snap_);
+    ASSERT_TRUE(wire);
+    EXPECT_EQ(ip("10.0.0.12"), wire->daddr);
+    EXPECT_EQ(4u /* IP_VS_TCP_S_FIN_WAIT */, wire->state);
+    EXPECT_EQ(sync::kConnDroute | sync::kConnNoOutput | sync::kConnInactive, wire->flags);
+}
+
+TEST_F(SyncGolden_, NewConnectionsAreQueuedAndARingFullIsCounted) {
+    std::vector<Golden> cases;
+    for (uint16_t i = 0; i < 9; i++) {
+        Bytes s = syn4(kToLb, "192.0.2.7", "10.0.0.100", static_cast<uint16_t>(42000 + i), 80);
+        int dest = i % 2;  // rr
+        cases.push_back({"SYN " + std::to_string(i) + (i < 8 ? ": queued" : ": the ring (8) is full, counted"), s,
+                         Verdict::tx, hop(syn4(dest ? kToRs2 : kToRs1, "192.0.2.7", "10.0.0.100",
+                                               static_cast<uint16_t>(42000 + i), 80)),
+                         plus(fwd(0, dest, s.size(), true), {{i < 8 ? "sync_queued" : "sync_ring_full", 1}})});
+    }
+    run(cases);
+    SyncRecord r[8];
+    ASSERT_EQ(8u, ring_.pop(r, 8));
+    EXPECT_EQ(static_cast<uint8_t>(TcpState::syn_recv), r[0].state);
+    EXPECT_EQ(42007, r[7].cport);
+}
+
+TEST_F(SyncGolden_, SyncedRealGoneOrASynIsNotAdopted) {
+    // The peer's real is one of the service's, but the id now names it under another generation (it
+    // was handed to another real and back): the entry no longer proves anything.
+    put(peer_conn(43000, "10.0.0.12", 1, 900), 1000);
+    snap_.dests[1].gen++;
+    Bytes ack = tcp(kToLb, "192.0.2.1", "10.0.0.100", 43000, 80, kTcpAck);
+    Bytes syn = syn4(kToLb, "192.0.2.1", "10.0.0.100", 43001, 80);
+    run({{"ACK of a synced flow whose real id changed generation: not adopted", ack, Verdict::drop, {},
+          dropped("tcp_no_conn")}});
+    snap_.dests[1].gen--;
+    put(peer_conn(43001, "10.0.0.12", 3 /* SYN_RECV */, 60), 1000);
+    run({{"a SYN opens its own connection (rr: rs1) even where a peer synced the tuple", syn, Verdict::tx,
+          hop(syn4(kToRs1, "192.0.2.1", "10.0.0.100", 43001, 80)),
+          plus(fwd(0, 0, syn.size(), true), {{"sync_queued", 1}})}});
 }
 
 }  // namespace

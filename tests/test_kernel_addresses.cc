@@ -16,35 +16,13 @@
 #include <vector>
 
 #include "kernel_addresses.h"
+#include "netlink_request.h"
 
 namespace dplb {
 namespace {
 
-struct Parsed {
-    nlmsghdr nh{};
-    ifaddrmsg ifa{};
-    std::map<uint16_t, std::vector<uint8_t>> attrs;
-};
-
-Parsed parse(const std::vector<uint8_t>& req) {
-    Parsed p;
-    EXPECT_GE(req.size(), NLMSG_LENGTH(sizeof(ifaddrmsg)));
-    std::memcpy(&p.nh, req.data(), sizeof p.nh);
-    EXPECT_EQ(p.nh.nlmsg_len, req.size());
-    std::memcpy(&p.ifa, req.data() + NLMSG_HDRLEN, sizeof p.ifa);
-    size_t off = NLMSG_LENGTH(sizeof(ifaddrmsg));
-    off = NLMSG_ALIGN(off);
-    while (off + sizeof(rtattr) <= req.size()) {
-        rtattr a;
-        std::memcpy(&a, req.data() + off, sizeof a);
-        EXPECT_GE(a.rta_len, sizeof a);
-        EXPECT_LE(off + a.rta_len, req.size());
-        const uint8_t* data = req.data() + off + RTA_LENGTH(0);
-        p.attrs[a.rta_type] = std::vector<uint8_t>(data, data + (a.rta_len - RTA_LENGTH(0)));
-        off += RTA_ALIGN(a.rta_len);
-    }
-    return p;
-}
+using Parsed = ParsedRequest<ifaddrmsg>;
+Parsed parse(const std::vector<uint8_t>& req) { return parse_request<ifaddrmsg>(req); }
 
 KernelEntry entry(const std::string& ifname, const char* ip, uint8_t len, const std::string& label = "",
                   uint8_t scope = 0) {
@@ -56,10 +34,10 @@ TEST(KernelAddresses, AddRequestIPv4) {
     EXPECT_EQ(p.nh.nlmsg_type, RTM_NEWADDR);
     EXPECT_EQ(p.nh.nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
     EXPECT_EQ(p.nh.nlmsg_seq, 42u);
-    EXPECT_EQ(p.ifa.ifa_family, AF_INET);
-    EXPECT_EQ(p.ifa.ifa_prefixlen, 24);
-    EXPECT_EQ(p.ifa.ifa_scope, 254);
-    EXPECT_EQ(p.ifa.ifa_index, 7u);
+    EXPECT_EQ(p.fixed.ifa_family, AF_INET);
+    EXPECT_EQ(p.fixed.ifa_prefixlen, 24);
+    EXPECT_EQ(p.fixed.ifa_scope, 254);
+    EXPECT_EQ(p.fixed.ifa_index, 7u);
     const std::vector<uint8_t> addr{192, 0, 2, 10};
     EXPECT_EQ(p.attrs[IFA_LOCAL], addr);
     EXPECT_EQ(p.attrs[IFA_ADDRESS], addr);
@@ -73,9 +51,9 @@ TEST(KernelAddresses, AddRequestIPv4) {
 
 TEST(KernelAddresses, AddRequestIPv6HasNoDadNoLabelNoScope) {
     Parsed p = parse(add_address_request(entry("eth0", "2001:db8::10", 64, "web", 254), 3, 1));
-    EXPECT_EQ(p.ifa.ifa_family, AF_INET6);
-    EXPECT_EQ(p.ifa.ifa_prefixlen, 64);
-    EXPECT_EQ(p.ifa.ifa_scope, 0);
+    EXPECT_EQ(p.fixed.ifa_family, AF_INET6);
+    EXPECT_EQ(p.fixed.ifa_prefixlen, 64);
+    EXPECT_EQ(p.fixed.ifa_scope, 0);
     EXPECT_EQ(p.attrs.count(IFA_LABEL), 0u);
     EXPECT_EQ(p.attrs[IFA_LOCAL].size(), 16u);
     uint32_t flags = 0;
@@ -88,7 +66,7 @@ TEST(KernelAddresses, DelRequestAndLabels) {
     Parsed p = parse(del_address_request(entry("eth0", "192.0.2.10", 24, "web"), 7, 9));
     EXPECT_EQ(p.nh.nlmsg_type, RTM_DELADDR);
     EXPECT_EQ(p.nh.nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
-    EXPECT_EQ(p.ifa.ifa_prefixlen, 24);
+    EXPECT_EQ(p.fixed.ifa_prefixlen, 24);
     EXPECT_EQ(p.attrs.count(IFA_LABEL), 0u);
     // An interface name holds 15 characters: the label is cut there.
     EXPECT_EQ(kernel_label(entry("dplb-frontend01", "192.0.2.10", 32, "web")), "dplb-frontend01");
@@ -98,15 +76,7 @@ TEST(KernelAddresses, DelRequestAndLabels) {
 }
 
 // `ip -o address show dev IF` in the calling thread's namespace.
-std::string ip_addr_show(const std::string& ifname) {
-    std::string out;
-    FILE* f = popen(("ip -o address show dev " + ifname + " 2>&1").c_str(), "r");
-    if (!f) return out;
-    char buf[512];
-    while (fgets(buf, sizeof buf, f)) out += buf;
-    pclose(f);
-    return out;
-}
+std::string ip_addr_show(const std::string& ifname) { return command_output("ip -o address show dev " + ifname); }
 
 TEST(KernelAddresses, OnAVethInANamespaceOfItsOwn) {
     std::string skip;

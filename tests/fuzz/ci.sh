@@ -7,7 +7,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-targets=(packet vrrp config keepalived control)
+targets=(packet vrrp config keepalived control sync)
 
 if (($# != 1)) || ! [[ $1 =~ ^[0-9]+$ ]] || (($1 == 0)); then
   echo "usage: $0 SECONDS_PER_TARGET" >&2

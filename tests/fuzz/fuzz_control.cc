@@ -83,7 +83,7 @@ void make_fixture() {
     f.cfg = config::load_config_file(f.config_path);
     f.server = std::make_unique<ControlServer>(
         f.io, f.socket_path, 0600, [](const std::vector<std::string>& words, ControlServer::Reply_fn reply) {
-            run_command(*g_fixture->director, words, std::move(reply));
+            run_command(*g_fixture->director, nullptr, words, std::move(reply));
         });
     std::atexit(remove_fixture);
 }

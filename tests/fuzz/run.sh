@@ -2,7 +2,7 @@
 # Builds one fuzz target with clang and libFuzzer (ASan + UBSan, meson build dir build-fuzz) and runs
 # it for SECONDS.
 #
-#   tests/fuzz/run.sh TARGET SECONDS [LIBFUZZER_OPTION...]   TARGET: packet vrrp config keepalived control
+#   tests/fuzz/run.sh TARGET SECONDS [LIBFUZZER_OPTION...]   TARGET: packet vrrp config keepalived control sync
 #   tests/fuzz/run.sh --check                                 only checks that clang and libFuzzer work
 #
 # New inputs go to build-fuzz/tests/fuzz/work/TARGET (the committed corpus, tests/fuzz/corpus/TARGET,
@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${DPLB_FUZZ_BUILD:-$root/build-fuzz}
 jobs=${DPLB_FUZZ_JOBS:-$(nproc)}
-targets=(packet vrrp config keepalived control)
+targets=(packet vrrp config keepalived control sync)
 
 die() {
   echo "fuzz: $*" >&2
