@@ -6,6 +6,7 @@
 #include "dataplane_fixture.h"
 #include "flow_hash.h"
 #include "sync/translate.h"
+#include "sync_fixtures.h"
 #include "synced_table.h"
 
 namespace dplb::test {
@@ -779,6 +780,8 @@ namespace {
 // Connection sync (dataplane/sync_ring.h, synced_table.h): a flow a peer director synced, arriving here
 // without a SYN, goes to the real the peer chose (not the one rr would pick) and is adopted into this
 // core's table; new entries and state changes worth syncing are queued for the control thread.
+using test_sync::peer_conn;
+
 class SyncGolden_ : public Golden_ {
 protected:
     void SetUp() override {
@@ -792,20 +795,6 @@ protected:
         sync::Resolved r;
         ASSERT_EQ(sync::RxDrop::count, sync::resolve(c, snap_, now_ms, r));
         ASSERT_TRUE(synced_.put(r.key(), r.v6, r.entry));
-    }
-    static sync::SyncConn peer_conn(uint16_t cport, const char* real, uint16_t state, uint32_t timeout_s) {
-        sync::SyncConn c;
-        c.protocol = kProtoTcp;
-        c.flags = sync::kConnDroute | sync::kConnNoOutput;
-        c.state = state;
-        c.cport = cport;
-        c.vport = 80;
-        c.dport = 80;
-        c.timeout_s = timeout_s;
-        c.caddr = ip("192.0.2.1");
-        c.vaddr = ip("10.0.0.100");
-        c.daddr = ip(real);
-        return c;
     }
     SyncRing ring_{8};
     SyncedTable synced_;

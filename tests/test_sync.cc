@@ -10,6 +10,7 @@
 #include "config.h"
 #include "sync/codec.h"
 #include "sync/translate.h"
+#include "sync_fixtures.h"
 
 namespace dplb {
 namespace {
@@ -304,19 +305,9 @@ Snapshot two_real_snapshot() {
     return snap;
 }
 
+// A peer's record of the flow 192.0.2.1:40000 -> 10.0.0.100:80 to `real`.
 SyncConn peer(const char* real, uint16_t state = 1, uint32_t timeout_s = 900) {
-    SyncConn c;
-    c.protocol = kProtoTcp;
-    c.flags = sync::kConnDroute;
-    c.state = state;
-    c.cport = 40000;
-    c.vport = 80;
-    c.dport = 80;
-    c.timeout_s = timeout_s;
-    c.caddr = ip("192.0.2.1");
-    c.vaddr = ip("10.0.0.100");
-    c.daddr = ip(real);
-    return c;
+    return test_sync::peer_conn(40000, real, state, timeout_s);
 }
 
 TEST(SyncTranslate, PeerRecordsResolveToOurRealsOrACountedReason) {
@@ -365,18 +356,7 @@ TEST(SyncTranslate, PeerRecordsResolveToOurRealsOrACountedReason) {
 
 TEST(SyncTranslate, WorkerRecordsBecomeWireRecordsWhileTheirRealStands) {
     Snapshot snap = two_real_snapshot();
-    SyncRecord rec{};
-    rec.family = 4;
-    rec.proto = kProtoTcp;
-    rec.state = static_cast<uint8_t>(TcpState::syn_recv);
-    rec.gen = 3;
-    rec.dest = 1;
-    rec.cport = 40000;
-    rec.vport = 80;
-    rec.svc = 0;
-    const uint32_t c = ip("192.0.2.1").v4_be(), v = ip("10.0.0.100").v4_be();
-    std::memcpy(rec.caddr, &c, 4);
-    std::memcpy(rec.vaddr, &v, 4);
+    SyncRecord rec = test_sync::worker_record(40000, static_cast<uint8_t>(TcpState::syn_recv), 1, 3);
     auto w = sync::to_wire(rec, snap);
     ASSERT_TRUE(w);
     SyncConn want = peer("10.0.0.12", 3, 60);

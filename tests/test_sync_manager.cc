@@ -7,6 +7,7 @@
 
 #include "dataplane_fixture.h"
 #include "fake_dataplane.h"
+#include "sync_fixtures.h"
 #include "sync_manager.h"
 
 namespace dplb::test {
@@ -25,20 +26,8 @@ protected:
         mgr_ = std::make_unique<SyncManager>(io_, cfg_, dp_, table_, [this] { return snap_; },
                                              [this] { return now_; });
     }
-    static sync::SyncConn conn(uint16_t cport, const char* real) {
-        sync::SyncConn c;
-        c.protocol = kProtoTcp;
-        c.flags = sync::kConnDroute;
-        c.state = 1;
-        c.cport = cport;
-        c.vport = 80;
-        c.dport = 80;
-        c.timeout_s = 10;
-        c.caddr = ip("192.0.2.1");
-        c.vaddr = ip("10.0.0.100");
-        c.daddr = ip(real);
-        return c;
-    }
+    // A peer's record for 10 s.
+    static sync::SyncConn conn(uint16_t cport, const char* real) { return test_sync::peer_conn(cport, real, 1, 10); }
     void deliver(uint8_t syncid, const std::vector<sync::SyncConn>& conns, const char* from = "10.0.0.3") {
         for (const auto& m : sync::encode(syncid, conns, 1472)) mgr_->handle_datagram(m.data(), m.size(), ip(from));
     }
@@ -65,12 +54,7 @@ TEST_F(SyncManagerTest, StoresPeersConnectionsAndCountsEveryRefusal) {
     EXPECT_EQ(2u, mgr_->stats().stored);
     EXPECT_EQ(1u, dropped(sync::RxDrop::no_real));
     EXPECT_EQ(2u, table_.size());
-    ConnKey4 k{};
-    k.src = ip("192.0.2.1").v4_be();
-    k.dst = ip("10.0.0.100").v4_be();
-    k.sport = 40000;
-    k.dport = 80;
-    k.proto = kProtoTcp;
+    ConnKey4 k = test_sync::key4(40000);
     ConnEntry e;
     ASSERT_TRUE(table_.find(&k, false, e));
     EXPECT_EQ(1, e.dest);
@@ -92,12 +76,7 @@ TEST_F(SyncManagerTest, ExpiryWaitsForAGracePeriodBeforeFreeingSlots) {
     now_ = 11000;
     mgr_->tick();
     EXPECT_EQ(1u, mgr_->stats().expired);
-    ConnKey4 k{};
-    k.src = ip("192.0.2.1").v4_be();
-    k.dst = ip("10.0.0.100").v4_be();
-    k.sport = 40000;
-    k.dport = 80;
-    k.proto = kProtoTcp;
+    ConnKey4 k = test_sync::key4(40000);
     ConnEntry e;
     EXPECT_FALSE(table_.find(&k, false, e));
     EXPECT_EQ(1u, table_.size());  // removed, its slot not handed back yet
@@ -111,18 +90,7 @@ TEST_F(SyncManagerTest, ExpiryWaitsForAGracePeriodBeforeFreeingSlots) {
 TEST_F(SyncManagerTest, DrainsTheWorkersRingsIntoRecords) {
     // Without start() there is no socket: the records are translated and counted as stale or not, and
     // nothing is sent. Two good records and one whose real's id changed generation.
-    SyncRecord r{};
-    r.family = 4;
-    r.proto = kProtoTcp;
-    r.state = static_cast<uint8_t>(TcpState::established);
-    r.dest = 1;
-    r.gen = snap_->dests[1].gen;
-    r.cport = 40000;
-    r.vport = 80;
-    r.svc = 0;
-    const uint32_t c = ip("192.0.2.1").v4_be(), v = ip("10.0.0.100").v4_be();
-    std::memcpy(r.caddr, &c, 4);
-    std::memcpy(r.vaddr, &v, 4);
+    SyncRecord r = test_sync::worker_record(40000, static_cast<uint8_t>(TcpState::established), 1, snap_->dests[1].gen);
     ASSERT_TRUE(ring_.push(r));
     ASSERT_TRUE(ring_.push(r));
     r.gen++;
