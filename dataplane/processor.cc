@@ -400,12 +400,12 @@ int32_t Processor::adopt(const Parsed& p, const Service& svc, ConnTable& table, 
     // id not handed to another since the control thread resolved it), not draining.
     if (!entry_matches(s, svc) || snap_->dests[s.dest].draining) return -1;
     if (is_tcp(p) ? s.state >= kTcpStateCount : s.state != kUdpState) return -1;
-    int32_t pos = table.add(key);
+    int32_t pos = table.add(key, miss_sig_);
     if (pos < 0) pos = add_evicting(table, key, now_ms);
     if (pos < 0) return -1;
     ConnEntry& e = table.at(pos);
     if (e.state != kFreeEntry) return pos;  // added earlier in this burst
-    added_in_burst_ = true;
+    added_in_burst_ |= uint64_t{1} << (miss_sig_ & 63);
     e = ConnEntry{now_ms + svc.timeouts.ms[s.state], s.dest, s.state, s.gen};
     DestCounters& dc = counters_->dest[s.dest];
     dc.refs++;
