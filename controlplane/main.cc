@@ -30,6 +30,7 @@
 #include "eal_dataplane.h"
 #include "exception_path.h"
 #include "health_manager.h"
+#include "kernel_routes.h"
 #include "log.h"
 #include "metrics.h"
 #include "sync_manager.h"
@@ -62,12 +63,14 @@ struct Options {
     std::string stats_json;      // written at exit
     uint32_t idle_sleep_us = 0;  // a shared lab host: give the CPU back when idle
     bool check_only = false;
+    bool withdraw_only = false;
 };
 
 void usage() {
     std::fprintf(stderr,
                  "usage: dplbd [EAL options] [-- [--config FILE] [--stats-json FILE] [--idle-sleep-us N]]\n"
                  "       dplbd --check-config [FILE]\n"
+                 "       dplbd --withdraw [FILE]\n"
                  "       dplbd --help | --eal-help | --version\n");
 }
 
@@ -77,6 +80,7 @@ void help() {
         "\n"
         "usage: dplbd [EAL options] [-- [--config FILE] [--stats-json FILE] [--idle-sleep-us N]]\n"
         "       dplbd --check-config [FILE]\n"
+        "       dplbd --withdraw [FILE]\n"
         "       dplbd --help | --eal-help | --version\n"
         "\n"
         "dplbd's options (after \"--\"; without \"--\" every argument is EAL's):\n"
@@ -86,6 +90,8 @@ void help() {
         "                        0 (the default) polls without pause\n"
         "  --check-config [FILE] parse and validate FILE (default %s), start nothing;\n"
         "                        exit 0 when it is valid, 1 when not\n"
+        "  --withdraw [FILE]     remove the announced VIPs' routes that FILE's announce section names\n"
+        "                        (a crashed dplbd's; run after it stops), start nothing\n"
         "  --help, -h            this text\n"
         "  --eal-help            DPDK EAL's own list of options\n"
         "  --version             the version\n"
@@ -121,6 +127,9 @@ bool parse_options(int argc, char** argv, Options& o) {
         } else if (a == "--check-config") {
             if (i + 1 < argc && std::strncmp(argv[i + 1], "--", 2) != 0) o.config = argv[++i];  // FILE is optional
             o.check_only = true;
+        } else if (a == "--withdraw") {
+            if (i + 1 < argc && std::strncmp(argv[i + 1], "--", 2) != 0) o.config = argv[++i];  // FILE is optional
+            o.withdraw_only = true;
         } else if (a == "--stats-json") {
             if (!value(o.stats_json)) return false;
         } else if (a == "--idle-sleep-us") {
@@ -516,6 +525,35 @@ void raise_fd_limit() {
 
 }  // namespace
 
+// dplbd --withdraw [FILE]: what dplbd's SIGTERM path does to the announced routes, for the times it
+// could not (a crash, SIGKILL): BGP daemons keep announcing what the table holds, and a director
+// whose dplbd is gone must not attract flows. The unit runs it as ExecStopPost.
+int withdraw_announced(int argc, char** argv) {
+    Options opt;
+    if (!parse_options(argc, argv, opt)) {
+        usage();
+        return 2;
+    }
+    dplb::config::Config cfg;
+    if (!load(opt.config, cfg)) return 1;
+    if (!cfg.announce.enabled) {
+        std::printf("%s: no announce section: nothing to withdraw\n", opt.config.c_str());
+        return 0;
+    }
+    bool failed = false;
+    dplb::KernelRoutes routes(cfg.announce.table, cfg.announce.protocol, [&](bool error, const std::string& m) {
+        failed |= error;
+        dplb::log(error ? LogLevel::err : LogLevel::info, "%s", m.c_str());
+    });
+    routes.clean();
+    if (!routes.flush_for(std::chrono::seconds(5))) {
+        dplb::log(LogLevel::err, "dplbd: the kernel did not answer within 5 s");
+        return 1;
+    }
+    std::printf("announce table %u: no route of protocol %u left\n", cfg.announce.table, cfg.announce.protocol);
+    return failed ? 1 : 0;
+}
+
 int main(int argc, char** argv) {
     // Answered before EAL, the configuration or the control socket are touched.
     for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; i++) {
@@ -546,6 +584,7 @@ int main(int argc, char** argv) {
         std::printf("%s: configuration ok (%zu service(s))\n", opt.config.c_str(), cfg.services.size());
         return 0;
     }
+    if (argc >= 2 && std::strcmp(argv[1], "--withdraw") == 0) return withdraw_announced(argc - 1, argv + 1);
     raise_fd_limit();
     // dplbd's own options follow the first "--" (EAL's options come before it; without "--" every
     // argument is EAL's and the configuration is the default one). They, the configuration and the
@@ -558,7 +597,7 @@ int main(int argc, char** argv) {
     Options opt;
     dplb::config::Config cfg;
     std::optional<dplb::ControlListener> listener;
-    if (sep && (!parse_options(argc - sep - 1, argv + sep + 1, opt) || opt.check_only)) {
+    if (sep && (!parse_options(argc - sep - 1, argv + sep + 1, opt) || opt.check_only || opt.withdraw_only)) {
         usage();
         return 2;
     }

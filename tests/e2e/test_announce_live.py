@@ -13,6 +13,7 @@ applies on reload."""
 
 import os
 import re
+import signal
 import shutil
 import sys
 import time
@@ -204,6 +205,19 @@ def body(site):
     check(timed("dplbd exited -> gone from the router", lambda: not learnt()), "withdrawn from the router after the stop: %r"
           % router_route())
     check("announce: %s withdrawn (shutdown)" % VIP in site.log_text("dplbd"), "the log says why")
+
+    # A dplbd that dies without its SIGTERM path leaves its route, and BIRD goes on announcing it:
+    # `dplbd --withdraw FILE` (the unit's ExecStopPost) removes it.
+    site.start_dplbd("lb", config())
+    check(wait_for(learnt, LIMIT, 0.1), "learnt again after a restart: %r" % router_route())
+    check(site.stop(site.lb, signal.SIGKILL) == -signal.SIGKILL, "dplbd killed")
+    check(VIP in lb_table() and learnt(), "a killed dplbd's route stays (BIRD still announces it): %r" % lb_table())
+    w = site.in_ns("lb", site.dplbd, "--withdraw", site.config, check_rc=False)
+    check(w.returncode == 0 and "no route of protocol 201 left" in w.stdout,
+          "dplbd --withdraw exits 0: %r %r" % (w.stdout, w.stderr))
+    check(VIP not in lb_table(), "table %s empty after --withdraw:\n%s" % (TABLE, lb_table()))
+    check(timed("dplbd --withdraw -> gone from the router", lambda: not learnt()),
+          "withdrawn from the router after --withdraw: %r" % router_route())
 
 
 if __name__ == "__main__":
