@@ -211,13 +211,14 @@ def completion_checks():
         return sorted(w for w in r.stdout.split("\n") if w)
 
     usage = run(["/usr/sbin/dplbctl", "--help"])
-    commands = ["drain", "help", "import-ipvsadm", "import-keepalived", "ipvsadm", "list", "plan", "reload", "status",
-                "timeouts", "weight"]
+    commands = ["drain", "help", "import-ipvsadm", "import-keepalived", "ipvsadm", "list", "maintenance", "plan", "reload",
+                "status", "timeouts", "weight"]
     for c in commands:
         check(re.search(r"\b%s\b" % re.escape(c), usage.stdout + usage.stderr), "dplbctl --help names " + c)
     got = complete("dplbctl ")
     check(got == commands, "completion of 'dplbctl ' is every command: %r" % got)
     check(complete("dplbctl -s /tmp/x re") == ["reload"], "completion skips -s SOCKET: 're' -> reload")
+    check(complete("dplbctl maintenance ") == ["off", "on"], "completion of 'dplbctl maintenance ' is on / off")
     got = complete("dplbctl list --")
     list_usage = (usage.stdout + usage.stderr).split("  list ", 1)[1].split("\n  timeouts", 1)[0]
     list_opts = sorted(set(re.findall(r"--[a-z][a-z-]+", list_usage)) | {"--json"})
