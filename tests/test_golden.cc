@@ -871,5 +871,85 @@ TEST_F(SyncGolden_, SyncedRealGoneOrASynIsNotAdopted) {
           plus(fwd(0, 0, syn.size(), true), {{"sync_queued", 1}})}});
 }
 
+// Refresh (Processor::refresh): with sync on, the sweep re-sends a live ESTABLISHED flow about every
+// third of its timeout (900 s: 300 s), once per interval; nothing with sync off, nothing once expired.
+class SyncRefreshGolden_ : public SyncGolden_ {
+protected:
+    static constexpr uint32_t kInterval = 300000;  // ESTABLISHED's default 900 s, / 3
+    static constexpr uint32_t kRound = 2 * Processor::kSweepPeriodMs;  // a round, with room to spare
+    // An ESTABLISHED flow 192.0.2.1:41000 -> 10.0.0.100:80 on svc0 (rr: rs1, dest 0), made at 1000;
+    // its two records (SYN_RECV, ESTABLISHED) taken off the ring.
+    void establish() {
+        Bytes syn = syn4(kToLb, "192.0.2.1", "10.0.0.100", 41000, 80);
+        Bytes ack = tcp(kToLb, "192.0.2.1", "10.0.0.100", 41000, 80, kTcpAck);
+        run({{"SYN: a new entry, queued", syn, Verdict::tx, hop(syn4(kToRs1, "192.0.2.1", "10.0.0.100", 41000, 80)),
+              plus(fwd(0, 0, syn.size(), true), {{"sync_queued", 1}})},
+             {"ACK: ESTABLISHED, queued", ack, Verdict::tx,
+              hop(tcp(kToRs1, "192.0.2.1", "10.0.0.100", 41000, 80, kTcpAck)),
+              plus(fwd(0, 0, ack.size(), false), {{"dest0.active", 1}, {"dest0.inactive", -1}, {"sync_queued", 1}})}});
+        SyncRecord r[8];
+        ASSERT_EQ(2u, ring_.pop(r, 8));
+        now_ = 1000;
+    }
+    // The worker's sweep as its loop runs it, every 10 ms up to `until`; stops early, at the first
+    // record queued, when `stop_at_record`. Returns the records queued.
+    uint32_t sweep_until(uint32_t until, bool stop_at_record) {
+        const uint64_t before = proc_->counters().sync_queued;
+        while (time_reached(until, now_ + 10)) {
+            now_ += 10;
+            proc_->expire_paced(now_);
+            if (stop_at_record && proc_->counters().sync_queued != before) break;
+        }
+        return static_cast<uint32_t>(proc_->counters().sync_queued - before);
+    }
+    uint32_t now_ = 0;
+};
+
+TEST_F(SyncRefreshGolden_, LiveEstablishedFlowIsReSentOncePerThirdOfItsTimeout) {
+    establish();
+    EXPECT_EQ(1u, sweep_until(1000 + kInterval + 2 * kRound, true)) << "no refresh within an interval and two rounds";
+    const uint32_t first = now_;
+    SyncRecord r[8];
+    ASSERT_EQ(1u, ring_.pop(r, 8));
+    const SyncRecord want = test_sync::worker_record(41000, static_cast<uint8_t>(TcpState::established), 0, 0);
+    EXPECT_EQ(0, std::memcmp(&want, &r[0], sizeof want)) << "state " << int{r[0].state} << " dest " << r[0].dest
+                                                         << " cport " << r[0].cport << " vport " << r[0].vport;
+    EXPECT_EQ(1u, proc_->counters().sync_refreshed);
+    // The next comes one interval after the moment the first was due (at most two rounds before it).
+    EXPECT_EQ(0u, sweep_until(first + kInterval - 3 * kRound, false));
+    EXPECT_EQ(1u, sweep_until(first + kInterval + 2 * kRound, false));
+    ASSERT_EQ(1u, ring_.pop(r, 8));
+    EXPECT_EQ(0, std::memcmp(&want, &r[0], sizeof want));
+    EXPECT_EQ(2u, proc_->counters().sync_refreshed);
+    EXPECT_EQ(0u, proc_->counters().sync_ring_full);
+}
+
+TEST_F(SyncRefreshGolden_, NothingIsReSentWithSyncOff) {
+    establish();
+    proc_->set_sync(nullptr, nullptr);
+    EXPECT_EQ(0u, sweep_until(1000 + 2 * kInterval + 2 * kRound, false));
+    SyncRecord r[8];
+    EXPECT_EQ(0u, ring_.pop(r, 8));
+    EXPECT_EQ(0u, proc_->counters().sync_refreshed);
+    EXPECT_EQ(1u, proc_->table4().size()) << "the flow is still live: it was there to re-send";
+}
+
+TEST_F(SyncRefreshGolden_, NothingIsReSentOnceTheFlowExpired) {
+    establish();
+    // ESTABLISHED lasts 900 s from its ACK at 1000, then the sweep removes it. The rounds' spans over
+    // its life cover more than two intervals and less than three: two or three refreshes (a third
+    // only if its moment is seen before the entry's end).
+    const uint32_t queued = sweep_until(1000 + 900000 + kRound, false);
+    EXPECT_GE(queued, 2u);
+    EXPECT_LE(queued, 3u);
+    EXPECT_EQ(queued, proc_->counters().sync_refreshed);
+    EXPECT_EQ(1u, proc_->counters().expired);
+    EXPECT_EQ(0u, proc_->table4().size());
+    SyncRecord r[8];
+    EXPECT_EQ(queued, ring_.pop(r, 8));
+    EXPECT_EQ(0u, sweep_until(now_ + 2 * kInterval, false));
+    EXPECT_EQ(0u, ring_.pop(r, 8));
+}
+
 }  // namespace
 }  // namespace dplb::test
