@@ -951,5 +951,61 @@ TEST_F(SyncRefreshGolden_, NothingIsReSentOnceTheFlowExpired) {
     EXPECT_EQ(0u, ring_.pop(r, 8));
 }
 
+TEST_F(SyncRefreshGolden_, ReSendsAreSpreadOverTheInterval) {
+    // 240 ESTABLISHED flows made together (rr over rs1, rs2), on a ring that holds them all.
+    constexpr uint16_t kFlows = 240;
+    SyncRing ring(1024);
+    proc_->set_sync(&ring, &synced_);
+    for (uint16_t i = 0; i < kFlows; i++) {
+        for (uint8_t flags : {kTcpSyn, kTcpAck}) {
+            Bytes f = tcp(kToLb, "192.0.2.1", "10.0.0.100", static_cast<uint16_t>(50000 + i), 80, flags);
+            ASSERT_EQ(Verdict::tx, send(f, 1000));
+        }
+    }
+    SyncRecord r[1024];
+    ASSERT_EQ(2u * kFlows, ring.pop(r, 1024));
+    // One interval and two rounds of sweeping: every flow re-sent, and no 10 s of it holding more
+    // than a twelfth of them (evenly spread, a 10 s slice holds 8 of the 240).
+    std::map<uint16_t, unsigned> per_flow;
+    std::map<uint32_t, unsigned> per_slice;
+    for (now_ = 1000; now_ < 1000 + kInterval + 2 * kRound;) {
+        now_ += 10;
+        proc_->expire_paced(now_);
+        for (uint32_t n = ring.pop(r, 1024), i = 0; i < n; i++) {
+            EXPECT_EQ(static_cast<uint8_t>(TcpState::established), r[i].state);
+            per_flow[r[i].cport]++;
+            per_slice[now_ / 10000]++;
+        }
+    }
+    EXPECT_EQ(kFlows, per_flow.size());
+    for (auto& [slice, n] : per_slice) EXPECT_LE(n, kFlows / 12u) << "in the 10 s from " << slice * 10 << " s";
+    EXPECT_EQ(0u, proc_->counters().sync_ring_full);
+}
+
+TEST_F(SyncRefreshGolden_, PersistenceTemplatesAreNotReSent) {
+    // svc7 (10.0.0.105:80) has persistence 300 s: a SYN makes a template (its interval would be 100 s)
+    // beside the connection.
+    for (uint8_t flags : {kTcpSyn, kTcpAck}) {
+        Bytes f = tcp(kToLb, "192.0.2.1", "10.0.0.105", 41000, 80, flags);
+        ASSERT_EQ(Verdict::tx, send(f, 1000));
+    }
+    SyncRecord r[8];
+    ASSERT_EQ(2u, ring_.pop(r, 8));
+    ASSERT_EQ(2u, proc_->table4().size());
+    now_ = 1000;
+    for (uint32_t n = 0; now_ < 1000 + 299000;) {  // the template lives 300 s
+        now_ += 10;
+        proc_->expire_paced(now_);
+        n = ring_.pop(r, 8);
+        for (uint32_t i = 0; i < n; i++) {
+            EXPECT_EQ(kProtoTcp, r[i].proto);
+            EXPECT_EQ(static_cast<uint8_t>(TcpState::established), r[i].state);
+            EXPECT_EQ(7, r[i].svc);
+        }
+    }
+    EXPECT_LE(proc_->counters().sync_refreshed, 1u) << "only the connection, once at most in 298 s";
+    EXPECT_EQ(2u, proc_->table4().size());
+}
+
 }  // namespace
 }  // namespace dplb::test
