@@ -1007,5 +1007,63 @@ TEST_F(SyncRefreshGolden_, PersistenceTemplatesAreNotReSent) {
     EXPECT_EQ(2u, proc_->table4().size());
 }
 
+TEST_F(SyncRefreshGolden_, UdpAndIpv6FlowsAreReSentFromTheirKeys) {
+    Bytes u = udp(kToLb, "192.0.2.1", "10.0.0.100", 5353, 53, 20);  // svc1, dest2: UDP, 300 s
+    Bytes s6 = tcp(kToLb, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn);  // svc2, dest3
+    Bytes a6 = tcp(kToLb, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpAck);
+    for (const Bytes* f : {&u, &s6, &a6}) {
+        Bytes sent = *f;  // send() rewrites it
+        ASSERT_EQ(Verdict::tx, send(sent, 1000));
+    }
+    SyncRecord r[8];
+    ASSERT_EQ(3u, ring_.pop(r, 8));
+    // The records as written by hand: the client's and the VIP's side of each flow.
+    SyncRecord want_udp{};
+    want_udp.family = 4;
+    want_udp.proto = kProtoUdp;
+    want_udp.state = kUdpState;
+    want_udp.dest = 2;
+    want_udp.cport = 5353;
+    want_udp.vport = 53;
+    want_udp.svc = 1;
+    const uint8_t c4[] = {192, 0, 2, 1}, v4[] = {10, 0, 0, 100};
+    std::memcpy(want_udp.caddr, c4, 4);
+    std::memcpy(want_udp.vaddr, v4, 4);
+    SyncRecord want6{};
+    want6.family = 6;
+    want6.proto = kProtoTcp;
+    want6.state = static_cast<uint8_t>(TcpState::established);
+    want6.dest = 3;
+    want6.cport = 40000;
+    want6.vport = 80;
+    want6.svc = 2;
+    const uint8_t c6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00};
+    std::memcpy(want6.caddr, c6, 16);
+    std::memcpy(want6.vaddr, v6, 16);
+    // UDP's interval is 100 s, ESTABLISHED's 300 s; the rounds' spans cover a little over 300 s (from
+    // the first wrap, a round after 1000): UDP three or four times, IPv6 once or twice.
+    unsigned udp_seen = 0, v6_seen = 0;
+    for (now_ = 1000; now_ < 1000 + kInterval + 2 * kRound;) {
+        now_ += 10;
+        if (now_ == 200000) {  // a datagram keeps the UDP flow (300 s) live to the end; a hit queues nothing
+            Bytes again = u;
+            ASSERT_EQ(Verdict::tx, send(again, now_));
+        }
+        proc_->expire_paced(now_);
+        for (uint32_t n = ring_.pop(r, 8), i = 0; i < n; i++) {
+            const SyncRecord& want = r[i].family == 6 ? want6 : want_udp;
+            (r[i].family == 6 ? v6_seen : udp_seen)++;
+            EXPECT_EQ(0, std::memcmp(&want, &r[i], sizeof want))
+                << "family " << int{r[i].family} << " proto " << int{r[i].proto} << " state " << int{r[i].state}
+                << " dest " << r[i].dest << " svc " << r[i].svc << " cport " << r[i].cport;
+        }
+    }
+    EXPECT_GE(udp_seen, 3u);
+    EXPECT_LE(udp_seen, 4u);
+    EXPECT_GE(v6_seen, 1u);
+    EXPECT_LE(v6_seen, 2u);
+}
+
 }  // namespace
 }  // namespace dplb::test
