@@ -744,8 +744,9 @@ void record_from_key(const Key& k, SyncRecord& r) {
 // time (ConnTable::round_from_ms). A live entry is re-sent when the span of the last whole round holds
 // a moment t with (t + offset) % interval == 0, interval = its state's timeout / kRefreshDivisor, and
 // offset a hash of its slot: each such moment lies in exactly one span, so the entry is re-sent once
-// per interval, within one round of that moment (a round lasts about kSweepPeriodMs, far less than
-// any interval; a round longer than the interval sends once for it). This holds however fast the
+// per interval, at most two rounds after that moment (the round after the one that holds it; a round
+// lasts about kSweepPeriodMs, far less than any interval; a round longer than an interval sends once
+// for all the moments it holds). This holds however fast the
 // rounds go (a pressure sweep runs them faster, and each then holds fewer such moments), so the rate
 // stays about live entries / interval. The offset spreads those moments over the interval, so a table
 // of flows made together is not re-sent in one round. Where the 32-bit ms clock wraps (every 49.7
