@@ -188,7 +188,7 @@ std::string format_sync(Director& dir, bool json) {
         {"sent_messages", ld(s.sent_messages)}, {"sent_conns", ld(s.sent_conns)},
         {"received_messages", ld(s.received_messages)}, {"received_conns", ld(s.received_conns)},
         {"stored", ld(s.stored)}, {"synced_entries", ld(s.synced_entries)}, {"adopted", t->sync_adopted},
-        {"dropped", dropped}, {"malformed", malformed}, {"ring_full", t->sync_ring_full}};
+        {"refreshed", t->sync_refreshed}, {"dropped", dropped}, {"malformed", malformed}, {"ring_full", t->sync_ring_full}};
     std::string o = json ? "{\"interface\":" + json_string(c.interface) + ",\"group\":" + json_string(c.group.str()) +
                                ",\"port\":" + std::to_string(c.port) + ",\"syncid\":" + std::to_string(c.syncid)
                          : "  sync on " + c.interface + ", group " + endpoint(c.group, c.port) + ", syncid " +

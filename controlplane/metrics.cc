@@ -274,7 +274,8 @@ private:
         msgs.metric.push_back(counter({{"direction", "received"}}, v(s.received_messages)));
         auto conns = family("dplb_sync_connections_total",
                             "Connection records: sent, received, stored in the synced table, adopted by a "
-                            "worker (a flow a peer synced that reached this director), queued by the workers",
+                            "worker (a flow a peer synced that reached this director), queued by the workers, and of those "
+                            "refreshed (a live flow re-sent about every third of its state's timeout)",
                             MetricType::Counter);
         conns.metric.push_back(counter({{"event", "sent"}}, v(s.sent_conns)));
         conns.metric.push_back(counter({{"event", "received"}}, v(s.received_conns)));
@@ -282,6 +283,7 @@ private:
         conns.metric.push_back(counter({{"event", "expired"}}, v(s.expired)));
         conns.metric.push_back(counter({{"event", "adopted"}}, static_cast<double>(t.sync_adopted)));
         conns.metric.push_back(counter({{"event", "queued"}}, static_cast<double>(t.sync_queued)));
+        conns.metric.push_back(counter({{"event", "refreshed"}}, static_cast<double>(t.sync_refreshed)));
         auto drops = family("dplb_sync_dropped_total",
                             "Connection-sync losses by reason: ring_full (a worker's record found its ring full), "
                             "stale (its real gone before it was sent), send_error (a message the socket refused), "

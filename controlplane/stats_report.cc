@@ -29,6 +29,7 @@ void sum_counters(const std::vector<const CoreCounters*>& cores, CoreCounters& t
         t.fragments += c->fragments;
         t.sync_queued += c->sync_queued;
         t.sync_ring_full += c->sync_ring_full;
+        t.sync_refreshed += c->sync_refreshed;
         t.sync_adopted += c->sync_adopted;
         for (unsigned i = 0; i < kDropCount; i++) t.drops[i] += c->drops[i];
         for (unsigned i = 0; i < kMaxServices; i++) {

@@ -75,21 +75,41 @@ public:
     size_t memory_bytes() const;
 
     // Looks at up to `budget` positions from where the last call stopped; each expired entry is
-    // handed to on_expire(entry) and removed. Returns the number removed.
-    template <class F>
-    uint32_t sweep(uint32_t now_ms, uint32_t budget, F&& on_expire) {
+    // handed to on_expire(entry) and removed, each live one to on_live(pos, entry). Returns the number
+    // removed.
+    template <class F, class L>
+    uint32_t sweep(uint32_t now_ms, uint32_t budget, F&& on_expire, L&& on_live) {
         uint32_t removed = 0;
         for (uint32_t i = 0; i < budget && capacity_ > 0; i++) {
             uint32_t pos = cursor_;
-            cursor_ = (cursor_ + 1 == capacity_) ? 0 : cursor_ + 1;
+            if (cursor_ + 1 == capacity_) {  // a round ends, the next begins
+                cursor_ = 0;
+                round_from_ms_ = rounds_++ ? round_to_ms_ : now_ms;
+                round_to_ms_ = now_ms;
+            } else {
+                cursor_++;
+            }
             ConnEntry& e = entries_[pos];
-            if (e.state == kFreeEntry || !time_reached(now_ms, e.expire_ms)) continue;
+            if (e.state == kFreeEntry) continue;
+            if (!time_reached(now_ms, e.expire_ms)) {
+                on_live(static_cast<int32_t>(pos), e);
+                continue;
+            }
             on_expire(e);
             remove(static_cast<int32_t>(pos));
             removed++;
         }
         return removed;
     }
+    template <class F>
+    uint32_t sweep(uint32_t now_ms, uint32_t budget, F&& on_expire) {
+        return sweep(now_ms, budget, on_expire, [](int32_t, const ConnEntry&) {});
+    }
+    // The span [from, to) of the sweep's last whole round: `to` is when the cursor last wrapped to slot
+    // 0, `from` when it wrapped before that (empty until it has wrapped twice). Successive spans tile
+    // time, so a moment lies in exactly one of them (ms clock: use differences, wrap-safe).
+    uint32_t round_from_ms() const { return round_from_ms_; }
+    uint32_t round_to_ms() const { return round_to_ms_; }
 
     // An entry to give up when add() fails (IPVS's drop_entry, net/netfilter/ipvs/ip_vs_conn.c): looks at
     // up to `budget` slots from where the last call stopped and returns an expired entry if it meets
@@ -155,6 +175,7 @@ private:
     uint32_t capacity_ = 0;
     uint32_t key_len_ = 0;
     uint32_t cursor_ = 0;
+    uint32_t round_from_ms_ = 0, round_to_ms_ = 0, rounds_ = 0;
     uint32_t evict_cursor_ = 0;
     uint32_t full_at_ms_ = 0;
     uint32_t full_size_ = 0;

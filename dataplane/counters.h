@@ -51,6 +51,7 @@ struct alignas(64) CoreCounters {
     uint64_t lblc_full = 0;     // lblc / lblcr: a destination (or lblcr set member) not cached, its table full
     uint64_t sync_queued = 0;     // connection-sync records handed to the control thread (sync_ring.h)
     uint64_t sync_ring_full = 0;  // connection-sync records lost: the ring was full
+    uint64_t sync_refreshed = 0;  // of sync_queued, live flows re-sent by the sweep (Processor::refresh)
     uint64_t sync_adopted = 0;    // flows a peer director synchronised, taken into this core's table
     uint64_t drops[kDropCount] = {};
     ServiceCounters svc[kMaxServices];

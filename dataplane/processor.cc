@@ -389,8 +389,7 @@ void Processor::sync_out(const Parsed& p, const Service& svc, const ConnEntry& e
         std::memcpy(r.caddr, p.src6, 16);
         std::memcpy(r.vaddr, p.dst6, 16);
     }
-    if (sync_ring_->push(r)) counters_->sync_queued++;
-    else counters_->sync_ring_full++;
+    push_sync(r);
 }
 
 int32_t Processor::adopt(const Parsed& p, const Service& svc, ConnTable& table, const void* key, uint32_t now_ms) {
@@ -711,12 +710,79 @@ uint32_t Processor::expire_paced(uint32_t now_ms) {
     uint32_t elapsed = std::min<uint32_t>(now_ms - last_sweep_ms_, kSweepPeriodMs);
     if (elapsed > 0) last_sweep_ms_ = now_ms;
     auto on_expire = [this](const ConnEntry& e) { release(e); };
+    // Sync on: live entries are looked at for a refresh too (one branch per call when off).
+    auto sweep = [&](ConnTable& t, uint32_t budget) {
+        if (!sync_ring_) return t.sweep(now_ms, budget, on_expire);
+        const bool v6 = &t == &t6_;
+        return t.sweep(now_ms, budget, on_expire, [&](int32_t pos, const ConnEntry& e) {
+            if (refresh_worthy(e.state)) refresh(t, v6, pos, e);
+        });
+    };
     uint32_t n4 = 0, n6 = 0;
-    if (uint32_t b = sweep_budget(t4_, elapsed, reclaiming4_)) reclaiming4_ = (n4 = t4_.sweep(now_ms, b, on_expire)) > 0;
-    if (uint32_t b = sweep_budget(t6_, elapsed, reclaiming6_)) reclaiming6_ = (n6 = t6_.sweep(now_ms, b, on_expire)) > 0;
+    if (uint32_t b = sweep_budget(t4_, elapsed, reclaiming4_)) reclaiming4_ = (n4 = sweep(t4_, b)) > 0;
+    if (uint32_t b = sweep_budget(t6_, elapsed, reclaiming6_)) reclaiming6_ = (n6 = sweep(t6_, b)) > 0;
     // Loaded once: the control thread may withdraw the request between two loads.
     if (DumpRequest* req = dump_.load(std::memory_order_acquire)) serve_dump(*req, now_ms);
     return n4 + n6;
+}
+
+namespace {
+
+// A worker's sync record of the flow keyed `k` (the client's and the VIP's side of it).
+template <class Key>
+void record_from_key(const Key& k, SyncRecord& r) {
+    r.proto = k.proto;
+    r.cport = k.sport;
+    r.vport = k.dport;
+    std::memcpy(r.caddr, &k.src, sizeof k.src);
+    std::memcpy(r.vaddr, &k.dst, sizeof k.dst);
+}
+
+}  // namespace
+
+// Refresh (kRefreshDivisor): the sweep visits every slot once a round, and the rounds' spans tile
+// time (ConnTable::round_from_ms). A live entry is re-sent when the span of the last whole round holds
+// a moment t with (t + offset) % interval == 0, interval = its state's timeout / kRefreshDivisor, and
+// offset a hash of its slot: each such moment lies in exactly one span, so the entry is re-sent once
+// per interval, at most two rounds after that moment (the round after the one that holds it; a round
+// lasts about kSweepPeriodMs, far less than any interval; a round longer than an interval sends once
+// for all the moments it holds). This holds however fast the
+// rounds go (a pressure sweep runs them faster, and each then holds fewer such moments), so the rate
+// stays about live entries / interval. The offset spreads those moments over the interval, so a table
+// of flows made together is not re-sent in one round. Where the 32-bit ms clock wraps (every 49.7
+// days) the phase jumps once: one re-send may come early or late by up to an interval.
+// The service is found from the entry's real (its VIP, port and protocol), so nothing is read from
+// the hash's key store unless the entry is due; an entry whose real or service is gone is skipped.
+void Processor::refresh(const ConnTable& t, bool v6, int32_t pos, const ConnEntry& e) {
+    if (e.dest >= snap_->dests.size()) return;
+    const Dest& d = snap_->dests[e.dest];
+    if (!d.in_use || d.gen != e.gen) return;
+    const Service* svc = d.vip.family == 4 ? snap_->find_service4(d.vip.v4_be(), d.vport, d.proto)
+                                           : snap_->find_service6(d.vip.b.data(), d.vport, d.proto);
+    if (!svc || svc->id != d.svc) return;
+    const uint32_t interval = svc->timeouts.ms[e.state] / kRefreshDivisor;
+    if (interval == 0) return;
+    const uint32_t span = t.round_to_ms() - t.round_from_ms();
+    const uint32_t offset = static_cast<uint32_t>(pos) * 2654435761u % interval;  // Knuth's multiplicative hash
+    const uint32_t phase = static_cast<uint32_t>((uint64_t{t.round_from_ms()} + offset) % interval);
+    const uint32_t next = phase ? interval - phase : 0;  // from `from` to the first such moment
+    if (next >= span) return;
+    SyncRecord r{};
+    r.family = v6 ? 6 : 4;
+    r.state = e.state;
+    r.gen = e.gen;
+    r.dest = e.dest;
+    r.svc = svc->id;
+    if (v6) {
+        ConnKey6 k;
+        if (!t.get_key(pos, &k)) return;
+        record_from_key(k, r);
+    } else {
+        ConnKey4 k;
+        if (!t.get_key(pos, &k)) return;
+        record_from_key(k, r);
+    }
+    if (push_sync(r)) counters_->sync_refreshed++;
 }
 
 void Processor::serve_dump(DumpRequest& req, uint32_t now_ms) {

@@ -114,6 +114,11 @@ public:
     static constexpr uint32_t kSweepPeriodMs = 1000;
     static constexpr uint32_t kMaxSweepSlots = 4096;
     static constexpr uint32_t kPressureSweepSlots = 64;
+    // Sync refresh (IPVS's sync_period idea): a peer's copy of a flow lapses `timeout` after the last
+    // record about it, so with sync on the sweep queues a live flow's record again about every third
+    // of its state's timeout (ESTABLISHED 900 s: every 300 s), which keeps a busy long-lived flow
+    // synced and repairs a lost record. See refresh().
+    static constexpr uint32_t kRefreshDivisor = 3;
 
     // A table under pressure (a SYN flood, or simply full): add() failed and the table is still as
     // full as it was then, or was within the last kFullWindowMs. While it is, a TCP packet without SYN
@@ -175,6 +180,15 @@ private:
         case TcpState::time_wait: return true;
         default: return false;
         }
+    }
+    // What the sweep re-sends: the states sync_out sends on a change, and UDP flows (their entry's
+    // record is sent once, when made); never a persistence template.
+    static bool refresh_worthy(uint8_t state) { return state == kUdpState || sync_worthy(state); }
+    __attribute__((noinline)) void refresh(const ConnTable& t, bool v6, int32_t pos, const ConnEntry& e);
+    bool push_sync(const SyncRecord& r) {
+        const bool ok = sync_ring_->push(r);
+        (ok ? counters_->sync_queued : counters_->sync_ring_full)++;
+        return ok;
     }
     __attribute__((noinline)) void change_state(const Parsed& p, const Service& svc, ConnEntry& e, uint8_t next);
     __attribute__((noinline)) void sync_out(const Parsed& p, const Service& svc, const ConnEntry& e);

@@ -8,7 +8,7 @@ Counters flatten(const CoreCounters& c, const Snapshot& snap) {
                {"to_kernel", c.to_kernel},     {"not_for_us", c.not_for_us}, {"expired", c.expired},
                {"evicted", c.evicted},         {"stale", c.stale},           {"icmp_forwarded", c.icmp_forwarded},
                {"fragments", c.fragments},     {"sync_queued", c.sync_queued}, {"sync_ring_full", c.sync_ring_full},
-               {"sync_adopted", c.sync_adopted}};
+               {"sync_adopted", c.sync_adopted}, {"sync_refreshed", c.sync_refreshed}};
     for (unsigned i = 0; i < kDropCount; i++) m[std::string("drops.") + drop_name(static_cast<Drop>(i))] = c.drops[i];
     for (const Service& s : snap.services) {
         std::string p = "svc" + std::to_string(s.id) + ".";
@@ -48,6 +48,9 @@ Snapshot make_snapshot(const std::vector<ServiceSpec>& specs) {
             d.port = sp.port;
             d.weight = weight;
             d.svc = s.id;
+            d.vip = s.vip;  // its service by address, as snapshot_builder sets them
+            d.vport = s.port;
+            d.proto = s.proto;
             d.in_use = true;
             d.has_mac = rmac != nullptr;
             if (rmac) d.mac = mac(rmac);

@@ -130,12 +130,14 @@ TEST_F(DirectorTest, TotalsSumEveryWorkersSyncCounters) {
         dp_->counters_rw(w).sync_queued = 10 + w;
         dp_->counters_rw(w).sync_ring_full = 2 + w;
         dp_->counters_rw(w).sync_adopted = 5 + w;
+        dp_->counters_rw(w).sync_refreshed = 7 + w;
     }
     auto t = std::make_unique<CoreCounters>();
     director_->totals(*t);
     EXPECT_EQ(t->sync_queued, 21u);
     EXPECT_EQ(t->sync_ring_full, 5u);
     EXPECT_EQ(t->sync_adopted, 11u);
+    EXPECT_EQ(t->sync_refreshed, 15u);
 }
 
 // The workers' liveness (announce state, "workers stalled"): a grace period still pending after

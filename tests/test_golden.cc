@@ -871,5 +871,199 @@ TEST_F(SyncGolden_, SyncedRealGoneOrASynIsNotAdopted) {
           plus(fwd(0, 0, syn.size(), true), {{"sync_queued", 1}})}});
 }
 
+// Refresh (Processor::refresh): with sync on, the sweep re-sends a live ESTABLISHED flow about every
+// third of its timeout (900 s: 300 s), once per interval; nothing with sync off, nothing once expired.
+class SyncRefreshGolden_ : public SyncGolden_ {
+protected:
+    static constexpr uint32_t kInterval = 300000;  // ESTABLISHED's default 900 s, / 3
+    static constexpr uint32_t kRound = 2 * Processor::kSweepPeriodMs;  // a round, with room to spare
+    // An ESTABLISHED flow 192.0.2.1:41000 -> 10.0.0.100:80 on svc0 (rr: rs1, dest 0), made at 1000;
+    // its two records (SYN_RECV, ESTABLISHED) taken off the ring.
+    void establish() {
+        Bytes syn = syn4(kToLb, "192.0.2.1", "10.0.0.100", 41000, 80);
+        Bytes ack = tcp(kToLb, "192.0.2.1", "10.0.0.100", 41000, 80, kTcpAck);
+        run({{"SYN: a new entry, queued", syn, Verdict::tx, hop(syn4(kToRs1, "192.0.2.1", "10.0.0.100", 41000, 80)),
+              plus(fwd(0, 0, syn.size(), true), {{"sync_queued", 1}})},
+             {"ACK: ESTABLISHED, queued", ack, Verdict::tx,
+              hop(tcp(kToRs1, "192.0.2.1", "10.0.0.100", 41000, 80, kTcpAck)),
+              plus(fwd(0, 0, ack.size(), false), {{"dest0.active", 1}, {"dest0.inactive", -1}, {"sync_queued", 1}})}});
+        SyncRecord r[8];
+        ASSERT_EQ(2u, ring_.pop(r, 8));
+        now_ = 1000;
+    }
+    // The worker's sweep as its loop runs it, every 10 ms up to `until`; stops early, at the first
+    // record queued, when `stop_at_record`. Returns the records queued.
+    uint32_t sweep_until(uint32_t until, bool stop_at_record) {
+        const uint64_t before = proc_->counters().sync_queued;
+        while (time_reached(until, now_ + 10)) {
+            now_ += 10;
+            proc_->expire_paced(now_);
+            if (stop_at_record && proc_->counters().sync_queued != before) break;
+        }
+        return static_cast<uint32_t>(proc_->counters().sync_queued - before);
+    }
+    uint32_t now_ = 0;
+};
+
+TEST_F(SyncRefreshGolden_, LiveEstablishedFlowIsReSentOncePerThirdOfItsTimeout) {
+    establish();
+    EXPECT_EQ(1u, sweep_until(1000 + kInterval + 2 * kRound, true)) << "no refresh within an interval and two rounds";
+    const uint32_t first = now_;
+    SyncRecord r[8];
+    ASSERT_EQ(1u, ring_.pop(r, 8));
+    const SyncRecord want = test_sync::worker_record(41000, static_cast<uint8_t>(TcpState::established), 0, 0);
+    EXPECT_EQ(0, std::memcmp(&want, &r[0], sizeof want)) << "state " << int{r[0].state} << " dest " << r[0].dest
+                                                         << " cport " << r[0].cport << " vport " << r[0].vport;
+    EXPECT_EQ(1u, proc_->counters().sync_refreshed);
+    // The next comes one interval after the moment the first was due (at most two rounds before it).
+    EXPECT_EQ(0u, sweep_until(first + kInterval - 3 * kRound, false));
+    EXPECT_EQ(1u, sweep_until(first + kInterval + 2 * kRound, false));
+    ASSERT_EQ(1u, ring_.pop(r, 8));
+    EXPECT_EQ(0, std::memcmp(&want, &r[0], sizeof want));
+    EXPECT_EQ(2u, proc_->counters().sync_refreshed);
+    EXPECT_EQ(0u, proc_->counters().sync_ring_full);
+}
+
+TEST_F(SyncRefreshGolden_, NothingIsReSentWithSyncOff) {
+    establish();
+    proc_->set_sync(nullptr, nullptr);
+    EXPECT_EQ(0u, sweep_until(1000 + 2 * kInterval + 2 * kRound, false));
+    SyncRecord r[8];
+    EXPECT_EQ(0u, ring_.pop(r, 8));
+    EXPECT_EQ(0u, proc_->counters().sync_refreshed);
+    EXPECT_EQ(1u, proc_->table4().size()) << "the flow is still live: it was there to re-send";
+}
+
+TEST_F(SyncRefreshGolden_, NothingIsReSentOnceTheFlowExpired) {
+    establish();
+    // ESTABLISHED lasts 900 s from its ACK at 1000, then the sweep removes it. The rounds' spans over
+    // its life cover more than two intervals and less than three: two or three refreshes (a third
+    // only if its moment is seen before the entry's end).
+    const uint32_t queued = sweep_until(1000 + 900000 + kRound, false);
+    EXPECT_GE(queued, 2u);
+    EXPECT_LE(queued, 3u);
+    EXPECT_EQ(queued, proc_->counters().sync_refreshed);
+    EXPECT_EQ(1u, proc_->counters().expired);
+    EXPECT_EQ(0u, proc_->table4().size());
+    SyncRecord r[8];
+    EXPECT_EQ(queued, ring_.pop(r, 8));
+    EXPECT_EQ(0u, sweep_until(now_ + 2 * kInterval, false));
+    EXPECT_EQ(0u, ring_.pop(r, 8));
+}
+
+TEST_F(SyncRefreshGolden_, ReSendsAreSpreadOverTheInterval) {
+    // 240 ESTABLISHED flows made together (rr over rs1, rs2), on a ring that holds them all.
+    constexpr uint16_t kFlows = 240;
+    SyncRing ring(1024);
+    proc_->set_sync(&ring, &synced_);
+    for (uint16_t i = 0; i < kFlows; i++) {
+        for (uint8_t flags : {kTcpSyn, kTcpAck}) {
+            Bytes f = tcp(kToLb, "192.0.2.1", "10.0.0.100", static_cast<uint16_t>(50000 + i), 80, flags);
+            ASSERT_EQ(Verdict::tx, send(f, 1000));
+        }
+    }
+    SyncRecord r[1024];
+    ASSERT_EQ(2u * kFlows, ring.pop(r, 1024));
+    // One interval and two rounds of sweeping: every flow re-sent, and no 10 s of it holding more
+    // than a twelfth of them (evenly spread, a 10 s slice holds 8 of the 240).
+    std::map<uint16_t, unsigned> per_flow;
+    std::map<uint32_t, unsigned> per_slice;
+    for (now_ = 1000; now_ < 1000 + kInterval + 2 * kRound;) {
+        now_ += 10;
+        proc_->expire_paced(now_);
+        for (uint32_t n = ring.pop(r, 1024), i = 0; i < n; i++) {
+            EXPECT_EQ(static_cast<uint8_t>(TcpState::established), r[i].state);
+            per_flow[r[i].cport]++;
+            per_slice[now_ / 10000]++;
+        }
+    }
+    EXPECT_EQ(kFlows, per_flow.size());
+    for (auto& [slice, n] : per_slice) EXPECT_LE(n, kFlows / 12u) << "in the 10 s from " << slice * 10 << " s";
+    EXPECT_EQ(0u, proc_->counters().sync_ring_full);
+}
+
+TEST_F(SyncRefreshGolden_, PersistenceTemplatesAreNotReSent) {
+    // svc7 (10.0.0.105:80) has persistence 300 s: a SYN makes a template (its interval would be 100 s)
+    // beside the connection.
+    for (uint8_t flags : {kTcpSyn, kTcpAck}) {
+        Bytes f = tcp(kToLb, "192.0.2.1", "10.0.0.105", 41000, 80, flags);
+        ASSERT_EQ(Verdict::tx, send(f, 1000));
+    }
+    SyncRecord r[8];
+    ASSERT_EQ(2u, ring_.pop(r, 8));
+    ASSERT_EQ(2u, proc_->table4().size());
+    now_ = 1000;
+    for (uint32_t n = 0; now_ < 1000 + 299000;) {  // the template lives 300 s
+        now_ += 10;
+        proc_->expire_paced(now_);
+        n = ring_.pop(r, 8);
+        for (uint32_t i = 0; i < n; i++) {
+            EXPECT_EQ(kProtoTcp, r[i].proto);
+            EXPECT_EQ(static_cast<uint8_t>(TcpState::established), r[i].state);
+            EXPECT_EQ(7, r[i].svc);
+        }
+    }
+    EXPECT_LE(proc_->counters().sync_refreshed, 1u) << "only the connection, once at most in 298 s";
+    EXPECT_EQ(2u, proc_->table4().size());
+}
+
+TEST_F(SyncRefreshGolden_, UdpAndIpv6FlowsAreReSentFromTheirKeys) {
+    Bytes u = udp(kToLb, "192.0.2.1", "10.0.0.100", 5353, 53, 20);  // svc1, dest2: UDP, 300 s
+    Bytes s6 = tcp(kToLb, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpSyn);  // svc2, dest3
+    Bytes a6 = tcp(kToLb, "2001:db8::1", "2001:db8::100", 40000, 80, kTcpAck);
+    for (const Bytes* f : {&u, &s6, &a6}) {
+        Bytes sent = *f;  // send() rewrites it
+        ASSERT_EQ(Verdict::tx, send(sent, 1000));
+    }
+    SyncRecord r[8];
+    ASSERT_EQ(3u, ring_.pop(r, 8));
+    // The records as written by hand: the client's and the VIP's side of each flow.
+    SyncRecord want_udp{};
+    want_udp.family = 4;
+    want_udp.proto = kProtoUdp;
+    want_udp.state = kUdpState;
+    want_udp.dest = 2;
+    want_udp.cport = 5353;
+    want_udp.vport = 53;
+    want_udp.svc = 1;
+    const uint8_t c4[] = {192, 0, 2, 1}, v4[] = {10, 0, 0, 100};
+    std::memcpy(want_udp.caddr, c4, 4);
+    std::memcpy(want_udp.vaddr, v4, 4);
+    SyncRecord want6{};
+    want6.family = 6;
+    want6.proto = kProtoTcp;
+    want6.state = static_cast<uint8_t>(TcpState::established);
+    want6.dest = 3;
+    want6.cport = 40000;
+    want6.vport = 80;
+    want6.svc = 2;
+    const uint8_t c6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00};
+    std::memcpy(want6.caddr, c6, 16);
+    std::memcpy(want6.vaddr, v6, 16);
+    // UDP's interval is 100 s, ESTABLISHED's 300 s; the rounds' spans cover a little over 300 s (from
+    // the first wrap, a round after 1000): UDP three or four times, IPv6 once or twice.
+    unsigned udp_seen = 0, v6_seen = 0;
+    for (now_ = 1000; now_ < 1000 + kInterval + 2 * kRound;) {
+        now_ += 10;
+        if (now_ == 200000) {  // a datagram keeps the UDP flow (300 s) live to the end; a hit queues nothing
+            Bytes again = u;
+            ASSERT_EQ(Verdict::tx, send(again, now_));
+        }
+        proc_->expire_paced(now_);
+        for (uint32_t n = ring_.pop(r, 8), i = 0; i < n; i++) {
+            const SyncRecord& want = r[i].family == 6 ? want6 : want_udp;
+            (r[i].family == 6 ? v6_seen : udp_seen)++;
+            EXPECT_EQ(0, std::memcmp(&want, &r[i], sizeof want))
+                << "family " << int{r[i].family} << " proto " << int{r[i].proto} << " state " << int{r[i].state}
+                << " dest " << r[i].dest << " svc " << r[i].svc << " cport " << r[i].cport;
+        }
+    }
+    EXPECT_GE(udp_seen, 3u);
+    EXPECT_LE(udp_seen, 4u);
+    EXPECT_GE(v6_seen, 1u);
+    EXPECT_LE(v6_seen, 2u);
+}
+
 }  // namespace
 }  // namespace dplb::test

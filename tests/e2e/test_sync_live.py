@@ -121,10 +121,14 @@ class Director:
         return s
 
     def forwarded(self):
+        """What this director forwarded: frames in all, and per service and real. Not the whole listing:
+        rx_packets, to_kernel and not_for_us move with any frame the bridge floods (the client's first
+        frame to B's MAC before the bridge learns it, ARP, multicast), which is not forwarding."""
         r = self.ctl("list", "--stats", "--json")
         if r.returncode != 0:
             die("dplbctl list in %s: %s" % (self.host, r.stderr))
-        return r.stdout
+        s = json.loads(r.stdout)
+        return (s["forwarded"], [(v["inpkts"], [d["inpkts"] for d in v["reals"]]) for v in s["services"]])
 
 
 def estab_resets(site):
