@@ -218,6 +218,9 @@ def body(site):
     check(VIP not in lb_table(), "table %s empty after --withdraw:\n%s" % (TABLE, lb_table()))
     check(timed("dplbd --withdraw -> gone from the router", lambda: not learnt()),
           "withdrawn from the router after --withdraw: %r" % router_route())
+    # And a dplbd started after the kill announces again (the closing check stops it by SIGTERM).
+    site.start_dplbd("lb", config())
+    check(wait_for(learnt, LIMIT, 0.1), "learnt again after a start that follows a kill: %r" % router_route())
 
 
 if __name__ == "__main__":
