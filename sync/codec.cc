@@ -3,23 +3,11 @@
 #include <array>
 #include <cstring>
 
+#include "byte_order.h"
 #include "tcp_state.h"
 
 namespace dplb::sync {
 namespace {
-
-uint16_t get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-uint32_t get32(const uint8_t* p) {
-    return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 | p[3];
-}
-void put16(uint8_t* p, uint16_t v) {
-    p[0] = static_cast<uint8_t>(v >> 8);
-    p[1] = static_cast<uint8_t>(v);
-}
-void put32(uint8_t* p, uint32_t v) {
-    put16(p, static_cast<uint16_t>(v >> 16));
-    put16(p + 2, static_cast<uint16_t>(v));
-}
 
 IpAddr get_addr(const uint8_t* p, bool v6) {
     if (v6) return IpAddr::from_v6(p);
@@ -76,8 +64,8 @@ const char* decode_error_name(DecodeError e) {
 Decoded decode(const uint8_t* data, size_t len) {
     Decoded d;
     if (len < kHeaderLen) return d.error = DecodeError::truncated, d;
-    if (get16(data + 2) != len) return d.error = DecodeError::bad_size, d;
-    if (data[0] != 0 || data[5] != kProtoVersion || get16(data + 6) != 0) return d.error = DecodeError::not_v1, d;
+    if (get_be16(data + 2) != len) return d.error = DecodeError::bad_size, d;
+    if (data[0] != 0 || data[5] != kProtoVersion || get_be16(data + 6) != 0) return d.error = DecodeError::not_v1, d;
     d.msg.syncid = data[1];
     const unsigned n = data[4];
     size_t off = kHeaderLen;
@@ -85,7 +73,7 @@ Decoded decode(const uint8_t* data, size_t len) {
     for (unsigned i = 0; i < n; i++) {
         if (len - off < kConnV4Len) return d.error = DecodeError::truncated, d;
         const uint8_t* r = data + off;
-        const uint16_t ver_size = get16(r + 2);
+        const uint16_t ver_size = get_be16(r + 2);
         const size_t size = ver_size & kSizeMask;
         if (size > len - off) return d.error = DecodeError::truncated, d;
         if (ver_size >> kVerShift) return d.error = DecodeError::bad_record, d;
@@ -100,13 +88,13 @@ Decoded decode(const uint8_t* data, size_t len) {
         } else {
             SyncConn c;
             c.protocol = r[1];
-            c.flags = get32(r + 4);
-            c.state = get16(r + 8);
-            c.cport = get16(r + 10);
-            c.vport = get16(r + 12);
-            c.dport = get16(r + 14);
-            c.fwmark = get32(r + 16);
-            c.timeout_s = get32(r + 20);
+            c.flags = get_be32(r + 4);
+            c.state = get_be16(r + 8);
+            c.cport = get_be16(r + 10);
+            c.vport = get_be16(r + 12);
+            c.dport = get_be16(r + 14);
+            c.fwmark = get_be32(r + 16);
+            c.timeout_s = get_be32(r + 20);
             const size_t alen = v6 ? 16 : 4;
             c.caddr = get_addr(r + 24, v6);
             c.vaddr = get_addr(r + 24 + alen, v6);
@@ -128,7 +116,7 @@ std::vector<std::vector<uint8_t>> encode(uint8_t syncid, const std::vector<SyncC
     std::vector<uint8_t>* m = nullptr;
     auto finish = [&] {
         if (!m) return;
-        put16(m->data() + 2, static_cast<uint16_t>(m->size()));
+        put_be16(m->data() + 2, static_cast<uint16_t>(m->size()));
         m = nullptr;
     };
     for (const SyncConn& c : conns) {
@@ -147,14 +135,14 @@ std::vector<std::vector<uint8_t>> encode(uint8_t syncid, const std::vector<SyncC
         uint8_t* r = m->data() + at;
         r[0] = v6 ? kTypeInet6 : 0;
         r[1] = c.protocol;
-        put16(r + 2, static_cast<uint16_t>(rl));  // record version 0
-        put32(r + 4, c.flags);
-        put16(r + 8, c.state);
-        put16(r + 10, c.cport);
-        put16(r + 12, c.vport);
-        put16(r + 14, c.dport);
-        put32(r + 16, c.fwmark);
-        put32(r + 20, c.timeout_s);
+        put_be16(r + 2, static_cast<uint16_t>(rl));  // record version 0
+        put_be32(r + 4, c.flags);
+        put_be16(r + 8, c.state);
+        put_be16(r + 10, c.cport);
+        put_be16(r + 12, c.vport);
+        put_be16(r + 14, c.dport);
+        put_be32(r + 16, c.fwmark);
+        put_be32(r + 20, c.timeout_s);
         const size_t alen = v6 ? 16 : 4;
         std::memcpy(r + 24, c.caddr.b.data(), alen);
         std::memcpy(r + 24 + alen, c.vaddr.b.data(), alen);

@@ -29,6 +29,8 @@
 #include <thread>
 #include <vector>
 
+#include "byte_order.h"
+
 namespace {
 
 constexpr unsigned kBatch = 256;     // frames per sendmmsg
@@ -59,16 +61,6 @@ uint16_t fold(uint32_t acc) {
     return static_cast<uint16_t>(~acc & 0xffff);
 }
 
-void put16(uint8_t* p, uint16_t v) {
-    p[0] = static_cast<uint8_t>(v >> 8);
-    p[1] = static_cast<uint8_t>(v);
-}
-
-void put32(uint8_t* p, uint32_t v) {
-    put16(p, static_cast<uint16_t>(v >> 16));
-    put16(p + 2, static_cast<uint16_t>(v));
-}
-
 // One SYN, written whole into f (kFrameLen bytes).
 void build(uint8_t* f, const uint8_t* dst_mac, const uint8_t* src_mac, const Target& t, uint64_t& rng) {
     uint64_t r = xorshift(rng);
@@ -77,31 +69,31 @@ void build(uint8_t* f, const uint8_t* dst_mac, const uint8_t* src_mac, const Tar
     uint32_t seq = static_cast<uint32_t>(xorshift(rng));
     std::memcpy(f, dst_mac, 6);
     std::memcpy(f + 6, src_mac, 6);
-    put16(f + 12, ETHERTYPE_IP);
+    dplb::put_be16(f + 12, ETHERTYPE_IP);
     uint8_t* ip = f + 14;
     ip[0] = 0x45;
     ip[1] = 0;
-    put16(ip + 2, 40);
-    put16(ip + 4, static_cast<uint16_t>(seq));  // IP id
-    put16(ip + 6, 0x4000);                      // DF
+    dplb::put_be16(ip + 2, 40);
+    dplb::put_be16(ip + 4, static_cast<uint16_t>(seq));  // IP id
+    dplb::put_be16(ip + 6, 0x4000);                      // DF
     ip[8] = 64;
     ip[9] = IPPROTO_TCP;
-    put16(ip + 10, 0);
-    put32(ip + 12, src);
-    put32(ip + 16, t.ip);
-    put16(ip + 10, fold(sum16(ip, 20)));
+    dplb::put_be16(ip + 10, 0);
+    dplb::put_be32(ip + 12, src);
+    dplb::put_be32(ip + 16, t.ip);
+    dplb::put_be16(ip + 10, fold(sum16(ip, 20)));
     uint8_t* tcp = ip + 20;
-    put16(tcp, sport);
-    put16(tcp + 2, t.port);
-    put32(tcp + 4, seq);
-    put32(tcp + 8, 0);
+    dplb::put_be16(tcp, sport);
+    dplb::put_be16(tcp + 2, t.port);
+    dplb::put_be32(tcp + 4, seq);
+    dplb::put_be32(tcp + 8, 0);
     tcp[12] = 5 << 4;
     tcp[13] = 0x02;  // SYN
-    put16(tcp + 14, 64240);
-    put16(tcp + 16, 0);
-    put16(tcp + 18, 0);
+    dplb::put_be16(tcp + 14, 64240);
+    dplb::put_be16(tcp + 16, 0);
+    dplb::put_be16(tcp + 18, 0);
     uint32_t pseudo = sum16(ip + 12, 8) + IPPROTO_TCP + 20;
-    put16(tcp + 16, fold(sum16(tcp, 20, pseudo)));
+    dplb::put_be16(tcp + 16, fold(sum16(tcp, 20, pseudo)));
 }
 
 bool parse_mac(const char* s, uint8_t* out) {
