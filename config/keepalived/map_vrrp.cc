@@ -275,6 +275,11 @@ void Mapper::unicast_peer(const Stmt& b, OutVrrp& vi) {
             msgs_.error(a.line, a.col, "unicast_peer: expected an IPv4 or IPv6 address, got " + q(a.text));
             continue;
         }
+        if (std::string why = real_address_problem(*ip); !why.empty()) {
+            msgs_.error(a.line, a.col, "unicast_peer: expected another director's address, got " + q(a.text) + " (" +
+                                           why + ")");
+            continue;
+        }
         if (l.words.size() > 1) {
             std::string rest;
             for (size_t i = 1; i < l.words.size(); i++) rest += (i > 1 ? " " : "") + l.words[i].text;
