@@ -334,6 +334,25 @@ TEST(KeepalivedImport, VipsThatAreNoServiceGoToTheKernel) {
     EXPECT_EQ(c.vrrp_instances[1].kernel_addresses[0].prefix_len, 32);
 }
 
+// A unicast peer that is this director (its unicast_src_ip) or one of the instance's VIPs is left out
+// with a warning (the loader refuses both); a multicast one is an error with its position.
+TEST(KeepalivedImport, UnicastPeersThatAreNoOtherDirector) {
+    const std::string vi = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 61\n"
+                           "    unicast_src_ip 10.0.0.2\n    unicast_peer {\n        10.0.0.3\n        10.0.0.2\n"
+                           "        10.0.0.100\n    }\n    virtual_ipaddress {\n        10.0.0.100\n    }\n}\n";
+    ImportResult r = convert(vi + one_vs(""));
+    EXPECT_TRUE(has_warning(r, "k.conf:7: unicast_peer 10.0.0.2: not converted (it is the instance's own unicast_src_ip)"))
+        << join(r.warnings);
+    EXPECT_TRUE(has_warning(r, "k.conf:8: unicast_peer 10.0.0.100: not converted (it is one of the instance's "
+                               "virtual_ipaddress)"))
+        << join(r.warnings);
+    EXPECT_NE(r.yaml.find("    unicast_peers:\n      - 10.0.0.3\n"), std::string::npos) << r.yaml;
+    EXPECT_EQ(r.yaml.find("      - 10.0.0.2\n"), std::string::npos) << r.yaml;
+    Config c = load_config_string(r.yaml, "k.yaml");
+    ASSERT_EQ(c.vrrp_instances.size(), 1u);
+    EXPECT_EQ(c.vrrp_instances[0].unicast_peers.size(), 1u);
+}
+
 // Options of a service vip's line shape a kernel address that never exists: each goes with a reason.
 TEST(KeepalivedImport, KernelOptionsOnAServiceVipAreDropped) {
     ImportResult r = convert(instance("", "        10.0.0.100/24 label eth0:1 scope host brd 10.0.0.255\n") +

@@ -302,20 +302,28 @@ void Mapper::unicast_peer(const Stmt& b, OutVrrp& vi) {
 void Mapper::finish_unicast(OutVrrp& vi) {
     const uint8_t family = vi.vips.front().first.family;
     const char* fam = family == 6 ? "IPv6" : "IPv4";
-    std::vector<std::pair<IpAddr, int>> kept;
-    for (const auto& p : vi.unicast_peers) {
-        if (p.first.family == family)
-            kept.push_back(p);
-        else
-            msgs_.warn(p.second, "unicast_peer " + p.first.str() + ": not converted (the instance's addresses are " +
-                                     fam + ")");
-    }
-    vi.unicast_peers = std::move(kept);
     if (vi.unicast_src_ip && vi.unicast_src_ip->family != family) {
         msgs_.warn(vi.unicast_src_line, "unicast_src_ip " + vi.unicast_src_ip->str() +
                                             ": not converted (the instance's addresses are " + fam + ")");
         vi.unicast_src_ip.reset();
     }
+    // A peer is another director: not this one's source address, not one of the instance's VIPs.
+    auto is_vip = [&](const IpAddr& ip) {
+        return std::any_of(vi.vips.begin(), vi.vips.end(), [&](const auto& v) { return v.first == ip; });
+    };
+    std::vector<std::pair<IpAddr, int>> kept;
+    for (const auto& p : vi.unicast_peers) {
+        const std::string peer = "unicast_peer " + p.first.str() + ": not converted (";
+        if (p.first.family != family)
+            msgs_.warn(p.second, peer + "the instance's addresses are " + fam + ")");
+        else if (vi.unicast_src_ip && p.first == *vi.unicast_src_ip)
+            msgs_.warn(p.second, peer + "it is the instance's own unicast_src_ip)");
+        else if (is_vip(p.first))
+            msgs_.warn(p.second, peer + "it is one of the instance's virtual_ipaddress)");
+        else
+            kept.push_back(p);
+    }
+    vi.unicast_peers = std::move(kept);
     if (!vi.unicast_peers.empty()) return;
     if (vi.unicast_src_ip)
         msgs_.warn(vi.unicast_src_line, "unicast_src_ip: not converted (no unicast_peer: the instance runs "
