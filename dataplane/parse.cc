@@ -4,7 +4,7 @@ namespace dplb {
 namespace {
 
 constexpr uint16_t kEthHdr = kEthHeaderLen;
-constexpr uint16_t kEtherIpv4 = 0x0800, kEtherArp = 0x0806, kEtherIpv6 = 0x86dd;
+constexpr uint16_t kEtherArp = 0x0806, kEtherIpv6 = 0x86dd;
 constexpr unsigned kMaxIpv6ExtHeaders = 8;
 constexpr uint8_t kProtoIcmp = 1, kProtoIcmp6 = 58;
 
@@ -190,42 +190,6 @@ Parsed parse_ipv6(Parsed p, const Span& s, uint32_t off) {
     if (p.proto == kProtoTcp || p.proto == kProtoUdp) return parse_l4(p, s, cur, end);
     if (p.proto == kProtoIcmp6 && end - cur >= 8) return parse_icmp_error(p, s, cur, end);
     return p;  // Kind::other (other ICMPv6, ND, ...)
-}
-
-// The frame a director sees most: untagged IPv4 without options or fragmentation, carrying TCP or
-// UDP, its headers in the first segment. Parsed in one go, without the layer-by-layer copies of the
-// general path, which gives the same answer for these frames (tests/test_parse.cc checks that);
-// false, with `p` untouched, for anything else.
-inline bool parse_common(Parsed& p, const uint8_t* f, uint32_t seg, uint32_t wire) {
-    if (seg > wire) seg = wire;
-    if (seg < kEthHdr + 20 + 8 || rd16(f + 12) != kEtherIpv4) return false;
-    const uint8_t* h = f + kEthHdr;
-    uint32_t total = rd16(h + 2);
-    if (h[0] != 0x45 || total > wire - kEthHdr || (rd16(h + 6) & 0x3fff) != 0) return false;
-    const uint8_t* l4 = h + 20;
-    if (h[9] == kProtoTcp) {
-        if (seg < kEthHdr + 40 || total < 40) return false;  // before reading the data offset
-        uint32_t doff = (l4[12] >> 4) * 4u;
-        if (doff < 20 || doff > total - 20) return false;
-        p.tcp_flags = l4[13];
-    } else if (h[9] == kProtoUdp) {
-        uint32_t ulen = rd16(l4 + 4);
-        if (total < 28 || ulen < 8 || ulen > total - 20) return false;
-    } else {
-        return false;
-    }
-    p.kind = Kind::l4;
-    p.drop = Drop::count;
-    p.family = 4;
-    p.proto = h[9];
-    p.dst_mac_broadcast_or_multicast = (f[0] & 1) != 0;
-    p.l3_off = kEthHdr;
-    p.l4_off = kEthHdr + 20;
-    p.sport = rd16(l4);
-    p.dport = rd16(l4 + 2);
-    __builtin_memcpy(&p.src4_be, h + 12, 4);
-    __builtin_memcpy(&p.dst4_be, h + 16, 4);
-    return true;
 }
 
 }  // namespace

@@ -36,13 +36,13 @@ namespace {
 
 inline bool is_tcp(const Parsed& p) { return p.proto == kProtoTcp; }
 
+// Two 8-byte stores, the padding zero (the hash reads it). Little-endian layout of ConnKey4.
 inline void make_key4(ConnKey4& k, const Parsed& p) {
-    k = ConnKey4{};
-    k.src = p.src4_be;
-    k.dst = p.dst4_be;
-    k.sport = p.sport;
-    k.dport = p.dport;
-    k.proto = p.proto;
+    static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "ConnKey4 written as two little-endian words");
+    const uint64_t lo = uint64_t{p.dst4_be} << 32 | p.src4_be;
+    const uint64_t hi = uint64_t{p.proto} << 32 | uint32_t{p.dport} << 16 | p.sport;
+    std::memcpy(reinterpret_cast<uint8_t*>(&k), &lo, 8);
+    std::memcpy(reinterpret_cast<uint8_t*>(&k) + 8, &hi, 8);
 }
 
 inline void make_key6(ConnKey6& k, const Parsed& p) {
@@ -97,7 +97,14 @@ inline void mask_prefix(uint8_t* a, unsigned bytes, uint8_t len) {
     }
 }
 
-inline bool mac_is(const uint8_t* p, const MacAddr& m) { return std::memcmp(p, m.b.data(), 6) == 0; }
+// A MAC's 6 bytes as the low bytes of a word, to compare with a frame's destination in two loads.
+inline uint64_t mac_word(const uint8_t* p) {
+    uint32_t a;
+    uint16_t b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + 4, 2);
+    return uint64_t{b} << 32 | a;
+}
 
 // The TTL (IPv4) or hop limit (IPv6) of a parsed IP frame.
 inline uint8_t hops_left(const uint8_t* frame, const Parsed& p) { return frame[p.l3_off + (p.family == 4 ? 8 : 7)]; }
@@ -131,18 +138,29 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
     c.rx_packets += n;
     now_ms_ = now_ms;
     uint64_t later = 0;  // bit i: frame i is a later fragment of a VIP's datagram, for pass 2
+    dests_ = snap.dests.data();
+    ndests_ = static_cast<uint32_t>(snap.dests.size());
+    moved_frames_ = false;
+    // A burst goes mostly to a few services: the last IPv4 (VIP, port, protocol) looked up, its
+    // service (or none) and its VIP's ownership are kept for the frames after it (ownership and
+    // snapshot do not change within a burst). The key holds all 56 bits; kNoMemo is none of them.
+    constexpr uint64_t kNoMemo = ~uint64_t{0};
+    const uint64_t our_mac = mac_word(port_mac.b.data());
+    uint64_t memo_key = kNoMemo;
+    const Service* memo_svc = nullptr;
+    Drop memo_why = Drop::count;
 
     // Pass 1: classify every frame; gather the connection keys to look up in bulk.
     for (uint16_t i = 0; i < n; i++) {
         Frame& f = frames[i];
         Parsed& p = parsed[i];
-        p = parse_frame(f.data, f.len, f.wire_len);
+        if (!parse_common(p, f.data, f.len, f.wire_len)) p = parse_frame_general(f.data, f.len, f.wire_len);
         svcs[i] = nullptr;
         if (p.kind == Kind::drop) {
             verdicts[i] = drop(p.drop);
             continue;
         }
-        if (!p.dst_mac_broadcast_or_multicast && !mac_is(f.data, port_mac)) {
+        if (!p.dst_mac_broadcast_or_multicast && mac_word(f.data) != our_mac) {
             c.not_for_us++;  // a promiscuous port sees other hosts' unicast
             verdicts[i] = Verdict::drop;
             continue;
@@ -162,13 +180,26 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
         case Kind::l4: break;
         default: verdicts[i] = to_kernel(); continue;
         }
-        const Service* svc = p.family == 4 ? snap.find_service4(p.dst4_be, p.dport, p.proto)
-                                           : snap.find_service6(p.dst6, p.dport, p.proto);
+        const Service* svc;
+        Drop why;
+        if (p.family == 4) {
+            const uint64_t key = uint64_t{p.dst4_be} << 32 | uint32_t{p.dport} << 8 | p.proto;
+            if (key != memo_key) {
+                memo_key = key;
+                memo_svc = snap.find_service4(p.dst4_be, p.dport, p.proto);
+                memo_why = memo_svc ? vip_withheld(memo_svc->vip_slot) : Drop::count;
+            }
+            svc = memo_svc;
+            why = memo_why;
+        } else {
+            svc = snap.find_service6(p.dst6, p.dport, p.proto);
+            why = svc ? vip_withheld(svc->vip_slot) : Drop::count;
+        }
         if (!svc || p.dst_mac_broadcast_or_multicast) {
             verdicts[i] = to_kernel();
             continue;
         }
-        if (Drop why = vip_withheld(svc->vip_slot); why != Drop::count) {
+        if (why != Drop::count) {
             verdicts[i] = drop(why);
             continue;
         }
@@ -230,17 +261,26 @@ int32_t Processor::recheck(ConnTable& table, const void* key, int32_t pos) {
     return pos;
 }
 
-Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, ConnTable& table, const void* key,
-                             int32_t pos, uint32_t now_ms, const MacAddr& port_mac) {
+// The packet path's common case, inline in the burst loop: a live entry of this service's real, on
+// which the packet goes on (hit); anything else is a miss, out of line.
+inline Verdict Processor::handle_l4(Frame& f, const Parsed& p, const Service& svc, ConnTable& table,
+                                    const void* key, int32_t pos, uint32_t now_ms, const MacAddr& port_mac) {
     if (pos >= 0) {
         ConnEntry& e = table.at(pos);
-        bool live = !time_reached(now_ms, e.expire_ms);
-        if (live && !entry_matches(e, svc)) {
-            counters_->stale++;  // its real id now names another real: never forward by it
-            live = false;
-        }
-        if (live && !cut_nodest(e) && !(is_tcp(p) && reuse_port(p, e, svc))) return hit(f, p, svc, e, now_ms, port_mac);
-        expire_at(table, pos);  // expired, its real gone, or a new connection on the port: a miss
+        if (!time_reached(now_ms, e.expire_ms) && entry_matches(e, svc) && !cut_nodest(e) &&
+            !(is_tcp(p) && reuse_port(p, e, svc)))
+            return hit(f, p, svc, e, now_ms, port_mac);
+    }
+    return miss(f, p, svc, table, key, pos, now_ms, port_mac);
+}
+
+Verdict Processor::miss(Frame& f, const Parsed& p, const Service& svc, ConnTable& table, const void* key,
+                        int32_t pos, uint32_t now_ms, const MacAddr& port_mac) {
+    if (pos >= 0) {  // expired, its real gone, or a new connection on the port
+        ConnEntry& e = table.at(pos);
+        // A live entry whose real id now names another real: never forward by it.
+        if (!time_reached(now_ms, e.expire_ms) && !entry_matches(e, svc)) counters_->stale++;
+        expire_at(table, pos);
         miss_sig_ = table.hash(key);  // the lookup hit: its hash was not computed for an add
     }
     // ops: no entry is ever made, so this is every datagram (an entry made before a reload turned
@@ -349,14 +389,14 @@ Verdict Processor::icmp_error(Frame& f, const Parsed& p, uint32_t now_ms, const 
     return v;
 }
 
-Verdict Processor::hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry& e, uint32_t now_ms,
-                       const MacAddr& port_mac) {
+inline Verdict Processor::hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry& e, uint32_t now_ms,
+                              const MacAddr& port_mac) {
     if (is_tcp(p)) {
         uint8_t next = static_cast<uint8_t>(tcp_next_state(static_cast<TcpState>(e.state), p.tcp_flags));
         if (next != e.state) change_state(p, svc, e, next);
     }
     e.expire_ms = now_ms + svc.timeouts.ms[e.state];
-    return forward(f, p, svc.id, e.dest, port_mac);
+    return rewrite(f, p, svc.id, e.dest, port_mac);
 }
 
 // A few times per connection: out of line, so a hit whose state stays pays nothing for it (the sync
@@ -428,7 +468,11 @@ Verdict Processor::forward_stateless(Frame& f, const Parsed& p, const Service& s
 // A first fragment leaves its real for the rest of its datagram (frag_table.h). A real with a VLAN
 // of its own (Dest::vlan) costs untagged traffic that keeps its tag one compare: the rest is retag().
 Verdict Processor::forward(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t dest, const MacAddr& port_mac) {
-    const Dest& d = snap_->dests[dest];
+    return rewrite(f, p, svc_id, dest, port_mac);
+}
+
+inline Verdict Processor::rewrite(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t dest, const MacAddr& port_mac) {
+    const Dest& d = dests_[dest];
     if (!d.has_mac) return drop(Drop::no_dest_mac);
     const uint32_t in_len = f.wire_len;  // counted as it came in
     int l3_off = p.l3_off;
@@ -436,6 +480,7 @@ Verdict Processor::forward(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t 
         const int moved = retag(f, p.l3_off > kEthHeaderLen, d.vlan);  // the parser reads one tag at most
         if (moved == kNoHeadroom) return drop(Drop::vlan_no_headroom);
         l3_off += moved;
+        moved_frames_ |= moved != 0;
     }
     if (p.frag == kFragFirst) frags_.put(p, dest, d.gen, svc_id, now_ms_);
     std::memcpy(f.data, d.mac.b.data(), 6);

@@ -81,6 +81,9 @@ public:
         vips_ = vips;
     }
     const Snapshot* snapshot() const { return snap_; }
+    // Whether the last process() moved the start of a frame (a VLAN tag pushed or taken off): only
+    // then need the worker compare each frame's start with its mbuf's.
+    bool frames_moved() const { return moved_frames_; }
     // The ports' MACs by index, once before the workers start: a frame forwarded out of another port
     // than its own leaves with that port's MAC as its source (at most kMaxPorts are kept).
     void set_port_macs(const std::vector<MacAddr>& macs) {
@@ -154,13 +157,20 @@ private:
 
     // The bulk lookup's position of a packet's key, checked against this burst's adds and removals.
     __attribute__((noinline)) int32_t recheck(ConnTable& table, const void* key, int32_t pos);
-    Verdict handle_l4(Frame& f, const Parsed& p, const Service& svc, ConnTable& table, const void* key,
-                      int32_t pos, uint32_t now_ms, const MacAddr& port_mac);
+    // Inline in the burst loop: what every established packet runs (handle_l4, hit, rewrite). A miss,
+    // and any other frame that is forwarded (forward), goes out of line.
+    __attribute__((always_inline)) Verdict handle_l4(Frame& f, const Parsed& p, const Service& svc,
+                                                     ConnTable& table, const void* key, int32_t pos,
+                                                     uint32_t now_ms, const MacAddr& port_mac);
+    __attribute__((noinline)) Verdict miss(Frame& f, const Parsed& p, const Service& svc, ConnTable& table,
+                                           const void* key, int32_t pos, uint32_t now_ms, const MacAddr& port_mac);
     Verdict icmp_error(Frame& f, const Parsed& p, uint32_t now_ms, const MacAddr& port_mac);
-    Verdict hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry& e, uint32_t now_ms,
-                const MacAddr& port_mac);
+    __attribute__((always_inline)) Verdict hit(Frame& f, const Parsed& p, const Service& svc, ConnEntry& e,
+                                               uint32_t now_ms, const MacAddr& port_mac);
     Verdict forward_stateless(Frame& f, const Parsed& p, const Service& svc, uint64_t fh, const MacAddr& port_mac);
     Verdict forward(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t dest, const MacAddr& port_mac);
+    __attribute__((always_inline)) Verdict rewrite(Frame& f, const Parsed& p, uint16_t svc_id, uint16_t dest,
+                                                   const MacAddr& port_mac);
     // Out of line: frames whose tag stays as received never run it.
     static constexpr int kNoHeadroom = 0x7fff;
     __attribute__((noinline)) static int retag(Frame& f, bool tagged, uint16_t vlan);
@@ -202,9 +212,10 @@ private:
     void expire_at(ConnTable& table, int32_t pos);
     // Whether an entry still refers to the real it was made for, in this service: its id in range,
     // in use, of the same generation (the id was not handed to another real since) and service.
+    // Within process() only (dests_ is the burst's snapshot's).
     bool entry_matches(const ConnEntry& e, const Service& svc) const {
-        if (e.dest >= snap_->dests.size()) return false;
-        const Dest& d = snap_->dests[e.dest];
+        if (e.dest >= ndests_) return false;
+        const Dest& d = dests_[e.dest];
         return d.in_use && d.gen == e.gen && d.svc == svc.id;
     }
     // The VIP's ownership: 0 = forward and answer, else why not.
@@ -216,15 +227,16 @@ private:
     }
     // conn_reuse_mode (snapshot.h): a client's new SYN on a port whose last connection is closing.
     bool reuse_port(const Parsed& p, const ConnEntry& e, const Service& svc) const {
+        if ((p.tcp_flags & (kTcpSyn | kTcpRst)) != kTcpSyn) return false;  // the common case first
         uint8_t mode = snap_->conn_reuse_mode;
-        if (!mode || svc.persistence_ms || (p.tcp_flags & (kTcpSyn | kTcpRst)) != kTcpSyn) return false;
+        if (!mode || svc.persistence_ms) return false;
         auto s = static_cast<TcpState>(e.state);
         return s == TcpState::time_wait || s == TcpState::close || ((mode & 2) && s == TcpState::fin_wait);
     }
     // expire_nodest_conn: an entry whose real was removed or set to weight 0 is cut at its next packet.
     bool cut_nodest(const ConnEntry& e) const {
         if (!snap_->expire_nodest_conn) return false;
-        const Dest& d = snap_->dests[e.dest];
+        const Dest& d = dests_[e.dest];
         return d.draining || d.weight == 0;
     }
     Verdict to_kernel() {
@@ -250,6 +262,9 @@ private:
     ConnTable t6_;
     FragTable frags_;
     uint32_t now_ms_ = 0;  // of the burst being processed
+    const Dest* dests_ = nullptr;  // the burst's snapshot's reals, and how many
+    uint32_t ndests_ = 0;
+    bool moved_frames_ = false;  // see frames_moved()
     SchedCursor cursors_[kMaxServices];
     bool removed_in_burst_ = false;
     uint32_t last_sweep_ms_ = 0;

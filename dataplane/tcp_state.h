@@ -33,10 +33,56 @@ constexpr unsigned kStateSlots = kTcpStateCount + 2;
 
 const char* state_name(uint8_t state);  // "ESTABLISHED", "SYN_RECV", ..., "UDP", "TEMPLATE"
 
-// The next state after a packet with TCP `flags` arrives in `cur`. Priority RST > SYN > FIN > ACK; a
-// segment with none of them goes to CLOSE, as in IPVS (set_tcp_state starts from CLOSE and keeps it
-// when no flag selects a row of the table).
-TcpState tcp_next_state(TcpState cur, uint8_t flags);
+namespace tcp_detail {
+
+using S = TcpState;
+constexpr S sNO = S::none, sES = S::established, sSS = S::syn_sent, sSR = S::syn_recv, sFW = S::fin_wait,
+            sTW = S::time_wait, sCL = S::close, sCW = S::close_wait, sLA = S::last_ack, sLI = S::listen,
+            sSA = S::synack;
+
+// Rows: the flag that decides; columns: the current state. IPVS input-only table; the last row is a
+// segment with none of the four flags.
+constexpr S kInputOnly[5][kTcpStateCount] = {
+    //         sNO  sES  sSS  sSR  sFW  sTW  sCL  sCW  sLA  sLI  sSA
+    /* syn */ {sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR},
+    /* fin */ {sCL, sFW, sSS, sTW, sFW, sTW, sCL, sCW, sLA, sLI, sTW},
+    /* ack */ {sCL, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES},
+    /* rst */ {sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sCL},
+    /* none */ {sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL},
+};
+enum { kRowSyn, kRowFin, kRowAck, kRowRst, kRowNone };
+
+// The deciding row for the TCP flags byte masked to FIN, SYN, RST and ACK (0x17): RST > SYN > FIN >
+// ACK, else none.
+constexpr uint8_t row_of(unsigned flags) {
+    return (flags & 0x04)   ? kRowRst
+           : (flags & 0x02) ? kRowSyn
+           : (flags & 0x01) ? kRowFin
+           : (flags & 0x10) ? kRowAck
+                            : kRowNone;
+}
+
+// kInputOnly flattened by (flags & 0x17) and the current state, a row of 16 per flags value: the next
+// state is one load from an index of two operations, for every TCP packet.
+struct NextTable {
+    uint8_t next[32 * 16];
+    constexpr NextTable() : next() {
+        for (unsigned flags = 0; flags < 32; flags++)
+            for (unsigned cur = 0; cur < kTcpStateCount; cur++)
+                next[flags * 16 + cur] = static_cast<uint8_t>(kInputOnly[row_of(flags)][cur]);
+    }
+};
+constexpr NextTable kNext{};
+static_assert(kTcpStateCount <= 16, "a row of kNext holds every state");
+
+}  // namespace tcp_detail
+
+// The next state after a packet with TCP `flags` arrives in `cur` (< kTcpStateCount). Priority RST >
+// SYN > FIN > ACK; a segment with none of them goes to CLOSE, as in IPVS (set_tcp_state starts from
+// CLOSE and keeps it when no flag selects a row of the table). Inline: it runs for every TCP packet.
+inline TcpState tcp_next_state(TcpState cur, uint8_t flags) {
+    return static_cast<TcpState>(tcp_detail::kNext.next[(flags & 0x17u) << 4 | static_cast<unsigned>(cur)]);
+}
 
 // Timeouts in milliseconds, per state slot (TCP states, UDP, template).
 struct Timeouts {

@@ -92,6 +92,7 @@ int worker_main(void* arg) {
     Frame frames[kBurst];
     Verdict verdicts[kBurst];
 
+    const size_t nqueues = ctx.queues.size();
     if (ctx.qsbr) rte_rcu_qsbr_thread_online(ctx.qsbr, ctx.qsbr_id);
     while (!ctx.quit->load(std::memory_order_relaxed)) {
         // Safe point: no packet of this pass has seen the previous view yet.
@@ -105,18 +106,24 @@ int worker_main(void* arg) {
             uint16_t n = rte_eth_rx_burst(q.port_id, q.queue, pkts, kBurst);
             if (n == 0) continue;
             received += n;
-            for (uint16_t i = 0; i < n; i++) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
-            for (uint16_t i = 0; i < n; i++)
-                frames[i] = Frame{rte_pktmbuf_mtod(pkts[i], uint8_t*), pkts[i]->data_len, pkts[i]->pkt_len,
-                                  kIngressPort, rte_pktmbuf_headroom(pkts[i])};
-            if (ctx.macswap_only) macswap(frames, n, verdicts);
-            else proc.process(frames, n, verdicts, now, q.mac);
+            for (uint16_t i = 0; i < n; i++) {
+                uint8_t* data = rte_pktmbuf_mtod(pkts[i], uint8_t*);
+                rte_prefetch0(data);
+                frames[i] = Frame{data, pkts[i]->data_len, pkts[i]->pkt_len, kIngressPort, pkts[i]->data_off};
+            }
+            bool moved = false;
+            if (ctx.macswap_only) {
+                macswap(frames, n, verdicts);
+            } else {
+                proc.process(frames, n, verdicts, now, q.mac);
+                moved = proc.frames_moved();
+            }
             for (uint16_t i = 0; i < n; i++) {
                 switch (verdicts[i]) {
                 case Verdict::tx: {
                     const uint8_t out = frames[i].out_port;
-                    if (frames[i].data != rte_pktmbuf_mtod(pkts[i], uint8_t*)) sync_start(pkts[i], frames[i]);
-                    const WorkerQueue& o = out < ctx.queues.size() ? ctx.queues[out] : q;
+                    if (moved && frames[i].data != rte_pktmbuf_mtod(pkts[i], uint8_t*)) sync_start(pkts[i], frames[i]);
+                    const WorkerQueue& o = out < nqueues ? ctx.queues[out] : q;
                     c.tx_packets += rte_eth_tx_buffer(o.port_id, o.queue, o.tx, pkts[i]);
                     break;
                 }
