@@ -143,10 +143,11 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
     moved_frames_ = false;
     // A burst goes mostly to a few services: the last IPv4 (VIP, port, protocol) looked up, its
     // service (or none) and its VIP's ownership are kept for the frames after it (ownership and
-    // snapshot do not change within a burst). The key holds all 56 bits; kNoMemo is none of them.
-    constexpr uint64_t kNoMemo = ~uint64_t{0};
+    // snapshot do not change within a burst). Protocol 0 is no frame's here (TCP or UDP only).
     const uint64_t our_mac = mac_word(port_mac.b.data());
-    uint64_t memo_key = kNoMemo;
+    uint32_t memo_dst = 0;
+    uint16_t memo_port = 0;
+    uint8_t memo_proto = 0;
     const Service* memo_svc = nullptr;
     Drop memo_why = Drop::count;
 
@@ -183,9 +184,10 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
         const Service* svc;
         Drop why;
         if (p.family == 4) {
-            const uint64_t key = uint64_t{p.dst4_be} << 32 | uint32_t{p.dport} << 8 | p.proto;
-            if (key != memo_key) {
-                memo_key = key;
+            if (p.dst4_be != memo_dst || p.dport != memo_port || p.proto != memo_proto) {
+                memo_dst = p.dst4_be;
+                memo_port = p.dport;
+                memo_proto = p.proto;
                 memo_svc = snap.find_service4(p.dst4_be, p.dport, p.proto);
                 memo_why = memo_svc ? vip_withheld(memo_svc->vip_slot) : Drop::count;
             }
@@ -223,27 +225,32 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
     int32_t bulk4[kMaxBurst], bulk6[kMaxBurst];
     if (n4) t4_.lookup_bulk(k4p, n4, bulk4);
     if (n6) t6_.lookup_bulk(k6p, n6, bulk6);
+    removed_in_burst_ = false;
+    added_in_burst_ = 0;
+    // The bulk lookup saw the table as it was before this burst: an earlier packet may have added
+    // this flow (a miss is stale) or removed an entry whose position an add then reused.
+    auto flow = [&](uint16_t i, ConnTable& table, const void* key, int32_t p) __attribute__((always_inline)) {
+        if (removed_in_burst_ || p < 0) p = recheck(table, key, p);
+        verdicts[i] = handle_l4(frames[i], parsed[i], *svcs[i], table, key, p, now_ms, port_mac);
+    };
+    if (n4 == n) {  // the usual burst: every frame an IPv4 flow of a service, so frame j is key j
+        for (unsigned j = 0; j < n4; j++)
+            if (bulk4[j] >= 0) rte_prefetch0(&t4_.at(bulk4[j]));  // the entry is the next cache miss
+        for (uint16_t i = 0; i < n; i++) flow(i, t4_, k4p[i], bulk4[i]);
+        return;
+    }
     const void* keyp[kMaxBurst];
     for (unsigned j = 0; j < n4; j++) {
         pos[i4[j]] = bulk4[j], keyp[i4[j]] = k4p[j];
-        if (bulk4[j] >= 0) rte_prefetch0(&t4_.at(bulk4[j]));  // the entry is the next cache miss
+        if (bulk4[j] >= 0) rte_prefetch0(&t4_.at(bulk4[j]));
     }
     for (unsigned j = 0; j < n6; j++) {
         pos[i6[j]] = bulk6[j], keyp[i6[j]] = k6p[j];
         if (bulk6[j] >= 0) rte_prefetch0(&t6_.at(bulk6[j]));
     }
-
-    removed_in_burst_ = false;
-    added_in_burst_ = 0;
     for (uint16_t i = 0; i < n; i++) {
         if (later >> i & 1) verdicts[i] = later_fragment(frames[i], parsed[i], port_mac);
-        if (!svcs[i]) continue;
-        ConnTable& table = parsed[i].family == 4 ? t4_ : t6_;
-        // The bulk lookup saw the table as it was before this burst: an earlier packet may have added
-        // this flow (a miss is stale) or removed an entry whose position an add then reused.
-        int32_t p = pos[i];
-        if (removed_in_burst_ || p < 0) p = recheck(table, keyp[i], p);
-        verdicts[i] = handle_l4(frames[i], parsed[i], *svcs[i], table, keyp[i], p, now_ms, port_mac);
+        if (svcs[i]) flow(i, parsed[i].family == 4 ? t4_ : t6_, keyp[i], pos[i]);
     }
 }
 
