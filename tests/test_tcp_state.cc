@@ -36,6 +36,23 @@ TEST(TcpState, FlagPriorityRstSynFinAck) {
     }
 }
 
+TEST(TcpState, EveryFlagsByteFromEveryState) {
+    // The rule written out: the deciding flag is RST, else SYN, else FIN, else ACK, else none (CLOSE);
+    // no other bit (PSH, URG, ECE, CWR) changes anything. Checked against single-flag answers that
+    // InputOnlyTableEveryCell pins cell by cell.
+    for (unsigned s = 0; s < kTcpStateCount; s++) {
+        auto cur = static_cast<TcpState>(s);
+        for (unsigned flags = 0; flags < 256; flags++) {
+            TcpState want = (flags & kTcpRst)   ? tcp_next_state(cur, kTcpRst)
+                            : (flags & kTcpSyn) ? tcp_next_state(cur, kTcpSyn)
+                            : (flags & kTcpFin) ? tcp_next_state(cur, kTcpFin)
+                            : (flags & kTcpAck) ? tcp_next_state(cur, kTcpAck)
+                                                : TcpState::close;
+            EXPECT_EQ(tcp_next_state(cur, static_cast<uint8_t>(flags)), want) << "state " << s << " flags " << flags;
+        }
+    }
+}
+
 TEST(TcpState, IpvsDefaultTimeouts) {
     Timeouts t = Timeouts::ipvs_defaults();
     auto sec = [&](TcpState s) { return t.ms[static_cast<uint8_t>(s)] / 1000; };
