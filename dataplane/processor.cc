@@ -803,15 +803,15 @@ void record_from_key(const Key& k, SyncRecord& r) {
 // stays about live entries / interval. The offset spreads those moments over the interval, so a table
 // of flows made together is not re-sent in one round. Where the 32-bit ms clock wraps (every 49.7
 // days) the phase jumps once: one re-send may come early or late by up to an interval.
-// The service is found from the entry's real (its VIP, port and protocol), so nothing is read from
-// the hash's key store unless the entry is due; an entry whose real or service is gone is skipped.
+// The service is found from the entry's real by its id (Snapshot::service_of: one load, not a lookup
+// by address for every live entry of every round), so nothing is read from the hash's key store unless
+// the entry is due; an entry whose real or service is gone is skipped.
 void Processor::refresh(const ConnTable& t, bool v6, int32_t pos, const ConnEntry& e) {
     if (e.dest >= snap_->dests.size()) return;
     const Dest& d = snap_->dests[e.dest];
     if (!d.in_use || d.gen != e.gen) return;
-    const Service* svc = d.vip.family == 4 ? snap_->find_service4(d.vip.v4_be(), d.vport, d.proto)
-                                           : snap_->find_service6(d.vip.b.data(), d.vport, d.proto);
-    if (!svc || svc->id != d.svc) return;
+    const Service* svc = snap_->service_of(d.svc);
+    if (!svc) return;
     const uint32_t interval = svc->timeouts.ms[e.state] / kRefreshDivisor;
     if (interval == 0) return;
     const uint32_t span = t.round_to_ms() - t.round_from_ms();

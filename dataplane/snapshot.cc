@@ -125,6 +125,12 @@ void assign_vip_slots(Snapshot& snap) {
     }
     snap.service_index.slots.clear();
     snap.vip_index.slots.clear();
+    snap.service_by_id.clear();
+    for (size_t pos = 0; pos < snap.services.size(); pos++) {
+        const uint16_t id = snap.services[pos].id;
+        if (id >= snap.service_by_id.size()) snap.service_by_id.resize(id + 1u, 0);
+        snap.service_by_id[id] = static_cast<uint16_t>(pos + 1);
+    }
     if (snap.services.size() > Snapshot::kScanMax) {
         const auto& svcs = snap.services;
         snap.service_index.build(

@@ -159,6 +159,13 @@ struct Snapshot {
     // are more than kScanMax of them; below that a scan of the dense vector costs less than a hash.
     OpenIndex service_index, vip_index;
     static constexpr size_t kScanMax = 8;
+    // Position + 1 of each service by its id (0 = no service has that id), built by assign_vip_slots.
+    // A draining real keeps its service's id reserved (snapshot_builder), so the service with a real's
+    // Dest::svc, when there is one, is that real's own.
+    std::vector<uint16_t> service_by_id;
+    const Service* service_of(uint16_t id) const {
+        return id < service_by_id.size() && service_by_id[id] ? &services[service_by_id[id] - 1u] : nullptr;
+    }
 
     // The service for a packet to vip:port/proto: an exact port first, then a port-0 service.
     const Service* find_service4(uint32_t vip_be, uint16_t port, uint8_t proto) const;

@@ -934,6 +934,23 @@ TEST_F(SyncRefreshGolden_, NothingIsReSentWithSyncOff) {
     EXPECT_EQ(1u, proc_->table4().size()) << "the flow is still live: it was there to re-send";
 }
 
+TEST_F(SyncRefreshGolden_, NothingIsReSentForARealWhoseServiceLeft) {
+    establish();
+    // A reload removed svc0: its real rs1 (dest 0) drains, and its flow goes on, but with no service
+    // there is no state timeout to pace a refresh by: nothing is re-sent (as before the service left,
+    // the flow's last record stands).
+    Snapshot next = snap_;
+    next.dests[0].draining = true;
+    next.services.erase(next.services.begin());
+    assign_vip_slots(next);
+    ASSERT_EQ(next.service_of(0), nullptr);
+    proc_->set_snapshot(&next, &vips_);
+    EXPECT_EQ(0u, sweep_until(1000 + 2 * kInterval + 2 * kRound, false));
+    EXPECT_EQ(0u, proc_->counters().sync_refreshed);
+    EXPECT_EQ(1u, proc_->table4().size()) << "the flow is still live: it was there to re-send";
+    proc_->set_snapshot(&snap_, &vips_);
+}
+
 TEST_F(SyncRefreshGolden_, NothingIsReSentOnceTheFlowExpired) {
     establish();
     // ESTABLISHED lasts 900 s from its ACK at 1000, then the sweep removes it. The rounds' spans over

@@ -58,6 +58,25 @@ TEST(ServiceIndex, KnownAnswersAmongAThousandServices) {
     EXPECT_EQ(snap.vip_slot6(v6(498).b.data()), -1);
 }
 
+TEST(ServiceIndex, ServicesByTheirIds) {
+    // Ids are stable across snapshots, not positions: sparse, in any order.
+    Snapshot snap;
+    for (uint16_t id : {7, 2, 1000}) {
+        snap.services.push_back(service(v4(0x0a000001 + id), 80, kProtoTcp));
+        snap.services.back().id = id;
+    }
+    assign_vip_slots(snap);
+    EXPECT_EQ(snap.service_of(7), &snap.services[0]);
+    EXPECT_EQ(snap.service_of(2), &snap.services[1]);
+    EXPECT_EQ(snap.service_of(1000), &snap.services[2]);
+    for (uint16_t id : {0, 1, 3, 999, 1001, 65535}) EXPECT_EQ(snap.service_of(id), nullptr) << id;
+    snap.services.erase(snap.services.begin());  // the service with id 7 leaves
+    assign_vip_slots(snap);
+    EXPECT_EQ(snap.service_of(7), nullptr);
+    EXPECT_EQ(snap.service_of(2), &snap.services[0]);
+    EXPECT_EQ(snap.service_of(1000), &snap.services[1]);
+}
+
 TEST(ServiceIndex, SmallSnapshotsScan) {
     Snapshot snap;
     for (uint16_t i = 0; i < Snapshot::kScanMax; i++) snap.services.push_back(service(v4(0x0a000001 + i), 80, kProtoTcp));
