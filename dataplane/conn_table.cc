@@ -12,7 +12,6 @@ namespace dplb {
 
 ConnTable::~ConnTable() {
     if (hash_) rte_hash_free(hash_);
-    if (entries_) rte_free(entries_);
 }
 
 bool ConnTable::init(const char* name, uint32_t capacity, uint32_t key_len, int socket) {
@@ -38,17 +37,61 @@ bool ConnTable::init(const char* name, uint32_t capacity, uint32_t key_len, int 
     params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
     hash_ = rte_hash_create(&params);
     if (!hash_) return false;
-    entries_ = static_cast<ConnEntry*>(rte_malloc_socket(name, sizeof(ConnEntry) * capacity, 64, socket));
-    if (!entries_) {
+    key_len_ = key_len;
+    if (!locate_slots()) {
         rte_hash_free(hash_);
         hash_ = nullptr;
-        rte_errno = ENOMEM;
         return false;
     }
-    for (uint32_t i = 0; i < capacity; i++) entries_[i] = ConnEntry{0, 0, kFreeEntry, 0};
     capacity_ = capacity;
-    key_len_ = key_len;
+    for (uint32_t i = 0; i < capacity; i++) at(static_cast<int32_t>(i)) = ConnEntry{0, 0, kFreeEntry, 0};
     return true;
+}
+
+// rte_hash keeps each key in a slot of its key store, after one word of the user's data (the value
+// rte_hash_lookup_data returns), slot k + 1 for position k. Two probe keys give the word of two
+// positions (just before the key rte_hash_get_key_with_position points at), so the first position's
+// and the distance between positions; each is then checked: a value written into the word is the one
+// rte_hash returns as the key's data, and the key follows the word. The probes are removed again.
+bool ConnTable::locate_slots() {
+    uint8_t k1[sizeof(ConnKey6)], k2[sizeof(ConnKey6)];
+    std::memset(k1, 0xa5, sizeof k1);
+    std::memset(k2, 0x5a, sizeof k2);
+    const int32_t p1 = rte_hash_add_key_with_hash(hash_, k1, hash(k1));
+    const int32_t p2 = rte_hash_add_key_with_hash(hash_, k2, hash(k2));
+    void* key1 = nullptr;
+    void* key2 = nullptr;
+    bool ok = p1 >= 0 && p2 > p1 && rte_hash_get_key_with_position(hash_, p1, &key1) == 0 &&
+              rte_hash_get_key_with_position(hash_, p2, &key2) == 0 && key1 && key2;
+    if (ok) {
+        uint8_t* w1 = static_cast<uint8_t*>(key1) - sizeof(void*);
+        uint8_t* w2 = static_cast<uint8_t*>(key2) - sizeof(void*);
+        const ptrdiff_t apart = w2 - w1, positions = p2 - p1;
+        ok = apart > 0 && apart % positions == 0 && size_t(apart / positions) >= sizeof(void*) + key_len_;
+        if (ok) {
+            stride_ = static_cast<size_t>(apart / positions);
+            slots_ = w1 - size_t(p1) * stride_;
+            const ConnEntry e1{0x01020304, 0x0506, 7, 8}, e2{0x11121314, 0x1516, 17, 18};
+            at(p1) = e1;
+            at(p2) = e2;
+            void *d1 = nullptr, *d2 = nullptr;
+            uint64_t want1 = 0, want2 = 0;
+            std::memcpy(&want1, &e1, sizeof e1);
+            std::memcpy(&want2, &e2, sizeof e2);
+            ok = rte_hash_lookup_with_hash_data(hash_, k1, hash(k1), &d1) == p1 &&
+                 rte_hash_lookup_with_hash_data(hash_, k2, hash(k2), &d2) == p2 &&
+                 reinterpret_cast<uintptr_t>(d1) == want1 && reinterpret_cast<uintptr_t>(d2) == want2 &&
+                 std::memcmp(slots_ + size_t(p1) * stride_ + sizeof(void*), k1, key_len_) == 0 &&
+                 std::memcmp(slots_ + size_t(p2) * stride_ + sizeof(void*), k2, key_len_) == 0;
+        }
+    }
+    if (p1 >= 0) rte_hash_del_key_with_hash(hash_, k1, hash(k1));
+    if (p2 >= 0) rte_hash_del_key_with_hash(hash_, k2, hash(k2));
+    if (!ok) {
+        slots_ = nullptr;
+        rte_errno = ENOTSUP;
+    }
+    return ok;
 }
 
 namespace {
@@ -94,24 +137,26 @@ void ConnTable::lookup_bulk(const void** keys, uint32_t n, int32_t* positions) c
 
 int32_t ConnTable::add(const void* key, uint32_t sig) {
     int32_t pos = rte_hash_add_key_with_hash(hash_, key, sig);
-    // rte_hash may hand out positions up to its key-store size; our array is `capacity_` long.
+    // rte_hash may hand out positions up to its key-store size; the sweep looks at `capacity_`.
     if (pos >= static_cast<int32_t>(capacity_)) {
         rte_hash_del_key_with_hash(hash_, key, sig);
         return -ENOSPC;
     }
+    if (pos >= 0) at(pos) = ConnEntry{0, 0, kFreeEntry, 0};  // rte_hash cleared the word: free until filled
     return pos;
 }
 
 void ConnTable::remove(int32_t pos) {
-    uint8_t key[64];
-    if (get_key(pos, key)) rte_hash_del_key_with_hash(hash_, key, hash(key));
-    entries_[pos].state = kFreeEntry;
+    uint8_t key[sizeof(ConnKey6)];
+    std::memcpy(key, slots_ + size_t(uint32_t(pos)) * stride_ + sizeof(void*), key_len_);
+    rte_hash_del_key_with_hash(hash_, key, hash(key));
+    at(pos).state = kFreeEntry;
 }
 
+// The key follows its entry in the slot; a free entry's slot holds no key of the table.
 bool ConnTable::get_key(int32_t pos, void* key_out) const {
-    void* k = nullptr;
-    if (rte_hash_get_key_with_position(hash_, pos, &k) != 0 || !k) return false;
-    std::memcpy(key_out, k, key_len_);
+    if (pos < 0 || static_cast<uint32_t>(pos) >= capacity_ || at(pos).state == kFreeEntry) return false;
+    std::memcpy(key_out, slots_ + size_t(uint32_t(pos)) * stride_ + sizeof(void*), key_len_);
     return true;
 }
 
@@ -123,7 +168,7 @@ size_t ConnTable::memory_bytes() const {
     // single-writer table with extendable buckets: 64-byte buckets of 8 slots (power of two >=
     // entries/8) and as many extension buckets with a free ring of 4-byte indexes (power of two >
     // buckets), a key store of (entries + 1) slots of key+8 bytes rounded to 16, and a free-slot ring
-    // of 4-byte indexes (power of two > entries), plus our 8-byte entries.
+    // of 4-byte indexes (power of two > entries). Our 8-byte entries live in the key slots' data words.
     auto pow2 = [](uint64_t v) {
         uint64_t p = 1;
         while (p < v) p <<= 1;
@@ -132,8 +177,7 @@ size_t ConnTable::memory_bytes() const {
     uint64_t buckets = pow2((capacity_ + 7) / 8);
     uint64_t key_slot = (key_len_ + 8 + 15) / 16 * 16;
     uint64_t bytes = 2 * buckets * 64 + pow2(buckets + 1) * 4 + (uint64_t{capacity_} + 1) * key_slot +
-                     pow2(uint64_t{capacity_} + 1) * 4 +
-                     uint64_t{capacity_} * sizeof(ConnEntry);
+                     pow2(uint64_t{capacity_} + 1) * 4;
     return static_cast<size_t>(bytes);
 }
 
