@@ -69,7 +69,7 @@ struct ProcessorConfig {
     unsigned workers = 1;  // worker cores in all: each holds 1/workers of a real's u/l_threshold
 };
 
-class Processor {
+class alignas(64) Processor {  // one per worker: no line shared with another's
 public:
     // Returns nullptr (with a message in `err`) when the tables cannot be allocated.
     static std::unique_ptr<Processor> create(const ProcessorConfig& cfg, std::string& err);

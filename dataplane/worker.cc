@@ -13,7 +13,10 @@
 namespace dplb {
 namespace {
 
-constexpr uint16_t kBurst = 32;
+// Frames per RX call and per TX buffer: as many as the processor and one bulk hash lookup take
+// (kMaxBurst, RTE_HASH_LOOKUP_BULK_MAX), so more cache misses overlap per lookup and the per-burst
+// work is shared by more frames (bench: ~1.1x at 1M flows against 32, 8 instructions less per packet).
+constexpr uint16_t kBurst = kMaxBurst;
 constexpr uint64_t kFlushUs = 100;  // flush partially filled TX buffers this often
 
 void on_tx_error(rte_mbuf** unsent, uint16_t count, void* userdata) {
