@@ -1,7 +1,6 @@
 #include "processor.h"
 
 #include <rte_errno.h>
-#include <rte_prefetch.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -233,21 +232,14 @@ void Processor::process(Frame* frames, uint16_t n, Verdict* verdicts, uint32_t n
         if (removed_in_burst_ || p < 0) p = recheck(table, key, p);
         verdicts[i] = handle_l4(frames[i], parsed[i], *svcs[i], table, key, p, now_ms, port_mac);
     };
+    // No prefetch of the entries: each is in its key's slot, which the lookup's key compare read.
     if (n4 == n) {  // the usual burst: every frame an IPv4 flow of a service, so frame j is key j
-        for (unsigned j = 0; j < n4; j++)
-            if (bulk4[j] >= 0) rte_prefetch0(&t4_.at(bulk4[j]));  // the entry is the next cache miss
         for (uint16_t i = 0; i < n; i++) flow(i, t4_, k4p[i], bulk4[i]);
         return;
     }
     const void* keyp[kMaxBurst];
-    for (unsigned j = 0; j < n4; j++) {
-        pos[i4[j]] = bulk4[j], keyp[i4[j]] = k4p[j];
-        if (bulk4[j] >= 0) rte_prefetch0(&t4_.at(bulk4[j]));
-    }
-    for (unsigned j = 0; j < n6; j++) {
-        pos[i6[j]] = bulk6[j], keyp[i6[j]] = k6p[j];
-        if (bulk6[j] >= 0) rte_prefetch0(&t6_.at(bulk6[j]));
-    }
+    for (unsigned j = 0; j < n4; j++) pos[i4[j]] = bulk4[j], keyp[i4[j]] = k4p[j];
+    for (unsigned j = 0; j < n6; j++) pos[i6[j]] = bulk6[j], keyp[i6[j]] = k6p[j];
     for (uint16_t i = 0; i < n; i++) {
         if (later >> i & 1) verdicts[i] = later_fragment(frames[i], parsed[i], port_mac);
         if (svcs[i]) flow(i, parsed[i].family == 4 ? t4_ : t6_, keyp[i], pos[i]);
