@@ -18,13 +18,13 @@ std::unique_ptr<Processor> Processor::create(const ProcessorConfig& cfg, std::st
     char name[32];
     std::snprintf(name, sizeof name, "conn4_%u", cfg.id);
     if (!p->t4_.init(name, cfg.ipv4_entries, sizeof(ConnKey4), cfg.socket)) {
-        err = std::string("cannot allocate IPv4 connection table (") + std::to_string(cfg.ipv4_entries) +
+        err = std::string("cannot make the IPv4 connection table (") + std::to_string(cfg.ipv4_entries) +
               " entries): " + rte_strerror(rte_errno);
         return nullptr;
     }
     std::snprintf(name, sizeof name, "conn6_%u", cfg.id);
     if (!p->t6_.init(name, cfg.ipv6_entries, sizeof(ConnKey6), cfg.socket)) {
-        err = std::string("cannot allocate IPv6 connection table (") + std::to_string(cfg.ipv6_entries) +
+        err = std::string("cannot make the IPv6 connection table (") + std::to_string(cfg.ipv6_entries) +
               " entries): " + rte_strerror(rte_errno);
         return nullptr;
     }
