@@ -105,10 +105,12 @@ int worker_main(void* arg) {
         proc.set_stalled(ctx.heartbeat_ms &&
                          heartbeat_stale(now, ctx.heartbeat_ms->load(std::memory_order_relaxed), view->failsafe_ms));
         unsigned received = 0;
+        bool busy = false;  // some queue gave more than half a burst
         for (WorkerQueue& q : ctx.queues) {
             uint16_t n = rte_eth_rx_burst(q.port_id, q.queue, pkts, kBurst);
             if (n == 0) continue;
             received += n;
+            busy |= n > kBurst / 2;
             for (uint16_t i = 0; i < n; i++) {
                 uint8_t* data = rte_pktmbuf_mtod(pkts[i], uint8_t*);
                 rte_prefetch0(data);
@@ -143,11 +145,16 @@ int worker_main(void* arg) {
             if (q.exc_port == kNoPort) continue;
             uint16_t n = rte_eth_rx_burst(q.exc_port, q.queue, pkts, kBurst);
             received += n;
+            busy |= n > kBurst / 2;
             c.from_kernel += n;
             for (uint16_t i = 0; i < n; i++) c.tx_packets += rte_eth_tx_buffer(q.port_id, q.queue, q.tx, pkts[i]);
         }
+        // At light load (no queue gave more than half a burst) what this pass buffered goes out now,
+        // rather than waiting for a whole TX burst or the timed flush (kFlushUs). Above that, small TX
+        // bursts would cost more than the wait saves: the extra work per pass makes the next RX
+        // burst bigger, so this stops by itself as the load rises, and full bursts stay full.
         uint64_t tsc = rte_rdtsc();
-        if (tsc - last_flush > flush_tsc) {
+        if ((received && !busy) || tsc - last_flush > flush_tsc) {
             flush_all(ctx, c);
             last_flush = tsc;
         }
