@@ -8,8 +8,6 @@ constexpr uint16_t kEtherArp = 0x0806, kEtherIpv6 = 0x86dd;
 constexpr unsigned kMaxIpv6ExtHeaders = 8;
 constexpr uint8_t kProtoIcmp = 1, kProtoIcmp6 = 58;
 
-inline uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-
 inline Parsed dropped(Parsed p, Drop why) {
     p.kind = Kind::drop;
     p.drop = why;
@@ -41,18 +39,18 @@ Parsed parse_l4(Parsed p, const Span& s, uint32_t off, uint32_t l4_end) {
         const uint8_t* t = s.f + off;
         uint32_t doff = (t[12] >> 4) * 4u;
         if (doff < 20 || doff > avail) return dropped(p, Drop::tcp_bad_doff);
-        p.sport = rd16(t);
-        p.dport = rd16(t + 2);
+        p.sport = get_be16(t);
+        p.dport = get_be16(t + 2);
         p.tcp_flags = t[13];
     } else {
         if (avail < 8) return dropped(p, Drop::udp_truncated);
         if (Drop d = need(s, off, 8, Drop::udp_truncated); d != Drop::count) return dropped(p, d);
         const uint8_t* u = s.f + off;
-        uint32_t ulen = rd16(u + 4);
+        uint32_t ulen = get_be16(u + 4);
         // A first fragment holds only the start of the datagram its length counts.
         if (ulen < 8 || (ulen > avail && p.frag == kFragNone)) return dropped(p, Drop::udp_bad_length);
-        p.sport = rd16(u);
-        p.dport = rd16(u + 2);
+        p.sport = get_be16(u);
+        p.dport = get_be16(u + 2);
     }
     p.kind = Kind::l4;
     return p;
@@ -74,7 +72,7 @@ Parsed parse_icmp_error(Parsed p, const Span& s, uint32_t off, uint32_t end) {
         uint32_t ihl = (f[in] & 0xf) * 4u;
         l4 = in + ihl;
         if (ihl < 20 || lim < l4 + 8) return p;
-        if (rd16(f + in + 6) & 0x1fff) return p;  // a later fragment: no ports
+        if (get_be16(f + in + 6) & 0x1fff) return p;  // a later fragment: no ports
         if (__builtin_memcmp(f + in + 12, &p.dst4_be, 4) != 0) return p;
         proto = f[in + 9];
         __builtin_memcpy(&p.src4_be, f + in + 16, 4);
@@ -93,8 +91,8 @@ Parsed parse_icmp_error(Parsed p, const Span& s, uint32_t off, uint32_t end) {
     }
     if (proto != kProtoTcp && proto != kProtoUdp) return p;  // a fragment header (44) included
     p.proto = proto;
-    p.sport = rd16(f + l4 + 2);
-    p.dport = rd16(f + l4);
+    p.sport = get_be16(f + l4 + 2);
+    p.dport = get_be16(f + l4);
     p.l4_off = static_cast<uint16_t>(off);
     p.kind = Kind::icmp_error;
     return p;
@@ -108,16 +106,16 @@ Parsed parse_ipv4(Parsed p, const Span& s, uint32_t off) {
     uint32_t ihl = (h[0] & 0xf) * 4u;
     if (ihl < 20) return dropped(p, Drop::ipv4_bad_ihl);
     if (Drop d = need(s, off, ihl, Drop::ipv4_bad_ihl); d != Drop::count) return dropped(p, d);
-    uint32_t total = rd16(h + 2);
+    uint32_t total = get_be16(h + 2);
     if (total < ihl || total > s.wire - off) return dropped(p, Drop::ipv4_bad_total_length);
     p.proto = h[9];
     __builtin_memcpy(&p.src4_be, h + 12, 4);
     __builtin_memcpy(&p.dst4_be, h + 16, 4);
-    uint16_t frag = rd16(h + 6);
+    uint16_t frag = get_be16(h + 6);
     bool l4 = p.proto == kProtoTcp || p.proto == kProtoUdp;
     if (frag & 0x3fff) {  // MF set or a non-zero offset
         if (!l4) return p;  // Kind::other
-        p.frag_id = rd16(h + 4);
+        p.frag_id = get_be16(h + 4);
         if (frag & 0x1fff) {
             p.frag = kFragLater;
             p.kind = Kind::fragment;
@@ -136,7 +134,7 @@ Parsed parse_ipv6(Parsed p, const Span& s, uint32_t off) {
     const uint8_t* f = s.f;
     const uint8_t* h = f + off;
     if ((h[0] >> 4) != 6) return dropped(p, Drop::ipv6_bad_version);
-    uint32_t payload = rd16(h + 4);
+    uint32_t payload = get_be16(h + 4);
     if (payload > s.wire - off - 40) return dropped(p, Drop::ipv6_bad_payload_length);
     p.src6 = h + 8;
     p.dst6 = h + 24;
@@ -158,8 +156,8 @@ Parsed parse_ipv6(Parsed p, const Span& s, uint32_t off) {
             if (end - cur < 8 || seen_fragment_header) return dropped(p, Drop::ipv6_bad_ext_header);
             if (s.seg < cur + 8) return dropped(p, Drop::headers_split);
             next = f[cur];
-            uint16_t offset_m = rd16(f + cur + 2);
-            p.frag_id = static_cast<uint32_t>(rd16(f + cur + 4)) << 16 | rd16(f + cur + 6);
+            uint16_t offset_m = get_be16(f + cur + 2);
+            p.frag_id = static_cast<uint32_t>(get_be16(f + cur + 4)) << 16 | get_be16(f + cur + 6);
             seen_fragment_header = true;
             cur += 8;
             if (offset_m & 0xfff8) {  // a later fragment: what follows is the datagram's middle
@@ -208,11 +206,11 @@ Parsed parse_frame_general(const uint8_t* f, uint32_t seg_len, uint32_t wire_len
     if (Drop d = need(s, 0, kEthHdr, Drop::eth_truncated); d != Drop::count) return dropped(p, d);
     p.dst_mac_broadcast_or_multicast = (f[0] & 1) != 0;
     uint32_t off = 12;
-    uint16_t type = rd16(f + off);
+    uint16_t type = get_be16(f + off);
     if (type == kEtherVlan) {
         if (Drop d = need(s, 0, kEthHdr + kVlanTagLen, Drop::vlan_truncated); d != Drop::count) return dropped(p, d);
         off += kVlanTagLen;
-        type = rd16(f + off);
+        type = get_be16(f + off);
     }
     off += 2;
     p.l3_off = static_cast<uint16_t>(off);
@@ -222,9 +220,9 @@ Parsed parse_frame_general(const uint8_t* f, uint32_t seg_len, uint32_t wire_len
     case kEtherArp: {
         if (Drop d = need(s, off, 28, Drop::arp_truncated); d != Drop::count) return dropped(p, d);
         const uint8_t* a = f + off;
-        if (rd16(a) != 1 || rd16(a + 2) != kEtherIpv4 || a[4] != 6 || a[5] != 4)
+        if (get_be16(a) != 1 || get_be16(a + 2) != kEtherIpv4 || a[4] != 6 || a[5] != 4)
             return dropped(p, Drop::arp_malformed);
-        if (rd16(a + 6) == 1) {
+        if (get_be16(a + 6) == 1) {
             p.kind = Kind::arp_request;
             __builtin_memcpy(&p.arp_target_be, a + 24, 4);
         }

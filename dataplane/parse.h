@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "byte_order.h"
 #include "drop_reason.h"
 #include "net_types.h"
 
@@ -62,8 +63,6 @@ struct Parsed {
     const uint8_t* nd_target;       // Kind::nd_solicit: the target address, in the frame
 };
 
-inline uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-
 // The frame a director sees most: untagged IPv4 without options or fragmentation, carrying TCP or
 // UDP, its headers in the first segment. Parsed in one go, without the layer-by-layer copies of the
 // general path, which gives the same answer for these frames (tests/test_parse.cc checks that);
@@ -78,7 +77,7 @@ inline bool parse_common(Parsed& p, const uint8_t* f, uint32_t seg, uint32_t wir
     __builtin_memcpy(&type_vihl, f + 12, 4);
     if ((type_vihl & 0x00ffffff) != (0x45u << 16 | (kEtherIpv4 & 0xff) << 8 | kEtherIpv4 >> 8)) return false;
     const uint8_t* h = f + kEthHeaderLen;
-    uint32_t total = be16(h + 2);
+    uint32_t total = get_be16(h + 2);
     uint16_t frag;  // MF and the offset (0x3fff in network order), read as a little-endian word
     __builtin_memcpy(&frag, h + 6, 2);
     if (total > wire - kEthHeaderLen || (frag & 0xff3f) != 0) return false;
@@ -89,7 +88,7 @@ inline bool parse_common(Parsed& p, const uint8_t* f, uint32_t seg, uint32_t wir
         if (doff < 20 || doff > total - 20) return false;
         p.tcp_flags = l4[13];
     } else if (h[9] == kProtoUdp) {
-        uint32_t ulen = be16(l4 + 4);
+        uint32_t ulen = get_be16(l4 + 4);
         if (total < 28 || ulen < 8 || ulen > total - 20) return false;
         p.tcp_flags = 0;
     } else {
@@ -103,8 +102,8 @@ inline bool parse_common(Parsed& p, const uint8_t* f, uint32_t seg, uint32_t wir
     p.dst_mac_broadcast_or_multicast = (f[0] & 1) != 0;
     p.l3_off = kEthHeaderLen;
     p.l4_off = kEthHeaderLen + 20;
-    p.sport = be16(l4);
-    p.dport = be16(l4 + 2);
+    p.sport = get_be16(l4);
+    p.dport = get_be16(l4 + 2);
     __builtin_memcpy(&p.src4_be, h + 12, 4);
     __builtin_memcpy(&p.dst4_be, h + 16, 4);
     return true;
