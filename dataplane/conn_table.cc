@@ -4,7 +4,6 @@
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
-#include <rte_malloc.h>
 
 #include <cstring>
 
@@ -81,8 +80,7 @@ bool ConnTable::locate_slots() {
             ok = rte_hash_lookup_with_hash_data(hash_, k1, hash(k1), &d1) == p1 &&
                  rte_hash_lookup_with_hash_data(hash_, k2, hash(k2), &d2) == p2 &&
                  reinterpret_cast<uintptr_t>(d1) == want1 && reinterpret_cast<uintptr_t>(d2) == want2 &&
-                 std::memcmp(slots_ + size_t(p1) * stride_ + sizeof(void*), k1, key_len_) == 0 &&
-                 std::memcmp(slots_ + size_t(p2) * stride_ + sizeof(void*), k2, key_len_) == 0;
+                 std::memcmp(key_at(p1), k1, key_len_) == 0 && std::memcmp(key_at(p2), k2, key_len_) == 0;
         }
     }
     if (p1 >= 0) rte_hash_del_key_with_hash(hash_, k1, hash(k1));
@@ -148,7 +146,7 @@ int32_t ConnTable::add(const void* key, uint32_t sig) {
 
 void ConnTable::remove(int32_t pos) {
     uint8_t key[sizeof(ConnKey6)];
-    std::memcpy(key, slots_ + size_t(uint32_t(pos)) * stride_ + sizeof(void*), key_len_);
+    std::memcpy(key, key_at(pos), key_len_);
     rte_hash_del_key_with_hash(hash_, key, hash(key));
     at(pos).state = kFreeEntry;
 }
@@ -156,7 +154,7 @@ void ConnTable::remove(int32_t pos) {
 // The key follows its entry in the slot; a free entry's slot holds no key of the table.
 bool ConnTable::get_key(int32_t pos, void* key_out) const {
     if (pos < 0 || static_cast<uint32_t>(pos) >= capacity_ || at(pos).state == kFreeEntry) return false;
-    std::memcpy(key_out, slots_ + size_t(uint32_t(pos)) * stride_ + sizeof(void*), key_len_);
+    std::memcpy(key_out, key_at(pos), key_len_);
     return true;
 }
 

@@ -73,10 +73,8 @@ public:
     // Removes the key at `pos`, which must hold one (a live entry, or one add() just gave).
     void remove(int32_t pos);
 
-    ConnEntry& at(int32_t pos) { return *reinterpret_cast<ConnEntry*>(slots_ + size_t(uint32_t(pos)) * stride_); }
-    const ConnEntry& at(int32_t pos) const {
-        return *reinterpret_cast<const ConnEntry*>(slots_ + size_t(uint32_t(pos)) * stride_);
-    }
+    ConnEntry& at(int32_t pos) { return *reinterpret_cast<ConnEntry*>(slot(pos)); }
+    const ConnEntry& at(int32_t pos) const { return *reinterpret_cast<const ConnEntry*>(slot(pos)); }
     // The key of the entry at `pos`; false for a free entry.
     bool get_key(int32_t pos, void* key_out) const;
     uint32_t capacity() const { return capacity_; }
@@ -175,8 +173,10 @@ public:
     // Visits every live entry (control-plane listing; not for the hot path).
     template <class F>
     void for_each(F&& fn) const {
-        for (uint32_t pos = 0; pos < capacity_; pos++)
-            if (at(static_cast<int32_t>(pos)).state != kFreeEntry) fn(static_cast<int32_t>(pos), at(static_cast<int32_t>(pos)));
+        for (uint32_t pos = 0; pos < capacity_; pos++) {
+            const ConnEntry& e = at(static_cast<int32_t>(pos));
+            if (e.state != kFreeEntry) fn(static_cast<int32_t>(pos), e);
+        }
     }
 
 private:
@@ -184,6 +184,9 @@ private:
     // (stride_), from probe keys, and checks it; false (rte_errno ENOTSUP) if this rte_hash does not
     // keep them as expected.
     bool locate_slots();
+    // Position `pos`'s slot: its entry (rte_hash's data word), then its key.
+    uint8_t* slot(int32_t pos) const { return slots_ + size_t(uint32_t(pos)) * stride_; }
+    const uint8_t* key_at(int32_t pos) const { return slot(pos) + sizeof(void*); }
 
     rte_hash* hash_ = nullptr;
     uint8_t* slots_ = nullptr;  // the entry of position p is at slots_ + p * stride_
