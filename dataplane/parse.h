@@ -8,6 +8,7 @@
 #include "byte_order.h"
 #include "drop_reason.h"
 #include "net_types.h"
+#include "tcp_state.h"  // kTcpFin, kTcpSyn, kTcpRst, kTcpAck
 
 namespace dplb {
 
@@ -37,8 +38,6 @@ constexpr uint16_t kEtherIpv4 = 0x0800;
 // it are). An IPv6 fragment header with offset 0 and no more fragments (an atomic fragment, RFC
 // 6946) is a whole packet.
 enum : uint8_t { kFragNone = 0, kFragFirst = 1, kFragLater = 2 };
-
-enum : uint8_t { kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10 };
 
 // Plain data without member initialisers: the processor keeps a burst's worth on its stack, and
 // constructing 64 of them per burst showed up as memset in the profile. parse_frame sets every field

@@ -1,7 +1,5 @@
 #include "tcp_state.h"
 
-#include "parse.h"
-
 namespace dplb {
 
 using S = TcpState;

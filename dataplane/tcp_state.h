@@ -31,7 +31,11 @@ constexpr uint8_t kUdpState = kTcpStateCount;
 constexpr uint8_t kTemplateState = kTcpStateCount + 1;
 constexpr unsigned kStateSlots = kTcpStateCount + 2;
 
-const char* state_name(uint8_t state);  // "ESTABLISHED", "SYN_RECV", ..., "UDP", "TEMPLATE"
+const char* state_name(uint8_t state);
+
+// The TCP header's flags that decide a state (parse.h reads them into Parsed::tcp_flags).
+enum : uint8_t { kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10 };
+constexpr uint8_t kTcpStateFlags = kTcpFin | kTcpSyn | kTcpRst | kTcpAck;  // "ESTABLISHED", "SYN_RECV", ..., "UDP", "TEMPLATE"
 
 namespace tcp_detail {
 
@@ -52,22 +56,21 @@ constexpr S kInputOnly[5][kTcpStateCount] = {
 };
 enum { kRowSyn, kRowFin, kRowAck, kRowRst, kRowNone };
 
-// The deciding row for the TCP flags byte masked to FIN, SYN, RST and ACK (0x17): RST > SYN > FIN >
-// ACK, else none.
+// The deciding row for the TCP flags byte masked to kTcpStateFlags: RST > SYN > FIN > ACK, else none.
 constexpr uint8_t row_of(unsigned flags) {
-    return (flags & 0x04)   ? kRowRst
-           : (flags & 0x02) ? kRowSyn
-           : (flags & 0x01) ? kRowFin
-           : (flags & 0x10) ? kRowAck
-                            : kRowNone;
+    return (flags & kTcpRst)   ? kRowRst
+           : (flags & kTcpSyn) ? kRowSyn
+           : (flags & kTcpFin) ? kRowFin
+           : (flags & kTcpAck) ? kRowAck
+                               : kRowNone;
 }
 
-// kInputOnly flattened by (flags & 0x17) and the current state, a row of 16 per flags value: the next
-// state is one load from an index of two operations, for every TCP packet.
+// kInputOnly flattened by (flags & kTcpStateFlags) and the current state, a row of 16 per flags value:
+// the next state is one load from an index of two operations, for every TCP packet.
 struct NextTable {
-    uint8_t next[32 * 16];
+    uint8_t next[(kTcpStateFlags + 1) * 16];
     constexpr NextTable() : next() {
-        for (unsigned flags = 0; flags < 32; flags++)
+        for (unsigned flags = 0; flags <= kTcpStateFlags; flags++)
             for (unsigned cur = 0; cur < kTcpStateCount; cur++)
                 next[flags * 16 + cur] = static_cast<uint8_t>(kInputOnly[row_of(flags)][cur]);
     }
@@ -81,7 +84,7 @@ static_assert(kTcpStateCount <= 16, "a row of kNext holds every state");
 // SYN > FIN > ACK; a segment with none of them goes to CLOSE, as in IPVS (set_tcp_state starts from
 // CLOSE and keeps it when no flag selects a row of the table). Inline: it runs for every TCP packet.
 inline TcpState tcp_next_state(TcpState cur, uint8_t flags) {
-    return static_cast<TcpState>(tcp_detail::kNext.next[(flags & 0x17u) << 4 | static_cast<unsigned>(cur)]);
+    return static_cast<TcpState>(tcp_detail::kNext.next[(flags & kTcpStateFlags) << 4 | static_cast<unsigned>(cur)]);
 }
 
 // Timeouts in milliseconds, per state slot (TCP states, UDP, template).
