@@ -91,18 +91,24 @@ std::vector<ServiceSpec> golden_specs() {
     };
 }
 
-void ProcessorTest::SetUp() {
+std::unique_ptr<Processor> make_processor(const Snapshot& snap, const VipTable& vips) {
     static unsigned next_id = 0;
-    snap_ = golden_snapshot();
-    vips_ = make_vip_table(snap_, golden_specs());
     ProcessorConfig pc;
     pc.ipv4_entries = 1024;
     pc.ipv6_entries = 1024;
     pc.id = next_id++;
     std::string err;
-    proc_ = Processor::create(pc, err);
-    ASSERT_TRUE(proc_) << err;
-    proc_->set_snapshot(&snap_, &vips_);
+    auto p = Processor::create(pc, err);
+    EXPECT_TRUE(p) << err;
+    if (p) p->set_snapshot(&snap, &vips);
+    return p;
+}
+
+void ProcessorTest::SetUp() {
+    snap_ = golden_snapshot();
+    vips_ = make_vip_table(snap_, golden_specs());
+    proc_ = make_processor(snap_, vips_);
+    ASSERT_TRUE(proc_);
 }
 
 Verdict ProcessorTest::send(Bytes& frame, uint32_t now_ms, uint32_t seg_len, uint16_t headroom) {

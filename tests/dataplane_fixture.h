@@ -21,6 +21,9 @@ inline const MacAddr kOtherMac = mac("02:00:00:00:00:bb");
 inline const MacAddr kRs1Mac = mac("02:00:00:00:00:11");
 inline const MacAddr kRs2Mac = mac("02:00:00:00:00:12");
 inline const MacAddr kBroadcast = mac("ff:ff:ff:ff:ff:ff");
+// Frames from the client, to the director's MAC, and to everyone.
+inline const L2 kToLb{kLbMac, kClientMac};
+inline const L2 kBcast{kBroadcast, kClientMac};
 
 using Counters = std::map<std::string, uint64_t>;
 
@@ -42,6 +45,9 @@ struct ServiceSpec {
 Snapshot make_snapshot(const std::vector<ServiceSpec>& specs);
 // Ownership as the specs say: a VIP is owned unless a service on it has active = false.
 VipTable make_vip_table(const Snapshot& snap, const std::vector<ServiceSpec>& specs);
+// A Processor with small tables (1024 entries per family), a name of its own, reading `snap` and
+// `vips`; nullptr (with a test failure) when it cannot be made.
+std::unique_ptr<Processor> make_processor(const Snapshot& snap, const VipTable& vips);
 
 class ProcessorTest : public ::testing::Test {
 protected:

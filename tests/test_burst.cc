@@ -18,22 +18,7 @@
 namespace dplb::test {
 namespace {
 
-const L2 kToLb{kLbMac, kClientMac};
 const L2 kToOther{kOtherMac, kClientMac};
-const L2 kBcast{kBroadcast, kClientMac};
-
-std::unique_ptr<Processor> make_processor(const Snapshot& snap, const VipTable& vips) {
-    static unsigned next_id = 900;
-    ProcessorConfig pc;
-    pc.ipv4_entries = 1024;
-    pc.ipv6_entries = 1024;
-    pc.id = next_id++;
-    std::string err;
-    auto p = Processor::create(pc, err);
-    EXPECT_TRUE(p) << err;
-    if (p) p->set_snapshot(&snap, &vips);
-    return p;
-}
 
 // One random frame of the golden snapshot's traffic. Few clients and ports, so a burst often holds
 // several packets of one flow.

@@ -8,8 +8,6 @@
 namespace dplb::test {
 namespace {
 
-const L2 kToLb{kLbMac, kClientMac};
-
 class ConnState : public ProcessorTest {
 protected:
     uint32_t active(int dest) const { return proc_->counters().dest[dest].active; }

@@ -32,10 +32,8 @@ struct Golden {
     uint16_t headroom = kTestHeadroom;  // free bytes before the frame in its buffer
 };
 
-// Frames from the client, addressed to the director's MAC.
-const L2 kToLb{kLbMac, kClientMac};
+// Frames from the client to the director's MAC with a VLAN tag (kToLb, kBcast: dataplane_fixture.h).
 const L2 kToLbVlan{kLbMac, kClientMac, 7};
-const L2 kBcast{kBroadcast, kClientMac};
 // What a forward to a real looks like at layer 2.
 const L2 kToRs1{kRs1Mac, kLbMac};
 const L2 kToRs2{kRs2Mac, kLbMac};

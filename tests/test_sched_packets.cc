@@ -11,7 +11,6 @@
 namespace dplb::test {
 namespace {
 
-const L2 kToLb{kLbMac, kClientMac};
 const char* const kM1 = "02:00:00:00:00:11";
 const char* const kM2 = "02:00:00:00:00:12";
 
